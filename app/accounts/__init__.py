@@ -1,0 +1,1 @@
+"""Accounts: people, roles, sessions, e-mail links, API tokens and login throttling."""

@@ -1,0 +1,98 @@
+"""Who is asking: the session cookie (browsers) or a Bearer personal token (API clients)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+from itsdangerous import BadSignature, Signer
+from sqlmodel import Session
+
+from app.accounts import service
+from app.accounts.models import Role, User
+from app.accounts.tokens import hash_secret
+from app.web.deps import SessionDep
+from app.web.errors import Forbidden, LoginRequired
+from app.web.i18n import gettext as _
+
+SESSION_COOKIE = "bourse_session"
+
+
+def _signer(request: Request) -> Signer:
+    return Signer(request.app.state.settings.signing_key, salt="bourse.session")
+
+
+def raw_session_token(request: Request) -> str | None:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie or len(cookie) > 200:
+        return None
+    try:
+        return _signer(request).unsign(cookie).decode()
+    except BadSignature:
+        return None
+
+
+def session_token_hash(request: Request) -> str | None:
+    raw = raw_session_token(request)
+    return hash_secret(raw) if raw else None
+
+
+def set_session_cookie(request: Request, response: Response, raw: str) -> None:
+    settings = request.app.state.settings
+    response.set_cookie(
+        SESSION_COOKIE,
+        _signer(request).sign(raw).decode(),
+        max_age=int(service.SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=settings.is_production,
+        path="/",
+    )
+
+
+def clear_session_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="lax",
+        secure=request.app.state.settings.is_production,
+    )
+
+
+def _user_from_request(request: Request, session: Session) -> User | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return service.user_for_api_token(session, auth[7:].strip())
+    raw = raw_session_token(request)
+    return service.user_for_session(session, raw) if raw else None
+
+
+def load_user_with_own_session(request: Request) -> User | None:
+    """Used by error pages, which run outside any route's database session."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        return _user_from_request(request, session)
+
+
+def optional_user(request: Request, session: SessionDep) -> User | None:
+    if not hasattr(request.state, "user"):
+        request.state.user = _user_from_request(request, session)
+    return request.state.user
+
+
+def require_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+    if user is None:
+        raise LoginRequired(_("Connectez-vous pour continuer."))
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+CurrentUser = Annotated[User, Depends(require_user)]
+
+
+def require_role(minimum: Role):  # type: ignore[no-untyped-def]
+    """Dependency factory: `Depends(require_role(Role.staff))`."""
+
+    def _check(user: CurrentUser) -> User:
+        if not user.has_role(minimum):
+            raise Forbidden()
+        return user
+
+    return _check

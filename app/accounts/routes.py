@@ -1,0 +1,328 @@
+"""Account pages: sign up, sign in, sign out, e-mail links, password reset, settings, tokens.
+
+Every write follows bind → load → authorise → validate → execute; a validation error
+re-renders the form with 422, what the person typed kept (the password excepted).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.accounts import service
+from app.accounts.deps import (
+    CurrentUser,
+    OptionalUser,
+    clear_session_cookie,
+    raw_session_token,
+    session_token_hash,
+    set_session_cookie,
+)
+from app.accounts.models import TokenPurpose, User
+from app.web.deps import SessionDep
+from app.web.errors import Invalid
+from app.web.i18n import get_locale
+from app.web.i18n import gettext as _
+from app.web.i18n import lazy_gettext as N_
+from app.web.security import client_ip
+from app.web.templating import render
+
+router = APIRouter(prefix="/account")
+
+FormStr = Annotated[str, Form()]
+
+# Notices shown after a redirect (?notice=…): a fixed list, so the URL cannot inject text.
+NOTICES = {
+    "verified": N_("Votre adresse e-mail est confirmée. Bienvenue !"),
+    "logged_out": N_("Vous êtes déconnecté·e."),
+    "logged_out_everywhere": N_("Vous êtes déconnecté·e de tous vos appareils."),
+    "password_reset": N_("Votre mot de passe a été changé. Vous pouvez vous connecter."),
+    "password_changed": N_("Votre mot de passe a été changé. Vos autres appareils sont déconnectés."),
+    "profile_saved": N_("Vos informations sont enregistrées."),
+    "verification_sent": N_("Un nouveau lien de confirmation vous a été envoyé."),
+    "token_revoked": N_("Le jeton a été révoqué."),
+    "welcome": N_("Vous êtes connecté·e."),
+}
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only local paths: `next` must never send someone to another site."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target:
+        return default
+    return target
+
+
+def notice_for(request: Request) -> str | None:
+    key = request.query_params.get("notice", "")
+    return _(NOTICES[key]) if key in NOTICES else None
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _sign_in(request: Request, session: SessionDep, user: User, target: str) -> Response:
+    # Rotate: whatever session the browser had is ended before the new one starts.
+    old = raw_session_token(request)
+    if old:
+        service.end_session(session, old)
+    raw = service.start_session(session, user, user_agent=request.headers.get("user-agent", ""))
+    response = _redirect(target)
+    set_session_cookie(request, response, raw)
+    return response
+
+
+def _form_page(
+    request: Request, template: str, ctx: dict[str, Any], error: Invalid | None = None
+) -> Response:
+    ctx = {"errors": error.errors if error else {}, "form_error": error.detail if error else None,
+           **ctx}
+    return render(request, template, ctx, status_code=422 if error else 200)
+
+
+# --- sign up -------------------------------------------------------------------------------
+
+
+@router.get("/signup")
+def signup_page(request: Request, user: OptionalUser) -> Response:
+    if user:
+        return _redirect("/account")
+    return _form_page(request, "accounts/signup.html", {"values": {}})
+
+
+@router.post("/signup")
+def signup(
+    request: Request,
+    session: SessionDep,
+    email: FormStr = "",
+    display_name: FormStr = "",
+    password: FormStr = "",
+) -> Response:
+    # Any other field (a `role`, say) is simply not read: people cannot give themselves a role.
+    try:
+        service.signup(
+            session, email=email, display_name=display_name, password=password,
+            locale=get_locale(),
+        )
+    except Invalid as exc:
+        values = {"email": email, "display_name": display_name}
+        return _form_page(request, "accounts/signup.html", {"values": values}, exc)
+    return _redirect("/account/check-email?reason=signup")
+
+
+@router.get("/check-email")
+def check_email(request: Request, reason: str = "signup") -> Response:
+    if reason not in {"signup", "link", "reset"}:
+        reason = "signup"
+    return render(request, "accounts/check_email.html", {"reason": reason})
+
+
+@router.get("/verify")
+def verify(request: Request, session: SessionDep, token: str = "") -> Response:
+    user = service.verify_email(session, token)
+    return _sign_in(request, session, user, "/account?notice=verified")
+
+
+@router.post("/verify/resend")
+def resend_verification(session: SessionDep, user: CurrentUser) -> Response:
+    service.resend_verification(session, user)
+    return _redirect("/account?notice=verification_sent")
+
+
+# --- sign in and out -----------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_page(request: Request, user: OptionalUser, next: str = "") -> Response:
+    if user:
+        return _redirect(safe_next(next, "/account"))
+    notice = notice_for(request)
+    return _form_page(
+        request, "accounts/login.html", {"values": {}, "next": safe_next(next, ""), "notice": notice}
+    )
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: SessionDep,
+    email: FormStr = "",
+    password: FormStr = "",
+    next: FormStr = "",
+) -> Response:
+    try:
+        user = service.authenticate(session, email=email, password=password, ip=client_ip(request))
+    except Invalid as exc:
+        return _form_page(
+            request, "accounts/login.html",
+            {"values": {"email": email}, "next": safe_next(next, ""), "notice": None}, exc,
+        )
+    return _sign_in(request, session, user, safe_next(next, "/"))
+
+
+@router.post("/login-link")
+def request_login_link(request: Request, session: SessionDep, email: FormStr = "") -> Response:
+    try:
+        service.request_login_link(session, email, get_locale())
+    except Invalid as exc:
+        return _form_page(
+            request, "accounts/login.html",
+            {"values": {"link_email": email}, "next": "", "notice": None},
+            Invalid({"link_email": exc.errors.get("email", "")}),
+        )
+    return _redirect("/account/check-email?reason=link")
+
+
+@router.get("/login-link")
+def login_link_page(request: Request, session: SessionDep, token: str = "") -> Response:
+    # The link only shows a button: mail scanners that open links must not use them up.
+    service.peek_token(session, token, TokenPurpose.login_link)
+    return render(request, "accounts/login_link.html", {"token": token})
+
+
+@router.post("/login-link/confirm")
+def login_link_confirm(request: Request, session: SessionDep, token: FormStr = "") -> Response:
+    user = service.sign_in_with_link(session, token)
+    return _sign_in(request, session, user, "/?notice=welcome")
+
+
+@router.post("/logout")
+def logout(request: Request, session: SessionDep) -> Response:
+    raw = raw_session_token(request)
+    if raw:
+        service.end_session(session, raw)
+    response = _redirect("/account/login?notice=logged_out")
+    clear_session_cookie(request, response)
+    return response
+
+
+@router.post("/logout-everywhere")
+def logout_everywhere(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    service.end_all_sessions(session, user)
+    response = _redirect("/account/login?notice=logged_out_everywhere")
+    clear_session_cookie(request, response)
+    return response
+
+
+# --- password reset --------------------------------------------------------------------------
+
+
+@router.get("/password/forgot")
+def forgot_page(request: Request) -> Response:
+    return _form_page(request, "accounts/forgot.html", {"values": {}})
+
+
+@router.post("/password/forgot")
+def forgot(request: Request, session: SessionDep, email: FormStr = "") -> Response:
+    try:
+        service.request_password_reset(session, email, get_locale())
+    except Invalid as exc:
+        return _form_page(request, "accounts/forgot.html", {"values": {"email": email}}, exc)
+    return _redirect("/account/check-email?reason=reset")
+
+
+@router.get("/password/reset")
+def reset_page(request: Request, session: SessionDep, token: str = "") -> Response:
+    service.peek_token(session, token, TokenPurpose.reset_password)
+    return _form_page(request, "accounts/reset.html", {"token": token})
+
+
+@router.post("/password/reset")
+def reset(
+    request: Request, session: SessionDep, token: FormStr = "", password: FormStr = ""
+) -> Response:
+    try:
+        service.reset_password(session, token, password)
+    except Invalid as exc:
+        return _form_page(request, "accounts/reset.html", {"token": token}, exc)
+    response = _redirect("/account/login?notice=password_reset")
+    clear_session_cookie(request, response)
+    return response
+
+
+# --- settings --------------------------------------------------------------------------------
+
+
+def _settings_page(
+    request: Request, session: SessionDep, user: User, *, error: Invalid | None = None,
+    new_token: str | None = None, values: dict[str, str] | None = None,
+) -> Response:
+    notice = notice_for(request)
+    return _form_page(
+        request,
+        "accounts/settings.html",
+        {
+            "user": user,
+            "notice": notice,
+            "values": values or {"display_name": user.display_name, "locale": user.locale or ""},
+            "tokens": service.list_api_tokens(session, user),
+            "sessions": service.active_sessions(session, user),
+            "current_session_hash": session_token_hash(request),
+            "new_token": new_token,
+        },
+        error,
+    )
+
+
+@router.get("")
+def settings_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    return _settings_page(request, session, user)
+
+
+@router.post("/profile")
+def update_profile(
+    request: Request, session: SessionDep, user: CurrentUser,
+    display_name: FormStr = "", locale: FormStr = "",
+) -> Response:
+    try:
+        service.update_profile(session, user, display_name=display_name, locale=locale)
+    except Invalid as exc:
+        session.refresh(user)
+        return _settings_page(
+            request, session, user, error=exc,
+            values={"display_name": display_name, "locale": locale},
+        )
+    return _redirect("/account?notice=profile_saved")
+
+
+@router.post("/password")
+def change_password(
+    request: Request, session: SessionDep, user: CurrentUser,
+    current_password: FormStr = "", new_password: FormStr = "",
+) -> Response:
+    try:
+        service.change_password(
+            session, user, current=current_password, new=new_password,
+            keep_session_hash=session_token_hash(request),
+        )
+    except Invalid as exc:
+        return _settings_page(request, session, user, error=exc)
+    return _redirect("/account?notice=password_changed")
+
+
+@router.post("/tokens")
+def create_token(
+    request: Request, session: SessionDep, user: CurrentUser, label: FormStr = ""
+) -> Response:
+    try:
+        raw = service.create_api_token(session, user, label)
+    except Invalid as exc:
+        return _settings_page(request, session, user, error=exc)
+    # Shown once, on this response only; never stored in clear nor put in a URL.
+    response = _settings_page(request, session, user, new_token=raw)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/tokens/{token_id}/revoke")
+def revoke_token(session: SessionDep, user: CurrentUser, token_id: int) -> Response:
+    service.revoke_api_token(session, user, token_id)
+    return _redirect("/account?notice=token_revoked")

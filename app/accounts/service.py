@@ -1,0 +1,601 @@
+"""Account use cases: sign up, sign in (password or e-mailed link), sessions, e-mail links,
+password reset, profile and API tokens.
+
+Services know nothing of HTTP. They validate, write, queue e-mails in the same transaction
+(the outbox is delivered after commit by the worker) and commit. Errors are the typed errors
+of app.web.errors, with French messages that the routes show next to the fields.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from datetime import datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import delete, func, update
+from sqlmodel import Session, select
+
+from app.accounts import passwords
+from app.accounts.models import (
+    ApiToken,
+    EmailToken,
+    LoginFailure,
+    Role,
+    TokenPurpose,
+    User,
+    UserSession,
+)
+from app.accounts.tokens import hash_secret, new_api_token, new_secret
+from app.db import utcnow
+from app.mail.service import queue_mail
+from app.web.errors import Forbidden, Invalid, NotFound, TooManyRequests
+from app.web.i18n import gettext as _
+from app.web.i18n import lazy_gettext as N_
+
+log = logging.getLogger(__name__)
+
+SESSION_LIFETIME = timedelta(days=30)
+TOKEN_LIFETIMES = {
+    TokenPurpose.verify_email: timedelta(hours=48),
+    TokenPurpose.reset_password: timedelta(hours=1),
+    TokenPurpose.login_link: timedelta(minutes=20),
+}
+# Login throttling (issue: 5 failures per account or 20 per address within 15 minutes).
+THROTTLE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_IP = 20
+# At most this many links of one kind are e-mailed to one address per window: enough for a
+# lost message, not enough to flood someone's inbox.
+MAX_LINKS_PER_WINDOW = 3
+DISPLAY_NAME_MAX = 60
+API_TOKEN_LABEL_MAX = 80
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+# --- validation --------------------------------------------------------------------------
+
+
+def normalize_email(raw: str) -> str:
+    raw = (raw or "").strip()
+    if not raw:
+        raise Invalid({"email": _("Indiquez votre adresse e-mail.")})
+    if len(raw) > 254:
+        raise Invalid({"email": _("Cette adresse e-mail est trop longue.")})
+    try:
+        result = validate_email(raw, check_deliverability=False)
+    except EmailNotValidError:
+        raise Invalid(
+            {"email": _("Cette adresse e-mail n'est pas valable (exemple : prenom@exemple.fr).")}
+        ) from None
+    return result.normalized.lower()
+
+
+def clean_display_name(raw: str) -> str:
+    """Display names are plain text: kept as typed (HTML-looking text included, it is escaped
+    on output), with invisible control characters removed and spaces collapsed."""
+    name = unicodedata.normalize("NFC", _CONTROL_CHARS.sub("", raw or ""))
+    name = " ".join(name.split())
+    if len(name) < 2:
+        raise Invalid({"display_name": _("Indiquez un nom d'au moins 2 caractères.")})
+    if len(name) > DISPLAY_NAME_MAX:
+        raise Invalid(
+            {"display_name": _("Le nom doit faire au plus %(max)s caractères.", max=DISPLAY_NAME_MAX)}
+        )
+    return name
+
+
+def check_password(password: str, field: str = "password") -> str:
+    if len(password) < passwords.PASSWORD_MIN:
+        raise Invalid(
+            {field: _("Le mot de passe doit faire au moins %(min)s caractères.",
+                      min=passwords.PASSWORD_MIN)}
+        )
+    if len(password) > passwords.PASSWORD_MAX:
+        raise Invalid(
+            {field: _("Le mot de passe doit faire au plus %(max)s caractères.",
+                      max=passwords.PASSWORD_MAX)}
+        )
+    return password
+
+
+def _collect(*checks: tuple[str, object]) -> None:
+    """Runs every check and raises one Invalid with all field errors, so a form shows every
+    problem at once instead of one per submission."""
+    errors: dict[str, str] = {}
+    for _name, check in checks:
+        try:
+            check()  # type: ignore[operator]
+        except Invalid as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise Invalid(errors)
+
+
+# --- users -------------------------------------------------------------------------------
+
+
+def user_by_email(session: Session, email: str) -> User | None:
+    return session.exec(select(User).where(User.email == email.lower())).first()
+
+
+def create_user(
+    session: Session,
+    email: str,
+    *,
+    display_name: str | None = None,
+    password: str | None = None,
+    role: Role = Role.resident,
+    verified: bool = False,
+    locale: str | None = None,
+) -> User:
+    """Creates an account (used by signup, the CLI and the demo). Commits."""
+    email = normalize_email(email)
+    name = clean_display_name(display_name or email.split("@")[0])
+    if password is not None:
+        check_password(password)
+    if user_by_email(session, email):
+        raise Invalid({"email": _("Un compte existe déjà avec cette adresse.")})
+    user = User(
+        email=email,
+        display_name=name,
+        password_hash=passwords.hash_password(password) if password else None,
+        role=role.value,
+        email_verified_at=utcnow() if verified else None,
+        locale=locale,
+    )
+    session.add(user)
+    session.commit()
+    session.refresh(user)
+    return user
+
+
+def signup(
+    session: Session, *, email: str, display_name: str, password: str, locale: str
+) -> None:
+    """Registers a person, or — when the address already has an account — tells that address
+    by e-mail instead. Both cases look the same to the visitor, so the form cannot be used to
+    find out who has an account. An empty password makes a link-only account."""
+    holder: dict[str, str] = {}
+
+    def _email() -> None:
+        holder["email"] = normalize_email(email)
+
+    def _name() -> None:
+        holder["name"] = clean_display_name(display_name)
+
+    def _password() -> None:
+        if password:
+            check_password(password)
+
+    _collect(("email", _email), ("display_name", _name), ("password", _password))
+    existing = user_by_email(session, holder["email"])
+    if existing is not None:
+        if _recent_links(session, existing, TokenPurpose.login_link) < MAX_LINKS_PER_WINDOW:
+            raw = _issue_token(session, existing, TokenPurpose.login_link)
+            queue_mail(
+                session,
+                to=existing.email,
+                subject=N_("Vous avez déjà un compte sur la Bourse à initiatives"),
+                template="mail/already_registered.txt",
+                context={"user": existing, "token": raw},
+                locale=existing.locale or locale,
+            )
+        session.commit()
+        return
+    user = User(
+        email=holder["email"],
+        display_name=holder["name"],
+        password_hash=passwords.hash_password(password) if password else None,
+        role=Role.resident.value,
+        locale=locale,
+    )
+    session.add(user)
+    session.flush()
+    raw = _issue_token(session, user, TokenPurpose.verify_email)
+    queue_mail(
+        session,
+        to=user.email,
+        subject=N_("Confirmez votre adresse e-mail"),
+        template="mail/verify_email.txt",
+        context={"user": user, "token": raw},
+        locale=locale,
+    )
+    session.commit()
+
+
+# --- throttling and sign-in ----------------------------------------------------------------
+
+
+def _retry_after(oldest: datetime | None, now: datetime) -> int:
+    if oldest is None:
+        return int(THROTTLE_WINDOW.total_seconds())
+    return int((oldest + THROTTLE_WINDOW - now).total_seconds()) + 1
+
+
+def check_login_throttle(session: Session, email: str, ip: str) -> None:
+    now = utcnow()
+    since = now - THROTTLE_WINDOW
+    for column, value, limit in (
+        (LoginFailure.email, email, MAX_FAILURES_PER_ACCOUNT),
+        (LoginFailure.ip, ip, MAX_FAILURES_PER_IP),
+    ):
+        count, oldest = session.exec(
+            select(func.count(), func.min(LoginFailure.created_at)).where(
+                column == value, LoginFailure.created_at > since
+            )
+        ).one()
+        if count >= limit:
+            from app.db import as_utc
+
+            wait = _retry_after(as_utc(oldest), now)
+            minutes = max(1, (wait + 59) // 60)
+            raise TooManyRequests(
+                _(
+                    "Trop de tentatives de connexion. Par sécurité, réessayez dans "
+                    "%(minutes)s minute(s), ou recevez un lien de connexion par e-mail.",
+                    minutes=minutes,
+                ),
+                retry_after=wait,
+            )
+
+
+def authenticate(session: Session, *, email: str, password: str, ip: str) -> User:
+    """Checks a password login. Failures are recorded (and committed) for throttling; the
+    message never says whether the address exists."""
+    try:
+        email = normalize_email(email)
+    except Invalid:
+        raise Invalid({"email": _("Cette adresse e-mail n'est pas valable.")}) from None
+    check_login_throttle(session, email, ip)
+    user = user_by_email(session, email)
+    ok = passwords.verify_password(user.password_hash if user else None, password[:2048])
+    if not ok or user is None:
+        session.add(LoginFailure(email=email, ip=ip[:45]))
+        session.commit()
+        raise Invalid(
+            {"password": _("Adresse e-mail ou mot de passe incorrect.")},
+        )
+    ensure_can_sign_in(user)
+    if user.password_hash and passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    # A successful login clears the account's failures, so the owner is not locked out later
+    # by their own old typos.
+    session.exec(delete(LoginFailure).where(LoginFailure.email == email))  # type: ignore[call-overload]
+    session.commit()
+    return user
+
+
+def ensure_can_sign_in(user: User) -> None:
+    from app.accounts.permissions import can_sign_in
+
+    if not can_sign_in(user):
+        reason = user.blocked_reason or _("aucune raison précisée")
+        if user.blocked_until:
+            from app.web.i18n import format_date
+
+            raise Forbidden(
+                _("Votre compte est bloqué jusqu'au %(date)s. Motif : %(reason)s",
+                  date=format_date(user.blocked_until), reason=reason)
+            )
+        raise Forbidden(_("Votre compte est bloqué. Motif : %(reason)s", reason=reason))
+
+
+def start_session(session: Session, user: User, *, user_agent: str = "") -> str:
+    """Opens a new session (a fresh token at every login: no session fixation)."""
+    raw = new_secret()
+    now = utcnow()
+    session.add(
+        UserSession(
+            user_id=user.id,  # type: ignore[arg-type]
+            token_hash=hash_secret(raw),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + SESSION_LIFETIME,
+            user_agent=user_agent[:300],
+        )
+    )
+    user.last_login_at = now
+    session.add(user)
+    session.commit()
+    return raw
+
+
+def user_for_session(session: Session, raw: str) -> User | None:
+    row = session.exec(
+        select(UserSession).where(UserSession.token_hash == hash_secret(raw))
+    ).first()
+    if row is None or row.expires_at <= utcnow():
+        return None
+    return session.get(User, row.user_id)
+
+
+def end_session(session: Session, raw: str) -> None:
+    session.exec(delete(UserSession).where(UserSession.token_hash == hash_secret(raw)))  # type: ignore[call-overload]
+    session.commit()
+
+
+def end_all_sessions(session: Session, user: User) -> int:
+    result = session.exec(delete(UserSession).where(UserSession.user_id == user.id))  # type: ignore[call-overload]
+    session.commit()
+    return result.rowcount or 0
+
+
+def active_sessions(session: Session, user: User) -> list[UserSession]:
+    return list(
+        session.exec(
+            select(UserSession)
+            .where(UserSession.user_id == user.id, UserSession.expires_at > utcnow())
+            .order_by(UserSession.last_seen_at.desc())  # type: ignore[attr-defined]
+        )
+    )
+
+
+# --- e-mailed single-use links -----------------------------------------------------------------
+
+
+def _recent_links(session: Session, user: User, purpose: TokenPurpose) -> int:
+    since = utcnow() - THROTTLE_WINDOW
+    return session.exec(
+        select(func.count()).where(
+            EmailToken.user_id == user.id,
+            EmailToken.purpose == purpose.value,
+            EmailToken.created_at > since,
+        )
+    ).one()
+
+
+def _issue_token(session: Session, user: User, purpose: TokenPurpose) -> str:
+    """A new single-use link; older unused links of the same kind stop working."""
+    now = utcnow()
+    session.exec(
+        update(EmailToken)  # type: ignore[call-overload]
+        .where(
+            EmailToken.user_id == user.id,
+            EmailToken.purpose == purpose.value,
+            EmailToken.used_at.is_(None),  # type: ignore[union-attr]
+        )
+        .values(used_at=now)
+    )
+    raw = new_secret()
+    session.add(
+        EmailToken(
+            user_id=user.id,  # type: ignore[arg-type]
+            purpose=purpose.value,
+            token_hash=hash_secret(raw),
+            created_at=now,
+            expires_at=now + TOKEN_LIFETIMES[purpose],
+        )
+    )
+    return raw
+
+
+_INVALID_LINK = N_(
+    "Ce lien n'est pas valable : il a peut-être expiré ou déjà servi. Demandez-en un nouveau."
+)
+
+
+def peek_token(session: Session, raw: str, purpose: TokenPurpose) -> EmailToken:
+    """The token behind a link, if it can still be used (for pages that ask to confirm)."""
+    token = session.exec(
+        select(EmailToken).where(
+            EmailToken.token_hash == hash_secret(raw or ""), EmailToken.purpose == purpose.value
+        )
+    ).first()
+    if token is None or token.used_at is not None or token.expires_at <= utcnow():
+        raise NotFound(_(_INVALID_LINK))
+    return token
+
+
+def consume_token(session: Session, raw: str, purpose: TokenPurpose) -> User:
+    """Marks a link used, exactly once even when two requests race (conditional UPDATE).
+    Does not commit: the caller commits together with what the link does."""
+    token = peek_token(session, raw, purpose)
+    result = session.exec(
+        update(EmailToken)  # type: ignore[call-overload]
+        .where(EmailToken.id == token.id, EmailToken.used_at.is_(None))  # type: ignore[union-attr]
+        .values(used_at=utcnow())
+    )
+    if result.rowcount != 1:
+        raise NotFound(_(_INVALID_LINK))
+    user = session.get(User, token.user_id)
+    if user is None:
+        raise NotFound(_(_INVALID_LINK))
+    return user
+
+
+def verify_email(session: Session, raw: str) -> User:
+    user = consume_token(session, raw, TokenPurpose.verify_email)
+    ensure_can_sign_in(user)
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    session.add(user)
+    session.commit()
+    return user
+
+
+def resend_verification(session: Session, user: User) -> bool:
+    if user.email_verified_at is not None:
+        return False
+    if _recent_links(session, user, TokenPurpose.verify_email) >= MAX_LINKS_PER_WINDOW:
+        return False
+    raw = _issue_token(session, user, TokenPurpose.verify_email)
+    queue_mail(
+        session,
+        to=user.email,
+        subject=N_("Confirmez votre adresse e-mail"),
+        template="mail/verify_email.txt",
+        context={"user": user, "token": raw},
+        locale=user.locale,
+    )
+    session.commit()
+    return True
+
+
+def request_login_link(session: Session, email: str, locale: str) -> None:
+    """Sends a sign-in link. Unknown addresses get an e-mail inviting them to sign up, so the
+    page answers the same either way."""
+    email = normalize_email(email)
+    user = user_by_email(session, email)
+    if user is None:
+        queue_mail(
+            session,
+            to=email,
+            subject=N_("Connexion à la Bourse à initiatives"),
+            template="mail/no_account.txt",
+            context={"email": email},
+            locale=locale,
+        )
+    elif not user.is_blocked() and (
+        _recent_links(session, user, TokenPurpose.login_link) < MAX_LINKS_PER_WINDOW
+    ):
+        raw = _issue_token(session, user, TokenPurpose.login_link)
+        queue_mail(
+            session,
+            to=user.email,
+            subject=N_("Votre lien de connexion"),
+            template="mail/login_link.txt",
+            context={"user": user, "token": raw},
+            locale=user.locale or locale,
+        )
+    session.commit()
+
+
+def sign_in_with_link(session: Session, raw: str) -> User:
+    user = consume_token(session, raw, TokenPurpose.login_link)
+    ensure_can_sign_in(user)
+    # Receiving the link proves the address belongs to this person.
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    session.add(user)
+    session.commit()
+    return user
+
+
+def request_password_reset(session: Session, email: str, locale: str) -> None:
+    """Same answer whether or not the address has an account (no enumeration)."""
+    email = normalize_email(email)
+    user = user_by_email(session, email)
+    if user is None:
+        queue_mail(
+            session,
+            to=email,
+            subject=N_("Réinitialisation du mot de passe"),
+            template="mail/no_account.txt",
+            context={"email": email},
+            locale=locale,
+        )
+    elif _recent_links(session, user, TokenPurpose.reset_password) < MAX_LINKS_PER_WINDOW:
+        raw = _issue_token(session, user, TokenPurpose.reset_password)
+        queue_mail(
+            session,
+            to=user.email,
+            subject=N_("Réinitialisation du mot de passe"),
+            template="mail/reset_password.txt",
+            context={"user": user, "token": raw},
+            locale=user.locale or locale,
+        )
+    session.commit()
+
+
+def reset_password(session: Session, raw: str, new_password: str) -> User:
+    check_password(new_password)
+    user = consume_token(session, raw, TokenPurpose.reset_password)
+    user.password_hash = passwords.hash_password(new_password)
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    session.add(user)
+    # A reset usually means the old password leaked: sign out every browser.
+    session.exec(delete(UserSession).where(UserSession.user_id == user.id))  # type: ignore[call-overload]
+    session.exec(delete(LoginFailure).where(LoginFailure.email == user.email))  # type: ignore[call-overload]
+    session.commit()
+    return user
+
+
+# --- profile -------------------------------------------------------------------------------
+
+
+def update_profile(session: Session, user: User, *, display_name: str, locale: str) -> User:
+    user.display_name = clean_display_name(display_name)
+    if locale in ("fr", "en"):
+        user.locale = locale
+    session.add(user)
+    session.commit()
+    return user
+
+
+def change_password(
+    session: Session, user: User, *, current: str, new: str, keep_session_hash: str | None
+) -> None:
+    """Changing a password signs out every other browser, keeping the current one."""
+    if user.password_hash and not passwords.verify_password(user.password_hash, current[:2048]):
+        raise Invalid({"current_password": _("Le mot de passe actuel est incorrect.")})
+    check_password(new, field="new_password")
+    user.password_hash = passwords.hash_password(new)
+    session.add(user)
+    stmt = delete(UserSession).where(UserSession.user_id == user.id)
+    if keep_session_hash:
+        stmt = stmt.where(UserSession.token_hash != keep_session_hash)
+    session.exec(stmt)  # type: ignore[call-overload]
+    session.commit()
+
+
+# --- API tokens ------------------------------------------------------------------------------
+
+
+def create_api_token(session: Session, user: User, label: str) -> str:
+    label = " ".join((label or "").split())
+    if not label:
+        label = _("Jeton personnel")
+    if len(label) > API_TOKEN_LABEL_MAX:
+        raise Invalid(
+            {"label": _("Le nom doit faire au plus %(max)s caractères.", max=API_TOKEN_LABEL_MAX)}
+        )
+    raw = new_api_token()
+    session.add(
+        ApiToken(
+            user_id=user.id,  # type: ignore[arg-type]
+            label=label,
+            token_hash=hash_secret(raw),
+            prefix=raw[:12],
+        )
+    )
+    session.commit()
+    return raw
+
+
+def list_api_tokens(session: Session, user: User) -> list[ApiToken]:
+    return list(
+        session.exec(
+            select(ApiToken)
+            .where(ApiToken.user_id == user.id)
+            .order_by(ApiToken.created_at.desc())  # type: ignore[attr-defined]
+        )
+    )
+
+
+def revoke_api_token(session: Session, user: User, token_id: int) -> None:
+    from app.accounts.permissions import can_manage_token
+
+    token = session.get(ApiToken, token_id)
+    if token is None or not can_manage_token(user, token):
+        raise NotFound(_("Ce jeton n'existe pas."))
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.add(token)
+        session.commit()
+
+
+def user_for_api_token(session: Session, raw: str) -> User | None:
+    token = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_secret(raw))).first()
+    if token is None or token.revoked_at is not None:
+        return None
+    user = session.get(User, token.user_id)
+    if user is None:
+        return None
+    token.last_used_at = utcnow()
+    session.add(token)
+    session.commit()
+    return user

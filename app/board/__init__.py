@@ -1,0 +1,1 @@
+"""The public board: needs, supports, comments, themes and territories."""

@@ -1,0 +1,188 @@
+"""The `bourse` console script (SPEC §5)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+
+from app.settings import MissingSecretKey, Settings
+
+log = logging.getLogger("bourse")
+
+
+def _settings_or_exit() -> Settings:
+    settings = Settings()
+    try:
+        settings.signing_key  # noqa: B018
+    except MissingSecretKey as exc:
+        print(f"bourse: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return settings
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings_or_exit()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        log_level="info",
+        reload=False,
+    )
+    del settings
+    return 0
+
+
+def migrate_database(url: str | None = None, revision: str = "head") -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from app import PROJECT_ROOT
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.attributes["configure_logger"] = False
+    if url:
+        config.attributes["url"] = url
+    command.upgrade(config, revision)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = Settings()
+    migrate_database(settings.sqlalchemy_url)
+    print("Base de données à jour.")
+    return 0
+
+
+def cmd_create_user(args: argparse.Namespace) -> int:
+    from app.accounts import service
+    from app.accounts.models import Role
+    from app.db import engine_for, session_scope
+    from app.web.errors import Invalid
+
+    try:
+        role = Role(args.role)
+    except ValueError:
+        print(f"bourse: rôle inconnu « {args.role} » (resident, moderator, staff, admin)",
+              file=sys.stderr)
+        return 2
+    password = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    settings = Settings()
+    engine = engine_for(settings)
+    with session_scope(engine) as session:
+        try:
+            user = service.create_user(
+                session, args.email, display_name=args.name, password=password, role=role,
+                verified=True,
+            )
+        except Invalid as exc:
+            for field, message in exc.errors.items():
+                print(f"bourse: {field}: {message}", file=sys.stderr)
+            return 1
+    print(f"Compte créé : {user.email} ({user.role})")
+    return 0
+
+
+def cmd_create_token(args: argparse.Namespace) -> int:
+    from app.accounts import service
+    from app.db import engine_for, session_scope
+
+    settings = Settings()
+    engine = engine_for(settings)
+    with session_scope(engine) as session:
+        user = service.user_by_email(session, args.email.strip())
+        if user is None:
+            print(f"bourse: aucun compte pour {args.email}", file=sys.stderr)
+            return 1
+        raw = service.create_api_token(session, user, args.label)
+    print(raw)
+    return 0
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> int:
+    from app.db import engine_for, session_scope
+    from app.demo import seed_demo
+
+    settings = _settings_or_exit()
+    engine = engine_for(settings)
+    with session_scope(engine) as session:
+        report = seed_demo(session, settings)
+    for line in report:
+        print(line)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from app.db import engine_for
+    from app.mail.worker import deliver_due, run_forever
+
+    settings = _settings_or_exit()
+    engine = engine_for(settings)
+    if args.once:
+        sent = deliver_due(engine, settings)
+        print(f"{sent} message(s) envoyé(s).")
+        return 0
+    stop = threading.Event()
+    log.info("worker started")
+    try:
+        run_forever(engine, settings, stop, interval=args.interval)
+    except KeyboardInterrupt:
+        stop.set()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bourse", description="Bourse à initiatives")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="serve the site")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("migrate", help="apply all migrations to the configured database")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("create-user", help="create an account (verified) with a role")
+    p.add_argument("email")
+    p.add_argument("--role", required=True)
+    p.add_argument("--name", help="public display name")
+    p.add_argument("--password-stdin", action="store_true", help="read the password on stdin")
+    p.set_defaults(func=cmd_create_user)
+
+    p = sub.add_parser("create-token", help="print a new personal API token for an account")
+    p.add_argument("email")
+    p.add_argument("--label", default="CLI")
+    p.set_defaults(func=cmd_create_token)
+
+    p = sub.add_parser("seed-demo", help="load idempotent demo content")
+    p.add_argument("--needs", type=int, default=None, help="scale up (board issue)")
+    p.set_defaults(func=cmd_seed_demo)
+
+    p = sub.add_parser("worker", help="deliver queued e-mails and background jobs")
+    p.add_argument("--once", action="store_true", help="one delivery round, then exit")
+    p.add_argument("--interval", type=float, default=2.0)
+    p.set_defaults(func=cmd_worker)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # Alembic announces each of its plugins at INFO: noise for people running `bourse migrate`.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The e-mail outbox: messages are queued in the database and delivered by the worker."""

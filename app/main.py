@@ -1,0 +1,75 @@
+"""The application factory: settings → engine → middleware → routers → error handlers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app import PROJECT_ROOT
+from app.accounts.deps import load_user_with_own_session
+from app.db import engine_for
+from app.settings import Env, Settings
+from app.web.errors import install_error_handlers
+from app.web.middleware import RequestContextMiddleware
+from app.web.security import SecurityHeadersMiddleware, verify_csrf
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    settings.signing_key  # noqa: B018  (fail fast in production without a secret)
+    engine = engine_for(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        worker = None
+        if settings.env == Env.development:
+            # In development the server delivers its own e-mails (to data/outbox/), so signing
+            # up works with `make run` alone; production runs `bourse worker` beside it.
+            from app.mail.worker import run_forever
+
+            worker = threading.Thread(
+                target=run_forever, args=(engine, settings, stop), name="outbox", daemon=True
+            )
+            worker.start()
+        if settings.rate_limits == "off":
+            log.warning("BOURSE_RATE_LIMITS=off: write rate limits and form timing checks are off")
+        yield
+        stop.set()
+        if worker:
+            worker.join(timeout=5)
+        engine.dispose()
+
+    app = FastAPI(
+        title="Bourse à initiatives",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.user_loader = load_user_with_own_session
+
+    # Middleware run outermost last-added: headers wrap everything, including errors.
+    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, production=settings.is_production)
+
+    from app.accounts.routes import router as accounts_router
+    from app.board.routes import router as board_router
+    from app.site import router as site_router
+
+    html = [Depends(verify_csrf)]
+    app.include_router(site_router, dependencies=html)
+    app.include_router(board_router, dependencies=html)
+    app.include_router(accounts_router, dependencies=html)
+    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
+    install_error_handlers(app)
+    return app

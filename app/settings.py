@@ -1,0 +1,121 @@
+"""Settings read from the environment (prefix BOURSE_) and from a `.env` file.
+
+Every field here must be documented in README.md's configuration table: a test checks it.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app import PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+
+
+class Env(StrEnum):
+    development = "development"
+    production = "production"
+    test = "test"
+
+
+class ModerationMode(StrEnum):
+    post = "post"  # publish at once, review reports afterwards
+    pre = "pre"  # every post waits for a moderator
+    first_post = "first-post"  # an account's first posts wait (default)
+
+
+class MissingSecretKey(RuntimeError):
+    """Raised when production runs without BOURSE_SECRET_KEY."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BOURSE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Env = Field(Env.development, description="development, production or test")
+    data_dir: Path = Field(
+        PROJECT_ROOT / "data",
+        description="Where the SQLite file, the development secret and the outbox live",
+    )
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; empty means a SQLite file under data/"
+    )
+    secret_key: str = Field("", description="Signs cookies and tokens; required in production")
+    base_url: str = Field(
+        "http://127.0.0.1:8000", description="Public address, used in e-mails and feeds"
+    )
+    smtp_url: str = Field(
+        "",
+        description="smtp://user:pass@host:587?starttls=1 or smtps://…; empty writes .eml files",
+    )
+    mail_from: str = Field(
+        "Bourse à initiatives <ne-pas-repondre@localhost>", description="From: of e-mails"
+    )
+    moderation_mode: ModerationMode = Field(ModerationMode.first_post)
+    default_locale: Literal["fr", "en"] = Field("fr")
+    embed_allowed_origins: str = Field("*", description="Who may frame /embed/* pages")
+    upload_dir: Path | None = Field(None, description="Uploaded files; default data/uploads")
+    max_upload_mb: int = Field(10, ge=1, le=512)
+    rate_limits: Literal["on", "off"] = Field("on")
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == Env.production
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'bourse.sqlite3'}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def uploads_path(self) -> Path:
+        return self.upload_dir or self.data_dir / "uploads"
+
+    @cached_property
+    def signing_key(self) -> str:
+        """The secret used for signatures.
+
+        Production refuses to run without an explicit key; development generates one once and
+        keeps it under data/ so sessions survive restarts.
+        """
+        if self.secret_key:
+            return self.secret_key
+        if self.is_production:
+            raise MissingSecretKey(
+                "BOURSE_SECRET_KEY est obligatoire quand BOURSE_ENV=production "
+                "(générez-en une avec : python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if self.env == Env.test:
+            return "test-secret-key-not-for-production"
+        key_file = self.data_dir / "secret_key"
+        if key_file.exists():
+            return key_file.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        key_file.write_text(key)
+        key_file.chmod(0o600)
+        log.info("Generated a development secret key in %s", key_file)
+        return key
+
+
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,31 @@
+"""Request dependencies that know no domain: the database session and the current user hook.
+
+The user loader itself lives in app.accounts (web/ knows no domain); create_app stores it on
+app.state so that error pages can show who is signed in too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        # Services read the settings from here (base URL in e-mails) without knowing HTTP.
+        session.info["settings"] = request.app.state.settings
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def load_user(request: Request) -> Any:
+    """The signed-in user (or None), loaded once per request and cached on request.state."""
+    if not hasattr(request.state, "user"):
+        loader = getattr(request.app.state, "user_loader", None)
+        request.state.user = loader(request) if loader else None
+    return request.state.user

@@ -1,0 +1,173 @@
+"""Typed errors raised by services and routes, and the one handler that renders them.
+
+Under /api/ errors are application/problem+json (RFC 9457); elsewhere a French (or English)
+HTML page, or for a form a 422 re-render done by the route itself. Nothing ever shows a stack
+trace to the visitor.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.web.i18n import gettext as _
+
+log = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    status_code = 400
+    title = "Requête invalide"
+
+    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None):
+        super().__init__(detail or "")
+        self.detail = detail
+        self.headers = headers or {}
+
+
+class NotFound(AppError):
+    status_code = 404
+    title = "Page introuvable"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    title = "Accès refusé"
+
+
+class CsrfFailed(Forbidden):
+    title = "Vérification de sécurité échouée"
+
+
+class Conflict(AppError):
+    status_code = 409
+    title = "Conflit"
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    title = "Trop de tentatives"
+
+    def __init__(self, detail: str, retry_after: int):
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+        self.retry_after = max(1, retry_after)
+
+
+class Invalid(AppError):
+    """Per-field validation errors: {field: message}."""
+
+    status_code = 422
+    title = "Données invalides"
+
+    def __init__(self, errors: dict[str, str], detail: str | None = None):
+        super().__init__(detail)
+        self.errors = errors
+
+
+class LoginRequired(AppError):
+    status_code = 401
+    title = "Connexion nécessaire"
+
+
+def _wants_problem_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def problem_response(
+    status: int, title: str, detail: str | None, extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra or {})
+    return JSONResponse(
+        body, status_code=status, media_type="application/problem+json", headers=headers
+    )
+
+
+# Titles and default explanations per status, translated at render time.
+_STATUS_TEXT = {
+    400: ("Requête invalide", "La requête n'a pas pu être comprise."),
+    401: ("Connexion nécessaire", "Connectez-vous pour continuer."),
+    403: ("Accès refusé", "Vous n'avez pas le droit de faire cette action."),
+    404: ("Page introuvable", "Cette page n'existe pas ou plus. Vérifiez l'adresse."),
+    405: ("Méthode non autorisée", "Cette adresse n'accepte pas ce type de requête."),
+    409: ("Conflit", "Cette action entre en conflit avec une autre modification."),
+    413: ("Envoi trop volumineux", "Le contenu envoyé dépasse la taille autorisée."),
+    422: ("Données invalides", "Certaines informations envoyées ne sont pas valables."),
+    429: ("Trop de tentatives", "Veuillez patienter avant de réessayer."),
+    500: ("Erreur interne", "Une erreur inattendue s'est produite. L'équipe a été prévenue."),
+    503: ("Service indisponible", "Le service est momentanément indisponible. Réessayez bientôt."),
+}
+
+
+def error_page(
+    request: Request, status: int, detail: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    from app.web.templating import render  # late import: templating imports settings state
+
+    title, default_detail = _STATUS_TEXT.get(status, _STATUS_TEXT[400])
+    if _wants_problem_json(request):
+        return problem_response(status, _(title), detail or _(default_detail), headers=headers)
+    try:
+        from app.web.deps import load_user
+
+        load_user(request)
+    except Exception:  # the error page must render even when the database is down
+        log.debug("could not load the user for an error page", exc_info=True)
+    return render(
+        request,
+        "errors/error.html",
+        {"status": status, "title": _(title), "detail": detail or _(default_detail)},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, exc: LoginRequired) -> Response:
+        if _wants_problem_json(request):
+            return problem_response(401, _(exc.title), exc.detail)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/account/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> Response:
+        if _wants_problem_json(request):
+            extra = {"errors": exc.errors} if isinstance(exc, Invalid) else None
+            return problem_response(
+                exc.status_code, _(exc.title), exc.detail, extra, headers=exc.headers
+            )
+        return error_page(request, exc.status_code, exc.detail, headers=exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if exc.status_code not in _STATUS_TEXT else None
+        return error_page(request, exc.status_code, detail, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = {
+            ".".join(str(p) for p in err["loc"][1:]) or "body": _("Valeur invalide.")
+            for err in exc.errors()
+        }
+        if _wants_problem_json(request):
+            return problem_response(
+                422, _("Données invalides"), _("Certains champs sont invalides."),
+                {"errors": errors},
+            )
+        return error_page(request, 422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_page(request, 500)

@@ -1,0 +1,136 @@
+"""Translations and locale selection.
+
+Interface strings are written in French (the product's first language) and translated through
+gettext catalogues under app/translations/<locale>/LC_MESSAGES/messages.po. The .po files are
+compiled in memory at start-up, so no compiled .mo file can go stale in the repository.
+
+The current locale lives in a context variable set once per request (and around e-mails sent
+to someone in their own language), so templates and Python code share one `gettext`.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_date as _format_date
+from babel.dates import format_datetime as _format_datetime
+from babel.dates import format_timedelta
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
+from app.db import utcnow
+
+SUPPORTED_LOCALES = ("fr", "en")
+SOURCE_LOCALE = "fr"
+LOCALE_COOKIE = "bourse_lang"
+TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
+
+_current_locale: ContextVar[str] = ContextVar("locale", default=SOURCE_LOCALE)
+
+
+@cache
+def translations(locale: str) -> _gettext.NullTranslations:
+    if locale == SOURCE_LOCALE:
+        return _gettext.NullTranslations()
+    po_path = TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.po"
+    with po_path.open("rb") as fh:
+        catalog = read_po(fh, locale=locale)
+    buffer = BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return _gettext.GNUTranslations(buffer)
+
+
+def get_locale() -> str:
+    return _current_locale.get()
+
+
+def set_locale(locale: str) -> None:
+    _current_locale.set(locale if locale in SUPPORTED_LOCALES else SOURCE_LOCALE)
+
+
+@contextmanager
+def use_locale(locale: str) -> Iterator[None]:
+    token = _current_locale.set(locale if locale in SUPPORTED_LOCALES else SOURCE_LOCALE)
+    try:
+        yield
+    finally:
+        _current_locale.reset(token)
+
+
+def gettext(message: str, **variables: object) -> str:
+    text = translations(get_locale()).gettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
+    text = translations(get_locale()).ngettext(singular, plural, n)
+    variables.setdefault("num", n)
+    return text % variables
+
+
+def lazy_gettext(message: str) -> str:
+    """Marks a string for extraction where it is defined; translate it with gettext() later."""
+    return message
+
+
+_ = gettext
+
+
+def negotiate_locale(cookie: str | None, accept_language: str | None, default: str) -> str:
+    """Cookie first (the language link), then the browser's Accept-Language, then the default."""
+    if cookie in SUPPORTED_LOCALES:
+        return cookie  # type: ignore[return-value]
+    if accept_language:
+        ranked: list[tuple[float, str]] = []
+        for part in accept_language.split(","):
+            piece, _sep, params = part.strip().partition(";")
+            quality = 1.0
+            if params.strip().startswith("q="):
+                try:
+                    quality = float(params.strip()[2:])
+                except ValueError:
+                    quality = 0.0
+            lang = piece.strip().lower().split("-")[0]
+            if lang in SUPPORTED_LOCALES:
+                ranked.append((quality, lang))
+        if ranked:
+            return max(ranked, key=lambda item: item[0])[1]
+    return default
+
+
+def format_date(value: datetime | None, format: str = "long") -> str:
+    return _format_date(value, format=format, locale=get_locale()) if value else ""
+
+
+def format_datetime(value: datetime | None, format: str = "medium") -> str:
+    if not value:
+        return ""
+    return _format_datetime(value, format=format, tzinfo="Europe/Paris", locale=get_locale())
+
+
+def format_number(value: int | float) -> str:
+    return format_decimal(value, locale=get_locale())
+
+
+def timeago(value: datetime | None) -> str:
+    """"il y a 3 jours" / "3 days ago"."""
+    if not value:
+        return ""
+    return format_timedelta(
+        value - utcnow(), add_direction=True, threshold=1.1, locale=get_locale()
+    )
+
+
+def language_name(locale: str) -> str:
+    """A language named in its own language ("Français", "English"), for the switch link."""
+    return Locale.parse(locale).get_display_name(locale).capitalize()

@@ -1,0 +1,130 @@
+"""Protection at the door: security headers, CSRF, and the client address.
+
+CSRF strategy (documented in README): every visitor gets a random `bourse_csrf` cookie
+(HttpOnly, SameSite=Lax). Forms carry `csrf_token` = HMAC(secret, cookie) in a hidden field,
+htmx sends the same value in an `X-CSRF-Token` header (static/js/app.js reads it from a meta
+tag). A state-changing request must (1) not come from another site according to
+Sec-Fetch-Site / Origin when the browser sends them, and (2) carry a token matching its cookie.
+Requests authenticated by a Bearer API token carry no cookie and are exempt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from urllib.parse import urlsplit
+
+from fastapi import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.web.errors import CsrfFailed
+from app.web.i18n import gettext as _
+
+CSRF_COOKIE = "bourse_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+class SecurityHeadersMiddleware:
+    """Adds the security headers to every response, errors and static files included."""
+
+    def __init__(self, app: ASGIApp, *, production: bool) -> None:
+        self.app = app
+        self.production = production
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.setdefault("headers", [])
+                present = {name.lower() for name, _value in headers}
+                wanted = [
+                    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+                    (b"cross-origin-opener-policy", b"same-origin"),
+                ]
+                if self.production:
+                    wanted.append(
+                        (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+                    )
+                headers.extend((k, v) for k, v in wanted if k not in present)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def csrf_token_for(secret: str, cookie_value: str) -> str:
+    return hmac.new(secret.encode(), cookie_value.encode(), hashlib.sha256).hexdigest()
+
+
+def new_csrf_cookie() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def client_ip(request: Request) -> str:
+    # Behind a reverse proxy, run uvicorn with --proxy-headers so this is the real client.
+    return request.client.host if request.client else "unknown"
+
+
+def _same_origin(request: Request, origin: str) -> bool:
+    if origin == "null":
+        return False
+    parts = urlsplit(origin)
+    host = request.headers.get("host", "")
+    base = urlsplit(request.app.state.settings.base_url)
+    return parts.netloc in {host, base.netloc}
+
+
+async def verify_csrf(request: Request) -> None:
+    """Dependency on every HTML router: refuses forged state-changing requests."""
+    if request.method in SAFE_METHODS:
+        return
+    if request.headers.get("authorization", "").lower().startswith("bearer "):
+        return
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site and fetch_site not in {"same-origin", "none"}:
+        raise CsrfFailed(_("Cette requête vient d'un autre site : elle a été refusée."))
+    origin = request.headers.get("origin")
+    if origin and not _same_origin(request, origin):
+        raise CsrfFailed(_("Cette requête vient d'un autre site : elle a été refusée."))
+    cookie = request.cookies.get(CSRF_COOKIE)
+    submitted = request.headers.get(CSRF_HEADER)
+    if submitted is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            submitted = value if isinstance(value, str) else None
+    secret = request.app.state.settings.signing_key
+    if not cookie or not submitted or not hmac.compare_digest(
+        submitted, csrf_token_for(secret, cookie)
+    ):
+        raise CsrfFailed(
+            _(
+                "Le formulaire a expiré ou sa vérification de sécurité a échoué. "
+                "Rechargez la page et réessayez."
+            )
+        )

@@ -1,0 +1,87 @@
+"""Jinja2 environment and the one `render` helper.
+
+`render(request, "x.html", ctx, block="name")` returns a whole page, or only the named block
+when htmx asks (HX-Request), so one route serves both the no-JavaScript page and its fragment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from app import PROJECT_ROOT
+from app.web import i18n
+
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+
+
+def _make_environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html", "xml"], default_for_string=True),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True
+    )
+    env.filters.update(
+        date=i18n.format_date,
+        datetime=i18n.format_datetime,
+        number=i18n.format_number,
+        timeago=i18n.timeago,
+    )
+    env.globals.update(get_locale=i18n.get_locale, language_name=i18n.language_name)
+    return env
+
+
+environment = _make_environment()
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def render_to_string(template_name: str, context: dict[str, Any], block: str | None = None) -> str:
+    template = environment.get_template(template_name)
+    if block is None:
+        return template.render(context)
+    block_render = template.blocks[block]
+    return "".join(block_render(template.new_context(context)))
+
+
+def page_context(request: Request) -> dict[str, Any]:
+    """What every page needs: the request, the signed-in user, the CSRF token, the locale."""
+    return {
+        "request": request,
+        "current_user": getattr(request.state, "user", None),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "settings": request.app.state.settings,
+        "locale": i18n.get_locale(),
+        "other_locales": [loc for loc in i18n.SUPPORTED_LOCALES if loc != i18n.get_locale()],
+    }
+
+
+def render(
+    request: Request,
+    template_name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    block: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    ctx = page_context(request)
+    ctx.update(context or {})
+    partial = block is not None and is_htmx(request) and not request.headers.get("HX-Boosted")
+    body = render_to_string(template_name, ctx, block if partial else None)
+    response = HTMLResponse(body, status_code=status_code, headers=headers)
+    if block is not None:
+        # The same URL answers with a page or a fragment: caches must keep them apart.
+        response.headers["Vary"] = "HX-Request"
+    return response
