@@ -1,0 +1,79 @@
+# Two commands for newcomers: `make run` and `make test` (see README). Both are idempotent:
+# the virtual environment in .venv/ is created once and reinstalled only when pyproject.toml
+# or constraints.txt change.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export BOURSE_ENV ?= development
+
+.PHONY: run test test-postgres e2e lint format messages lock clean help
+
+help:
+	@echo "make run            install, migrate, seed the demo and serve on http://$(HOST):$(PORT)"
+	@echo "make test           install and run the test suite (SQLite; PostgreSQL too when"
+	@echo "                    BOURSE_TEST_POSTGRES_URL is set)"
+	@echo "make test-postgres  the same suite against PostgreSQL"
+	@echo "make e2e            browser tests (needs Debian's chromium)"
+	@echo "make lint / format  ruff"
+	@echo "make messages       extract interface strings into the English catalogue"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (found %s)" % sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV) || { echo "Could not create a virtual environment: on Debian/Ubuntu, install python3-venv."; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Runtime only, for `make run`.
+$(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
+	@touch $@
+
+# Runtime and development tools, for `make test`.
+$(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml constraints.txt
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/bourse migrate
+	$(BIN)/bourse seed-demo
+	$(BIN)/bourse serve --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed-dev
+	BOURSE_ENV=test $(BIN)/pytest
+	@if [ -n "$$BOURSE_TEST_POSTGRES_URL" ]; then \
+		echo "--- PostgreSQL ($$BOURSE_TEST_POSTGRES_URL)"; \
+		BOURSE_ENV=test $(BIN)/pytest --db=postgres; \
+	else \
+		echo "PostgreSQL part not run: set BOURSE_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres) to run it, or use 'make test-postgres'."; \
+	fi
+
+test-postgres: $(VENV)/.installed-dev
+	BOURSE_ENV=test $(BIN)/pytest --db=postgres
+
+e2e: $(VENV)/.installed-dev
+	BOURSE_ENV=test $(BIN)/pytest -m e2e tests/e2e
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+messages: $(VENV)/.installed-dev
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k lazy_gettext --no-location --sort-output \
+		-o app/translations/messages.pot --project="Bourse à initiatives" .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations -l en \
+		--no-location --ignore-obsolete
+
+# Regenerates the pinned versions from a fresh environment (maintainers only).
+lock:
+	rm -rf /tmp/bourse-lock && $(PYTHON) -m venv /tmp/bourse-lock
+	/tmp/bourse-lock/bin/pip install --quiet -e '.[dev]'
+	/tmp/bourse-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,83 @@
+"""Plain factory functions with defaults, and helpers to act as a signed-in browser."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Any
+
+from fastapi.testclient import TestClient
+from httpx import Response
+from itsdangerous import Signer
+from sqlmodel import Session
+
+from app.accounts import service
+from app.accounts.deps import SESSION_COOKIE
+from app.accounts.models import Role, User
+from app.web.security import CSRF_COOKIE, csrf_token_for
+
+DEFAULT_PASSWORD = "un-mot-de-passe-solide"
+_counter = itertools.count(1)
+
+
+def make_user(
+    session: Session,
+    *,
+    email: str | None = None,
+    role: str | Role = Role.resident,
+    display_name: str | None = None,
+    password: str | None = DEFAULT_PASSWORD,
+    verified: bool = True,
+) -> User:
+    n = next(_counter)
+    return service.create_user(
+        session,
+        email or f"personne{n}@exemple.fr",
+        display_name=display_name or f"Personne {n}",
+        password=password,
+        role=Role(role),
+        verified=verified,
+    )
+
+
+def login_as(client: TestClient, user: User, session: Session) -> None:
+    """Signs the test browser in as `user` without going through the form."""
+    raw = service.start_session(session, user)
+    secret = client.app.state.settings.signing_key  # type: ignore[attr-defined]
+    client.cookies.set(SESSION_COOKIE, Signer(secret, salt="bourse.session").sign(raw).decode())
+
+
+def csrf_token(client: TestClient) -> str:
+    """The form token for this browser (visiting a page first if it has no CSRF cookie)."""
+    if CSRF_COOKIE not in client.cookies:
+        client.get("/account/login")
+    secret = client.app.state.settings.signing_key  # type: ignore[attr-defined]
+    return csrf_token_for(secret, client.cookies[CSRF_COOKIE])
+
+
+def post_form(
+    client: TestClient, url: str, data: dict[str, Any] | None = None, **kwargs: Any
+) -> Response:
+    """Posts a form as a browser would: with its CSRF token, without following redirects."""
+    payload = {"csrf_token": csrf_token(client), **(data or {})}
+    kwargs.setdefault("follow_redirects", False)
+    return client.post(url, data=payload, **kwargs)
+
+
+def form_errors(html: str) -> list[str]:
+    from selectolax.parser import HTMLParser
+
+    return [node.text(strip=True) for node in HTMLParser(html).css(".error-message")]
+
+
+def page_text(html: str, selector: str = "main") -> str:
+    from selectolax.parser import HTMLParser
+
+    node = HTMLParser(html).css_first(selector)
+    return node.text(separator=" ", strip=True) if node else ""
+
+
+def extract(pattern: str, text: str) -> str:
+    match = re.search(pattern, text)
+    assert match, f"{pattern!r} not found"
+    return match.group(1)
