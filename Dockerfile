@@ -1,0 +1,35 @@
+# syntax=docker/dockerfile:1
+# Build stage: install the app and its pinned dependencies into a virtual environment.
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+RUN python -m venv /opt/venv
+COPY pyproject.toml constraints.txt README.md ./
+COPY app ./app
+RUN /opt/venv/bin/pip install -c constraints.txt .
+
+# Runtime stage: the virtual environment, templates, static files and migrations; no compilers.
+FROM python:3.11-slim
+# PYTHONPATH puts /app first, so the code runs next to its templates/, static/ and migrations/.
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONPATH=/app \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    BOURSE_ENV=production \
+    BOURSE_DATA_DIR=/data
+RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin bourse \
+    && mkdir -p /data && chown bourse /data
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+COPY --chown=bourse alembic.ini ./
+COPY --chown=bourse app ./app
+COPY --chown=bourse migrations ./migrations
+COPY --chown=bourse templates ./templates
+COPY --chown=bourse static ./static
+USER bourse
+VOLUME ["/data"]
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["python", "-c", "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
+# BOURSE_SECRET_KEY must be provided (the server refuses to start without it in production).
+CMD ["sh", "-c", "bourse migrate && exec bourse serve --host 0.0.0.0 --port 8000"]
