@@ -52,7 +52,12 @@ test: $(VENV)/.installed-dev
 test-postgres: $(VENV)/.installed-dev
 	BOURSE_ENV=test $(BIN)/pytest --db=postgres
 
-e2e: $(VENV)/.installed-dev
+$(VENV)/.installed-e2e: $(VENV)/.installed-dev pyproject.toml constraints.txt
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,e2e]'
+	@touch $@
+
+# Needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium).
+e2e: $(VENV)/.installed-e2e
 	BOURSE_ENV=test $(BIN)/pytest -m e2e tests/e2e
 
 lint: $(VENV)/.installed-dev
@@ -72,7 +77,7 @@ messages: $(VENV)/.installed-dev
 # Regenerates the pinned versions from a fresh environment (maintainers only).
 lock:
 	rm -rf /tmp/bourse-lock && $(PYTHON) -m venv /tmp/bourse-lock
-	/tmp/bourse-lock/bin/pip install --quiet -e '.[dev]'
+	/tmp/bourse-lock/bin/pip install --quiet -e '.[dev,e2e]'
 	/tmp/bourse-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
 
 clean:
