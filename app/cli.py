@@ -70,8 +70,10 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     try:
         role = Role(args.role)
     except ValueError:
-        print(f"bourse: rôle inconnu « {args.role} » (resident, moderator, staff, admin)",
-              file=sys.stderr)
+        print(
+            f"bourse: rôle inconnu « {args.role} » (resident, moderator, staff, admin)",
+            file=sys.stderr,
+        )
         return 2
     password = None
     if args.password_stdin:
@@ -81,7 +83,11 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     with session_scope(engine) as session:
         try:
             user = service.create_user(
-                session, args.email, display_name=args.name, password=password, role=role,
+                session,
+                args.email,
+                display_name=args.name,
+                password=password,
+                role=role,
                 verified=True,
             )
         except Invalid as exc:
@@ -140,6 +146,37 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_data(args: argparse.Namespace) -> int:
+    from app.db import engine_for
+    from app.transfer import export_data
+
+    engine = engine_for(Settings())
+    with open(args.file, "w", encoding="utf-8") as out:
+        count = export_data(engine, out)
+    print(f"{count} ligne(s) exportée(s) dans {args.file}.", file=sys.stderr)
+    return 0
+
+
+def cmd_import_data(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.db import engine_for
+    from app.transfer import TransferError, import_data
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"bourse: fichier introuvable : {path}", file=sys.stderr)
+        return 1
+    engine = engine_for(Settings())
+    try:
+        count = import_data(engine, path)
+    except TransferError as exc:
+        print(f"bourse: {exc}", file=sys.stderr)
+        return 1
+    print(f"{count} ligne(s) importée(s).", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bourse", description="Bourse à initiatives")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -173,6 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="one delivery round, then exit")
     p.add_argument("--interval", type=float, default=2.0)
     p.set_defaults(func=cmd_worker)
+    p = sub.add_parser("export-data", help="write the whole database as JSON Lines")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_export_data)
+
+    p = sub.add_parser("import-data", help="load a JSON Lines export into an empty database")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_import_data)
     return parser
 
 

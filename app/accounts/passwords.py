@@ -14,6 +14,13 @@ _hasher = PasswordHasher()  # argon2id
 _DUMMY_HASH = _hasher.hash("pas-un-vrai-mot-de-passe")
 
 
+def use_hasher(hasher: PasswordHasher) -> None:
+    """Swaps the hasher (the test suite uses cheaper argon2id parameters to stay fast)."""
+    global _hasher, _DUMMY_HASH
+    _hasher = hasher
+    _DUMMY_HASH = hasher.hash("pas-un-vrai-mot-de-passe")
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
