@@ -56,8 +56,15 @@ $(VENV)/.installed-e2e: $(VENV)/.installed-dev pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,e2e]'
 	@touch $@
 
+# The Nu Html Checker and axe-core, pinned, from the npm registry (needs node, npm and java).
+VNU_VERSION := 26.9.27
+AXE_VERSION := 4.14.1
+.tools/.installed-$(VNU_VERSION)-$(AXE_VERSION):
+	npm install --silent --no-save --no-package-lock --prefix .tools vnu-jar@$(VNU_VERSION) axe-core@$(AXE_VERSION)
+	@touch $@
+
 # Needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium).
-e2e: $(VENV)/.installed-e2e
+e2e: $(VENV)/.installed-e2e .tools/.installed-$(VNU_VERSION)-$(AXE_VERSION)
 	BOURSE_ENV=test $(BIN)/pytest -m e2e tests/e2e
 
 lint: $(VENV)/.installed-dev

@@ -81,13 +81,20 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "BOURSE_SECRET_KEY": "e2e-secret-key",
     }
     settings = Settings(
-        env="test", data_dir=data_dir, database_url=env["BOURSE_DATABASE_URL"], base_url=url,
-        secret_key="e2e-secret-key", _env_file=None,
+        env="test",
+        data_dir=data_dir,
+        database_url=env["BOURSE_DATABASE_URL"],
+        base_url=url,
+        secret_key="e2e-secret-key",
+        _env_file=None,
     )
     migrate_database(settings.sqlalchemy_url)
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     log: list[str] = []
     try:
@@ -101,7 +108,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         else:
             raise RuntimeError("the e2e server did not start:\n" + "".join(log))
         # Keep draining the log so the server never blocks on a full pipe.
-        threading.Thread(target=lambda: log.extend(r.decode() for r in process.stderr), daemon=True).start()  # type: ignore[union-attr]
+        threading.Thread(
+            target=lambda: log.extend(r.decode() for r in process.stderr), daemon=True
+        ).start()  # type: ignore[union-attr]
         assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
         yield LiveServer(url=url, settings=settings)
     finally:
@@ -117,8 +126,13 @@ def browser() -> Iterator[object]:
         instance = pw.chromium.launch(
             executable_path=CHROMIUM,
             args=[
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
             ],
         )
         yield instance

@@ -20,9 +20,11 @@ def page(request, browser, live_server):  # type: ignore[no-untyped-def]
     page.console_errors = []
     page.on(
         "console",
-        lambda msg: msg.type == "error"
-        and "Failed to load resource" not in msg.text
-        and page.console_errors.append(msg.text),
+        lambda msg: (
+            msg.type == "error"
+            and "Failed to load resource" not in msg.text
+            and page.console_errors.append(msg.text)
+        ),
     )
     page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
     page.js = request.param
@@ -37,6 +39,7 @@ def test_new_person_signs_up_confirms_logs_out_logs_in_and_resets_password(page,
     page.goto(base + "/")
     assert page.locator("html").get_attribute("lang") == "fr"
     page.get_by_role("link", name="Créer un compte").first.click()
+    page.get_by_role("heading", name="Créer un compte").wait_for()
     page.get_by_label("Adresse e-mail").fill(email)
     page.get_by_label("Nom affiché").fill("Camille")
     page.locator("#f-password").fill("premier-mot-de-passe")
@@ -62,6 +65,7 @@ def test_new_person_signs_up_confirms_logs_out_logs_in_and_resets_password(page,
     page.get_by_text("Vous êtes déconnecté·e.").wait_for()
 
     page.get_by_role("link", name="Mot de passe oublié ?").click()
+    page.get_by_role("heading", name="Mot de passe oublié").wait_for()
     page.get_by_label("Adresse e-mail").fill(email)
     page.get_by_role("button", name="Envoyer le lien").click()
     page.get_by_role("heading", name="Vérifiez vos e-mails").wait_for()
