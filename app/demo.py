@@ -44,7 +44,12 @@ DEMO_ACCOUNTS = [
     ("admin@demo.bourse.example", "Administratrice démo", Role.admin, "demo-admin-2026"),
     ("equipe@demo.bourse.example", "Chargée de mission démo", Role.staff, "demo-equipe-2026"),
     ("moderation@demo.bourse.example", "Modérateur démo", Role.moderator, "demo-moderation-2026"),
-    ("habitante@demo.bourse.example", "Habitante de Mérignac", Role.resident, "demo-habitante-2026"),
+    (
+        "habitante@demo.bourse.example",
+        "Habitante de Mérignac",
+        Role.resident,
+        "demo-habitante-2026",
+    ),
 ]
 
 
@@ -64,8 +69,13 @@ def seed_demo(session: Session, settings: Settings) -> list[str]:
         if accounts.user_by_email(session, email) is None:
             password = demo_password if show_passwords else secrets.token_urlsafe(24)
             accounts.create_user(
-                session, email, display_name=name, password=password, role=role,
-                verified=True, locale="fr",
+                session,
+                email,
+                display_name=name,
+                password=password,
+                role=role,
+                verified=True,
+                locale="fr",
             )
         if show_passwords and role in (Role.admin, Role.staff):
             report.append(f"Compte démo {role.value} : {email} / {demo_password}")

@@ -101,8 +101,8 @@ class Settings(BaseSettings):
             return self.secret_key
         if self.is_production:
             raise MissingSecretKey(
-                "BOURSE_SECRET_KEY est obligatoire quand BOURSE_ENV=production "
-                "(générez-en une avec : python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                "BOURSE_SECRET_KEY est obligatoire quand BOURSE_ENV=production (générez-en "
+                "une avec : python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
         if self.env == Env.test:
             return "test-secret-key-not-for-production"

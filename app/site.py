@@ -56,7 +56,11 @@ def switch_language(request: Request, lang: str = Query("fr"), next: str = "/") 
     response = RedirectResponse(safe_next(next), status_code=303)
     if lang in SUPPORTED_LOCALES:
         response.set_cookie(
-            LOCALE_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True,
+            LOCALE_COOKIE,
+            lang,
+            max_age=365 * 24 * 3600,
+            samesite="lax",
+            httponly=True,
             secure=request.app.state.settings.is_production,
         )
     return response

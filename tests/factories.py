@@ -65,15 +65,15 @@ def post_form(
 
 
 def form_errors(html: str) -> list[str]:
-    from selectolax.parser import HTMLParser
+    from selectolax.lexbor import LexborHTMLParser
 
-    return [node.text(strip=True) for node in HTMLParser(html).css(".error-message")]
+    return [node.text(strip=True) for node in LexborHTMLParser(html).css(".error-message")]
 
 
 def page_text(html: str, selector: str = "main") -> str:
-    from selectolax.parser import HTMLParser
+    from selectolax.lexbor import LexborHTMLParser
 
-    node = HTMLParser(html).css_first(selector)
+    node = LexborHTMLParser(html).css_first(selector)
     return node.text(separator=" ", strip=True) if node else ""
 
 

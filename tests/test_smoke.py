@@ -8,8 +8,11 @@ def test_home_page_renders_in_french(client):
 
 
 def test_signup_then_login(client, session, mailbox):
-    r = post_form(client, "/account/signup", {"email": "alice@exemple.fr", "display_name": "Alice",
-                                              "password": "motdepasse123"})
+    r = post_form(
+        client,
+        "/account/signup",
+        {"email": "alice@exemple.fr", "display_name": "Alice", "password": "motdepasse123"},
+    )
     assert r.status_code == 303
     link = mailbox.last_link("alice@exemple.fr", "/account/verify")
     r = client.get(link, follow_redirects=False)

@@ -99,7 +99,8 @@ def build_message(row: OutboxMessage, settings: Settings) -> EmailMessage:
 
 
 def backoff(attempts: int) -> timedelta:
-    return min(BASE_BACKOFF * (2 ** max(0, attempts - 1)), MAX_BACKOFF)
+    # The exponent is bounded so a large attempt count cannot overflow timedelta.
+    return min(BASE_BACKOFF * (2 ** min(max(0, attempts - 1), 20)), MAX_BACKOFF)
 
 
 def _claim(session: Session, row_id: int) -> bool:

@@ -16,13 +16,14 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.web.i18n import gettext as _
+from app.web.i18n import lazy_gettext as N_
 
 log = logging.getLogger(__name__)
 
 
 class AppError(Exception):
     status_code = 400
-    title = "Requête invalide"
+    title = N_("Requête invalide")
 
     def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None):
         super().__init__(detail or "")
@@ -32,26 +33,26 @@ class AppError(Exception):
 
 class NotFound(AppError):
     status_code = 404
-    title = "Page introuvable"
+    title = N_("Page introuvable")
 
 
 class Forbidden(AppError):
     status_code = 403
-    title = "Accès refusé"
+    title = N_("Accès refusé")
 
 
 class CsrfFailed(Forbidden):
-    title = "Vérification de sécurité échouée"
+    title = N_("Vérification de sécurité échouée")
 
 
 class Conflict(AppError):
     status_code = 409
-    title = "Conflit"
+    title = N_("Conflit")
 
 
 class TooManyRequests(AppError):
     status_code = 429
-    title = "Trop de tentatives"
+    title = N_("Trop de tentatives")
 
     def __init__(self, detail: str, retry_after: int):
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
@@ -62,7 +63,7 @@ class Invalid(AppError):
     """Per-field validation errors: {field: message}."""
 
     status_code = 422
-    title = "Données invalides"
+    title = N_("Données invalides")
 
     def __init__(self, errors: dict[str, str], detail: str | None = None):
         super().__init__(detail)
@@ -71,7 +72,7 @@ class Invalid(AppError):
 
 class LoginRequired(AppError):
     status_code = 401
-    title = "Connexion nécessaire"
+    title = N_("Connexion nécessaire")
 
 
 def _wants_problem_json(request: Request) -> bool:
@@ -91,19 +92,26 @@ def problem_response(
     )
 
 
-# Titles and default explanations per status, translated at render time.
+# Titles and default explanations per status, marked for extraction (N_) and translated
+# at render time.
 _STATUS_TEXT = {
-    400: ("Requête invalide", "La requête n'a pas pu être comprise."),
-    401: ("Connexion nécessaire", "Connectez-vous pour continuer."),
-    403: ("Accès refusé", "Vous n'avez pas le droit de faire cette action."),
-    404: ("Page introuvable", "Cette page n'existe pas ou plus. Vérifiez l'adresse."),
-    405: ("Méthode non autorisée", "Cette adresse n'accepte pas ce type de requête."),
-    409: ("Conflit", "Cette action entre en conflit avec une autre modification."),
-    413: ("Envoi trop volumineux", "Le contenu envoyé dépasse la taille autorisée."),
-    422: ("Données invalides", "Certaines informations envoyées ne sont pas valables."),
-    429: ("Trop de tentatives", "Veuillez patienter avant de réessayer."),
-    500: ("Erreur interne", "Une erreur inattendue s'est produite. L'équipe a été prévenue."),
-    503: ("Service indisponible", "Le service est momentanément indisponible. Réessayez bientôt."),
+    400: (N_("Requête invalide"), N_("La requête n'a pas pu être comprise.")),
+    401: (N_("Connexion nécessaire"), N_("Connectez-vous pour continuer.")),
+    403: (N_("Accès refusé"), N_("Vous n'avez pas le droit de faire cette action.")),
+    404: (N_("Page introuvable"), N_("Cette page n'existe pas ou plus. Vérifiez l'adresse.")),
+    405: (N_("Méthode non autorisée"), N_("Cette adresse n'accepte pas ce type de requête.")),
+    409: (N_("Conflit"), N_("Cette action entre en conflit avec une autre modification.")),
+    413: (N_("Envoi trop volumineux"), N_("Le contenu envoyé dépasse la taille autorisée.")),
+    422: (N_("Données invalides"), N_("Certaines informations envoyées ne sont pas valables.")),
+    429: (N_("Trop de tentatives"), N_("Veuillez patienter avant de réessayer.")),
+    500: (
+        N_("Erreur interne"),
+        N_("Une erreur inattendue s'est produite. L'équipe a été prévenue."),
+    ),
+    503: (
+        N_("Service indisponible"),
+        N_("Le service est momentanément indisponible. Réessayez bientôt."),
+    ),
 }
 
 
@@ -170,4 +178,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_page(request, 500)
+        response = error_page(request, 500)
+        # Starlette runs this handler outside every middleware: add the headers here too.
+        from app.web.security import security_headers
+
+        production = request.app.state.settings.is_production
+        for name, value in security_headers(production=production):
+            response.headers.setdefault(name.decode(), value.decode())
+        return response

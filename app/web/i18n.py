@@ -123,7 +123,7 @@ def format_number(value: int | float) -> str:
 
 
 def timeago(value: datetime | None) -> str:
-    """"il y a 3 jours" / "3 days ago"."""
+    """Relative age: « il y a 3 jours » / "3 days ago"."""
     if not value:
         return ""
     return format_timedelta(

@@ -42,6 +42,22 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+def security_headers(*, production: bool) -> list[tuple[bytes, bytes]]:
+    """The headers every response carries (also added by the 500 handler, which Starlette runs
+    outside all middleware)."""
+    wanted = [
+        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"strict-origin-when-cross-origin"),
+        (b"x-frame-options", b"DENY"),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+    ]
+    if production:
+        wanted.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
+    return wanted
+
+
 class SecurityHeadersMiddleware:
     """Adds the security headers to every response, errors and static files included."""
 
@@ -58,18 +74,7 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = message.setdefault("headers", [])
                 present = {name.lower() for name, _value in headers}
-                wanted = [
-                    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"strict-origin-when-cross-origin"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
-                    (b"cross-origin-opener-policy", b"same-origin"),
-                ]
-                if self.production:
-                    wanted.append(
-                        (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
-                    )
+                wanted = security_headers(production=self.production)
                 headers.extend((k, v) for k, v in wanted if k not in present)
             await send(message)
 

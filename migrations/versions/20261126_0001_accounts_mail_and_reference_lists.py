@@ -1,7 +1,7 @@
 """accounts mail and reference lists
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-26 04:16:54.420109
 """
 

@@ -66,7 +66,7 @@ def test_pages_are_valid_html(live_server, tmp_path: Path) -> None:  # type: ign
     assert problems == []
 
 
-@pytest.mark.parametrize("path", [p for p in PUBLIC_PAGES])
+@pytest.mark.parametrize("path", PUBLIC_PAGES)
 def test_page_has_no_axe_violations(browser, live_server, path: str) -> None:  # type: ignore[no-untyped-def]
     _require(AXE_JS)
     # bypass_csp lets the test inject axe; the site itself still serves its strict CSP.

@@ -1,0 +1,62 @@
+"""Liveness and readiness probes: /healthz says the process runs, /readyz that the database
+answers (503 when it does not, quickly, and without taking the error pages down with it)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.web.helpers import html_lang, make_settings, running_app
+
+# Nothing listens on port 1: the connection is refused at once.
+UNREACHABLE_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:1/nope?connect_timeout=3"
+
+
+@pytest.fixture
+def app_without_database(tmp_path):
+    settings = make_settings(tmp_path, database_url=UNREACHABLE_DATABASE)
+    with running_app(settings, raise_server_exceptions=False) as (_app, client):
+        yield client
+
+
+def test_healthz_answers_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.text == "ok"
+
+
+def test_readyz_answers_ok_when_the_database_answers(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_readyz_answers_503_quickly_when_the_database_does_not(app_without_database):
+    started = time.monotonic()
+    response = app_without_database.get("/readyz")
+    assert time.monotonic() - started < 10
+    assert response.status_code == 503
+    assert response.json()["database"] == "unreachable"
+    # The probe says what is wrong, not how: no driver message or address leaks.
+    assert "127.0.0.1" not in response.text
+    assert "psycopg" not in response.text
+
+
+def test_healthz_stays_ok_when_the_database_is_down(app_without_database):
+    assert app_without_database.get("/healthz").status_code == 200
+
+
+def test_error_pages_still_render_when_the_database_is_down(app_without_database):
+    response = app_without_database.get("/nulle-part")
+    assert response.status_code == 404
+    assert html_lang(response) == "fr"
+    assert "Traceback" not in response.text
+
+
+def test_a_page_needing_the_database_fails_cleanly_when_it_is_down(app_without_database):
+    response = app_without_database.get("/")
+    assert response.status_code in (500, 503)
+    assert html_lang(response) == "fr"
+    assert "Traceback" not in response.text
+    assert "psycopg" not in response.text
