@@ -98,6 +98,15 @@ def build_message(row: OutboxMessage, settings: Settings) -> EmailMessage:
     return message
 
 
+def is_permanent(exc: Exception) -> bool:
+    """A 5xx SMTP answer (unknown mailbox, refused sender…) will not change on retry."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(500 <= code < 600 for code, _msg in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 500 <= exc.smtp_code < 600
+    return False
+
+
 def backoff(attempts: int) -> timedelta:
     # The exponent is bounded so a large attempt count cannot overflow timedelta.
     return min(BASE_BACKOFF * (2 ** min(max(0, attempts - 1), 20)), MAX_BACKOFF)
@@ -151,7 +160,7 @@ def deliver_due(engine: Engine, settings: Settings, transport: Transport | None 
                 row.attempts += 1
                 row.last_error = f"{type(exc).__name__}: {exc}"[:500]
                 row.locked_until = None
-                if row.attempts >= MAX_ATTEMPTS:
+                if row.attempts >= MAX_ATTEMPTS or is_permanent(exc):
                     row.status = MailStatus.failed.value
                     log.error("Giving up on e-mail %s to %s: %s", row_id, row.to_address, exc)
                 else:

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.web.i18n import gettext as _
@@ -80,7 +81,10 @@ def _wants_problem_json(request: Request) -> bool:
 
 
 def problem_response(
-    status: int, title: str, detail: str | None, extra: dict[str, Any] | None = None,
+    status: int,
+    title: str,
+    detail: str | None,
+    extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
@@ -170,10 +174,18 @@ def install_error_handlers(app: FastAPI) -> None:
         }
         if _wants_problem_json(request):
             return problem_response(
-                422, _("Données invalides"), _("Certains champs sont invalides."),
+                422,
+                _("Données invalides"),
+                _("Certains champs sont invalides."),
                 {"errors": errors},
             )
         return error_page(request, 422)
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(request: Request, exc: OperationalError) -> Response:
+        # The database is down or unreachable: a temporary condition, not a bug (503, not 500).
+        log.error("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return error_page(request, 503, headers={"Retry-After": "30"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

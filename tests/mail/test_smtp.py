@@ -157,7 +157,9 @@ def test_a_refused_connection_is_retried_later_not_lost(app, session, settings):
     assert reload(session, message).status == MailStatus.sent
 
 
-def test_a_refused_recipient_is_retried_and_the_others_are_delivered(app, session, settings):
+def test_a_permanently_refused_recipient_fails_at_once_and_the_others_are_delivered(
+    app, session, settings
+):
     refused = queue(session, to="inconnu@exemple.fr")
     accepted = queue(session, to="alice@exemple.fr")
     handler = Recorder(refuse={"inconnu@exemple.fr"})
@@ -168,7 +170,9 @@ def test_a_refused_recipient_is_retried_and_the_others_are_delivered(app, sessio
     assert [e.rcpt_tos for e in handler.envelopes] == [["alice@exemple.fr"]]
     assert reload(session, accepted).status == MailStatus.sent
     row = reload(session, refused)
-    assert row.status == MailStatus.queued
+    # 550 will not change on retry: the message is marked failed, not retried for days.
+    assert row.status == MailStatus.failed
+    assert row.attempts == 1
     assert "SMTPRecipientsRefused" in (row.last_error or "")
 
 
