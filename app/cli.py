@@ -129,13 +129,19 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from app.db import engine_for
-    from app.mail.worker import deliver_due, run_forever
+    from app.jobs import run_forever
+    from app.mail.worker import deliver_due
 
     settings = _settings_or_exit()
     engine = engine_for(settings)
     if args.once:
+        from app.jobs import purge_expired
+
         sent = deliver_due(engine, settings)
-        print(f"{sent} message(s) envoyé(s).")
+        removed = purge_expired(engine)
+        print(
+            f"{sent} message(s) envoyé(s), {sum(removed.values())} ligne(s) expirée(s) purgée(s)."
+        )
         return 0
     stop = threading.Event()
     log.info("worker started")

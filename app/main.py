@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.env == Env.development:
             # In development the server delivers its own e-mails (to data/outbox/), so signing
             # up works with `make run` alone; production runs `bourse worker` beside it.
-            from app.mail.worker import run_forever
+            from app.jobs import run_forever
 
             worker = threading.Thread(
                 target=run_forever, args=(engine, settings, stop), name="outbox", daemon=True

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
@@ -176,16 +175,3 @@ def deliver_due(engine: Engine, settings: Settings, transport: Transport | None 
             session.add(row)
             session.commit()
     return sent
-
-
-def run_forever(
-    engine: Engine, settings: Settings, stop: threading.Event, interval: float = 2.0
-) -> None:
-    """The worker loop (`bourse worker`, and a thread of the development server)."""
-    transport = transport_for(settings)
-    while not stop.is_set():
-        try:
-            deliver_due(engine, settings, transport)
-        except Exception:
-            log.exception("outbox delivery round failed; retrying")
-        stop.wait(interval)

@@ -57,9 +57,12 @@ def render_to_string(template_name: str, context: dict[str, Any], block: str | N
 
 def page_context(request: Request) -> dict[str, Any]:
     """What every page needs: the request, the signed-in user, the CSRF token, the locale."""
+    from app.web.deps import load_user
+
     return {
         "request": request,
-        "current_user": getattr(request.state, "user", None),
+        # Every page shows who is signed in, even routes that did not ask for the user.
+        "current_user": load_user(request),
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "settings": request.app.state.settings,
         "locale": i18n.get_locale(),

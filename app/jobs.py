@@ -1,0 +1,72 @@
+"""Background work run by `bourse worker` (and by the development server in a thread):
+deliver the e-mail outbox every few seconds, and purge what has outlived its purpose.
+
+Retention (stated on the privacy page): failed logins 15 minutes (the throttling window),
+sessions until they expire (30 days), e-mailed links one day after expiry, sent or abandoned
+e-mails 30 days.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app.accounts.models import EmailToken, LoginFailure, UserSession
+from app.accounts.service import THROTTLE_WINDOW
+from app.db import utcnow
+from app.mail.models import MailStatus, OutboxMessage
+from app.mail.worker import deliver_due, transport_for
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EMAIL_TOKEN_GRACE = timedelta(days=1)
+OUTBOX_RETENTION = timedelta(days=30)
+PURGE_EVERY = 600.0  # seconds
+
+
+def purge_expired(engine: Engine) -> dict[str, int]:
+    now = utcnow()
+    statements = {
+        "login_failures": delete(LoginFailure).where(
+            LoginFailure.created_at < now - THROTTLE_WINDOW  # type: ignore[operator]
+        ),
+        "user_sessions": delete(UserSession).where(UserSession.expires_at < now),  # type: ignore[operator]
+        "email_tokens": delete(EmailToken).where(
+            EmailToken.expires_at < now - EMAIL_TOKEN_GRACE  # type: ignore[operator]
+        ),
+        "outbox_messages": delete(OutboxMessage).where(
+            OutboxMessage.status.in_([MailStatus.sent.value, MailStatus.failed.value]),  # type: ignore[attr-defined]
+            OutboxMessage.created_at < now - OUTBOX_RETENTION,  # type: ignore[operator]
+        ),
+    }
+    counts = {}
+    with Session(engine) as session:
+        for name, statement in statements.items():
+            counts[name] = session.exec(statement).rowcount or 0  # type: ignore[call-overload]
+        session.commit()
+    return counts
+
+
+def run_forever(
+    engine: Engine, settings: Settings, stop: threading.Event, interval: float = 2.0
+) -> None:
+    transport = transport_for(settings)
+    next_purge = 0.0
+    while not stop.is_set():
+        try:
+            deliver_due(engine, settings, transport)
+            if time.monotonic() >= next_purge:
+                removed = purge_expired(engine)
+                if any(removed.values()):
+                    log.info("purged expired rows: %s", removed)
+                next_purge = time.monotonic() + PURGE_EVERY
+        except Exception:
+            log.exception("background round failed; retrying")
+        stop.wait(interval)

@@ -1,0 +1,104 @@
+"""The background job purges what has outlived its purpose, and only that."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session, func, select
+
+from app.accounts import service
+from app.accounts.models import EmailToken, LoginFailure, UserSession
+from app.cli import main as cli_main
+from app.db import utcnow
+from app.jobs import purge_expired
+from app.mail.models import MailStatus, OutboxMessage
+from tests.factories import make_user
+
+
+def _count(session: Session, model: type) -> int:
+    return session.exec(select(func.count()).select_from(model)).one()
+
+
+def test_purge_removes_expired_rows_and_keeps_live_ones(app, session) -> None:  # type: ignore[no-untyped-def]
+    now = utcnow()
+    user = make_user(session)
+    service.start_session(session, user)  # live
+    session.add(
+        UserSession(user_id=user.id, token_hash="x" * 64, expires_at=now - timedelta(seconds=1))
+    )
+    session.add(
+        LoginFailure(email="a@exemple.fr", ip="1.2.3.4", created_at=now - timedelta(minutes=16))
+    )
+    session.add(
+        LoginFailure(email="a@exemple.fr", ip="1.2.3.4", created_at=now - timedelta(minutes=5))
+    )
+    session.add(
+        EmailToken(
+            user_id=user.id,
+            purpose="verify_email",
+            token_hash="y" * 64,
+            expires_at=now - timedelta(days=2),
+        )
+    )
+    session.add(
+        EmailToken(
+            user_id=user.id,
+            purpose="verify_email",
+            token_hash="z" * 64,
+            expires_at=now + timedelta(hours=1),
+        )
+    )
+    old = now - timedelta(days=31)
+    session.add(
+        OutboxMessage(
+            to_address="a@exemple.fr",
+            subject="s",
+            body_text="b",
+            status=MailStatus.sent.value,
+            created_at=old,
+        )
+    )
+    session.add(
+        OutboxMessage(
+            to_address="a@exemple.fr",
+            subject="s",
+            body_text="b",
+            status=MailStatus.queued.value,
+            created_at=old,
+        )
+    )
+    session.add(
+        OutboxMessage(
+            to_address="a@exemple.fr",
+            subject="s",
+            body_text="b",
+            status=MailStatus.sent.value,
+            created_at=now,
+        )
+    )
+    session.commit()
+
+    removed = purge_expired(app.state.engine)
+
+    assert removed == {
+        "login_failures": 1,
+        "user_sessions": 1,
+        "email_tokens": 1,
+        "outbox_messages": 1,
+    }
+    session.expire_all()
+    assert _count(session, UserSession) == 1
+    assert _count(session, LoginFailure) == 1
+    assert _count(session, EmailToken) == 1
+    # A queued message is never purged, however old: it has not been delivered yet.
+    assert _count(session, OutboxMessage) == 2
+
+
+def test_worker_once_delivers_and_purges(app, session, settings, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("BOURSE_DATABASE_URL", settings.sqlalchemy_url)
+    monkeypatch.setenv("BOURSE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("BOURSE_ENV", "test")
+    service.request_password_reset(session, "inconnue@exemple.fr", "fr")
+    assert cli_main(["worker", "--once"]) == 0
+    assert "1 message(s) envoyé(s)" in capsys.readouterr().out
+    assert len(list((settings.data_dir / "outbox").glob("*.eml"))) == 1
