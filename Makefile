@@ -76,10 +76,12 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
 
 messages: $(VENV)/.installed-dev
+	# --ignore-dirs: Babel skips folders starting with "_" by default, and templates/_macros counts.
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k lazy_gettext --no-location --sort-output \
+		--ignore-dirs=".* __pycache__ .venv .tools" \
 		-o app/translations/messages.pot --project="Bourse à initiatives" .
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations -l en \
-		--no-location --ignore-obsolete
+		--ignore-obsolete
 
 # Regenerates the pinned versions from a fresh environment (maintainers only).
 lock:
