@@ -52,7 +52,10 @@ def set_session_cookie(request: Request, response: Response, raw: str) -> None:
 
 def clear_session_cookie(request: Request, response: Response) -> None:
     response.delete_cookie(
-        SESSION_COOKIE, path="/", httponly=True, samesite="lax",
+        SESSION_COOKIE,
+        path="/",
+        httponly=True,
+        samesite="lax",
         secure=request.app.state.settings.is_production,
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.accounts import service
@@ -40,7 +40,9 @@ NOTICES = {
     "logged_out": N_("Vous êtes déconnecté·e."),
     "logged_out_everywhere": N_("Vous êtes déconnecté·e de tous vos appareils."),
     "password_reset": N_("Votre mot de passe a été changé. Vous pouvez vous connecter."),
-    "password_changed": N_("Votre mot de passe a été changé. Vos autres appareils sont déconnectés."),
+    "password_changed": N_(
+        "Votre mot de passe a été changé. Vos autres appareils sont déconnectés."
+    ),
     "profile_saved": N_("Vos informations sont enregistrées."),
     "verification_sent": N_("Un nouveau lien de confirmation vous a été envoyé."),
     "token_revoked": N_("Le jeton a été révoqué."),
@@ -83,8 +85,11 @@ def _sign_in(request: Request, session: SessionDep, user: User, target: str) -> 
 def _form_page(
     request: Request, template: str, ctx: dict[str, Any], error: Invalid | None = None
 ) -> Response:
-    ctx = {"errors": error.errors if error else {}, "form_error": error.detail if error else None,
-           **ctx}
+    ctx = {
+        "errors": error.errors if error else {},
+        "form_error": error.detail if error else None,
+        **ctx,
+    }
     return render(request, template, ctx, status_code=422 if error else 200)
 
 
@@ -109,7 +114,10 @@ def signup(
     # Any other field (a `role`, say) is simply not read: people cannot give themselves a role.
     try:
         service.signup(
-            session, email=email, display_name=display_name, password=password,
+            session,
+            email=email,
+            display_name=display_name,
+            password=password,
             locale=get_locale(),
         )
     except Invalid as exc:
@@ -146,7 +154,9 @@ def login_page(request: Request, user: OptionalUser, next: str = "") -> Response
         return _redirect(safe_next(next, "/account"))
     notice = notice_for(request)
     return _form_page(
-        request, "accounts/login.html", {"values": {}, "next": safe_next(next, ""), "notice": notice}
+        request,
+        "accounts/login.html",
+        {"values": {}, "next": safe_next(next, ""), "notice": notice},
     )
 
 
@@ -162,8 +172,10 @@ def login(
         user = service.authenticate(session, email=email, password=password, ip=client_ip(request))
     except Invalid as exc:
         return _form_page(
-            request, "accounts/login.html",
-            {"values": {"email": email}, "next": safe_next(next, ""), "notice": None}, exc,
+            request,
+            "accounts/login.html",
+            {"values": {"email": email}, "next": safe_next(next, ""), "notice": None},
+            exc,
         )
     return _sign_in(request, session, user, safe_next(next, "/"))
 
@@ -174,7 +186,8 @@ def request_login_link(request: Request, session: SessionDep, email: FormStr = "
         service.request_login_link(session, email, get_locale())
     except Invalid as exc:
         return _form_page(
-            request, "accounts/login.html",
+            request,
+            "accounts/login.html",
             {"values": {"link_email": email}, "next": "", "notice": None},
             Invalid({"link_email": exc.errors.get("email", "")}),
         )
@@ -252,8 +265,13 @@ def reset(
 
 
 def _settings_page(
-    request: Request, session: SessionDep, user: User, *, error: Invalid | None = None,
-    new_token: str | None = None, values: dict[str, str] | None = None,
+    request: Request,
+    session: SessionDep,
+    user: User,
+    *,
+    error: Invalid | None = None,
+    new_token: str | None = None,
+    values: dict[str, str] | None = None,
 ) -> Response:
     notice = notice_for(request)
     return _form_page(
@@ -279,15 +297,21 @@ def settings_page(request: Request, session: SessionDep, user: CurrentUser) -> R
 
 @router.post("/profile")
 def update_profile(
-    request: Request, session: SessionDep, user: CurrentUser,
-    display_name: FormStr = "", locale: FormStr = "",
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    display_name: FormStr = "",
+    locale: FormStr = "",
 ) -> Response:
     try:
         service.update_profile(session, user, display_name=display_name, locale=locale)
     except Invalid as exc:
         session.refresh(user)
         return _settings_page(
-            request, session, user, error=exc,
+            request,
+            session,
+            user,
+            error=exc,
             values={"display_name": display_name, "locale": locale},
         )
     return _redirect("/account?notice=profile_saved")
@@ -295,12 +319,18 @@ def update_profile(
 
 @router.post("/password")
 def change_password(
-    request: Request, session: SessionDep, user: CurrentUser,
-    current_password: FormStr = "", new_password: FormStr = "",
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    current_password: FormStr = "",
+    new_password: FormStr = "",
 ) -> Response:
     try:
         service.change_password(
-            session, user, current=current_password, new=new_password,
+            session,
+            user,
+            current=current_password,
+            new=new_password,
             keep_session_hash=session_token_hash(request),
         )
     except Invalid as exc:

@@ -29,6 +29,7 @@ from app.accounts.models import (
 )
 from app.accounts.tokens import hash_secret, new_api_token, new_secret
 from app.db import utcnow
+from app.mail.models import OutboxMessage
 from app.mail.service import queue_mail
 from app.web.errors import Forbidden, Invalid, NotFound, TooManyRequests
 from app.web.i18n import gettext as _
@@ -82,7 +83,11 @@ def clean_display_name(raw: str) -> str:
         raise Invalid({"display_name": _("Indiquez un nom d'au moins 2 caractères.")})
     if len(name) > DISPLAY_NAME_MAX:
         raise Invalid(
-            {"display_name": _("Le nom doit faire au plus %(max)s caractères.", max=DISPLAY_NAME_MAX)}
+            {
+                "display_name": _(
+                    "Le nom doit faire au plus %(max)s caractères.", max=DISPLAY_NAME_MAX
+                )
+            }
         )
     return name
 
@@ -90,13 +95,21 @@ def clean_display_name(raw: str) -> str:
 def check_password(password: str, field: str = "password") -> str:
     if len(password) < passwords.PASSWORD_MIN:
         raise Invalid(
-            {field: _("Le mot de passe doit faire au moins %(min)s caractères.",
-                      min=passwords.PASSWORD_MIN)}
+            {
+                field: _(
+                    "Le mot de passe doit faire au moins %(min)s caractères.",
+                    min=passwords.PASSWORD_MIN,
+                )
+            }
         )
     if len(password) > passwords.PASSWORD_MAX:
         raise Invalid(
-            {field: _("Le mot de passe doit faire au plus %(max)s caractères.",
-                      max=passwords.PASSWORD_MAX)}
+            {
+                field: _(
+                    "Le mot de passe doit faire au plus %(max)s caractères.",
+                    max=passwords.PASSWORD_MAX,
+                )
+            }
         )
     return password
 
@@ -152,9 +165,7 @@ def create_user(
     return user
 
 
-def signup(
-    session: Session, *, email: str, display_name: str, password: str, locale: str
-) -> None:
+def signup(session: Session, *, email: str, display_name: str, password: str, locale: str) -> None:
     """Registers a person, or — when the address already has an account — tells that address
     by e-mail instead. Both cases look the same to the visitor, so the form cannot be used to
     find out who has an account. An empty password makes a link-only account."""
@@ -277,8 +288,11 @@ def ensure_can_sign_in(user: User) -> None:
             from app.web.i18n import format_date
 
             raise Forbidden(
-                _("Votre compte est bloqué jusqu'au %(date)s. Motif : %(reason)s",
-                  date=format_date(user.blocked_until), reason=reason)
+                _(
+                    "Votre compte est bloqué jusqu'au %(date)s. Motif : %(reason)s",
+                    date=format_date(user.blocked_until),
+                    reason=reason,
+                )
             )
         raise Forbidden(_("Votre compte est bloqué. Motif : %(reason)s", reason=reason))
 
@@ -343,6 +357,17 @@ def _recent_links(session: Session, user: User, purpose: TokenPurpose) -> int:
             EmailToken.user_id == user.id,
             EmailToken.purpose == purpose.value,
             EmailToken.created_at > since,
+        )
+    ).one()
+
+
+def _recent_mails_to(session: Session, address: str) -> int:
+    """E-mails queued to an address without an account: the same cap as links, so these forms
+    cannot be used to flood a stranger's inbox."""
+    since = utcnow() - THROTTLE_WINDOW
+    return session.exec(
+        select(func.count()).where(
+            OutboxMessage.to_address == address, OutboxMessage.created_at > since
         )
     ).one()
 
@@ -440,14 +465,15 @@ def request_login_link(session: Session, email: str, locale: str) -> None:
     email = normalize_email(email)
     user = user_by_email(session, email)
     if user is None:
-        queue_mail(
-            session,
-            to=email,
-            subject=N_("Connexion à la Bourse à initiatives"),
-            template="mail/no_account.txt",
-            context={"email": email},
-            locale=locale,
-        )
+        if _recent_mails_to(session, email) < MAX_LINKS_PER_WINDOW:
+            queue_mail(
+                session,
+                to=email,
+                subject=N_("Connexion à la Bourse à initiatives"),
+                template="mail/no_account.txt",
+                context={"email": email},
+                locale=locale,
+            )
     elif not user.is_blocked() and (
         _recent_links(session, user, TokenPurpose.login_link) < MAX_LINKS_PER_WINDOW
     ):
@@ -479,14 +505,15 @@ def request_password_reset(session: Session, email: str, locale: str) -> None:
     email = normalize_email(email)
     user = user_by_email(session, email)
     if user is None:
-        queue_mail(
-            session,
-            to=email,
-            subject=N_("Réinitialisation du mot de passe"),
-            template="mail/no_account.txt",
-            context={"email": email},
-            locale=locale,
-        )
+        if _recent_mails_to(session, email) < MAX_LINKS_PER_WINDOW:
+            queue_mail(
+                session,
+                to=email,
+                subject=N_("Réinitialisation du mot de passe"),
+                template="mail/no_account.txt",
+                context={"email": email},
+                locale=locale,
+            )
     elif _recent_links(session, user, TokenPurpose.reset_password) < MAX_LINKS_PER_WINDOW:
         raw = _issue_token(session, user, TokenPurpose.reset_password)
         queue_mail(
@@ -521,6 +548,9 @@ def update_profile(session: Session, user: User, *, display_name: str, locale: s
     user.display_name = clean_display_name(display_name)
     if locale in ("fr", "en"):
         user.locale = locale
+    elif locale == "":
+        # "Selon le navigateur" in the form: forget the saved choice.
+        user.locale = None
     session.add(user)
     session.commit()
     return user
@@ -546,7 +576,9 @@ def change_password(
 
 
 def create_api_token(session: Session, user: User, label: str) -> str:
-    label = " ".join((label or "").split())
+    # Plain text like display names: control characters (NUL included, which PostgreSQL
+    # refuses to store) are removed.
+    label = " ".join(_CONTROL_CHARS.sub("", label or "").split())
     if not label:
         label = _("Jeton personnel")
     if len(label) > API_TOKEN_LABEL_MAX:
@@ -569,9 +601,7 @@ def create_api_token(session: Session, user: User, label: str) -> str:
 def list_api_tokens(session: Session, user: User) -> list[ApiToken]:
     return list(
         session.exec(
-            select(ApiToken)
-            .where(ApiToken.user_id == user.id)
-            .order_by(ApiToken.created_at.desc())  # type: ignore[attr-defined]
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())  # type: ignore[attr-defined]
         )
     )
 
