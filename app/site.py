@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from app.accounts.routes import safe_next
 from app.web.errors import NotFound
-from app.web.i18n import LOCALE_COOKIE, SUPPORTED_LOCALES, get_locale
+from app.web.i18n import SUPPORTED_LOCALES, get_locale, set_locale_cookie
 from app.web.templating import render
 
 router = APIRouter()
@@ -55,14 +55,7 @@ def switch_language(request: Request, lang: str = Query("fr"), next: str = "/") 
     written on the server, and the cookie is read before Accept-Language."""
     response = RedirectResponse(safe_next(next), status_code=303)
     if lang in SUPPORTED_LOCALES:
-        response.set_cookie(
-            LOCALE_COOKIE,
-            lang,
-            max_age=365 * 24 * 3600,
-            samesite="lax",
-            httponly=True,
-            secure=request.app.state.settings.is_production,
-        )
+        set_locale_cookie(response, lang, secure=request.app.state.settings.is_production)
     return response
 
 

@@ -24,7 +24,7 @@ from app.accounts.deps import (
 from app.accounts.models import TokenPurpose, User
 from app.web.deps import SessionDep
 from app.web.errors import Invalid
-from app.web.i18n import get_locale
+from app.web.i18n import get_locale, set_locale_cookie
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
 from app.web.security import client_ip
@@ -79,6 +79,9 @@ def _sign_in(request: Request, session: SessionDep, user: User, target: str) -> 
     raw = service.start_session(session, user, user_agent=request.headers.get("user-agent", ""))
     response = _redirect(target)
     set_session_cookie(request, response, raw)
+    if user.locale:
+        # The language saved in the account follows the person to every browser they use.
+        set_locale_cookie(response, user.locale, secure=request.app.state.settings.is_production)
     return response
 
 
@@ -314,7 +317,10 @@ def update_profile(
             error=exc,
             values={"display_name": display_name, "locale": locale},
         )
-    return _redirect("/account?notice=profile_saved")
+    response = _redirect("/account?notice=profile_saved")
+    # The saved language drives the interface too; "according to the browser" forgets it.
+    set_locale_cookie(response, user.locale, secure=request.app.state.settings.is_production)
+    return response
 
 
 @router.post("/password")

@@ -120,11 +120,16 @@ _STATUS_TEXT = {
 
 
 def error_page(
-    request: Request, status: int, detail: str | None = None, headers: dict[str, str] | None = None
+    request: Request,
+    status: int,
+    detail: str | None = None,
+    headers: dict[str, str] | None = None,
+    title: str | None = None,
 ) -> Response:
     from app.web.templating import render  # late import: templating imports settings state
 
-    title, default_detail = _STATUS_TEXT.get(status, _STATUS_TEXT[400])
+    default_title, default_detail = _STATUS_TEXT.get(status, _STATUS_TEXT[400])
+    title = title or default_title
     if _wants_problem_json(request):
         return problem_response(status, _(title), detail or _(default_detail), headers=headers)
     try:
@@ -133,6 +138,7 @@ def error_page(
         load_user(request)
     except Exception:  # the error page must render even when the database is down
         log.debug("could not load the user for an error page", exc_info=True)
+        request.state.user = None
     return render(
         request,
         "errors/error.html",
@@ -159,7 +165,9 @@ def install_error_handlers(app: FastAPI) -> None:
             return problem_response(
                 exc.status_code, _(exc.title), exc.detail, extra, headers=exc.headers
             )
-        return error_page(request, exc.status_code, exc.detail, headers=exc.headers)
+        return error_page(
+            request, exc.status_code, exc.detail, headers=exc.headers, title=exc.title
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -18,6 +18,7 @@ from datetime import datetime
 from functools import cache
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 from babel import Locale
 from babel.dates import format_date as _format_date
@@ -129,6 +130,21 @@ def timeago(value: datetime | None) -> str:
     return format_timedelta(
         value - utcnow(), add_direction=True, threshold=1.1, locale=get_locale()
     )
+
+
+def set_locale_cookie(response: Any, locale: str | None, *, secure: bool) -> None:
+    """The language preference cookie, read before Accept-Language (None forgets it)."""
+    if locale in SUPPORTED_LOCALES:
+        response.set_cookie(
+            LOCALE_COOKIE,
+            locale,
+            max_age=365 * 24 * 3600,
+            samesite="lax",
+            httponly=True,
+            secure=secure,
+        )
+    else:
+        response.delete_cookie(LOCALE_COOKIE, samesite="lax", httponly=True, secure=secure)
 
 
 def language_name(locale: str) -> str:

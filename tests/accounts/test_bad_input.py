@@ -308,7 +308,7 @@ def test_a_form_without_a_valid_csrf_token_is_refused_in_french_and_writes_nothi
     for how, response in _forged_requests(client, url, data):
         assert response.status_code == 403, how
         title, text = error_page(response)
-        assert title == "Accès refusé", how
+        assert title == "Vérification de sécurité échouée", how
         assert CSRF_MESSAGE in text or "vient d'un autre site" in text, how
         assert observe(session, user) == before, how
     assert outbox_count(session) == outbox_before
