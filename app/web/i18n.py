@@ -11,6 +11,7 @@ to someone in their own language), so templates and Python code share one `gette
 from __future__ import annotations
 
 import gettext as _gettext
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -68,13 +69,34 @@ def use_locale(locale: str) -> Iterator[None]:
         _current_locale.reset(token)
 
 
+# French typography: a non-breaking space before « : » and inside guillemets, a narrow one
+# before « ; ? ! », so a line never starts with punctuation. Source strings are written with
+# plain spaces (easy to type and to translate); this is applied when French is rendered.
+_FR_SPACES = [
+    (re.compile(r" ([;?!])"), "\u202f\\1"),
+    (re.compile(r" (:)(?=\s|$)"), "\u00a0\\1"),
+    (re.compile(r"« "), "«\u00a0"),
+    (re.compile(r" »"), "\u00a0»"),
+]
+
+
+def french_spacing(text: str) -> str:
+    for pattern, replacement in _FR_SPACES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _translate(text: str) -> str:
+    return french_spacing(text) if get_locale() == "fr" else text
+
+
 def gettext(message: str, **variables: object) -> str:
-    text = translations(get_locale()).gettext(message)
+    text = _translate(translations(get_locale()).gettext(message))
     return text % variables if variables else text
 
 
 def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
-    text = translations(get_locale()).ngettext(singular, plural, n)
+    text = _translate(translations(get_locale()).ngettext(singular, plural, n))
     variables.setdefault("num", n)
     return text % variables
 

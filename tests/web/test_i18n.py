@@ -242,3 +242,24 @@ def test_the_footer_links_every_information_page(client):
     hrefs = [a.attributes.get("href") for a in parse(client.get("/")).css("footer a")]
     for path in INFO_PAGES:
         assert path in hrefs
+
+
+def test_french_punctuation_gets_non_breaking_spaces_and_english_does_not():
+    from app.web import i18n
+
+    with i18n.use_locale("fr"):
+        assert i18n.gettext("Mot de passe oublié ?") == "Mot de passe oublié\u202f?"
+        assert i18n.gettext("Rôle :") == "Rôle\u00a0:"
+    with i18n.use_locale("en"):
+        assert "\u202f" not in i18n.gettext("Mot de passe oublié ?")
+
+
+def test_french_spacing_leaves_urls_and_plain_text_alone():
+    from app.web.i18n import french_spacing
+
+    assert french_spacing("https://exemple.fr:8000/a?b=c") == "https://exemple.fr:8000/a?b=c"
+    assert french_spacing("« Moi aussi »") == "«\u00a0Moi aussi\u00a0»"
+    assert (
+        french_spacing("Déjà inscrit·e ? Oui ; non !")
+        == "Déjà inscrit·e\u202f? Oui\u202f; non\u202f!"
+    )
