@@ -49,33 +49,20 @@ def test_purge_removes_expired_rows_and_keeps_live_ones(app, session) -> None:  
         )
     )
     old = now - timedelta(days=31)
-    session.add(
-        OutboxMessage(
-            to_address="a@exemple.fr",
-            subject="s",
-            body_text="b",
-            status=MailStatus.sent.value,
-            created_at=old,
+    for status, created_at in [
+        (MailStatus.sent, old),
+        (MailStatus.queued, old),
+        (MailStatus.sent, now),
+    ]:
+        session.add(
+            OutboxMessage(
+                to_address="a@exemple.fr",
+                subject="s",
+                body_text="b",
+                status=status.value,
+                created_at=created_at,
+            )
         )
-    )
-    session.add(
-        OutboxMessage(
-            to_address="a@exemple.fr",
-            subject="s",
-            body_text="b",
-            status=MailStatus.queued.value,
-            created_at=old,
-        )
-    )
-    session.add(
-        OutboxMessage(
-            to_address="a@exemple.fr",
-            subject="s",
-            body_text="b",
-            status=MailStatus.sent.value,
-            created_at=now,
-        )
-    )
     session.commit()
 
     removed = purge_expired(app.state.engine)

@@ -184,16 +184,14 @@ def signup(session: Session, *, email: str, display_name: str, password: str, lo
     _collect(("email", _email), ("display_name", _name), ("password", _password))
     existing = user_by_email(session, holder["email"])
     if existing is not None:
-        if _recent_links(session, existing, TokenPurpose.login_link) < MAX_LINKS_PER_WINDOW:
-            raw = _issue_token(session, existing, TokenPurpose.login_link)
-            queue_mail(
-                session,
-                to=existing.email,
-                subject=N_("Vous avez déjà un compte sur la Bourse à initiatives"),
-                template="mail/already_registered.txt",
-                context={"user": existing, "token": raw},
-                locale=existing.locale or locale,
-            )
+        _mail_link(
+            session,
+            existing,
+            TokenPurpose.login_link,
+            locale,
+            subject=N_("Vous avez déjà un compte sur la Bourse à initiatives"),
+            template="mail/already_registered.txt",
+        )
         session.commit()
         return
     user = User(
@@ -205,15 +203,7 @@ def signup(session: Session, *, email: str, display_name: str, password: str, lo
     )
     session.add(user)
     session.flush()
-    raw = _issue_token(session, user, TokenPurpose.verify_email)
-    queue_mail(
-        session,
-        to=user.email,
-        subject=N_("Confirmez votre adresse e-mail"),
-        template="mail/verify_email.txt",
-        context={"user": user, "token": raw},
-        locale=locale,
-    )
+    _mail_link(session, user, TokenPurpose.verify_email, locale)
     session.commit()
 
 
@@ -397,6 +387,64 @@ def _issue_token(session: Session, user: User, purpose: TokenPurpose) -> str:
     return raw
 
 
+# What each kind of link says by default: (subject, template).
+_LINK_MAILS = {
+    TokenPurpose.verify_email: (N_("Confirmez votre adresse e-mail"), "mail/verify_email.txt"),
+    TokenPurpose.login_link: (N_("Votre lien de connexion"), "mail/login_link.txt"),
+    TokenPurpose.reset_password: (
+        N_("Réinitialisation du mot de passe"),
+        "mail/reset_password.txt",
+    ),
+}
+
+
+def _mail_link(
+    session: Session,
+    user: User,
+    purpose: TokenPurpose,
+    locale: str | None,
+    *,
+    subject: str | None = None,
+    template: str | None = None,
+) -> bool:
+    """Issues a link and queues its e-mail, in the person's language. Returns False (and sends
+    nothing) when this address already got MAX_LINKS_PER_WINDOW links of this kind lately.
+    Does not commit."""
+    if _recent_links(session, user, purpose) >= MAX_LINKS_PER_WINDOW:
+        return False
+    raw = _issue_token(session, user, purpose)
+    default_subject, default_template = _LINK_MAILS[purpose]
+    queue_mail(
+        session,
+        to=user.email,
+        subject=subject or default_subject,
+        template=template or default_template,
+        context={"user": user, "token": raw},
+        locale=user.locale or locale,
+    )
+    return True
+
+
+def _request_link(
+    session: Session, email: str, locale: str, purpose: TokenPurpose, no_account_subject: str
+) -> None:
+    email = normalize_email(email)
+    user = user_by_email(session, email)
+    if user is None:
+        if _recent_mails_to(session, email) < MAX_LINKS_PER_WINDOW:
+            queue_mail(
+                session,
+                to=email,
+                subject=no_account_subject,
+                template="mail/no_account.txt",
+                context={"email": email},
+                locale=locale,
+            )
+    elif purpose != TokenPurpose.login_link or not user.is_blocked():
+        _mail_link(session, user, purpose, locale)
+    session.commit()
+
+
 _INVALID_LINK = N_(
     "Ce lien n'est pas valable : il a peut-être expiré ou déjà servi. Demandez-en un nouveau."
 )
@@ -444,49 +492,17 @@ def verify_email(session: Session, raw: str) -> User:
 def resend_verification(session: Session, user: User) -> bool:
     if user.email_verified_at is not None:
         return False
-    if _recent_links(session, user, TokenPurpose.verify_email) >= MAX_LINKS_PER_WINDOW:
-        return False
-    raw = _issue_token(session, user, TokenPurpose.verify_email)
-    queue_mail(
-        session,
-        to=user.email,
-        subject=N_("Confirmez votre adresse e-mail"),
-        template="mail/verify_email.txt",
-        context={"user": user, "token": raw},
-        locale=user.locale,
-    )
+    sent = _mail_link(session, user, TokenPurpose.verify_email, None)
     session.commit()
-    return True
+    return sent
 
 
 def request_login_link(session: Session, email: str, locale: str) -> None:
     """Sends a sign-in link. Unknown addresses get an e-mail inviting them to sign up, so the
-    page answers the same either way."""
-    email = normalize_email(email)
-    user = user_by_email(session, email)
-    if user is None:
-        if _recent_mails_to(session, email) < MAX_LINKS_PER_WINDOW:
-            queue_mail(
-                session,
-                to=email,
-                subject=N_("Connexion à la Bourse à initiatives"),
-                template="mail/no_account.txt",
-                context={"email": email},
-                locale=locale,
-            )
-    elif not user.is_blocked() and (
-        _recent_links(session, user, TokenPurpose.login_link) < MAX_LINKS_PER_WINDOW
-    ):
-        raw = _issue_token(session, user, TokenPurpose.login_link)
-        queue_mail(
-            session,
-            to=user.email,
-            subject=N_("Votre lien de connexion"),
-            template="mail/login_link.txt",
-            context={"user": user, "token": raw},
-            locale=user.locale or locale,
-        )
-    session.commit()
+    page answers the same either way. Blocked accounts get nothing."""
+    _request_link(
+        session, email, locale, TokenPurpose.login_link, N_("Connexion à la Bourse à initiatives")
+    )
 
 
 def sign_in_with_link(session: Session, raw: str) -> User:
@@ -502,29 +518,9 @@ def sign_in_with_link(session: Session, raw: str) -> User:
 
 def request_password_reset(session: Session, email: str, locale: str) -> None:
     """Same answer whether or not the address has an account (no enumeration)."""
-    email = normalize_email(email)
-    user = user_by_email(session, email)
-    if user is None:
-        if _recent_mails_to(session, email) < MAX_LINKS_PER_WINDOW:
-            queue_mail(
-                session,
-                to=email,
-                subject=N_("Réinitialisation du mot de passe"),
-                template="mail/no_account.txt",
-                context={"email": email},
-                locale=locale,
-            )
-    elif _recent_links(session, user, TokenPurpose.reset_password) < MAX_LINKS_PER_WINDOW:
-        raw = _issue_token(session, user, TokenPurpose.reset_password)
-        queue_mail(
-            session,
-            to=user.email,
-            subject=N_("Réinitialisation du mot de passe"),
-            template="mail/reset_password.txt",
-            context={"user": user, "token": raw},
-            locale=user.locale or locale,
-        )
-    session.commit()
+    _request_link(
+        session, email, locale, TokenPurpose.reset_password, N_("Réinitialisation du mot de passe")
+    )
 
 
 def reset_password(session: Session, raw: str, new_password: str) -> User:
