@@ -3,16 +3,35 @@
 from sqlmodel import SQLModel
 
 from app.accounts.models import ApiToken, EmailToken, LoginFailure, User, UserSession
-from app.board.models import Territory, Theme
+from app.board.models import (
+    Comment,
+    Follow,
+    Need,
+    Notification,
+    NotificationPreference,
+    Report,
+    Support,
+    Territory,
+    Theme,
+)
 from app.mail.models import OutboxMessage
+from app.ratelimit import RateEvent
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "ApiToken",
+    "Comment",
     "EmailToken",
+    "Follow",
     "LoginFailure",
+    "Need",
+    "Notification",
+    "NotificationPreference",
     "OutboxMessage",
+    "RateEvent",
+    "Report",
+    "Support",
     "Territory",
     "Theme",
     "User",

@@ -81,3 +81,62 @@ def extract(pattern: str, text: str) -> str:
     match = re.search(pattern, text)
     assert match, f"{pattern!r} not found"
     return match.group(1)
+
+
+def make_need(
+    session: Session,
+    *,
+    author: User | None = None,
+    title: str | None = None,
+    body: str = "Un besoin décrit en quelques mots, pour les tests.",
+    status: str = "published",
+    theme_id: int | None = None,
+    territory_id: int | None = None,
+    created_at: Any = None,
+) -> Any:
+    """A need inserted directly (no auto-support, counts at 0): for tests of other parts."""
+    from app.board.models import Need
+    from app.db import utcnow
+    from app.text import excerpt, render_markdown, slugify
+
+    n = next(_counter)
+    title = title or f"Besoin numéro {n} pour les tests"
+    author = author or make_user(session)
+    when = created_at or utcnow()
+    need = Need(
+        author_id=author.id,
+        title=title,
+        slug=slugify(title),
+        body=body,
+        body_html=render_markdown(body),
+        excerpt=excerpt(body),
+        status=status,
+        theme_id=theme_id,
+        territory_id=territory_id,
+        created_at=when,
+        updated_at=when,
+    )
+    session.add(need)
+    session.commit()
+    session.refresh(need)
+    return need
+
+
+def make_theme(session: Session, slug: str = "mobilite", name: str = "Mobilité") -> Any:
+    from app.board.models import Theme
+
+    theme = Theme(slug=slug, name=name, name_en=name)
+    session.add(theme)
+    session.commit()
+    session.refresh(theme)
+    return theme
+
+
+def make_territory(session: Session, slug: str = "merignac", name: str = "Mérignac") -> Any:
+    from app.board.models import Territory
+
+    territory = Territory(slug=slug, name=name, name_en=name)
+    session.add(territory)
+    session.commit()
+    session.refresh(territory)
+    return territory

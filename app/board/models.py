@@ -1,13 +1,37 @@
-"""Board tables. For now the reference lists that needs are filed under."""
+"""Board tables: reference lists, needs, supports, comments, follows, reports, notifications.
+
+Counts that pages sort by (supports_count, comments_count, trending_score) are stored on the
+need and changed in the same transaction as the rows they count, with relative UPDATEs
+(`x = x + 1`), so they stay exact under concurrent requests on both engines.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import Column
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime
+from app.db import UTCDateTime, utcnow
+
+
+def _ts(nullable: bool = True) -> Column:  # type: ignore[type-arg]
+    return Column(UTCDateTime(), nullable=nullable)
+
+
+def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Column:  # type: ignore[type-arg]
+    return Column(Integer, ForeignKey(target, ondelete=ondelete), nullable=nullable)
 
 
 class _Category(SQLModel):
@@ -29,3 +53,226 @@ class Territory(_Category, table=True):
     __tablename__ = "territories"
 
     archived_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class NeedStatus(StrEnum):
+    pending = "pending"  # waiting for a moderator (pre-moderation or an account's first post)
+    published = "published"  # public
+    hidden = "hidden"  # hidden by a moderator; the author sees why
+    rejected = "rejected"  # refused by a moderator; the author sees why
+    covered = "covered"  # « déjà couvert »: an existing local service answers it; stays public
+    merged = "merged"  # merged into another need (merged_into_id); its URL redirects there
+
+
+PUBLIC_NEED_STATUSES = (NeedStatus.published.value, NeedStatus.covered.value)
+_NEED_STATUS_VALUES = ", ".join(f"'{s.value}'" for s in NeedStatus)
+
+
+class Need(SQLModel, table=True):
+    __tablename__ = "needs"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_NEED_STATUS_VALUES})", name="status"),
+        # One index per board sort, led by status so the public filter is served too.
+        Index("ix_needs_status_created_at_id", "status", "created_at", "id"),
+        Index("ix_needs_status_supports_count_id", "status", "supports_count", "id"),
+        Index("ix_needs_status_trending_score_id", "status", "trending_score", "id"),
+        Index("ix_needs_status_comments_count_id", "status", "comments_count", "id"),
+        Index("ix_needs_theme_id_status_created_at", "theme_id", "status", "created_at"),
+        Index("ix_needs_territory_id_status_created_at", "territory_id", "status", "created_at"),
+        Index("ix_needs_author_id_created_at", "author_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # SET NULL: a need outlives the account that posted it (shown as « compte supprimé »).
+    author_id: int | None = Field(
+        default=None, sa_column=_fk("users.id", nullable=True, ondelete="SET NULL")
+    )
+    title: str = Field(max_length=140)
+    slug: str = Field(max_length=80)
+    body: str = Field(default="", sa_column=Column(Text, nullable=False))
+    body_html: str = Field(default="", sa_column=Column(Text, nullable=False))
+    excerpt: str = Field(default="", max_length=300)
+    theme_id: int | None = Field(
+        default=None, sa_column=_fk("themes.id", nullable=True, ondelete="SET NULL")
+    )
+    territory_id: int | None = Field(
+        default=None, sa_column=_fk("territories.id", nullable=True, ondelete="SET NULL")
+    )
+    status: str = Field(default=NeedStatus.published.value, max_length=12)
+    supports_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
+    )
+    comments_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
+    )
+    # Decayed popularity: each support adds 2^((t - epoch) / half-life); see board.trending.
+    trending_score: float = Field(
+        default=0.0, sa_column=Column(Float, nullable=False, server_default=text("0"))
+    )
+    merged_into_id: int | None = Field(
+        default=None, sa_column=_fk("needs.id", nullable=True, ondelete="SET NULL")
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    deleted_at: datetime | None = Field(default=None, sa_column=_ts())
+    # Anti-double-submission: the same form token cannot create two needs.
+    submission_key: str | None = Field(default=None, max_length=64, unique=True)
+
+
+class Concern(StrEnum):
+    """How a supporter is concerned: evidence of demand for the opportunity study."""
+
+    has_need = "has_need"  # « j'ai ce besoin »
+    would_use = "would_use"  # « j'utiliserais ce service »
+    could_help = "could_help"  # « je pourrais aider »
+    org_could_support = "org_could_support"  # « mon organisation pourrait soutenir »
+
+
+class Support(SQLModel, table=True):
+    __tablename__ = "supports"
+    __table_args__ = (
+        UniqueConstraint("need_id", "user_id", name="uq_supports_need_id_user_id"),
+        Index("ix_supports_user_id", "user_id"),
+        Index("ix_supports_need_id_created_at", "need_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    need_id: int = Field(sa_column=_fk("needs.id"))
+    user_id: int = Field(sa_column=_fk("users.id"))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    concern: str | None = Field(default=None, max_length=20)
+    territory_id: int | None = Field(
+        default=None, sa_column=_fk("territories.id", nullable=True, ondelete="SET NULL")
+    )
+
+
+class CommentStatus(StrEnum):
+    published = "published"
+    pending = "pending"
+    hidden = "hidden"
+
+
+class Comment(SQLModel, table=True):
+    __tablename__ = "comments"
+    __table_args__ = (
+        Index("ix_comments_need_id_created_at", "need_id", "created_at"),
+        Index("ix_comments_author_id", "author_id"),
+        Index("ix_comments_parent_id", "parent_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    need_id: int = Field(sa_column=_fk("needs.id"))
+    author_id: int | None = Field(
+        default=None, sa_column=_fk("users.id", nullable=True, ondelete="SET NULL")
+    )
+    # One level of replies: a reply's parent is always a top-level comment.
+    parent_id: int | None = Field(default=None, sa_column=_fk("comments.id", nullable=True))
+    body: str = Field(default="", sa_column=Column(Text, nullable=False))
+    body_html: str = Field(default="", sa_column=Column(Text, nullable=False))
+    status: str = Field(default=CommentStatus.published.value, max_length=12)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    deleted_at: datetime | None = Field(default=None, sa_column=_ts())
+    submission_key: str | None = Field(default=None, max_length=64, unique=True)
+
+
+class Follow(SQLModel, table=True):
+    __tablename__ = "follows"
+    __table_args__ = (
+        UniqueConstraint("need_id", "user_id", name="uq_follows_need_id_user_id"),
+        Index("ix_follows_user_id", "user_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    need_id: int = Field(sa_column=_fk("needs.id"))
+    user_id: int = Field(sa_column=_fk("users.id"))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class ReportReason(StrEnum):
+    spam = "spam"
+    abusive = "abusive"
+    personal_data = "personal_data"
+    off_topic = "off_topic"
+    other = "other"
+
+
+class ReportTarget(StrEnum):
+    need = "need"
+    comment = "comment"
+    user = "user"
+
+
+class Report(SQLModel, table=True):
+    """A flag raised by one account on a need, a comment or an account. Feeds the moderation
+    queue; listed nowhere public."""
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        # One open report per reporter and item (a closed one can be followed by a new one).
+        Index(
+            "uq_reports_open_per_reporter",
+            "reporter_id",
+            "target_kind",
+            "target_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+        Index("ix_reports_target_kind_target_id", "target_kind", "target_id"),
+        Index("ix_reports_status_created_at", "status", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    reporter_id: int = Field(sa_column=_fk("users.id"))
+    target_kind: str = Field(max_length=10)
+    target_id: int
+    reason: str = Field(max_length=20)
+    detail: str = Field(default="", max_length=1000)
+    status: str = Field(default="open", max_length=10)  # open, dismissed, actioned
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    resolved_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class NotificationKind(StrEnum):
+    reply = "reply"  # someone replied to my comment
+    comment = "comment"  # a comment on a need I follow
+    moderation = "moderation"  # a moderator's decision on my content (moderation issue)
+    pipeline = "pipeline"  # a need I follow moved in the idea pipeline (pipeline issue)
+
+
+class Notification(SQLModel, table=True):
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_id_read_at_id", "user_id", "read_at", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=_fk("users.id"))
+    kind: str = Field(max_length=20)
+    need_id: int | None = Field(default=None, sa_column=_fk("needs.id", nullable=True))
+    comment_id: int | None = Field(default=None, sa_column=_fk("comments.id", nullable=True))
+    actor_id: int | None = Field(
+        default=None, sa_column=_fk("users.id", nullable=True, ondelete="SET NULL")
+    )
+    message: str = Field(default="", max_length=300)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    read_at: datetime | None = Field(default=None, sa_column=_ts())
+    # For the daily digest: when this notification went out by e-mail (None: not yet or never).
+    emailed_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class EmailMode(StrEnum):
+    none = "none"
+    immediate = "immediate"
+    daily = "daily"
+
+
+class NotificationPreference(SQLModel, table=True):
+    __tablename__ = "notification_preferences"
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind", name="uq_notification_preferences_user_id_kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=_fk("users.id"))
+    kind: str = Field(max_length=20)
+    email_mode: str = Field(default=EmailMode.immediate.value, max_length=10)

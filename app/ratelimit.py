@@ -1,0 +1,76 @@
+"""Write rate limits, per account and per address, stored in the database so they hold across
+workers and instances. BOURSE_RATE_LIMITS=off turns them off (load tests, acceptance runs).
+
+Each limited action records one row per successful write, in the same transaction as the
+write; a check counts the rows of the window. Old rows are purged by the background job.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Column, Index, func
+from sqlmodel import Field, Session, SQLModel, select
+
+from app.db import UTCDateTime, as_utc, utcnow
+from app.web.errors import TooManyRequests
+from app.web.i18n import gettext as _
+
+
+class RateEvent(SQLModel, table=True):
+    __tablename__ = "rate_events"
+    __table_args__ = (Index("ix_rate_events_key_created_at", "key", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+# action → [(window, max per account)]. An address gets ADDRESS_FACTOR times more, since
+# several people may share one (a library, a social centre, a family).
+LIMITS: dict[str, list[tuple[timedelta, int]]] = {
+    "need": [(timedelta(hours=1), 5), (timedelta(days=1), 15)],
+    "comment": [(timedelta(minutes=10), 10), (timedelta(days=1), 100)],
+    "support": [(timedelta(minutes=1), 30), (timedelta(days=1), 500)],
+    "report": [(timedelta(hours=1), 20)],
+    "follow": [(timedelta(minutes=1), 30)],
+    "signup": [(timedelta(hours=1), 5)],
+}
+ADDRESS_FACTOR = 4
+LONGEST_WINDOW = max(w for rules in LIMITS.values() for w, _n in rules)
+
+
+def check_rate(
+    session: Session, action: str, *, user_id: int | None, ip: str, enabled: bool = True
+) -> None:
+    """Raises TooManyRequests when the account or the address went over a limit; otherwise
+    records this write (committed with the caller's transaction)."""
+    if not enabled:
+        return
+    now = utcnow()
+    keys = [(f"{action}:ip:{ip}", ADDRESS_FACTOR)]
+    if user_id is not None:
+        keys.insert(0, (f"{action}:user:{user_id}", 1))
+    for window, limit in LIMITS[action]:
+        since = now - window
+        for key, factor in keys:
+            count, oldest = session.exec(
+                select(func.count(), func.min(RateEvent.created_at)).where(
+                    RateEvent.key == key, RateEvent.created_at > since
+                )
+            ).one()
+            if count >= limit * factor:
+                wait = int(((as_utc(oldest) or now) + window - now).total_seconds()) + 1
+                minutes = max(1, (wait + 59) // 60)
+                raise TooManyRequests(
+                    _(
+                        "Vous êtes allé·e un peu vite : par précaution, cette action est limitée. "
+                        "Réessayez dans %(minutes)s minute(s).",
+                        minutes=minutes,
+                    ),
+                    retry_after=wait,
+                )
+    for key, _factor in keys:
+        session.add(RateEvent(key=key, created_at=now))

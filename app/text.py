@@ -1,0 +1,81 @@
+"""User text → HTML, excerpts and slugs. The only place that makes HTML from user input.
+
+Markdown is rendered by markdown-it (CommonMark, raw HTML disabled) and the result is cleaned by
+bleach with a short allow-list, so even a renderer bug cannot let markup through. The HTML is
+computed once when the text is written and stored beside it; pages never render Markdown.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import bleach
+from bleach.linkifier import Linker
+from markdown_it import MarkdownIt
+
+ALLOWED_TAGS = frozenset(
+    {"p", "br", "strong", "em", "ul", "ol", "li", "blockquote", "code", "pre", "a"}
+)
+ALLOWED_ATTRIBUTES = {"a": ["href", "rel"]}
+ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
+LINK_REL = "nofollow ugc noopener"
+
+# Headings, images and tables are not needed to describe a need: disabled at the source
+# rather than stripped afterwards, so their text stays readable as plain paragraphs.
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True}).disable(
+    ["heading", "lheading", "image", "hr", "html_block", "html_inline"]
+)
+_cleaner = bleach.Cleaner(
+    tags=ALLOWED_TAGS,
+    attributes=ALLOWED_ATTRIBUTES,
+    protocols=ALLOWED_PROTOCOLS,
+    strip=True,
+    strip_comments=True,
+)
+
+
+def _set_link_rel(attrs: dict, new: bool = False) -> dict:  # type: ignore[type-arg]
+    attrs[(None, "rel")] = LINK_REL
+    return attrs
+
+
+_linker = Linker(callbacks=[_set_link_rel], skip_tags={"pre", "code"}, parse_email=False)
+
+
+def render_markdown(source: str) -> str:
+    """Sanitised HTML for a user's Markdown text. Bare URLs become links; every link gets
+    rel="nofollow ugc noopener"; javascript:, data: and other schemes are dropped."""
+    html = _markdown.render(source or "")
+    return _linker.linkify(_cleaner.clean(html)).strip()
+
+
+def plain_text(source: str) -> str:
+    """The text without Markdown or HTML, whitespace collapsed (for excerpts, feeds, search)."""
+    html = _markdown.render(source or "")
+    text = bleach.clean(html, tags=set(), strip=True)
+    text = text.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+    text = text.replace("&quot;", '"').replace("&#39;", "'")
+    return " ".join(text.split())
+
+
+def excerpt(source: str, length: int = 220) -> str:
+    text = plain_text(source)
+    if len(text) <= length:
+        return text
+    cut = text[:length].rsplit(" ", 1)[0].rstrip(" ,;:.")
+    return cut + "…"
+
+
+def slugify(text: str, max_length: int = 80) -> str:
+    """ "Crèche en horaires décalés !" → "creche-en-horaires-decales"."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_length].rstrip("-") or "besoin"
+
+
+_URL = re.compile(r"(https?://|www\.)", re.IGNORECASE)
+
+
+def count_links(source: str) -> int:
+    return len(_URL.findall(source or ""))
