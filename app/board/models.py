@@ -72,13 +72,16 @@ class Need(SQLModel, table=True):
     __tablename__ = "needs"
     __table_args__ = (
         CheckConstraint(f"status IN ({_NEED_STATUS_VALUES})", name="status"),
-        # One index per board sort, led by status so the public filter is served too.
-        Index("ix_needs_status_created_at_id", "status", "created_at", "id"),
-        Index("ix_needs_status_supports_count_id", "status", "supports_count", "id"),
-        Index("ix_needs_status_trending_score_id", "status", "trending_score", "id"),
-        Index("ix_needs_status_comments_count_id", "status", "comments_count", "id"),
-        Index("ix_needs_theme_id_status_created_at", "theme_id", "status", "created_at"),
-        Index("ix_needs_territory_id_status_created_at", "territory_id", "status", "created_at"),
+        # One index per board sort, led by the sort key: the public filter is a status IN
+        # (published, covered), which a status-led index cannot serve in order; nearly every
+        # row is public, so scanning in sort order and skipping the few others is cheapest.
+        Index("ix_needs_created_at_id", "created_at", "id"),
+        Index("ix_needs_supports_count_id", "supports_count", "id"),
+        Index("ix_needs_trending_score_id", "trending_score", "id"),
+        Index("ix_needs_comments_count_id", "comments_count", "id"),
+        Index("ix_needs_status", "status"),
+        Index("ix_needs_theme_id_created_at", "theme_id", "created_at"),
+        Index("ix_needs_territory_id_created_at", "territory_id", "created_at"),
         Index("ix_needs_author_id_created_at", "author_id", "created_at"),
     )
 

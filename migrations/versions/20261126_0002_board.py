@@ -87,24 +87,25 @@ def upgrade() -> None:
             "ix_needs_author_id_created_at", ["author_id", "created_at"], unique=False
         )
         batch_op.create_index(
-            "ix_needs_status_comments_count_id", ["status", "comments_count", "id"], unique=False
+            "ix_needs_comments_count_id", ["comments_count", "id"], unique=False
         )
         batch_op.create_index(
-            "ix_needs_status_created_at_id", ["status", "created_at", "id"], unique=False
+            "ix_needs_created_at_id", ["created_at", "id"], unique=False
+        )
+        batch_op.create_index("ix_needs_status", ["status"], unique=False)
+        batch_op.create_index(
+            "ix_needs_supports_count_id", ["supports_count", "id"], unique=False
         )
         batch_op.create_index(
-            "ix_needs_status_supports_count_id", ["status", "supports_count", "id"], unique=False
+            "ix_needs_trending_score_id", ["trending_score", "id"], unique=False
         )
         batch_op.create_index(
-            "ix_needs_status_trending_score_id", ["status", "trending_score", "id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_needs_territory_id_status_created_at",
+            "ix_needs_territory_id_created_at",
             ["territory_id", "status", "created_at"],
             unique=False,
         )
         batch_op.create_index(
-            "ix_needs_theme_id_status_created_at",
+            "ix_needs_theme_id_created_at",
             ["theme_id", "status", "created_at"],
             unique=False,
         )
@@ -322,12 +323,13 @@ def downgrade() -> None:
     op.drop_table("reports")
     op.drop_table("notification_preferences")
     with op.batch_alter_table("needs", schema=None) as batch_op:
-        batch_op.drop_index("ix_needs_theme_id_status_created_at")
-        batch_op.drop_index("ix_needs_territory_id_status_created_at")
-        batch_op.drop_index("ix_needs_status_trending_score_id")
-        batch_op.drop_index("ix_needs_status_supports_count_id")
-        batch_op.drop_index("ix_needs_status_created_at_id")
-        batch_op.drop_index("ix_needs_status_comments_count_id")
+        batch_op.drop_index("ix_needs_theme_id_created_at")
+        batch_op.drop_index("ix_needs_territory_id_created_at")
+        batch_op.drop_index("ix_needs_trending_score_id")
+        batch_op.drop_index("ix_needs_supports_count_id")
+        batch_op.drop_index("ix_needs_created_at_id")
+        batch_op.drop_index("ix_needs_status")
+        batch_op.drop_index("ix_needs_comments_count_id")
         batch_op.drop_index("ix_needs_author_id_created_at")
 
     op.drop_table("needs")
