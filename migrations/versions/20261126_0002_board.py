@@ -101,12 +101,12 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             "ix_needs_territory_id_created_at",
-            ["territory_id", "status", "created_at"],
+            ["territory_id", "created_at"],
             unique=False,
         )
         batch_op.create_index(
             "ix_needs_theme_id_created_at",
-            ["theme_id", "status", "created_at"],
+            ["theme_id", "created_at"],
             unique=False,
         )
 
