@@ -7,11 +7,11 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
 from app import PROJECT_ROOT
-from app.accounts.deps import load_user_with_own_session
+from app.accounts.deps import load_user_for_request
 from app.db import engine_for
 from app.settings import Env, Settings
 from app.web.errors import install_error_handlers
@@ -19,6 +19,15 @@ from app.web.middleware import RequestContextMiddleware
 from app.web.security import SecurityHeadersMiddleware, verify_csrf
 
 log = logging.getLogger(__name__)
+
+
+def unread_notifications(request: Request, user: object) -> int:
+    """The header's unread count, for signed-in pages (one indexed COUNT)."""
+    from app.board.notifications import unread_count
+    from app.web.deps import request_session
+
+    with request_session(request) as session:
+        return unread_count(session, user)  # type: ignore[arg-type]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -56,20 +65,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.user_loader = load_user_with_own_session
+    app.state.user_loader = load_user_for_request
+    app.state.unread_counter = unread_notifications
 
     # Middleware run outermost last-added: headers wrap everything, including errors.
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, production=settings.is_production)
 
     from app.accounts.routes import router as accounts_router
+    from app.board.comment_routes import router as comment_router
+    from app.board.notification_routes import router as notification_router
+    from app.board.report_routes import router as report_router
     from app.board.routes import router as board_router
+    from app.board.support_routes import router as support_router
     from app.site import router as site_router
 
     html = [Depends(verify_csrf)]
-    app.include_router(site_router, dependencies=html)
-    app.include_router(board_router, dependencies=html)
-    app.include_router(accounts_router, dependencies=html)
+    for router in (
+        site_router,
+        board_router,
+        support_router,
+        comment_router,
+        report_router,
+        accounts_router,
+        notification_router,
+    ):
+        app.include_router(router, dependencies=html)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     install_error_handlers(app)
     return app

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from app.accounts import service
 from app.accounts.models import Role, User
 from app.accounts.tokens import hash_secret
-from app.web.deps import SessionDep
+from app.web.deps import SessionDep, request_session
 from app.web.errors import Forbidden, LoginRequired
 from app.web.i18n import gettext as _
 
@@ -68,9 +68,9 @@ def _user_from_request(request: Request, session: Session) -> User | None:
     return service.user_for_session(session, raw) if raw else None
 
 
-def load_user_with_own_session(request: Request) -> User | None:
-    """Used by error pages, which run outside any route's database session."""
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+def load_user_for_request(request: Request) -> User | None:
+    """For pages whose route did not ask who is signed in (and for error pages)."""
+    with request_session(request) as session:
         return _user_from_request(request, session)
 
 

@@ -4,12 +4,15 @@ pending, hidden, rejected, merged or deleted need cannot leak by a forgotten fil
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel import Session, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.accounts.models import User
-from app.board.models import PUBLIC_NEED_STATUSES, Need
+from app.board.models import PUBLIC_NEED_STATUSES, Need, Territory, Theme
 from app.board.permissions import can_view_need
+from app.board.search import best_matching_ids, matching_needs, similarity_terms
 from app.web.errors import NotFound
 from app.web.i18n import gettext as _
 
@@ -35,3 +38,94 @@ def get_need_for(session: Session, need_id: int, user: User | None) -> Need:
     if need is None or not can_view_need(user, need):
         raise NotFound(_("Ce besoin n'existe pas ou n'est plus visible."))
     return need
+
+
+SORTS = ("recent", "top", "trending", "discussed")
+STATUS_FILTERS = {"open": "published", "covered": "covered"}
+PER_PAGE = 20
+# Beyond this page the list is certainly empty for any real board: answer without a query.
+MAX_PAGE = 10_000
+
+
+@dataclass
+class BoardFilters:
+    sort: str = "recent"
+    theme: Theme | None = None
+    territory: Territory | None = None
+    status: str = ""
+    q: str = ""
+    page: int = 1
+
+
+@dataclass
+class BoardPage:
+    needs: list[Need]
+    has_next: bool
+    filters: BoardFilters
+
+
+def _ordering(sort: str) -> list:  # type: ignore[type-arg]
+    column = {
+        "recent": Need.created_at,
+        "top": Need.supports_count,
+        "trending": Need.trending_score,
+        "discussed": Need.comments_count,
+    }[sort]
+    # id breaks ties, so the order is total and pages never repeat or skip a need.
+    return [column.desc(), Need.id.desc()]  # type: ignore[union-attr, attr-defined]
+
+
+def board_needs(session: Session, filters: BoardFilters, per_page: int = PER_PAGE) -> BoardPage:
+    """One page of the board: one query, served by the sort's index (see Need.__table_args__)."""
+    if filters.page > MAX_PAGE:
+        return BoardPage([], False, filters)
+    statement = visible_needs()
+    if filters.theme is not None:
+        statement = statement.where(Need.theme_id == filters.theme.id)
+    if filters.territory is not None:
+        statement = statement.where(Need.territory_id == filters.territory.id)
+    if filters.status:
+        statement = statement.where(Need.status == STATUS_FILTERS[filters.status])
+    if filters.q:
+        dialect = session.get_bind().dialect.name
+        matched = matching_needs(statement, dialect, filters.q)
+        if matched is not None:
+            statement = matched
+    statement = (
+        statement.order_by(*_ordering(filters.sort))
+        .offset((filters.page - 1) * per_page)
+        .limit(per_page + 1)
+    )
+    rows = list(session.exec(statement))
+    return BoardPage(rows[:per_page], len(rows) > per_page, filters)
+
+
+def similar_needs(
+    session: Session, title: str, *, limit: int = 5, exclude_id: int | None = None
+) -> list[Need]:
+    """Public needs that look like `title` (any significant word), best match first: shown
+    while someone types a new need, so they can support an existing one instead."""
+    terms = similarity_terms(title)
+    if not terms:
+        return []
+    dialect = session.get_bind().dialect.name
+    ids = best_matching_ids(session, dialect, terms, limit * 4)
+    if exclude_id is not None:
+        ids = [i for i in ids if i != exclude_id]
+    if not ids:
+        return []
+    found = {n.id: n for n in session.exec(visible_needs().where(Need.id.in_(ids)))}  # type: ignore[union-attr]
+    return [found[i] for i in ids if i in found][:limit]
+
+
+def categories(session: Session) -> tuple[list[Theme], list[Territory]]:
+    """Active themes and territories, in their display order (two small queries)."""
+    themes = session.exec(
+        select(Theme).where(Theme.archived_at.is_(None)).order_by(Theme.position, Theme.name)  # type: ignore[union-attr]
+    ).all()
+    territories = session.exec(
+        select(Territory)
+        .where(Territory.archived_at.is_(None))  # type: ignore[union-attr]
+        .order_by(Territory.position, Territory.name)
+    ).all()
+    return list(themes), list(territories)

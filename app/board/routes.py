@@ -1,33 +1,336 @@
-"""Public board pages. The board itself arrives with the board issue; for now the home page
-introduces the site and lists the themes and territories needs will be filed under."""
+"""Public board pages: the list of needs (/), posting (/needs/new), the need page, edit and
+delete. Every page works as a plain form/link page; with htmx the same routes answer with the
+named block (the results list, the similar needs, the preview)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
-from sqlmodel import select
+import secrets
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from app.accounts.deps import OptionalUser
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.accounts.deps import CurrentUser, OptionalUser
+from app.accounts.models import User
 from app.accounts.routes import notice_for
-from app.board.models import Territory, Theme
+from app.board import queries, service
+from app.board.models import PUBLIC_NEED_STATUSES, Need, NeedStatus, Territory, Theme
+from app.board.permissions import can_delete_need, can_participate, is_moderator
+from app.text import render_markdown
 from app.web.deps import SessionDep
+from app.web.errors import Forbidden, Invalid, NotFound
+from app.web.i18n import gettext as _
+from app.web.i18n import lazy_gettext as N_
+from app.web.security import client_ip
 from app.web.templating import render
 
 router = APIRouter()
+FormStr = Annotated[str, Form()]
+
+
+def need_url(need: Need) -> str:
+    return f"/needs/{need.id}-{need.slug}"
+
+
+# --- the board ---------------------------------------------------------------------------------
+
+
+def _parse_filters(
+    session: SessionDep, params: dict[str, str]
+) -> tuple[queries.BoardFilters, dict[str, str]]:
+    """Board filters from the URL, with a French message per bad value (never a 500)."""
+    errors: dict[str, str] = {}
+    filters = queries.BoardFilters()
+    sort = params.get("sort", "") or "recent"
+    if sort in queries.SORTS:
+        filters.sort = sort
+    else:
+        errors["sort"] = _(
+            "Ce tri n'existe pas : les besoins sont affichés du plus récent au plus ancien."
+        )
+    for field, model in (("theme", Theme), ("territory", Territory)):
+        slug = params.get(field, "")
+        if slug:
+            try:
+                setattr(filters, field, service.active_category(session, model, slug))
+            except Invalid as exc:
+                errors.update(exc.errors)
+    status = params.get("status", "")
+    if status in queries.STATUS_FILTERS or status == "":
+        filters.status = status
+    else:
+        errors["status"] = _("Ce statut n'existe pas.")
+    filters.q = (params.get("q", "") or "")[:200]
+    raw_page = params.get("page", "") or "1"
+    # isascii: "²" and other Unicode digits pass isdigit() but not int().
+    if raw_page.isascii() and raw_page.isdigit() and int(raw_page) >= 1:
+        filters.page = int(raw_page)
+    else:
+        errors["page"] = _("Le numéro de page doit être un nombre entier à partir de 1.")
+    return filters, errors
+
+
+def _board_url(filters: queries.BoardFilters, **changes: Any) -> str:
+    values = {
+        "q": filters.q,
+        "theme": filters.theme.slug if filters.theme else "",
+        "territory": filters.territory.slug if filters.territory else "",
+        "status": filters.status,
+        "sort": filters.sort if filters.sort != "recent" else "",
+        "page": filters.page if filters.page != 1 else "",
+    }
+    values.update(changes)
+    query = urlencode({k: v for k, v in values.items() if v not in ("", None, 1)})
+    return "/" + (f"?{query}" if query else "")
 
 
 @router.get("/")
-def home(request: Request, session: SessionDep, user: OptionalUser) -> Response:
-    themes = session.exec(
-        select(Theme).where(Theme.archived_at.is_(None)).order_by(Theme.position, Theme.name)  # type: ignore[union-attr]
-    ).all()
-    territories = session.exec(
-        select(Territory)
-        .where(Territory.archived_at.is_(None))  # type: ignore[union-attr]
-        .order_by(Territory.position, Territory.name)
-    ).all()
+def board(request: Request, session: SessionDep, user: OptionalUser) -> Response:
+    filters, errors = _parse_filters(session, dict(request.query_params))
+    page = queries.board_needs(session, filters)
+    themes, territories = queries.categories(session)
+    from app.board.supports import user_supports
+
+    supported = user_supports(session, [n.id for n in page.needs], user) if user else set()
     return render(
         request,
-        "board/home.html",
-        {"themes": themes, "territories": territories, "notice": notice_for(request)},
+        "board/board.html",
+        {
+            "page": page,
+            "filters": filters,
+            "errors": errors,
+            "themes": themes,
+            "territories": territories,
+            "themes_by_id": {t.id: t for t in themes},
+            "territories_by_id": {t.id: t for t in territories},
+            "supported": supported,
+            "board_url": lambda **changes: _board_url(filters, **changes),
+            "notice": notice_for(request),
+        },
+        block="results",
+        status_code=400 if errors else 200,
     )
+
+
+# --- posting -----------------------------------------------------------------------------------
+
+
+def _form_context(
+    session: SessionDep,
+    data: service.NeedInput,
+    *,
+    errors: dict[str, str] | None = None,
+    preview: str | None = None,
+    need: Need | None = None,
+) -> dict[str, Any]:
+    from app.web.antiabuse import guard_values
+
+    themes, territories = queries.categories(session)
+    return {
+        "values": data,
+        "errors": errors or {},
+        "form_error": None,
+        "themes": themes,
+        "territories": territories,
+        "preview": preview,
+        "similar": queries.similar_needs(session, data.title) if data.title else [],
+        "need": need,
+        "submission_key": secrets.token_urlsafe(16),
+        "guard": guard_values(session.info["settings"]),
+    }
+
+
+@router.get("/needs/new")
+def new_need_page(
+    request: Request, session: SessionDep, user: CurrentUser, title: str = ""
+) -> Response:
+    service.ensure_can_participate(user)
+    return render(
+        request,
+        "board/need_form.html",
+        _form_context(session, service.NeedInput(title=title[:140])),
+    )
+
+
+@router.post("/needs/new")
+async def post_need(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    from app.web.antiabuse import FormRejected, check_guard
+
+    service.ensure_can_participate(user)
+    form = await request.form()
+    data = service.NeedInput(
+        title=str(form.get("title", "")),
+        body=str(form.get("body", "")),
+        theme=str(form.get("theme", "")),
+        territory=str(form.get("territory", "")),
+    )
+    settings = request.app.state.settings
+    if form.get("action") == "preview":
+        ctx = _form_context(session, data, preview=render_markdown(data.body))
+        return render(request, "board/need_form.html", ctx)
+    try:
+        check_guard(form, settings)
+        need = service.create_need(
+            session,
+            user,
+            data,
+            mode=settings.moderation_mode,
+            submission_key=str(form.get("submission_key", ""))[:64] or None,
+            ip=client_ip(request),
+            rate_limits=settings.rate_limits == "on",
+        )
+    except FormRejected as exc:
+        ctx = _form_context(session, data)
+        ctx["form_error"] = exc.detail
+        return render(request, "board/need_form.html", ctx, status_code=422)
+    except Invalid as exc:
+        return render(
+            request,
+            "board/need_form.html",
+            _form_context(session, data, errors=exc.errors),
+            status_code=422,
+        )
+    notice = "pending" if need.status == NeedStatus.pending.value else "posted"
+    return RedirectResponse(f"{need_url(need)}?notice={notice}", status_code=303)
+
+
+@router.get("/needs/similar")
+def similar(request: Request, session: SessionDep, title: str = "") -> Response:
+    """While typing a title: public needs that look alike, with their support counts."""
+    needs = queries.similar_needs(session, title[:140]) if len(title.strip()) >= 4 else []
+    return render(request, "board/_similar.html", {"similar": needs})
+
+
+@router.post("/needs/preview")
+async def preview(request: Request, user: CurrentUser) -> Response:
+    form = await request.form()
+    body = str(form.get("body", ""))[: service.BODY_MAX]
+    return render(request, "board/_preview.html", {"preview": render_markdown(body)})
+
+
+# --- the need page --------------------------------------------------------------------------------
+
+
+def _need_id(ref: str) -> int:
+    head = ref.split("-", 1)[0]
+    if not (head.isascii() and head.isdigit()) or len(head) > 12:
+        raise NotFound(_("Ce besoin n'existe pas ou n'est plus visible."))
+    return int(head)
+
+
+NEED_NOTICES = {
+    "posted": N_("Merci ! Votre besoin est publié. Partagez-le pour recueillir des soutiens."),
+    "pending": N_(
+        "Merci ! Votre besoin est en attente de validation par l'équipe de modération : "
+        "il sera visible de tous une fois relu."
+    ),
+    "edited": N_("Vos modifications sont enregistrées."),
+}
+
+
+@router.get("/needs/{ref}")
+def need_page(request: Request, session: SessionDep, user: OptionalUser, ref: str) -> Response:
+    need = session.get(Need, _need_id(ref))
+    if need is not None and need.status == NeedStatus.merged.value and need.merged_into_id:
+        target = session.get(Need, need.merged_into_id)
+        if target is not None:
+            return RedirectResponse(need_url(target), status_code=301)
+    need = queries.get_need_for(session, _need_id(ref), user)
+    canonical = need_url(need)
+    if ref != canonical.removeprefix("/needs/"):
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(canonical + query, status_code=301)
+
+    from app.board.comment_routes import comment_form_state
+    from app.board.comments import comment_threads
+    from app.board.follows import is_following
+    from app.board.supports import support_context
+
+    themes, territories = queries.categories(session)
+    notice_key = request.query_params.get("notice", "")
+    return render(
+        request,
+        "board/need.html",
+        {
+            "need": need,
+            "author": session.get(User, need.author_id) if need.author_id else None,
+            "theme": next((t for t in themes if t.id == need.theme_id), None),
+            "territory": next((t for t in territories if t.id == need.territory_id), None),
+            "is_public": need.status in PUBLIC_NEED_STATUSES and need.deleted_at is None,
+            **support_context(session, need, user),
+            "threads": comment_threads(session, need, user),
+            "comment_form": comment_form_state(request.app.state.settings),
+            "following": bool(user and is_following(session, need, user)),
+            "can_comment": can_participate(user) and need.status in PUBLIC_NEED_STATUSES,
+            "can_edit": user is not None
+            and user.id == need.author_id
+            and _can_edit(session, need, user),
+            "can_delete": can_delete_need(user, need),
+            "is_moderator": is_moderator(user),
+            "canonical_url": request.app.state.settings.base_url + canonical,
+            "notice": _(NEED_NOTICES[notice_key])
+            if notice_key in NEED_NOTICES
+            else notice_for(request),
+        },
+    )
+
+
+def _can_edit(session: SessionDep, need: Need, user: Any) -> bool:
+    try:
+        service.ensure_can_edit(session, need, user)
+    except Exception:
+        return False
+    return True
+
+
+@router.get("/needs/{need_id}/edit")
+def edit_page(request: Request, session: SessionDep, user: CurrentUser, need_id: int) -> Response:
+    need = queries.get_need_for(session, need_id, user)
+    service.ensure_can_edit(session, need, user)
+    theme = session.get(Theme, need.theme_id) if need.theme_id else None
+    territory = session.get(Territory, need.territory_id) if need.territory_id else None
+    data = service.NeedInput(
+        title=need.title,
+        body=need.body,
+        theme=theme.slug if theme else "",
+        territory=territory.slug if territory else "",
+    )
+    return render(request, "board/need_form.html", _form_context(session, data, need=need))
+
+
+@router.post("/needs/{need_id}/edit")
+async def edit(request: Request, session: SessionDep, user: CurrentUser, need_id: int) -> Response:
+    need = queries.get_need_for(session, need_id, user)
+    form = await request.form()
+    data = service.NeedInput(
+        title=str(form.get("title", "")),
+        body=str(form.get("body", "")),
+        theme=str(form.get("theme", "")),
+        territory=str(form.get("territory", "")),
+    )
+    if form.get("action") == "preview":
+        service.ensure_can_edit(session, need, user)
+        ctx = _form_context(session, data, preview=render_markdown(data.body), need=need)
+        return render(request, "board/need_form.html", ctx)
+    try:
+        need = service.edit_need(session, need, user, data)
+    except Invalid as exc:
+        ctx = _form_context(session, data, errors=exc.errors, need=need)
+        return render(request, "board/need_form.html", ctx, status_code=422)
+    return RedirectResponse(f"{need_url(need)}?notice=edited", status_code=303)
+
+
+@router.get("/needs/{need_id}/delete")
+def delete_page(request: Request, session: SessionDep, user: CurrentUser, need_id: int) -> Response:
+    need = queries.get_need_for(session, need_id, user)
+    if not can_delete_need(user, need):
+        raise Forbidden(_("Vous ne pouvez supprimer que vos propres besoins."))
+    return render(request, "board/need_delete.html", {"need": need})
+
+
+@router.post("/needs/{need_id}/delete")
+def delete(session: SessionDep, user: CurrentUser, need_id: int) -> Response:
+    need = queries.get_need_for(session, need_id, user)
+    service.delete_need(session, need, user)
+    return RedirectResponse("/?notice=need_deleted", status_code=303)

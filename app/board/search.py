@@ -16,6 +16,7 @@ import re
 
 from sqlalchemy import ColumnElement, literal_column, text
 from sqlalchemy.sql import Select
+from sqlmodel import Session
 
 from app.board.models import Need
 
@@ -27,19 +28,43 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 def search_terms(query: str) -> list[str]:
     words = [w.lower() for w in _WORD.findall(query or "") if w.strip("_")]
-    return [w.replace("_", "") for w in words if w.replace("_", "")][:MAX_TERMS]
+    terms = [w.replace("_", "") for w in words if w.replace("_", "")]
+    # French elisions (l'épicerie, d'enfants) leave one-letter words that a need phrased
+    # otherwise (« une épicerie ») does not contain: with a longer word beside them, they
+    # would make an AND search miss on SQLite (PostgreSQL drops them as stop words).
+    if any(len(t) > 1 for t in terms):
+        terms = [t for t in terms if len(t) > 1]
+    return terms[:MAX_TERMS]
 
 
 def is_search_object(name: str | None) -> bool:
     return bool(name) and (name in SEARCH_OBJECTS or name.startswith("needs_fts"))  # type: ignore[union-attr]
 
 
-def _fts5_query(terms: list[str]) -> str:
-    return " ".join(f'"{term}"*' for term in terms)
+# Words too common to say whether two needs are alike (for "similar needs" only; a search
+# for them still works, since search requires every word).
+FRENCH_STOPWORDS = frozenset(
+    {
+        *("au", "aux", "avec", "ce", "ces", "cet", "cette", "dans", "de", "des", "du", "elle"),
+        *("en", "est", "et", "être", "il", "ils", "je", "la", "le", "les", "leur", "lui", "ma"),
+        *("mais", "me", "mes", "mon", "ne", "nos", "notre", "nous", "on", "ou", "où", "par"),
+        *("pas", "plus", "pour", "qu", "que", "qui", "sa", "se", "ses", "son", "sont", "sur"),
+        *("ta", "te", "tes", "ton", "tu", "un", "une", "vos", "votre", "vous", "très", "tout"),
+        *("tous", "faire", "fait", "avoir"),
+    }
+)
 
 
-def _tsquery(terms: list[str]) -> str:
-    return " & ".join(f"{term}:*" for term in terms)
+def similarity_terms(text: str) -> list[str]:
+    return [t for t in search_terms(text) if len(t) >= 3 and t not in FRENCH_STOPWORDS]
+
+
+def _fts5_query(terms: list[str], any_term: bool = False) -> str:
+    return (" OR " if any_term else " ").join(f'"{term}"*' for term in terms)
+
+
+def _tsquery(terms: list[str], any_term: bool = False) -> str:
+    return (" | " if any_term else " & ").join(f"{term}:*" for term in terms)
 
 
 def matching_needs(statement: Select, dialect: str, query: str) -> Select | None:
@@ -52,6 +77,7 @@ def matching_needs(statement: Select, dialect: str, query: str) -> Select | None
 
 
 def match_clause(dialect: str, terms: list[str]) -> ColumnElement[bool]:
+    """Every term must match (as a prefix, accents and case ignored)."""
     if dialect == "sqlite":
         return Need.id.in_(  # type: ignore[union-attr]
             text("SELECT rowid FROM needs_fts WHERE needs_fts MATCH :fts").bindparams(
@@ -61,3 +87,24 @@ def match_clause(dialect: str, terms: list[str]) -> ColumnElement[bool]:
     return literal_column("needs.search_vector").op("@@")(
         text("to_tsquery('public.fr_unaccent'::regconfig, :tsq)").bindparams(tsq=_tsquery(terms))
     )
+
+
+def best_matching_ids(session: Session, dialect: str, terms: list[str], limit: int) -> list[int]:
+    """Ids of the needs matching ANY term, best first (bm25 / ts_rank). Visibility is the
+    caller's business: it filters these ids through visible_needs()."""
+    if not terms:
+        return []
+    if dialect == "sqlite":
+        rows = session.execute(
+            text("SELECT rowid FROM needs_fts WHERE needs_fts MATCH :fts ORDER BY rank LIMIT :n"),
+            {"fts": _fts5_query(terms, any_term=True), "n": limit},
+        )
+    else:
+        rows = session.execute(
+            text(
+                "SELECT id FROM needs, to_tsquery('public.fr_unaccent'::regconfig, :tsq) q "
+                "WHERE search_vector @@ q ORDER BY ts_rank(search_vector, q) DESC LIMIT :n"
+            ),
+            {"tsq": _tsquery(terms, any_term=True), "n": limit},
+        )
+    return [row[0] for row in rows]

@@ -7,6 +7,7 @@ app.state so that error pages can show who is signed in too.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -16,6 +17,25 @@ from sqlmodel import Session
 def get_session(request: Request) -> Iterator[Session]:
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         # Services read the settings from here (base URL in e-mails) without knowing HTTP.
+        session.info["settings"] = request.app.state.settings
+        # Page-wide lookups (who is signed in, the unread count) reuse this session rather
+        # than taking a second pooled connection while this one is held.
+        request.state.db = session
+        try:
+            yield session
+        finally:
+            request.state.db = None
+
+
+@contextmanager
+def request_session(request: Request) -> Iterator[Session]:
+    """The route's session while it is open; a short one of its own otherwise (error pages
+    rendered after the route's session has closed)."""
+    current = getattr(request.state, "db", None)
+    if current is not None:
+        yield current
+        return
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
         session.info["settings"] = request.app.state.settings
         yield session
 

@@ -96,8 +96,14 @@ def gettext(message: str, **variables: object) -> str:
 
 
 def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
-    text = _translate(translations(get_locale()).ngettext(singular, plural, n))
-    variables.setdefault("num", n)
+    if get_locale() == SOURCE_LOCALE:
+        # The source strings are French, whose singular covers 0 and 1 (« 0 soutien »);
+        # gettext's fallback would apply the English rule.
+        text = _translate(singular if abs(n) <= 1 else plural)
+    else:
+        text = _translate(translations(get_locale()).ngettext(singular, plural, n))
+    # Numbers are shown the local way (« 1 234 » in French, "1,234" in English).
+    variables.setdefault("num", format_number(n))
     return text % variables
 
 
@@ -143,6 +149,11 @@ def format_datetime(value: datetime | None, format: str = "medium") -> str:
 
 def format_number(value: int | float) -> str:
     return format_decimal(value, locale=get_locale())
+
+
+def iso(value: datetime | None) -> str:
+    """RFC 3339 to the second, for `<time datetime>` (validators refuse microseconds)."""
+    return value.replace(microsecond=0).isoformat() if value else ""
 
 
 def timeago(value: datetime | None) -> str:

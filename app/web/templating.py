@@ -35,6 +35,7 @@ def _make_environment() -> Environment:
         datetime=i18n.format_datetime,
         number=i18n.format_number,
         timeago=i18n.timeago,
+        iso=i18n.iso,
     )
     env.globals.update(get_locale=i18n.get_locale, language_name=i18n.language_name)
     return env
@@ -59,10 +60,13 @@ def page_context(request: Request) -> dict[str, Any]:
     """What every page needs: the request, the signed-in user, the CSRF token, the locale."""
     from app.web.deps import load_user
 
+    user = load_user(request)
+    counter = getattr(request.app.state, "unread_counter", None)
     return {
         "request": request,
         # Every page shows who is signed in, even routes that did not ask for the user.
-        "current_user": load_user(request),
+        "current_user": user,
+        "unread_count": counter(request, user) if user is not None and counter else 0,
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "settings": request.app.state.settings,
         "locale": i18n.get_locale(),

@@ -1,0 +1,255 @@
+"""Need use cases: post, edit, delete, and the moderation state a new need starts in.
+
+Order in every write (Fider's): load → authorise → validate → execute → commit. The HTML of a
+need is computed here, once, when it is written (app.text), never when it is viewed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import exists, func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from app.accounts.models import Role, User
+from app.board.models import Comment, Need, NeedStatus, Support, Territory, Theme
+from app.board.permissions import can_delete_need, can_edit_need, can_participate
+from app.db import utcnow
+from app.settings import ModerationMode
+from app.text import excerpt, render_markdown, slugify
+from app.web.errors import Conflict, Forbidden, Invalid
+from app.web.i18n import gettext as _
+
+log = logging.getLogger(__name__)
+
+# Control characters other than tab and newlines: invisible, and PostgreSQL refuses NUL.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+TITLE_MIN = 10
+TITLE_MAX = 140
+BODY_MAX = 5000
+
+
+@dataclass
+class NeedInput:
+    """What a person typed in the need form (kept as typed, to re-render it with errors)."""
+
+    title: str = ""
+    body: str = ""
+    theme: str = ""  # slug, empty for none
+    territory: str = ""  # slug, empty for none
+
+
+def ensure_can_participate(user: User | None) -> User:
+    if user is None:
+        raise Forbidden(_("Connectez-vous pour participer."))
+    if not can_participate(user):
+        reason = user.blocked_reason or _("aucune raison précisée")
+        raise Forbidden(
+            _(
+                "Votre compte est bloqué : vous pouvez lire le site, mais pas y participer. "
+                "Motif : %(reason)s",
+                reason=reason,
+            )
+        )
+    return user
+
+
+def active_category(session: Session, model: type[Theme] | type[Territory], slug: str):  # type: ignore[no-untyped-def]
+    """The theme or territory with this slug, None for an empty slug, Invalid if unknown."""
+    if not slug:
+        return None
+    # A slug with NUL (which PostgreSQL refuses) or longer than the column is unknown anyway.
+    row = None
+    if "\x00" not in slug and len(slug) <= 60:
+        row = session.exec(
+            select(model).where(model.slug == slug, model.archived_at.is_(None))  # type: ignore[union-attr]
+        ).first()
+    if row is None:
+        field = "theme" if model is Theme else "territory"
+        message = (
+            _("Cette thématique n'existe pas.")
+            if model is Theme
+            else _("Ce territoire n'existe pas.")
+        )
+        raise Invalid({field: message})
+    return row
+
+
+def validate_need(
+    session: Session, data: NeedInput
+) -> tuple[str, str, Theme | None, Territory | None]:
+    errors: dict[str, str] = {}
+    title = " ".join(_CONTROL.sub("", data.title or "").split())
+    body = _CONTROL.sub("", data.body or "").strip()
+    if len(title) < TITLE_MIN:
+        errors["title"] = _(
+            "Le titre doit faire au moins %(min)s caractères : résumez le besoin en une phrase.",
+            min=TITLE_MIN,
+        )
+    elif len(title) > TITLE_MAX:
+        errors["title"] = _("Le titre doit faire au plus %(max)s caractères.", max=TITLE_MAX)
+    if len(body) > BODY_MAX:
+        errors["body"] = _(
+            "La description doit faire au plus %(max)s caractères (elle en fait %(length)s).",
+            max=BODY_MAX,
+            length=len(body),
+        )
+    theme = territory = None
+    try:
+        theme = active_category(session, Theme, data.theme)
+    except Invalid as exc:
+        errors.update(exc.errors)
+    try:
+        territory = active_category(session, Territory, data.territory)
+    except Invalid as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise Invalid(errors)
+    return title, body, theme, territory
+
+
+def initial_status(session: Session, author: User, mode: ModerationMode) -> NeedStatus:
+    """Pre-moderation: everything waits. First-post (default): an account's posts wait until
+    one of them has been published. Moderators and above are never held."""
+    if author.has_role(Role.moderator) or mode == ModerationMode.post:
+        return NeedStatus.published
+    if mode == ModerationMode.pre:
+        return NeedStatus.pending
+    has_published = session.exec(
+        select(
+            exists().where(
+                Need.author_id == author.id,
+                Need.status.in_([NeedStatus.published.value, NeedStatus.covered.value]),  # type: ignore[attr-defined]
+            )
+        )
+    ).one()
+    return NeedStatus.published if has_published else NeedStatus.pending
+
+
+def create_need(
+    session: Session,
+    author: User | None,
+    data: NeedInput,
+    *,
+    mode: ModerationMode,
+    submission_key: str | None = None,
+    ip: str = "",
+    rate_limits: bool = True,
+) -> Need:
+    """Posts a need. The author supports it at once (their own « j'ai ce besoin ») and follows
+    it. The same submission key (one per rendered form) never creates two needs."""
+    from app.board.follows import add_follow
+    from app.board.supports import add_support
+    from app.ratelimit import check_rate
+    from app.web.antiabuse import check_link_limit
+
+    author = ensure_can_participate(author)
+    if submission_key:
+        existing = session.exec(
+            select(Need).where(Need.submission_key == submission_key, Need.author_id == author.id)
+        ).first()
+        if existing is not None:
+            return existing
+    title, body, theme, territory = validate_need(session, data)
+    check_link_limit(author.created_at, title, body, field="body")
+    check_rate(session, "need", user_id=author.id, ip=ip, enabled=rate_limits)
+    now = utcnow()
+    need = Need(
+        author_id=author.id,
+        title=title,
+        slug=slugify(title),
+        body=body,
+        body_html=render_markdown(body),
+        excerpt=excerpt(body),
+        theme_id=theme.id if theme else None,
+        territory_id=territory.id if territory else None,
+        status=initial_status(session, author, mode).value,
+        created_at=now,
+        updated_at=now,
+        submission_key=submission_key or None,
+    )
+    session.add(need)
+    try:
+        session.flush()
+    except IntegrityError:
+        # The same form submitted twice at once: the other request created it.
+        session.rollback()
+        if not submission_key:
+            raise
+        existing = session.exec(
+            select(Need).where(Need.submission_key == submission_key, Need.author_id == author.id)
+        ).first()
+        if existing is None:
+            # Someone else's key (never a random collision): never hand their need back.
+            raise Conflict(
+                _("Ce formulaire a déjà servi. Rechargez la page et recommencez.")
+            ) from None
+        return existing
+    add_support(session, need, author, concern="has_need", commit=False)
+    add_follow(session, need.id, author.id)  # type: ignore[arg-type]
+    session.commit()
+    session.refresh(need)
+    return need
+
+
+def others_engaged(session: Session, need: Need) -> bool:
+    """Has anyone but the author supported or commented this need?"""
+    supported = session.exec(
+        select(exists().where(Support.need_id == need.id, Support.user_id != need.author_id))
+    ).one()
+    if supported:
+        return True
+    return session.exec(
+        select(
+            exists().where(
+                Comment.need_id == need.id,
+                Comment.author_id != need.author_id,
+                Comment.deleted_at.is_(None),  # type: ignore[union-attr]
+            )
+        )
+    ).one()
+
+
+def ensure_can_edit(session: Session, need: Need, user: User | None) -> None:
+    if not can_edit_need(user, need, others_engaged=others_engaged(session, need)):
+        raise Forbidden(
+            _(
+                "Ce besoin ne peut plus être modifié : d'autres personnes l'ont déjà soutenu "
+                "ou commenté. Ajoutez plutôt une précision en commentaire."
+            )
+        )
+
+
+def edit_need(session: Session, need: Need, user: User | None, data: NeedInput) -> Need:
+    ensure_can_edit(session, need, user)
+    title, body, theme, territory = validate_need(session, data)
+    need.title = title
+    need.slug = slugify(title)
+    need.body = body
+    need.body_html = render_markdown(body)
+    need.excerpt = excerpt(body)
+    need.theme_id = theme.id if theme else None
+    need.territory_id = territory.id if territory else None
+    need.updated_at = utcnow()
+    session.add(need)
+    session.commit()
+    session.refresh(need)
+    return need
+
+
+def delete_need(session: Session, need: Need, user: User | None) -> None:
+    """Soft delete: the row stays (supports, comments, moderation history) but nobody outside
+    the moderation team sees it any more."""
+    if not can_delete_need(user, need):
+        raise Forbidden(_("Vous ne pouvez supprimer que vos propres besoins."))
+    need.deleted_at = utcnow()
+    session.add(need)
+    session.commit()
+
+
+def count_needs_by(session: Session, author: User) -> int:
+    return session.exec(select(func.count()).where(Need.author_id == author.id)).one()

@@ -1,0 +1,333 @@
+"""Supports (« Moi aussi »): one per account and need, counted on the need, and evidence of
+demand for the opportunity study.
+
+Decisions:
+
+- **The author supports their own need, automatically** (Fider's choice, not Decidim's):
+  posting a need is the first evidence that someone has it, so a new need starts at one support
+  with the concern « j'ai ce besoin ». The need-creation code calls
+  `add_support(session, need, author, concern="has_need", commit=False)` in its own
+  transaction. The author can withdraw like anyone else.
+- **Counts stay exact under concurrency.** The support row and the need's `supports_count` and
+  `trending_score` change in the same transaction, the counters with relative UPDATEs
+  (`x = x + 1`), never read-then-write. The write on `supports` comes first and decides whether
+  anything changes: `INSERT … ON CONFLICT (need_id, user_id) DO NOTHING RETURNING id` (the
+  unique constraint is the arbiter: two concurrent clicks from one account insert one row, the
+  other gets no row back and counts nothing) and `DELETE … RETURNING created_at` (only the
+  request that really deleted the row decrements). No SAVEPOINT: with Python 3.11's sqlite3
+  (legacy transaction control), a SAVEPOINT opened before any other write *is* the
+  transaction, and its RELEASE commits the row on its own — the count would then be updated in
+  a second transaction. ON CONFLICT needs no savepoint on either engine, and on PostgreSQL it
+  does not abort the surrounding transaction the way a caught IntegrityError would.
+  Transactions are short and start with a write, which on SQLite means waiting for the write
+  lock (busy_timeout) rather than failing to upgrade a read lock.
+- **Trending**: each support adds `support_weight(created_at)` to the need's score; withdrawing
+  subtracts the weight of the deleted row's own `created_at`, clamped at 0 (float rounding), and
+  the score is reset to exactly 0 when the last support goes.
+- **Concern and territory** are optional, given in one click after supporting. The public sees
+  counts per concern; staff also see them per territory (small counts per place could point at
+  a person, so they are not public).
+- Services commit (like app.accounts.service), except with `commit=False`, for callers that own
+  the transaction. They do not check who may act or whether the need is public: routes do
+  (permissions.can_participate, queries.get_visible_need) — the author's automatic support is
+  given to a need still waiting for approval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, delete, func, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, select
+
+from app.accounts.models import Role, User
+from app.board.models import Concern, Need, Support, Territory
+from app.board.trending import support_weight
+from app.db import utcnow
+from app.web.errors import Conflict, Invalid
+from app.web.i18n import gettext as _
+
+CONCERNS: tuple[str, ...] = tuple(c.value for c in Concern)
+
+
+# --- validation --------------------------------------------------------------------------
+
+
+def clean_concern(session: Session, concern: str | None, territory_id: int | None) -> None:
+    """Raises Invalid (French messages, per field) unless `concern` is one of the four answers
+    (or None) and `territory_id` is None or a territory still offered."""
+    errors: dict[str, str] = {}
+    if concern is not None and concern not in CONCERNS:
+        errors["concern"] = _(
+            "Cette réponse n'est pas proposée : choisissez l'une des quatre façons d'être "
+            "concerné·e."
+        )
+    if territory_id is not None:
+        territory = session.get(Territory, territory_id)
+        if territory is None or territory.archived_at is not None:
+            errors["territory"] = _("Ce territoire n'existe pas ou n'est plus proposé.")
+    if errors:
+        # The detail is what a page without the form (the error page) shows.
+        raise Invalid(errors, detail=" ".join(errors.values()))
+
+
+# --- writes ------------------------------------------------------------------------------
+
+
+def _insert_ignoring_duplicate(session: Session, values: dict[str, Any]) -> bool:
+    """Inserts a support unless the account already supports the need; True if inserted."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Support)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["need_id", "user_id"])
+        .returning(Support.id)  # type: ignore[arg-type]
+    )
+    return session.execute(statement).first() is not None
+
+
+def _bump_counts(session: Session, need: Need, *, added: bool, when: datetime) -> None:
+    """The relative UPDATE of the need's counters, in the caller's transaction. The new values
+    come back with RETURNING and are set on the instance as loaded state (not as changes)."""
+    weight = support_weight(when)
+    if added:
+        values = {
+            "supports_count": Need.supports_count + 1,
+            "trending_score": Need.trending_score + weight,
+        }
+    else:
+        values = {
+            "supports_count": Need.supports_count - 1,
+            "trending_score": case(
+                (Need.supports_count <= 1, 0.0),
+                (Need.trending_score - weight > 0, Need.trending_score - weight),
+                else_=0.0,
+            ),
+        }
+    statement = (
+        update(Need)
+        .where(Need.id == need.id)  # type: ignore[arg-type]
+        .values(**values)
+        .returning(Need.supports_count, Need.trending_score)  # type: ignore[arg-type]
+        .execution_options(synchronize_session=False)
+    )
+    row = session.execute(statement).one()
+    set_committed_value(need, "supports_count", row[0])
+    set_committed_value(need, "trending_score", row[1])
+
+
+def add_support(
+    session: Session,
+    need: Need,
+    user: User,
+    *,
+    concern: str | None = None,
+    territory_id: int | None = None,
+    commit: bool = True,
+) -> bool:
+    """`user` supports `need`. Idempotent: False (and nothing changed) if they already did.
+    `concern` and `territory_id` are validated (Invalid) before anything is written."""
+    clean_concern(session, concern, territory_id)
+    if need.id is None or user.id is None:
+        session.flush()  # a need (or account) created in the caller's transaction
+    now = utcnow()
+    added = _insert_ignoring_duplicate(
+        session,
+        {
+            "need_id": need.id,
+            "user_id": user.id,
+            "created_at": now,
+            "concern": concern,
+            "territory_id": territory_id,
+        },
+    )
+    if added:
+        _bump_counts(session, need, added=True, when=now)
+    if commit:
+        session.commit()
+    else:
+        session.flush()
+    return added
+
+
+def remove_support(session: Session, need: Need, user: User, *, commit: bool = True) -> bool:
+    """`user` withdraws their support. Idempotent: False if they did not support `need`."""
+    statement = (
+        delete(Support)
+        .where(Support.need_id == need.id, Support.user_id == user.id)  # type: ignore[arg-type]
+        .returning(Support.created_at)  # type: ignore[arg-type]
+        .execution_options(synchronize_session="evaluate")
+    )
+    deleted = session.execute(statement).first()
+    if deleted is not None:
+        _bump_counts(session, need, added=False, when=deleted[0])
+    if commit:
+        session.commit()
+    return deleted is not None
+
+
+def toggle_support(
+    session: Session, need: Need, user: User, *, want: bool | None = None, commit: bool = True
+) -> bool:
+    """Adds (`want=True`), withdraws (`want=False`) or flips (`want=None`) the support of
+    `user`; returns whether they support the need afterwards.
+
+    Forms send the wanted state (`action=add|remove`), so a double submission or a page left
+    open in two tabs never undoes what the person meant; the flip is for callers that cannot.
+    """
+    if want is None:
+        want = get_support(session, need, user) is None
+    if want:
+        add_support(session, need, user, commit=commit)
+    else:
+        remove_support(session, need, user, commit=commit)
+    return want
+
+
+def set_concern(
+    session: Session,
+    need: Need,
+    user: User,
+    concern: str | None,
+    territory_id: int | None = None,
+    *,
+    commit: bool = True,
+) -> Support:
+    """Records how `user` is concerned by `need` (one of Concern) and, optionally, their
+    territory. Answering implies supporting: if the person no longer supports the need (they
+    withdrew in another tab), the support is given again with this answer."""
+    if not concern:
+        raise Invalid(
+            {"concern": _("Choisissez comment vous êtes concerné·e.")},
+            detail=_("Choisissez comment vous êtes concerné·e."),
+        )
+    clean_concern(session, concern, territory_id)
+    # Update the row if there is one, else insert it. The same account's other requests may
+    # add or withdraw in between (two tabs): each step is retried against what they did. Once
+    # the UPDATE or the INSERT has touched the row it is ours until commit (a row lock on
+    # PostgreSQL, the write lock on SQLite).
+    for _attempt in range(3):
+        updated = session.execute(
+            update(Support)
+            .where(Support.need_id == need.id, Support.user_id == user.id)  # type: ignore[arg-type]
+            .values(concern=concern, territory_id=territory_id)
+            .execution_options(synchronize_session=False)
+        )
+        if updated.rowcount:  # type: ignore[attr-defined]
+            break
+        if add_support(
+            session, need, user, concern=concern, territory_id=territory_id, commit=False
+        ):
+            break
+    else:
+        raise Conflict(_("Votre soutien vient de changer dans un autre onglet : réessayez."))
+    support = get_support(session, need, user, refresh=True)
+    if commit:
+        session.commit()
+    return support  # type: ignore[return-value]
+
+
+# --- reads -------------------------------------------------------------------------------
+
+
+def get_support(
+    session: Session, need: Need, user: User | None, *, refresh: bool = False
+) -> Support | None:
+    """The viewer's support of `need` (None for anonymous viewers or if they do not support)."""
+    if user is None or user.id is None or need.id is None:
+        return None
+    query = select(Support).where(Support.need_id == need.id, Support.user_id == user.id)
+    if refresh:
+        query = query.execution_options(populate_existing=True)
+    return session.exec(query).first()
+
+
+def user_supports(session: Session, need_ids: Iterable[int], user: User | None) -> set[int]:
+    """Which of `need_ids` `user` supports, in one query for a whole board page."""
+    ids = {i for i in need_ids if i is not None}
+    if user is None or user.id is None or not ids:
+        return set()
+    rows = session.exec(
+        select(Support.need_id).where(
+            Support.user_id == user.id,
+            Support.need_id.in_(ids),  # type: ignore[attr-defined]
+        )
+    ).all()
+    return set(rows)
+
+
+def demand_breakdown(session: Session, need: Need, *, by_territory: bool = False) -> dict[str, Any]:
+    """How supporters are concerned:
+
+    {"total": n, "unspecified": n, "by_concern": {concern: n for each Concern, in order},
+     "by_territory": [{"territory": name or None, "total": n, "by_concern": {...}}, …]}
+
+    `by_territory` (staff only: see the module docstring) adds the per-territory rows, largest
+    first, the row of supporters who gave no territory last; otherwise it is an empty list.
+    """
+    by_concern = dict.fromkeys(CONCERNS, 0)
+    unspecified = 0
+    for concern, count in session.exec(
+        select(Support.concern, func.count())
+        .where(Support.need_id == need.id)
+        .group_by(Support.concern)  # type: ignore[arg-type]
+    ).all():
+        if concern in by_concern:
+            by_concern[concern] = count
+        else:
+            unspecified += count
+    result: dict[str, Any] = {
+        "total": unspecified + sum(by_concern.values()),
+        "unspecified": unspecified,
+        "by_concern": by_concern,
+        "by_territory": [],
+    }
+    if by_territory:
+        rows: dict[int | None, dict[str, Any]] = {}
+        for territory_id, name, concern, count in session.exec(
+            select(Territory.id, Territory.name, Support.concern, func.count())
+            .select_from(Support)
+            .outerjoin(Territory, Territory.id == Support.territory_id)  # type: ignore[arg-type]
+            .where(Support.need_id == need.id)
+            .group_by(Territory.id, Territory.name, Support.concern)  # type: ignore[arg-type]
+        ).all():
+            row = rows.setdefault(
+                territory_id,
+                {"territory": name, "total": 0, "by_concern": dict.fromkeys(CONCERNS, 0)},
+            )
+            row["total"] += count
+            if concern in row["by_concern"]:
+                row["by_concern"][concern] += count
+        result["by_territory"] = sorted(
+            rows.values(),
+            key=lambda r: (r["territory"] is None, -r["total"], r["territory"] or ""),
+        )
+    return result
+
+
+def offered_territories(session: Session) -> list[Territory]:
+    return list(
+        session.exec(
+            select(Territory)
+            .where(Territory.archived_at.is_(None))  # type: ignore[union-attr]
+            .order_by(Territory.position, Territory.name)  # type: ignore[arg-type]
+        ).all()
+    )
+
+
+def support_context(session: Session, need: Need, user: User | None) -> dict[str, Any]:
+    """Everything `support_block` needs besides need, csrf_token and current_user: the need
+    page and the htmx fragment both use it. Staff get the breakdown by territory too."""
+    support = get_support(session, need, user)
+    staff = user is not None and user.has_role(Role.staff)
+    return {
+        "supported": support is not None,
+        "support": support,
+        "territories": offered_territories(session),
+        "demand": demand_breakdown(session, need, by_territory=staff),
+    }
