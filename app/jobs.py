@@ -3,7 +3,7 @@ deliver the e-mail outbox every few seconds, and purge what has outlived its pur
 
 Retention (stated on the privacy page): failed logins 15 minutes (the throttling window),
 sessions until they expire (30 days), e-mailed links one day after expiry, sent or abandoned
-e-mails 30 days.
+e-mails 30 days, rate-limit events once older than the longest rate-limit window (one day).
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from sqlmodel import Session
 
 from app.accounts.models import EmailToken, LoginFailure, UserSession
 from app.accounts.service import THROTTLE_WINDOW
+from app.board.notifications import send_daily_digest
 from app.db import utcnow
 from app.mail.models import MailStatus, OutboxMessage
 from app.mail.worker import deliver_due, transport_for
+from app.ratelimit import LONGEST_WINDOW, RateEvent
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 EMAIL_TOKEN_GRACE = timedelta(days=1)
 OUTBOX_RETENTION = timedelta(days=30)
 PURGE_EVERY = 600.0  # seconds
+DIGEST_EVERY = 3600.0  # seconds
 
 
 def purge_expired(engine: Engine) -> dict[str, int]:
@@ -45,6 +48,10 @@ def purge_expired(engine: Engine) -> dict[str, int]:
             OutboxMessage.status.in_([MailStatus.sent.value, MailStatus.failed.value]),  # type: ignore[attr-defined]
             OutboxMessage.created_at < now - OUTBOX_RETENTION,  # type: ignore[operator]
         ),
+        # Past the longest window a rate event no longer counts towards any limit.
+        "rate_events": delete(RateEvent).where(
+            RateEvent.created_at < now - LONGEST_WINDOW  # type: ignore[operator]
+        ),
     }
     counts = {}
     with Session(engine) as session:
@@ -59,8 +66,16 @@ def run_forever(
 ) -> None:
     transport = transport_for(settings)
     next_purge = 0.0
+    next_digest = 0.0
     while not stop.is_set():
         try:
+            if time.monotonic() >= next_digest:
+                # Each person's digest goes out once their oldest waiting daily notification
+                # is a day old (see app.board.notifications): checking hourly is enough.
+                digests = send_daily_digest(engine, settings)
+                if digests:
+                    log.info("queued %s daily digest e-mail(s)", digests)
+                next_digest = time.monotonic() + DIGEST_EVERY
             deliver_due(engine, settings, transport)
             if time.monotonic() >= next_purge:
                 removed = purge_expired(engine)

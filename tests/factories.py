@@ -55,11 +55,25 @@ def csrf_token(client: TestClient) -> str:
     return csrf_token_for(secret, client.cookies[CSRF_COOKIE])
 
 
+def guard_fields(client: TestClient, seconds_ago: float = 10) -> dict[str, str]:
+    """The anti-abuse fields of a form rendered `seconds_ago` (default: long enough to pass
+    the minimum fill time), with the honeypot left empty, as a person's browser sends them."""
+    from datetime import timedelta
+
+    from app.db import utcnow
+    from app.web.antiabuse import HONEYPOT_FIELD, STARTED_FIELD, sign_form_start
+
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    started = sign_form_start(settings, utcnow() - timedelta(seconds=seconds_ago))
+    return {STARTED_FIELD: started, HONEYPOT_FIELD: ""}
+
+
 def post_form(
     client: TestClient, url: str, data: dict[str, Any] | None = None, **kwargs: Any
 ) -> Response:
-    """Posts a form as a browser would: with its CSRF token, without following redirects."""
-    payload = {"csrf_token": csrf_token(client), **(data or {})}
+    """Posts a form as a browser would: with its CSRF token and the anti-abuse fields of a form
+    filled by a person (`data` may override them), without following redirects."""
+    payload = {"csrf_token": csrf_token(client), **guard_fields(client), **(data or {})}
     kwargs.setdefault("follow_redirects", False)
     return client.post(url, data=payload, **kwargs)
 

@@ -12,6 +12,7 @@ from app.cli import main as cli_main
 from app.db import utcnow
 from app.jobs import purge_expired
 from app.mail.models import MailStatus, OutboxMessage
+from app.ratelimit import LONGEST_WINDOW, RateEvent
 from tests.factories import make_user
 
 
@@ -63,6 +64,10 @@ def test_purge_removes_expired_rows_and_keeps_live_ones(app, session) -> None:  
                 created_at=created_at,
             )
         )
+    session.add(
+        RateEvent(key="need:user:1", created_at=now - LONGEST_WINDOW - timedelta(minutes=1))
+    )
+    session.add(RateEvent(key="need:user:1", created_at=now - timedelta(minutes=5)))
     session.commit()
 
     removed = purge_expired(app.state.engine)
@@ -72,6 +77,7 @@ def test_purge_removes_expired_rows_and_keeps_live_ones(app, session) -> None:  
         "user_sessions": 1,
         "email_tokens": 1,
         "outbox_messages": 1,
+        "rate_events": 1,
     }
     session.expire_all()
     assert _count(session, UserSession) == 1
@@ -79,6 +85,8 @@ def test_purge_removes_expired_rows_and_keeps_live_ones(app, session) -> None:  
     assert _count(session, EmailToken) == 1
     # A queued message is never purged, however old: it has not been delivered yet.
     assert _count(session, OutboxMessage) == 2
+    # A recent rate event still counts towards a limit: it stays.
+    assert _count(session, RateEvent) == 1
 
 
 def test_worker_once_delivers_and_purges(app, session, settings, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]

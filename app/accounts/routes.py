@@ -22,6 +22,8 @@ from app.accounts.deps import (
     set_session_cookie,
 )
 from app.accounts.models import TokenPurpose, User
+from app.ratelimit import check_rate
+from app.web.antiabuse import GuardData, check_guard, guard_values
 from app.web.deps import SessionDep
 from app.web.errors import Invalid
 from app.web.i18n import get_locale, set_locale_cookie
@@ -47,6 +49,7 @@ NOTICES = {
     "verification_sent": N_("Un nouveau lien de confirmation vous a été envoyé."),
     "token_revoked": N_("Le jeton a été révoqué."),
     "welcome": N_("Vous êtes connecté·e."),
+    "need_deleted": N_("Votre besoin a été supprimé."),
 }
 
 
@@ -103,19 +106,31 @@ def _form_page(
 def signup_page(request: Request, user: OptionalUser) -> Response:
     if user:
         return _redirect("/account")
-    return _form_page(request, "accounts/signup.html", {"values": {}})
+    guard = guard_values(request.app.state.settings)
+    return _form_page(request, "accounts/signup.html", {"values": {}, "guard": guard})
 
 
 @router.post("/signup")
 def signup(
     request: Request,
     session: SessionDep,
+    guard: GuardData,
     email: FormStr = "",
     display_name: FormStr = "",
     password: FormStr = "",
 ) -> Response:
     # Any other field (a `role`, say) is simply not read: people cannot give themselves a role.
+    settings = request.app.state.settings
     try:
+        # Honeypot and fill time first: a refused form writes nothing, not even a rate event.
+        check_guard(guard, settings)
+        check_rate(
+            session,
+            "signup",
+            user_id=None,
+            ip=client_ip(request),
+            enabled=settings.rate_limits == "on",
+        )
         service.signup(
             session,
             email=email,
@@ -125,7 +140,8 @@ def signup(
         )
     except Invalid as exc:
         values = {"email": email, "display_name": display_name}
-        return _form_page(request, "accounts/signup.html", {"values": values}, exc)
+        ctx = {"values": values, "guard": guard_values(settings)}
+        return _form_page(request, "accounts/signup.html", ctx, exc)
     return _redirect("/account/check-email?reason=signup")
 
 

@@ -13,7 +13,7 @@ from sqlmodel import select
 from app.accounts.models import User
 from app.mail.models import OutboxMessage
 from app.web.security import CSRF_COOKIE, CSRF_HEADER
-from tests.factories import csrf_token
+from tests.factories import csrf_token, guard_fields
 from tests.web.helpers import html_lang, make_settings, page_text, parse, running_app
 
 SIGNUP = {
@@ -90,7 +90,7 @@ def test_a_valid_token_in_the_form_is_accepted(client, session):
     users, mails = _counts(session)
     response = client.post(
         "/account/signup",
-        data={**SIGNUP, "csrf_token": csrf_token(client)},
+        data={**SIGNUP, **guard_fields(client), "csrf_token": csrf_token(client)},
         follow_redirects=False,
     )
     assert response.status_code == 303
@@ -101,7 +101,7 @@ def test_a_valid_token_in_the_htmx_header_is_accepted(client, session):
     users, _mails = _counts(session)
     response = client.post(
         "/account/signup",
-        data=SIGNUP,
+        data={**SIGNUP, **guard_fields(client)},
         headers={CSRF_HEADER: csrf_token(client), "HX-Request": "true"},
         follow_redirects=False,
     )
@@ -124,7 +124,7 @@ def test_a_request_from_another_site_is_refused_even_with_a_valid_token(
     before = _counts(session)
     response = client.post(
         "/account/signup",
-        data={**SIGNUP, "csrf_token": csrf_token(client)},
+        data={**SIGNUP, **guard_fields(client), "csrf_token": csrf_token(client)},
         headers={"Sec-Fetch-Site": fetch_site},
         follow_redirects=False,
     )
@@ -135,7 +135,7 @@ def test_a_request_from_another_site_is_refused_even_with_a_valid_token(
 def test_a_same_origin_fetch_with_a_valid_token_is_accepted(client):
     response = client.post(
         "/account/signup",
-        data={**SIGNUP, "csrf_token": csrf_token(client)},
+        data={**SIGNUP, **guard_fields(client), "csrf_token": csrf_token(client)},
         headers={"Sec-Fetch-Site": "same-origin"},
         follow_redirects=False,
     )
@@ -149,7 +149,7 @@ def test_a_foreign_origin_is_refused_even_with_a_valid_token(client, session, or
     before = _counts(session)
     response = client.post(
         "/account/signup",
-        data={**SIGNUP, "csrf_token": csrf_token(client)},
+        data={**SIGNUP, **guard_fields(client), "csrf_token": csrf_token(client)},
         headers={"Origin": origin},
         follow_redirects=False,
     )
@@ -160,7 +160,7 @@ def test_a_foreign_origin_is_refused_even_with_a_valid_token(client, session, or
 def test_the_sites_own_origin_is_accepted(client):
     response = client.post(
         "/account/signup",
-        data={**SIGNUP, "csrf_token": csrf_token(client)},
+        data={**SIGNUP, **guard_fields(client), "csrf_token": csrf_token(client)},
         headers={"Origin": "http://testserver"},
         follow_redirects=False,
     )

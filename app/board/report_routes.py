@@ -1,0 +1,171 @@
+"""Report pages (members): the report form for a need, a comment or an account, and the
+thank-you page. `GET /report?kind=need|comment|user&id=N` shows the form; `POST /report`
+stores the report and redirects to `/report/thanks` (with htmx, outside a boosted navigation,
+it answers with the confirmation fragment instead).
+
+Write path: bind → load (404 when the item is not visible) → authorise (blocked: 403, own
+content: 403) → validate (422, form re-rendered) → rate limit (429) → execute.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.accounts.deps import CurrentUser
+from app.accounts.routes import safe_next
+from app.board import reports
+from app.board.models import ReportReason, ReportTarget
+from app.board.routes import need_url
+from app.board.service import ensure_can_participate
+from app.web.deps import SessionDep
+from app.web.errors import AppError, Invalid, NotFound
+from app.web.i18n import gettext as _
+from app.web.i18n import lazy_gettext as N_
+from app.web.security import client_ip
+from app.web.templating import is_htmx, render
+
+router = APIRouter()
+
+FormStr = Annotated[str, Form()]
+_ID = re.compile(r"[0-9]{1,12}")
+_MAX_ID = 2**31 - 1  # the largest integer primary key on both engines
+
+REASONS = [
+    (ReportReason.spam, N_("Spam ou publicité")),
+    (ReportReason.abusive, N_("Propos injurieux, haineux ou harcèlement")),
+    (
+        ReportReason.personal_data,
+        N_("Données personnelles exposées (adresse, téléphone, nom d'une autre personne…)"),
+    ),
+    (ReportReason.off_topic, N_("Hors sujet : ce n'est pas un besoin du territoire")),
+    (ReportReason.other, N_("Autre raison (précisez ci-dessous)")),
+]
+
+
+def parse_target(kind: str, raw_id: str) -> tuple[ReportTarget, int]:
+    """`kind` and `id` from the URL or the form: 400 when malformed, 404 when out of range."""
+    try:
+        target_kind = ReportTarget(kind.strip())
+    except ValueError:
+        raise AppError(
+            _("On ne peut signaler qu'un besoin, un commentaire ou un compte.")
+        ) from None
+    raw_id = raw_id.strip()
+    if not _ID.fullmatch(raw_id):
+        raise AppError(_("Le contenu à signaler n'est pas indiqué correctement."))
+    target_id = int(raw_id)
+    if not 1 <= target_id <= _MAX_ID:
+        raise NotFound(_("Ce contenu n'existe pas ou n'est plus visible."))
+    return target_kind, target_id
+
+
+def _back_url(subject: reports.ReportSubject) -> str:
+    """Where the person came from: the need (at the comment), or the board for an account."""
+    if subject.need is None:
+        return "/"
+    if subject.kind is ReportTarget.comment:
+        return f"{need_url(subject.need)}#comment-{subject.id}"
+    return need_url(subject.need)
+
+
+def _reasons() -> list[tuple[str, str]]:
+    return [(reason.value, _(label)) for reason, label in REASONS]
+
+
+def _form_page(
+    request: Request,
+    subject: reports.ReportSubject,
+    values: dict[str, str],
+    error: Invalid | None = None,
+) -> Response:
+    return render(
+        request,
+        "board/report.html",
+        {
+            "subject": subject,
+            "reasons": _reasons(),
+            "values": values,
+            "errors": error.errors if error else {},
+            "back_url": _back_url(subject),
+            "detail_max": reports.DETAIL_MAX_LENGTH,
+        },
+        block="report_panel",
+        status_code=422 if error else 200,
+    )
+
+
+def _thanks_page(
+    request: Request, back_url: str, *, already: bool = False, status_code: int = 200
+) -> Response:
+    return render(
+        request,
+        "board/report_thanks.html",
+        {"back_url": back_url, "already": already},
+        block="confirmation",
+        status_code=status_code,
+    )
+
+
+def _load(session: SessionDep, user: CurrentUser, kind: str, raw_id: str) -> reports.ReportSubject:
+    ensure_can_participate(user)
+    target_kind, target_id = parse_target(kind, raw_id)
+    subject = reports.load_subject(session, user, target_kind, target_id)
+    reports.ensure_can_report(user, subject)
+    return subject
+
+
+@router.get("/report")
+def report_page(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    kind: str = "",
+    target_id: Annotated[str, Query(alias="id")] = "",
+) -> Response:
+    subject = _load(session, user, kind, target_id)
+    if reports.has_open_report(session, user, subject):
+        # No second form: the first report is still waiting for a moderator.
+        return _thanks_page(request, _back_url(subject), already=True)
+    return _form_page(request, subject, {"reason": "", "detail": ""})
+
+
+@router.post("/report")
+def report(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    kind: FormStr = "",
+    target_id: Annotated[str, Form(alias="id")] = "",
+    reason: FormStr = "",
+    detail: FormStr = "",
+) -> Response:
+    subject = _load(session, user, kind, target_id)
+    back_url = _back_url(subject)
+    settings = request.app.state.settings
+    try:
+        reports.create_report(
+            session,
+            user,
+            subject,
+            reason=reason,
+            detail=detail,
+            ip=client_ip(request),
+            rate_limits=settings.rate_limits == "on",
+        )
+    except reports.AlreadyReported:
+        return _thanks_page(request, back_url, already=True)
+    except Invalid as exc:
+        return _form_page(request, subject, {"reason": reason, "detail": detail}, exc)
+    if is_htmx(request) and not request.headers.get("HX-Boosted"):
+        return _thanks_page(request, back_url)
+    return RedirectResponse("/report/thanks?" + urlencode({"back": back_url}), status_code=303)
+
+
+@router.get("/report/thanks")
+def report_thanks(request: Request, back: str = "") -> Response:
+    return _thanks_page(request, safe_next(back, "/"))

@@ -1,0 +1,220 @@
+"""Reports (signalements): a resident flags a need, a comment or an account, with a reason.
+
+Reports feed the moderation queue (moderation issue); until then they are stored and listed
+nowhere public. Rules:
+- one OPEN report per reporter and item (a partial unique index enforces it even under races;
+  once a moderator closes it, the same person may report the item again);
+- nobody reports themselves or their own content;
+- the item must exist and be visible to the reporter (otherwise: 404, so reporting cannot be
+  used to probe hidden content or accounts);
+- the "report" rate limit applies, per account and per address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import exists
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from app.accounts.models import User
+from app.board.models import (
+    PUBLIC_NEED_STATUSES,
+    Comment,
+    CommentStatus,
+    Need,
+    Report,
+    ReportReason,
+    ReportTarget,
+)
+from app.board.permissions import can_view_need, is_moderator
+from app.ratelimit import check_rate
+from app.text import excerpt
+from app.web.errors import Conflict, Forbidden, Invalid, NotFound
+from app.web.i18n import format_number
+from app.web.i18n import gettext as _
+
+DETAIL_MAX_LENGTH = 1000
+OPEN = "open"
+
+
+class AlreadyReported(Conflict):
+    """This person already has an open report on this item: nothing new is written."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _("Vous avez déjà signalé ce contenu ; l'équipe de modération va l'examiner.")
+        )
+
+
+@dataclass(frozen=True)
+class ReportSubject:
+    """The item being reported, as the reporter may see it."""
+
+    kind: ReportTarget
+    id: int
+    owner_id: int | None  # who wrote it (or the account itself): they cannot report it
+    title: str  # the need's title, or the account's display name
+    excerpt: str = ""  # the comment's text, shortened
+    author_name: str = ""  # the comment's author
+    need: Need | None = None  # the need, or the need a comment belongs to
+
+
+def _not_found() -> NotFound:
+    return NotFound(_("Ce contenu n'existe pas ou n'est plus visible."))
+
+
+def _comment_visible(user: User, comment: Comment) -> bool:
+    if comment.deleted_at is not None:
+        return False
+    return (
+        comment.status == CommentStatus.published.value
+        or is_moderator(user)
+        or comment.author_id == user.id
+    )
+
+
+def _has_public_posts(session: Session, user_id: int) -> bool:
+    """An account shows up on the site only through what it posted publicly."""
+    public_need = exists().where(
+        Need.author_id == user_id,
+        Need.status.in_(PUBLIC_NEED_STATUSES),  # type: ignore[attr-defined]
+        Need.deleted_at.is_(None),  # type: ignore[union-attr]
+    )
+    public_comment = exists().where(
+        Comment.author_id == user_id,
+        Comment.status == CommentStatus.published.value,
+        Comment.deleted_at.is_(None),  # type: ignore[union-attr]
+        Comment.need_id == Need.id,
+        Need.status.in_(PUBLIC_NEED_STATUSES),  # type: ignore[attr-defined]
+        Need.deleted_at.is_(None),  # type: ignore[union-attr]
+    )
+    return bool(session.exec(select(public_need | public_comment)).one())
+
+
+def load_subject(session: Session, user: User, kind: ReportTarget, target_id: int) -> ReportSubject:
+    """The item `user` wants to report, or NotFound when it does not exist or they cannot see
+    it. An account can be reported by someone who has seen it: that is, once it has posted
+    publicly (moderators see every account)."""
+    if kind is ReportTarget.need:
+        need = session.get(Need, target_id)
+        if need is None or not can_view_need(user, need):
+            raise _not_found()
+        return ReportSubject(kind, target_id, need.author_id, need.title, need=need)
+    if kind is ReportTarget.comment:
+        comment = session.get(Comment, target_id)
+        if comment is None or not _comment_visible(user, comment):
+            raise _not_found()
+        need = session.get(Need, comment.need_id)
+        if need is None or not can_view_need(user, need):
+            raise _not_found()
+        author = session.get(User, comment.author_id) if comment.author_id else None
+        return ReportSubject(
+            kind,
+            target_id,
+            comment.author_id,
+            need.title,
+            excerpt=excerpt(comment.body, 200),
+            author_name=author.display_name if author else "",
+            need=need,
+        )
+    account = session.get(User, target_id)
+    if account is None:
+        raise _not_found()
+    seen = account.id == user.id or is_moderator(user) or _has_public_posts(session, target_id)
+    if not seen:
+        raise _not_found()
+    return ReportSubject(kind, target_id, account.id, account.display_name)
+
+
+def can_report(user: User, subject: ReportSubject) -> bool:
+    """Anyone who may participate reports what they can see, except themselves and their own
+    content (their own need or comment: they can edit or delete it instead)."""
+    return subject.owner_id is None or subject.owner_id != user.id
+
+
+def ensure_can_report(user: User, subject: ReportSubject) -> None:
+    if can_report(user, subject):
+        return
+    if subject.kind is ReportTarget.user:
+        raise Forbidden(_("Vous ne pouvez pas signaler votre propre compte."))
+    raise Forbidden(
+        _(
+            "Vous ne pouvez pas signaler votre propre contenu : "
+            "vous pouvez le modifier ou le supprimer vous-même."
+        )
+    )
+
+
+def has_open_report(session: Session, reporter: User, subject: ReportSubject) -> bool:
+    return (
+        session.exec(
+            select(Report.id).where(
+                Report.reporter_id == reporter.id,
+                Report.target_kind == subject.kind.value,
+                Report.target_id == subject.id,
+                Report.status == OPEN,
+            )
+        ).first()
+        is not None
+    )
+
+
+def validate_report(reason: str, detail: str) -> tuple[ReportReason, str]:
+    """The reason (one of ReportReason) and the optional text, required for « other »."""
+    errors: dict[str, str] = {}
+    detail = (detail or "").replace("\x00", "").replace("\r\n", "\n").strip()
+    try:
+        reason_value: ReportReason | None = ReportReason(reason)
+    except ValueError:
+        reason_value = None
+        errors["reason"] = _("Choisissez la raison du signalement.")
+    if len(detail) > DETAIL_MAX_LENGTH:
+        errors["detail"] = _(
+            "Votre précision est trop longue : %(max)s caractères au plus (vous en avez écrit "
+            "%(count)s).",
+            max=format_number(DETAIL_MAX_LENGTH),
+            count=format_number(len(detail)),
+        )
+    elif reason_value is ReportReason.other and not detail:
+        errors["detail"] = _("Précisez en quelques mots ce qui pose problème.")
+    if errors or reason_value is None:
+        raise Invalid(errors)
+    return reason_value, detail
+
+
+def create_report(
+    session: Session,
+    reporter: User,
+    subject: ReportSubject,
+    *,
+    reason: str,
+    detail: str,
+    ip: str,
+    rate_limits: bool = True,
+) -> Report:
+    """Stores the report (committed). Raises AlreadyReported when this person's previous report
+    on the item is still open — then nothing is written, not even a rate-limit event."""
+    ensure_can_report(reporter, subject)
+    if has_open_report(session, reporter, subject):
+        raise AlreadyReported()
+    reason_value, detail = validate_report(reason, detail)
+    check_rate(session, "report", user_id=reporter.id, ip=ip, enabled=rate_limits)
+    report = Report(
+        reporter_id=reporter.id,  # type: ignore[arg-type]
+        target_kind=subject.kind.value,
+        target_id=subject.id,
+        reason=reason_value.value,
+        detail=detail,
+    )
+    try:
+        # Two submissions at once both pass the check above; the partial unique index stops
+        # the second one, inside a savepoint so the error does not poison the session.
+        with session.begin_nested():
+            session.add(report)
+    except IntegrityError:
+        session.rollback()  # the rate event goes too: nothing was reported
+        raise AlreadyReported() from None
+    session.commit()
+    return report
