@@ -7,11 +7,13 @@ computed once when the text is written and stored beside it; pages never render 
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
+from functools import partial
 
 import bleach
-from bleach.linkifier import Linker
+from bleach.linkifier import LinkifyFilter
 from markdown_it import MarkdownIt
 
 ALLOWED_TAGS = frozenset(
@@ -26,13 +28,6 @@ LINK_REL = "nofollow ugc noopener"
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True}).disable(
     ["heading", "lheading", "image", "hr", "html_block", "html_inline"]
 )
-_cleaner = bleach.Cleaner(
-    tags=ALLOWED_TAGS,
-    attributes=ALLOWED_ATTRIBUTES,
-    protocols=ALLOWED_PROTOCOLS,
-    strip=True,
-    strip_comments=True,
-)
 
 
 def _set_link_rel(attrs: dict, new: bool = False) -> dict:  # type: ignore[type-arg]
@@ -40,22 +35,34 @@ def _set_link_rel(attrs: dict, new: bool = False) -> dict:  # type: ignore[type-
     return attrs
 
 
-_linker = Linker(callbacks=[_set_link_rel], skip_tags={"pre", "code"}, parse_email=False)
+# Linkify as a filter of the cleaner, not as a separate Linker pass: bleach's Linker escapes
+# the text of its skip_tags a second time (`<code>a&b</code>` would read « a&amp;b »).
+_cleaner = bleach.Cleaner(
+    tags=ALLOWED_TAGS,
+    attributes=ALLOWED_ATTRIBUTES,
+    protocols=ALLOWED_PROTOCOLS,
+    strip=True,
+    strip_comments=True,
+    filters=[
+        partial(
+            LinkifyFilter, callbacks=[_set_link_rel], skip_tags={"pre", "code"}, parse_email=False
+        )
+    ],
+)
 
 
 def render_markdown(source: str) -> str:
     """Sanitised HTML for a user's Markdown text. Bare URLs become links; every link gets
     rel="nofollow ugc noopener"; javascript:, data: and other schemes are dropped."""
-    html = _markdown.render(source or "")
-    return _linker.linkify(_cleaner.clean(html)).strip()
+    return _cleaner.clean(_markdown.render(source or "")).strip()
 
 
 def plain_text(source: str) -> str:
     """The text without Markdown or HTML, whitespace collapsed (for excerpts, feeds, search)."""
-    html = _markdown.render(source or "")
-    text = bleach.clean(html, tags=set(), strip=True)
-    text = text.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
-    text = text.replace("&quot;", '"').replace("&#39;", "'")
+    rendered = _markdown.render(source or "")
+    text = bleach.clean(rendered, tags=set(), strip=True)
+    # One unescape, not a chain of replaces (which turned a typed « &lt; » into « < »).
+    text = html.unescape(text)
     return " ".join(text.split())
 
 
@@ -69,6 +76,8 @@ def excerpt(source: str, length: int = 220) -> str:
 
 def slugify(text: str, max_length: int = 80) -> str:
     """ "Crèche en horaires décalés !" → "creche-en-horaires-decales"."""
+    # NFKD splits « é » into « e » + accent, but has no decomposition for the ligatures.
+    text = text.replace("œ", "oe").replace("Œ", "Oe").replace("æ", "ae").replace("Æ", "Ae")
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return slug[:max_length].rstrip("-") or "besoin"
