@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from app.accounts.models import EmailToken, LoginFailure, UserSession
 from app.accounts.service import THROTTLE_WINDOW
+from app.board.models import Notification
 from app.board.notifications import send_daily_digest
 from app.db import utcnow
 from app.mail.models import MailStatus, OutboxMessage
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 EMAIL_TOKEN_GRACE = timedelta(days=1)
 OUTBOX_RETENTION = timedelta(days=30)
+# In-app notifications are a recent-activity list, not an archive.
+NOTIFICATION_RETENTION = timedelta(days=180)
 PURGE_EVERY = 600.0  # seconds
 DIGEST_EVERY = 3600.0  # seconds
 
@@ -37,6 +40,9 @@ DIGEST_EVERY = 3600.0  # seconds
 def purge_expired(engine: Engine) -> dict[str, int]:
     now = utcnow()
     statements = {
+        "notifications": delete(Notification).where(
+            Notification.created_at < now - NOTIFICATION_RETENTION  # type: ignore[operator]
+        ),
         "login_failures": delete(LoginFailure).where(
             LoginFailure.created_at < now - THROTTLE_WINDOW  # type: ignore[operator]
         ),

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import inspect
 
 from app import PROJECT_ROOT
 from app.accounts.deps import load_user_for_request
@@ -26,8 +27,13 @@ def unread_notifications(request: Request, user: object) -> int:
     from app.board.notifications import unread_count
     from app.web.deps import request_session
 
+    # The id from the identity map: reading user.id could reload an instance that a failed
+    # route expired, and the header must never turn a clean error page into a crash.
+    identity = inspect(user).identity
+    if not identity:
+        return 0
     with request_session(request) as session:
-        return unread_count(session, user)  # type: ignore[arg-type]
+        return unread_count(session, identity[0])
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -8,6 +8,7 @@ from sqlmodel import Session, func, select
 
 from app.accounts import service
 from app.accounts.models import EmailToken, LoginFailure, UserSession
+from app.board.models import Notification
 from app.cli import main as cli_main
 from app.db import utcnow
 from app.jobs import purge_expired
@@ -68,6 +69,8 @@ def test_purge_removes_expired_rows_and_keeps_live_ones(app, session) -> None:  
         RateEvent(key="need:user:1", created_at=now - LONGEST_WINDOW - timedelta(minutes=1))
     )
     session.add(RateEvent(key="need:user:1", created_at=now - timedelta(minutes=5)))
+    session.add(Notification(user_id=user.id, kind="comment", created_at=now - timedelta(days=181)))
+    session.add(Notification(user_id=user.id, kind="comment", created_at=now - timedelta(days=179)))
     session.commit()
 
     removed = purge_expired(app.state.engine)
@@ -78,6 +81,7 @@ def test_purge_removes_expired_rows_and_keeps_live_ones(app, session) -> None:  
         "email_tokens": 1,
         "outbox_messages": 1,
         "rate_events": 1,
+        "notifications": 1,
     }
     session.expire_all()
     assert _count(session, UserSession) == 1
@@ -87,6 +91,7 @@ def test_purge_removes_expired_rows_and_keeps_live_ones(app, session) -> None:  
     assert _count(session, OutboxMessage) == 2
     # A recent rate event still counts towards a limit: it stays.
     assert _count(session, RateEvent) == 1
+    assert _count(session, Notification) == 1
 
 
 def test_worker_once_delivers_and_purges(app, session, settings, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]

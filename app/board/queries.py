@@ -15,6 +15,7 @@ from app.board.permissions import can_view_need
 from app.board.search import best_matching_ids, matching_needs, similarity_terms
 from app.web.errors import NotFound
 from app.web.i18n import gettext as _
+from app.web.params import is_valid_id
 
 
 def visible_needs() -> SelectOfScalar[Need]:
@@ -26,7 +27,11 @@ def visible_needs() -> SelectOfScalar[Need]:
 
 def get_visible_need(session: Session, need_id: int) -> Need:
     """A public need, or NotFound (404) — for writes that only public needs accept."""
-    need = session.exec(visible_needs().where(Need.id == need_id)).first()
+    need = (
+        session.exec(visible_needs().where(Need.id == need_id)).first()
+        if is_valid_id(need_id)
+        else None
+    )
     if need is None:
         raise NotFound(_("Ce besoin n'existe pas ou n'est plus visible."))
     return need
@@ -34,7 +39,7 @@ def get_visible_need(session: Session, need_id: int) -> Need:
 
 def get_need_for(session: Session, need_id: int, user: User | None) -> Need:
     """A need as `user` may see it (authors and moderators also see non-public ones)."""
-    need = session.get(Need, need_id)
+    need = session.get(Need, need_id) if is_valid_id(need_id) else None
     if need is None or not can_view_need(user, need):
         raise NotFound(_("Ce besoin n'existe pas ou n'est plus visible."))
     return need

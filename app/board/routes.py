@@ -22,6 +22,7 @@ from app.web.deps import SessionDep
 from app.web.errors import Forbidden, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
+from app.web.params import parse_id
 from app.web.security import client_ip
 from app.web.templating import render
 
@@ -213,10 +214,10 @@ async def preview(request: Request, user: CurrentUser) -> Response:
 
 
 def _need_id(ref: str) -> int:
-    head = ref.split("-", 1)[0]
-    if not (head.isascii() and head.isdigit()) or len(head) > 12:
+    need_id = parse_id(ref.split("-", 1)[0])
+    if need_id is None:
         raise NotFound(_("Ce besoin n'existe pas ou n'est plus visible."))
-    return int(head)
+    return need_id
 
 
 NEED_NOTICES = {

@@ -29,6 +29,7 @@ from app.web.deps import SessionDep
 from app.web.errors import AppError, Forbidden, Invalid
 from app.web.i18n import format_date
 from app.web.i18n import gettext as _
+from app.web.params import parse_id
 from app.web.security import client_ip
 from app.web.templating import is_htmx, render
 
@@ -103,13 +104,13 @@ def _block(
 
 
 def _parse_territory(raw: str) -> int | None:
-    raw = raw.strip()
-    if not raw:
+    if not raw.strip():
         return None
-    if not raw.isdigit() or len(raw) > 12:
+    value = parse_id(raw)
+    if value is None:
         message = _("Ce territoire n'existe pas ou n'est plus proposé.")
         raise Invalid({"territory": message}, detail=message)
-    return int(raw)
+    return value
 
 
 @router.post("/needs/{need_id}/support")

@@ -339,3 +339,19 @@ def test_a_need_whose_author_deleted_their_account_still_shows(client, session):
 
     assert response.status_code == 200
     assert "compte supprimé" in main_text(response.text)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/needs/99999999999",
+        "/needs/2147483648-titre",
+        "/needs/99999999999/edit",
+        "/needs/99999999999/delete",
+    ],
+)
+def test_ids_beyond_the_integer_range_are_a_french_404_on_every_engine(client, session, path):
+    login_as(client, make_user(session), session)
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "Traceback" not in response.text

@@ -1,0 +1,520 @@
+"""Notifications: the in-app list, e-mail preferences per kind, signed unsubscribe links and the
+daily digest.
+
+A write that concerns other people (a comment, later a moderation decision or a pipeline move)
+calls `notify()` inside its own transaction: one Notification row per recipient and, for those
+whose preference for that kind is `immediate`, an e-mail queued in the same transaction (the
+worker sends it after commit, so a rolled-back write e-mails nobody). `daily` notifications wait
+for `send_daily_digest()`, which the background job runs every hour: a person gets one e-mail
+grouping all their waiting daily notifications once the oldest of them is 24 hours old — so at
+most one digest a day, with no state kept in memory, and safe with several workers (rows are
+claimed with a conditional UPDATE before the e-mail is queued).
+
+What a notification says is worded when it is shown (in the reader's language), from the need
+and comment it points to: a need that is no longer public for that person is not named, and a
+deleted or hidden comment is not quoted, in the list as in e-mails.
+
+Every notification e-mail carries a signed one-click unsubscribe link (itsdangerous, salt
+"bourse.unsubscribe", payload [user id, kind]; no expiry: it must work in an old e-mail). The
+link opens a confirmation page and only its POST changes anything, because mail scanners open
+links.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import and_, case, func, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, select
+
+from app.accounts.models import User
+from app.board.models import (
+    Comment,
+    CommentStatus,
+    EmailMode,
+    Need,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+)
+from app.board.permissions import can_view_need, is_moderator
+from app.db import utcnow
+from app.mail.service import queue_mail
+from app.settings import Settings
+from app.text import excerpt
+from app.web.errors import Invalid, NotFound
+from app.web.i18n import gettext as _
+from app.web.i18n import lazy_gettext as N_
+
+log = logging.getLogger(__name__)
+
+KINDS = tuple(k.value for k in NotificationKind)
+MODES = tuple(m.value for m in EmailMode)
+
+# Without a saved choice: what concerns me directly arrives at once, the slow pipeline news in
+# a daily digest.
+DEFAULT_EMAIL_MODES: dict[str, str] = {
+    NotificationKind.reply.value: EmailMode.immediate.value,
+    NotificationKind.comment.value: EmailMode.immediate.value,
+    NotificationKind.moderation.value: EmailMode.immediate.value,
+    NotificationKind.pipeline.value: EmailMode.daily.value,
+}
+
+KIND_LABELS = {
+    NotificationKind.reply.value: N_("Réponses à mes commentaires"),
+    NotificationKind.comment.value: N_("Nouveaux commentaires sur les besoins que je suis"),
+    NotificationKind.moderation.value: N_("Décisions de modération sur mes contributions"),
+    NotificationKind.pipeline.value: N_("Avancement des besoins que je suis vers une idée"),
+}
+MODE_LABELS = {
+    EmailMode.none.value: N_("Pas d'e-mail"),
+    EmailMode.immediate.value: N_("Un e-mail à chaque fois"),
+    EmailMode.daily.value: N_("Un résumé par jour"),
+}
+SUBJECTS = {
+    NotificationKind.reply.value: N_("Nouvelle réponse à votre commentaire"),
+    NotificationKind.comment.value: N_("Nouveau commentaire sur un besoin que vous suivez"),
+    NotificationKind.moderation.value: N_("Une décision de modération vous concerne"),
+    NotificationKind.pipeline.value: N_("Du nouveau sur un besoin que vous suivez"),
+}
+DIGEST_SUBJECT = N_("Votre résumé quotidien de la Bourse à initiatives")
+
+UNSUBSCRIBE_SALT = "bourse.unsubscribe"
+# The digest's own unsubscribe link: every kind currently in daily mode stops.
+DIGEST = "digest"
+DIGEST_DELAY = timedelta(hours=24)
+# Waiting notifications older than this are never e-mailed (switching a kind from « none » to
+# « daily » must not send a month of history; a worker down for days does not flood either).
+DIGEST_LOOKBACK = timedelta(days=7)
+DIGEST_MAX_ITEMS = 50
+PAGE_SIZE = 30
+EXCERPT_LENGTH = 160
+
+_INVALID_UNSUBSCRIBE = N_(
+    "Ce lien de désinscription n'est pas valable. Vous pouvez choisir vos e-mails dans les "
+    "réglages de votre compte."
+)
+
+
+def _settings(session: Session, settings: Settings | None = None) -> Settings:
+    return settings or session.info.get("settings") or Settings()
+
+
+def need_path(need: Need) -> str:
+    return f"/needs/{need.id}-{need.slug}"
+
+
+# --- what a notification says --------------------------------------------------------------------
+
+
+@dataclass
+class NotificationView:
+    """A notification as its recipient may see it. `need_title` and `url` are None when the
+    need is no longer visible to them; `excerpt` is empty when the comment is gone."""
+
+    id: int | None
+    kind: str
+    created_at: datetime
+    read: bool
+    actor_name: str | None
+    need_title: str | None
+    url: str | None
+    excerpt: str
+    message: str
+
+    @property
+    def sentence(self) -> str:
+        """Worded when read, in the reader's language (the row stores no sentence)."""
+        title = (
+            _("« %(title)s »", title=self.need_title)
+            if self.need_title is not None
+            else _("un besoin qui n'est plus visible")
+        )
+        actor = self.actor_name or _("Un compte supprimé")
+        if self.kind == NotificationKind.reply.value:
+            return _(
+                "%(actor)s a répondu à votre commentaire sur %(title)s", actor=actor, title=title
+            )
+        if self.kind == NotificationKind.comment.value:
+            return _("%(actor)s a commenté %(title)s", actor=actor, title=title)
+        if self.kind == NotificationKind.moderation.value:
+            return _("Décision de modération concernant %(title)s", title=title)
+        if self.kind == NotificationKind.pipeline.value:
+            return _("Du nouveau dans le parcours de %(title)s", title=title)
+        return title
+
+
+def _view(
+    recipient: User,
+    notification: Notification,
+    need: Need | None,
+    comment: Comment | None,
+    actor: User | None,
+) -> NotificationView:
+    need_visible = need is not None and can_view_need(recipient, need)
+    comment_visible = (
+        comment is not None
+        and comment.deleted_at is None
+        and (
+            comment.status == CommentStatus.published.value
+            or comment.author_id == recipient.id
+            or is_moderator(recipient)
+        )
+    )
+    url = None
+    if need_visible:
+        assert need is not None
+        url = need_path(need) + (f"#comment-{comment.id}" if comment_visible and comment else "")
+    return NotificationView(
+        id=notification.id,
+        kind=notification.kind,
+        created_at=notification.created_at,
+        read=notification.read_at is not None,
+        actor_name=actor.display_name if actor else None,
+        need_title=need.title if need_visible and need else None,
+        url=url,
+        excerpt=excerpt(comment.body, EXCERPT_LENGTH)
+        if comment_visible and comment and need_visible
+        else "",
+        message=notification.message,
+    )
+
+
+def _views(session: Session, recipient: User, *where: Any, limit: int) -> list[NotificationView]:
+    """One query: the notifications with their need, comment and actor."""
+    actor = aliased(User)
+    statement = (
+        select(Notification, Need, Comment, actor)
+        .outerjoin(Need, Need.id == Notification.need_id)  # type: ignore[arg-type]
+        .outerjoin(Comment, Comment.id == Notification.comment_id)  # type: ignore[arg-type]
+        .outerjoin(actor, actor.id == Notification.actor_id)  # type: ignore[arg-type]
+        .where(Notification.user_id == recipient.id, *where)
+        .order_by(Notification.id.desc())  # type: ignore[union-attr]
+        .limit(limit)
+    )
+    return [_view(recipient, *row) for row in session.exec(statement)]
+
+
+# --- creating notifications ----------------------------------------------------------------------
+
+
+def notify(
+    session: Session,
+    kind: NotificationKind | str,
+    user_ids: Iterable[int | None],
+    *,
+    need: Need | None = None,
+    comment: Comment | None = None,
+    actor: User | None = None,
+    message: str = "",
+    settings: Settings | None = None,
+) -> list[Notification]:
+    """Notifies these accounts (never the actor) inside the caller's transaction; queues the
+    e-mails of those who want them at once. Does not commit. Two reads whatever the number of
+    recipients (their accounts, their preferences); the rows go out with the caller's flush."""
+    kind = NotificationKind(kind).value
+    actor_id = actor.id if actor else None
+    ids = list(dict.fromkeys(i for i in user_ids if i is not None and i != actor_id))
+    if not ids:
+        return []
+    users = {u.id: u for u in session.exec(select(User).where(User.id.in_(ids)))}  # type: ignore[union-attr]
+    modes = email_modes(session, ids, kind)
+    settings = _settings(session, settings)
+    now = utcnow()
+    created = []
+    for user_id in ids:
+        recipient = users.get(user_id)
+        if recipient is None:
+            continue
+        notification = Notification(
+            user_id=user_id,
+            kind=kind,
+            need_id=need.id if need else None,
+            comment_id=comment.id if comment else None,
+            actor_id=actor_id,
+            message=message[:300],
+            created_at=now,
+        )
+        if modes[user_id] == EmailMode.immediate.value and can_receive_email(recipient):
+            view = _view(recipient, notification, need, comment, actor)
+            queue_mail(
+                session,
+                to=recipient.email,
+                subject=SUBJECTS[kind],
+                template="mail/notification.txt",
+                context={
+                    "user": recipient,
+                    "item": view,
+                    "unsubscribe_path": unsubscribe_path(settings, user_id, kind),
+                },
+                locale=recipient.locale,
+            )
+            notification.emailed_at = now
+        session.add(notification)
+        created.append(notification)
+    return created
+
+
+def can_receive_email(user: User) -> bool:
+    # Only confirmed addresses: an account opened with someone else's address must not turn
+    # following needs into a way of filling that person's inbox.
+    return user.email_verified_at is not None
+
+
+# --- reading and marking -------------------------------------------------------------------------
+
+
+def unread_count(session: Session, user: User | int | None) -> int:
+    """For the header: one COUNT served by ix_notifications_user_id_read_at_id. Takes a user
+    or a user id (the header passes the id, see app.main.unread_notifications)."""
+    user_id = user if isinstance(user, int) or user is None else user.id
+    if user_id is None:
+        return 0
+    return session.exec(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))  # type: ignore[union-attr]
+    ).one()
+
+
+def list_notifications(
+    session: Session, user: User, *, before: int | None = None, limit: int = PAGE_SIZE
+) -> tuple[list[NotificationView], int | None]:
+    """Newest first, `limit` per page; returns the items and the `before` id of the next page
+    (None on the last page). One query."""
+    where = [Notification.id < before] if before else []  # type: ignore[operator]
+    items = _views(session, user, *where, limit=limit + 1)
+    if len(items) > limit:
+        return items[:limit], items[limit - 1].id
+    return items, None
+
+
+def mark_read(session: Session, user: User, notification_id: int | None = None) -> int:
+    """Marks one notification (or all of them) as read. Only the person's own. Commits."""
+    statement = (
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))  # type: ignore[union-attr]
+        .values(read_at=utcnow())
+    )
+    if notification_id is not None:
+        statement = statement.where(Notification.id == notification_id)
+    result = session.exec(statement)  # type: ignore[call-overload]
+    session.commit()
+    return result.rowcount or 0
+
+
+# --- preferences ---------------------------------------------------------------------------------
+
+
+def preferences(session: Session, user: User) -> dict[str, str]:
+    """kind → e-mail mode, defaults filled in."""
+    modes = dict(DEFAULT_EMAIL_MODES)
+    rows = session.exec(
+        select(NotificationPreference).where(NotificationPreference.user_id == user.id)
+    )
+    for row in rows:
+        if row.kind in modes and row.email_mode in MODES:
+            modes[row.kind] = row.email_mode
+    return modes
+
+
+def email_modes(session: Session, user_ids: list[int], kind: str) -> dict[int, str]:
+    """Each account's e-mail mode for one kind (one query)."""
+    modes = dict.fromkeys(user_ids, DEFAULT_EMAIL_MODES[kind])
+    rows = session.exec(
+        select(NotificationPreference.user_id, NotificationPreference.email_mode).where(
+            NotificationPreference.user_id.in_(user_ids),  # type: ignore[attr-defined]
+            NotificationPreference.kind == kind,
+        )
+    )
+    for user_id, mode in rows:
+        if mode in MODES:
+            modes[user_id] = mode
+    return modes
+
+
+def _upsert_preference(session: Session, user_id: int, kind: str, mode: str) -> None:
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    table = NotificationPreference.__table__  # type: ignore[attr-defined]
+    statement = insert(table).values(user_id=user_id, kind=kind, email_mode=mode)
+    statement = statement.on_conflict_do_update(
+        index_elements=["user_id", "kind"], set_={"email_mode": mode}
+    )
+    session.exec(statement)  # type: ignore[call-overload]
+
+
+def save_preferences(session: Session, user: User, modes: Mapping[str, str]) -> dict[str, str]:
+    """Saves the modes given; kinds left out keep theirs, unknown kinds are ignored, an unknown
+    mode is an error on that kind's field (nothing saved). Commits."""
+    errors = {
+        kind: _(
+            "Choisissez « pas d'e-mail », « un e-mail à chaque fois » ou « un résumé par jour »."
+        )
+        for kind, mode in modes.items()
+        if kind in KINDS and mode not in MODES
+    }
+    if errors:
+        raise Invalid(errors)
+    for kind, mode in modes.items():
+        if kind in KINDS:
+            _upsert_preference(session, user.id, kind, mode)  # type: ignore[arg-type]
+    session.commit()
+    return preferences(session, user)
+
+
+# --- unsubscribe links ---------------------------------------------------------------------------
+
+
+def _serializer(settings: Settings) -> URLSafeSerializer:
+    return URLSafeSerializer(settings.signing_key, salt=UNSUBSCRIBE_SALT)
+
+
+def unsubscribe_token(settings: Settings, user_id: int, kind: str) -> str:
+    return _serializer(settings).dumps([user_id, kind])
+
+
+def unsubscribe_path(settings: Settings, user_id: int, kind: str) -> str:
+    return f"/account/unsubscribe?token={unsubscribe_token(settings, user_id, kind)}"
+
+
+def read_unsubscribe_token(
+    session: Session, token: str, settings: Settings | None = None
+) -> tuple[User, list[str]]:
+    """The account and the kinds a link would switch off, or NotFound for a forged, damaged or
+    outdated link. Writes nothing (the confirmation page shows this)."""
+    try:
+        payload = _serializer(_settings(session, settings)).loads(token[:500])
+    except BadSignature:
+        raise NotFound(_(_INVALID_UNSUBSCRIBE)) from None
+    if (
+        not isinstance(payload, list)
+        or len(payload) != 2
+        or not isinstance(payload[0], int)
+        or payload[1] not in (*KINDS, DIGEST)
+    ):
+        raise NotFound(_(_INVALID_UNSUBSCRIBE))
+    user = session.get(User, payload[0])
+    if user is None:
+        raise NotFound(_(_INVALID_UNSUBSCRIBE))
+    if payload[1] == DIGEST:
+        kinds = [k for k, m in preferences(session, user).items() if m == EmailMode.daily.value]
+    else:
+        kinds = [payload[1]]
+    return user, kinds
+
+
+def unsubscribe(session: Session, token: str, settings: Settings | None = None) -> list[str]:
+    """Switches e-mails off for the kinds in the link. Idempotent. Commits."""
+    user, kinds = read_unsubscribe_token(session, token, settings)
+    save_preferences(session, user, dict.fromkeys(kinds, EmailMode.none.value))
+    return kinds
+
+
+# --- the daily digest ----------------------------------------------------------------------------
+
+
+def _daily_mode_clause() -> Any:
+    default = case(DEFAULT_EMAIL_MODES, value=Notification.kind, else_=EmailMode.immediate.value)
+    return func.coalesce(NotificationPreference.email_mode, default) == EmailMode.daily.value
+
+
+def _waiting_daily(now: datetime) -> list[Any]:
+    return [
+        Notification.emailed_at.is_(None),  # type: ignore[union-attr]
+        Notification.read_at.is_(None),  # type: ignore[union-attr]
+        Notification.created_at > now - DIGEST_LOOKBACK,  # type: ignore[operator]
+        _daily_mode_clause(),
+    ]
+
+
+def _with_preference(statement: Any) -> Any:
+    return statement.outerjoin(
+        NotificationPreference,
+        and_(
+            NotificationPreference.user_id == Notification.user_id,
+            NotificationPreference.kind == Notification.kind,
+        ),
+    )
+
+
+def send_daily_digest(engine: Engine, settings: Settings, now: datetime | None = None) -> int:
+    """Queues one digest e-mail per person whose oldest waiting daily notification is at least
+    DIGEST_DELAY old, grouping all their waiting daily notifications (read ones are skipped:
+    they have been seen). Returns the number of e-mails queued."""
+    now = now or utcnow()
+    with Session(engine, expire_on_commit=False) as session:
+        session.info["settings"] = settings
+        due = session.exec(
+            _with_preference(select(Notification.user_id))
+            .where(*_waiting_daily(now))
+            .group_by(Notification.user_id)
+            .having(func.min(Notification.created_at) <= now - DIGEST_DELAY)
+        ).all()
+        sent = 0
+        for user_id in due:
+            try:
+                sent += _send_digest_to(session, user_id, now, settings)
+            except Exception:
+                session.rollback()
+                log.exception("daily digest for user %s failed", user_id)
+        return sent
+
+
+def _send_digest_to(session: Session, user_id: int, now: datetime, settings: Settings) -> int:
+    ids = list(
+        session.exec(
+            _with_preference(select(Notification.id)).where(
+                Notification.user_id == user_id, *_waiting_daily(now)
+            )
+        )
+    )
+    if not ids:
+        return 0
+    claimed = session.exec(  # type: ignore[call-overload]
+        update(Notification)
+        .where(Notification.id.in_(ids), Notification.emailed_at.is_(None))  # type: ignore[union-attr]
+        .values(emailed_at=now)
+    )
+    if (claimed.rowcount or 0) != len(ids):
+        # Another worker is sending this digest.
+        session.rollback()
+        return 0
+    user = session.get(User, user_id)
+    items = []
+    if user is not None:
+        items = [
+            item
+            for item in _views(
+                session,
+                user,
+                Notification.id.in_(ids),
+                limit=DIGEST_MAX_ITEMS,  # type: ignore[union-attr]
+            )
+            if item.need_title is not None or item.message
+        ]
+    if user is None or not items or not can_receive_email(user):
+        session.commit()  # marked as handled: nothing worth sending
+        return 0
+    queue_mail(
+        session,
+        to=user.email,
+        subject=DIGEST_SUBJECT,
+        template="mail/digest.txt",
+        context={
+            "user": user,
+            "items": list(reversed(items)),  # oldest first reads like a story
+            "more": max(0, len(ids) - DIGEST_MAX_ITEMS),
+            "unsubscribe_path": unsubscribe_path(settings, user_id, DIGEST),
+        },
+        locale=user.locale,
+    )
+    session.commit()
+    return 1
