@@ -118,10 +118,13 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     from app.db import engine_for, session_scope
     from app.demo import seed_demo
 
+    if args.needs is not None and args.needs < 0:
+        print("bourse: --needs attend un nombre positif ou nul", file=sys.stderr)
+        return 2
     settings = _settings_or_exit()
     engine = engine_for(settings)
     with session_scope(engine) as session:
-        report = seed_demo(session, settings)
+        report = seed_demo(session, settings, needs=args.needs)
     for line in report:
         print(line)
     return 0
@@ -209,7 +212,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_create_token)
 
     p = sub.add_parser("seed-demo", help="load idempotent demo content")
-    p.add_argument("--needs", type=int, default=None, help="scale up (board issue)")
+    p.add_argument(
+        "--needs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="also add N generated needs with supports and comments, for benchmarks; "
+        "not idempotent: each run adds N more",
+    )
     p.set_defaults(func=cmd_seed_demo)
 
     p = sub.add_parser("worker", help="deliver queued e-mails and background jobs")
