@@ -89,15 +89,18 @@ def match_clause(dialect: str, terms: list[str]) -> ColumnElement[bool]:
     )
 
 
-def best_matching_ids(session: Session, dialect: str, terms: list[str], limit: int) -> list[int]:
-    """Ids of the needs matching ANY term, best first (bm25 / ts_rank). Visibility is the
-    caller's business: it filters these ids through visible_needs()."""
+def best_matching_ids(
+    session: Session, dialect: str, terms: list[str], limit: int, *, any_term: bool = False
+) -> list[int]:
+    """Ids of the needs matching all terms (or any, with any_term), best first (bm25 /
+    ts_rank). Visibility is the caller's business: it filters these ids through
+    visible_needs()."""
     if not terms:
         return []
     if dialect == "sqlite":
         rows = session.execute(
             text("SELECT rowid FROM needs_fts WHERE needs_fts MATCH :fts ORDER BY rank LIMIT :n"),
-            {"fts": _fts5_query(terms, any_term=True), "n": limit},
+            {"fts": _fts5_query(terms, any_term=any_term), "n": limit},
         )
     else:
         rows = session.execute(
@@ -105,6 +108,6 @@ def best_matching_ids(session: Session, dialect: str, terms: list[str], limit: i
                 "SELECT id FROM needs, to_tsquery('public.fr_unaccent'::regconfig, :tsq) q "
                 "WHERE search_vector @@ q ORDER BY ts_rank(search_vector, q) DESC LIMIT :n"
             ),
-            {"tsq": _tsquery(terms, any_term=True), "n": limit},
+            {"tsq": _tsquery(terms, any_term=any_term), "n": limit},
         )
     return [row[0] for row in rows]
