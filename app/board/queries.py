@@ -4,8 +4,14 @@ pending, hidden, rejected, merged or deleted need cannot leak by a forgotten fil
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
+from sqlalchemy import and_, literal, or_, tuple_
 from sqlmodel import Session, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -52,6 +58,10 @@ PER_PAGE = 20
 MAX_PAGE = 10_000
 
 
+class BadCursor(ValueError):
+    """A page link whose position cannot be read (edited or truncated by hand)."""
+
+
 @dataclass
 class BoardFilters:
     sort: str = "recent"
@@ -59,7 +69,9 @@ class BoardFilters:
     territory: Territory | None = None
     status: str = ""
     q: str = ""
-    page: int = 1
+    page: int = 1  # shown to people; used as an offset only when no cursor is given
+    after: str = ""  # keyset cursor: the needs after this one (the "next page" link)
+    before: str = ""  # keyset cursor: the needs before this one (the "previous page" link)
 
 
 @dataclass
@@ -68,20 +80,78 @@ class BoardPage:
     has_next: bool
     filters: BoardFilters
 
+    @property
+    def next_cursor(self) -> str:
+        return encode_cursor(self.needs[-1], self.filters.sort) if self.needs else ""
 
-def _ordering(sort: str) -> list:  # type: ignore[type-arg]
-    column = {
-        "recent": Need.created_at,
-        "top": Need.supports_count,
-        "trending": Need.trending_score,
-        "discussed": Need.comments_count,
-    }[sort]
+    @property
+    def prev_cursor(self) -> str:
+        return encode_cursor(self.needs[0], self.filters.sort) if self.needs else ""
+
+
+_SORT_COLUMNS = {
+    "recent": Need.created_at,
+    "top": Need.supports_count,
+    "trending": Need.trending_score,
+    "discussed": Need.comments_count,
+}
+
+
+def encode_cursor(need: Need, sort: str) -> str:
+    value = getattr(need, _SORT_COLUMNS[sort].key)  # type: ignore[attr-defined]
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    raw = json.dumps([value, need.id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value, need_id = json.loads(raw)
+        if not isinstance(need_id, int) or isinstance(need_id, bool):
+            raise ValueError
+        if sort == "recent":
+            value = datetime.fromisoformat(value)
+            if value.tzinfo is None:
+                raise ValueError
+        elif sort == "trending":
+            value = float(value)
+        elif not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError
+    except (ValueError, TypeError, UnicodeDecodeError, binascii.Error, OverflowError):
+        raise BadCursor(cursor) from None
+    return value, need_id
+
+
+def _ordering(sort: str, *, ascending: bool = False) -> list:  # type: ignore[type-arg]
+    column = _SORT_COLUMNS[sort]
     # id breaks ties, so the order is total and pages never repeat or skip a need.
+    if ascending:
+        return [column.asc(), Need.id.asc()]  # type: ignore[union-attr, attr-defined]
     return [column.desc(), Need.id.desc()]  # type: ignore[union-attr, attr-defined]
 
 
+def _beyond(sort: str, cursor: str, *, after: bool, dialect: str) -> Any:
+    """Rows strictly after (or before) the cursor in board order, in the form each engine
+    serves from the (sort key, id) index: a row comparison for PostgreSQL, an OR for SQLite
+    (whose planner does not range-scan row values)."""
+    value, need_id = decode_cursor(cursor, sort)
+    column = _SORT_COLUMNS[sort]
+    if dialect == "postgresql":
+        key = tuple_(column, Need.id)
+        bound = tuple_(literal(value, type_=column.type), literal(need_id))  # type: ignore[attr-defined]
+        return key < bound if after else key > bound
+    if after:
+        return or_(column < value, and_(column == value, Need.id < need_id))  # type: ignore[operator]
+    return or_(column > value, and_(column == value, Need.id > need_id))  # type: ignore[operator]
+
+
 def board_needs(session: Session, filters: BoardFilters, per_page: int = PER_PAGE) -> BoardPage:
-    """One page of the board: one query, served by the sort's index (see Need.__table_args__)."""
+    """One page of the board: one query, served by the sort's index (see Need.__table_args__).
+
+    Next/previous links carry a keyset cursor, so page 2,000 costs what page 2 costs; a bare
+    `page=N` (typed or shared by hand) falls back to an offset. Raises BadCursor."""
     if filters.page > MAX_PAGE:
         return BoardPage([], False, filters)
     statement = visible_needs()
@@ -91,17 +161,29 @@ def board_needs(session: Session, filters: BoardFilters, per_page: int = PER_PAG
         statement = statement.where(Need.territory_id == filters.territory.id)
     if filters.status:
         statement = statement.where(Need.status == STATUS_FILTERS[filters.status])
+    dialect = session.get_bind().dialect.name
     if filters.q:
-        dialect = session.get_bind().dialect.name
         matched = matching_needs(statement, dialect, filters.q)
         if matched is not None:
             statement = matched
-    statement = (
-        statement.order_by(*_ordering(filters.sort))
-        .offset((filters.page - 1) * per_page)
-        .limit(per_page + 1)
-    )
-    rows = list(session.exec(statement))
+    if filters.before:
+        # Walk backwards from the first need of the page we came from, then restore order.
+        statement = statement.where(
+            _beyond(filters.sort, filters.before, after=False, dialect=dialect)
+        )
+        rows = list(
+            session.exec(
+                statement.order_by(*_ordering(filters.sort, ascending=True)).limit(per_page)
+            )
+        )
+        return BoardPage(rows[::-1], True, filters)
+    if filters.after:
+        statement = statement.where(
+            _beyond(filters.sort, filters.after, after=True, dialect=dialect)
+        )
+    else:
+        statement = statement.offset((filters.page - 1) * per_page)
+    rows = list(session.exec(statement.order_by(*_ordering(filters.sort)).limit(per_page + 1)))
     return BoardPage(rows[:per_page], len(rows) > per_page, filters)
 
 

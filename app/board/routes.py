@@ -69,6 +69,8 @@ def _parse_filters(
         filters.page = int(raw_page)
     else:
         errors["page"] = _("Le numéro de page doit être un nombre entier à partir de 1.")
+    filters.after = (params.get("after", "") or "")[:200]
+    filters.before = "" if filters.after else (params.get("before", "") or "")[:200]
     return filters, errors
 
 
@@ -80,6 +82,8 @@ def _board_url(filters: queries.BoardFilters, **changes: Any) -> str:
         "status": filters.status,
         "sort": filters.sort if filters.sort != "recent" else "",
         "page": filters.page if filters.page != 1 else "",
+        "after": filters.after,
+        "before": filters.before,
     }
     values.update(changes)
     query = urlencode({k: v for k, v in values.items() if v not in ("", None, 1)})
@@ -89,7 +93,13 @@ def _board_url(filters: queries.BoardFilters, **changes: Any) -> str:
 @router.get("/")
 def board(request: Request, session: SessionDep, user: OptionalUser) -> Response:
     filters, errors = _parse_filters(session, dict(request.query_params))
-    page = queries.board_needs(session, filters)
+    try:
+        page = queries.board_needs(session, filters)
+    except queries.BadCursor:
+        errors["page"] = _("Ce lien de page n'est plus valable : voici le début de la liste.")
+        filters.after = filters.before = ""
+        filters.page = 1
+        page = queries.board_needs(session, filters)
     themes, territories = queries.categories(session)
     from app.board.supports import user_supports
 
