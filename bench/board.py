@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import os
 import platform
+import re
 import secrets
 import signal
 import socket
@@ -516,6 +517,13 @@ def main(argv: list[str] | None = None) -> int:
         log(f"server on {server.base_url} (pid {server.process.pid})")
         results: list[Result] = []
         with httpx.Client(base_url=server.base_url, timeout=60) as client:
+            # What people actually follow: the "next page" link, which carries a keyset cursor.
+            for sort in ("recent", "top"):
+                deep = client.get(f"/?sort={sort}&page=1999").text
+                found = re.search(r'<a rel="next" href="([^"]+)"', deep)
+                if found:
+                    href = found.group(1).replace("&amp;", "&")
+                    pages.append((f"page 2000 via next link, {sort}", href, None))
             for label, path, headers in pages:
                 results.append(measure(client, label, path, args.requests, args.seconds, headers))
         working = [r.path for r in results if r.ok and r.path != "/healthz"]

@@ -86,19 +86,11 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_needs_author_id_created_at", ["author_id", "created_at"], unique=False
         )
-        batch_op.create_index(
-            "ix_needs_comments_count_id", ["comments_count", "id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_needs_created_at_id", ["created_at", "id"], unique=False
-        )
+        batch_op.create_index("ix_needs_comments_count_id", ["comments_count", "id"], unique=False)
+        batch_op.create_index("ix_needs_created_at_id", ["created_at", "id"], unique=False)
         batch_op.create_index("ix_needs_status", ["status"], unique=False)
-        batch_op.create_index(
-            "ix_needs_supports_count_id", ["supports_count", "id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_needs_trending_score_id", ["trending_score", "id"], unique=False
-        )
+        batch_op.create_index("ix_needs_supports_count_id", ["supports_count", "id"], unique=False)
+        batch_op.create_index("ix_needs_trending_score_id", ["trending_score", "id"], unique=False)
         batch_op.create_index(
             "ix_needs_territory_id_created_at",
             ["territory_id", "created_at"],
