@@ -269,22 +269,25 @@ def authenticate(session: Session, *, email: str, password: str, ip: str) -> Use
     return user
 
 
+def blocked_message(user: User) -> str:
+    """Why this account is blocked, and until when, in the reader's language."""
+    from app.web.i18n import format_date
+
+    reason = user.blocked_reason or _("aucune raison précisée")
+    if user.blocked_until:
+        return _(
+            "Votre compte est bloqué jusqu'au %(date)s. Motif : %(reason)s",
+            date=format_date(user.blocked_until),
+            reason=reason,
+        )
+    return _("Votre compte est bloqué. Motif : %(reason)s", reason=reason)
+
+
 def ensure_can_sign_in(user: User) -> None:
     from app.accounts.permissions import can_sign_in
 
     if not can_sign_in(user):
-        reason = user.blocked_reason or _("aucune raison précisée")
-        if user.blocked_until:
-            from app.web.i18n import format_date
-
-            raise Forbidden(
-                _(
-                    "Votre compte est bloqué jusqu'au %(date)s. Motif : %(reason)s",
-                    date=format_date(user.blocked_until),
-                    reason=reason,
-                )
-            )
-        raise Forbidden(_("Votre compte est bloqué. Motif : %(reason)s", reason=reason))
+        raise Forbidden(blocked_message(user))
 
 
 def start_session(session: Session, user: User, *, user_agent: str = "") -> str:

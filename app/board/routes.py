@@ -170,12 +170,7 @@ async def post_need(request: Request, session: SessionDep, user: CurrentUser) ->
 
     service.ensure_can_participate(user)
     form = await request.form()
-    data = service.NeedInput(
-        title=str(form.get("title", "")),
-        body=str(form.get("body", "")),
-        theme=str(form.get("theme", "")),
-        territory=str(form.get("territory", "")),
-    )
+    data = service.NeedInput.from_form(form)
     settings = request.app.state.settings
     if form.get("action") == "preview":
         ctx = _form_context(session, data, preview=render_markdown(data.body))
@@ -314,12 +309,7 @@ def edit_page(request: Request, session: SessionDep, user: CurrentUser, need_id:
 async def edit(request: Request, session: SessionDep, user: CurrentUser, need_id: int) -> Response:
     need = queries.get_need_for(session, need_id, user)
     form = await request.form()
-    data = service.NeedInput(
-        title=str(form.get("title", "")),
-        body=str(form.get("body", "")),
-        theme=str(form.get("theme", "")),
-        territory=str(form.get("territory", "")),
-    )
+    data = service.NeedInput.from_form(form)
     if form.get("action") == "preview":
         service.ensure_can_edit(session, need, user)
         ctx = _form_context(session, data, preview=render_markdown(data.body), need=need)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import exists, func
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +43,12 @@ class NeedInput:
     body: str = ""
     theme: str = ""  # slug, empty for none
     territory: str = ""  # slug, empty for none
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, Any]) -> NeedInput:
+        return cls(
+            **{name: str(form.get(name, "")) for name in ("title", "body", "theme", "territory")}
+        )
 
 
 def ensure_can_participate(user: User | None) -> User:

@@ -20,6 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.accounts.deps import OptionalUser
 from app.accounts.models import User
+from app.accounts.service import blocked_message
 from app.board import supports
 from app.board.models import Need
 from app.board.permissions import can_participate
@@ -27,7 +28,6 @@ from app.board.queries import get_visible_need
 from app.ratelimit import check_rate
 from app.web.deps import SessionDep
 from app.web.errors import AppError, Forbidden, Invalid
-from app.web.i18n import format_date
 from app.web.i18n import gettext as _
 from app.web.params import parse_id
 from app.web.security import client_ip
@@ -53,16 +53,7 @@ def _to_login(request: Request, need_id: int) -> Response:
 
 
 def _blocked(user: User) -> Forbidden:
-    reason = user.blocked_reason or _("aucune raison précisée")
-    if user.blocked_until:
-        return Forbidden(
-            _(
-                "Votre compte est bloqué jusqu'au %(date)s. Motif : %(reason)s",
-                date=format_date(user.blocked_until),
-                reason=reason,
-            )
-        )
-    return Forbidden(_("Votre compte est bloqué. Motif : %(reason)s", reason=reason))
+    return Forbidden(blocked_message(user))
 
 
 def _authorise(request: Request, session: SessionDep, user: User) -> None:
