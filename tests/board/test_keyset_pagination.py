@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from selectolax.lexbor import LexborHTMLParser
+from sqlmodel import select
 
 from app.board.models import Need
 from app.board.queries import PER_PAGE
@@ -79,9 +80,11 @@ def test_a_need_posted_while_reading_is_neither_repeated_nor_skips_one(client, s
     make_need(session)  # goes to the top of "recent"
     second_ids, _, _ = _ids_and_links(client.get(next_url).text)  # type: ignore[arg-type]
     assert not set(first_ids) & set(second_ids)
-    everything = [
-        n.id for n in session.query(Need).order_by(Need.created_at.desc(), Need.id.desc())
-    ]  # type: ignore[attr-defined]
+    everything = list(
+        session.exec(
+            select(Need.id).order_by(Need.created_at.desc(), Need.id.desc())  # type: ignore[attr-defined]
+        )
+    )
     # The second page starts right after the last need of the first, as it was shown.
     start = everything.index(first_ids[-1]) + 1
     assert second_ids == everything[start : start + len(second_ids)]
