@@ -176,6 +176,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if exc.errors() and all(err["loc"][:1] == ("path",) for err in exc.errors()):
+            # A malformed id in the address (/needs/abc/edit): no such page, not a bad form.
+            return error_page(request, 404)
         errors = {
             ".".join(str(p) for p in err["loc"][1:]) or "body": _("Valeur invalide.")
             for err in exc.errors()

@@ -113,3 +113,15 @@ def test_an_error_page_knows_who_is_signed_in(client, session):
     tree = parse(client.get("/nulle-part"))
     assert tree.css_first('form[action="/account/logout"]') is not None
     assert tree.css_first('a[href="/account/login"]') is None
+
+
+@pytest.mark.parametrize(
+    "path", ["/needs/abc/edit", "/needs/1.5/delete", "/comments/abc/edit", "/needs/%C2%B2/edit"]
+)
+def test_a_malformed_id_in_the_address_is_a_french_404(client, session, path):
+    from tests.factories import login_as, make_user
+
+    login_as(client, make_user(session), session)
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "Page introuvable" in response.text
