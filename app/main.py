@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.board.report_routes import router as report_router
     from app.board.routes import router as board_router
     from app.board.support_routes import router as support_router
+    from app.moderation.routes import router as moderation_router
     from app.site import router as site_router
 
     html = [Depends(verify_csrf)]
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         report_router,
         accounts_router,
         notification_router,
+        moderation_router,
     ):
         app.include_router(router, dependencies=html)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")

@@ -15,12 +15,14 @@ from app.board.models import (
     Theme,
 )
 from app.mail.models import OutboxMessage
+from app.moderation.models import AuditEntry
 from app.ratelimit import RateEvent
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "ApiToken",
+    "AuditEntry",
     "Comment",
     "EmailToken",
     "Follow",

@@ -96,6 +96,11 @@ def require_role(minimum: Role):  # type: ignore[no-untyped-def]
     def _check(user: CurrentUser) -> User:
         if not user.has_role(minimum):
             raise Forbidden()
+        if user.is_blocked():
+            # A blocked team member keeps reading the public site, not the back office.
+            from app.accounts.service import blocked_message
+
+            raise Forbidden(blocked_message(user))
         return user
 
     return _check

@@ -1,0 +1,1 @@
+"""The moderation area: queue, decisions, merges, accounts, qualification and the audit log."""

@@ -1,0 +1,145 @@
+"""Writing and reading the audit log (SPEC §2: who, when, what, why, before and after).
+
+`record()` only adds the row to the caller's session: the action and its audit entry commit
+together or not at all. Reading is for admins and, read-only, for staff.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlmodel import Session, select
+
+from app.accounts.models import User
+from app.moderation.models import AuditEntry
+
+PER_PAGE = 50
+
+
+def _jsonable(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    if values is None:
+        return None
+    return {
+        key: value.isoformat() if isinstance(value, datetime | date) else value
+        for key, value in values.items()
+    }
+
+
+def record(
+    session: Session,
+    actor: User,
+    action: str,
+    target_kind: str,
+    target_id: int | None,
+    *,
+    reason: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Adds an audit entry to the current transaction (the caller commits with its action)."""
+    entry = AuditEntry(
+        actor_id=actor.id,
+        actor_name=actor.display_name[:60],
+        action=action,
+        target_kind=target_kind,
+        target_id=target_id,
+        reason=reason,
+        before=_jsonable(before),
+        after=_jsonable(after),
+    )
+    session.add(entry)
+    return entry
+
+
+@dataclass
+class AuditFilters:
+    actor: int | None = None
+    action: str = ""
+    target_kind: str = ""
+    target_id: int | None = None
+    since: date | None = None
+    until: date | None = None
+    page: int = 1
+
+
+def _filtered(filters: AuditFilters):  # type: ignore[no-untyped-def]
+    statement = select(AuditEntry)
+    if filters.actor is not None:
+        statement = statement.where(AuditEntry.actor_id == filters.actor)
+    if filters.action:
+        statement = statement.where(AuditEntry.action == filters.action)
+    if filters.target_kind:
+        statement = statement.where(AuditEntry.target_kind == filters.target_kind)
+    if filters.target_id is not None:
+        statement = statement.where(AuditEntry.target_id == filters.target_id)
+    if filters.since is not None:
+        start = datetime.combine(filters.since, time.min, tzinfo=UTC)
+        statement = statement.where(AuditEntry.created_at >= start)  # type: ignore[operator]
+    if filters.until is not None:
+        end = datetime.combine(filters.until + timedelta(days=1), time.min, tzinfo=UTC)
+        statement = statement.where(AuditEntry.created_at < end)  # type: ignore[operator]
+    return statement.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())  # type: ignore[attr-defined]
+
+
+def list_entries(session: Session, filters: AuditFilters) -> tuple[list[AuditEntry], bool]:
+    rows = list(
+        session.exec(_filtered(filters).offset((filters.page - 1) * PER_PAGE).limit(PER_PAGE + 1))
+    )
+    return rows[:PER_PAGE], len(rows) > PER_PAGE
+
+
+def known_actions(session: Session) -> list[str]:
+    return sorted(session.exec(select(AuditEntry.action).distinct()))
+
+
+CSV_COLUMNS = [
+    "id",
+    "created_at",
+    "actor_id",
+    "actor_name",
+    "action",
+    "target_kind",
+    "target_id",
+    "reason",
+    "before",
+    "after",
+]
+
+
+def export_csv(session: Session, filters: AuditFilters) -> Iterable[str]:
+    """The filtered log as CSV, streamed in chunks (the log only grows)."""
+    import json
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for entry in session.exec(_filtered(filters).execution_options(yield_per=500)):
+        writer.writerow(
+            [
+                entry.id,
+                entry.created_at.isoformat(),
+                entry.actor_id or "",
+                _safe_cell(entry.actor_name),
+                entry.action,
+                entry.target_kind,
+                entry.target_id or "",
+                _safe_cell(entry.reason),
+                json.dumps(entry.before, ensure_ascii=False) if entry.before is not None else "",
+                json.dumps(entry.after, ensure_ascii=False) if entry.after is not None else "",
+            ]
+        )
+        if buffer.tell() > 64_000:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _safe_cell(value: str) -> str:
+    """Spreadsheets run cells starting with = + - @ as formulas: quote them (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
