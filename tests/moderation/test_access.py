@@ -61,3 +61,10 @@ def test_the_audit_log_has_no_write_route(client, session, method):
     login_as(client, make_user(session, role="admin"), session)
     response = getattr(client, method)("/moderation/audit", headers={"X-CSRF-Token": "x"})
     assert response.status_code == 405
+
+
+def test_the_header_links_to_the_moderation_area_for_the_team_only(client, session):
+    login_as(client, make_user(session), session)
+    assert 'href="/moderation/"' not in client.get("/").text
+    login_as(client, make_user(session, role="moderator"), session)
+    assert 'href="/moderation/"' in client.get("/").text
