@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -26,6 +26,7 @@ from app.web.templating import render
 router = APIRouter(prefix="/moderation", dependencies=[Depends(require_role(Role.moderator))])
 Staff = Annotated[User, Depends(require_role(Role.staff))]
 Moderator = Annotated[User, Depends(require_role(Role.moderator))]
+FormStr = Annotated[str, Form()]
 
 
 @router.get("/")
@@ -120,3 +121,68 @@ def audit_csv(request: Request, session: SessionDep, user: Staff) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+# --- the queue of needs waiting for approval ------------------------------------------------
+
+
+def _queue_page(
+    request: Request,
+    session: SessionDep,
+    *,
+    errors: dict[int, dict[str, str]] | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    from app.moderation.service import REASONS, pending_needs
+
+    return render(
+        request,
+        "moderation/queue.html",
+        {
+            "needs": pending_needs(session),
+            "reasons": REASONS,
+            "errors": errors or {},
+            "notice": notice,
+            "section": "queue",
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/queue")
+def queue(request: Request, session: SessionDep, user: Moderator) -> Response:
+    done = request.query_params.get("done", "")
+    notice = _("Décision enregistrée ; l'auteur·e est prévenu·e.") if done else None
+    return _queue_page(request, session, notice=notice)
+
+
+@router.post("/needs/{need_id}/decision")
+def decide(
+    request: Request,
+    session: SessionDep,
+    user: Moderator,
+    need_id: int,
+    decision: FormStr = "",
+    seen_status: FormStr = "",
+    reason: FormStr = "",
+    detail: FormStr = "",
+) -> Response:
+    from app.moderation.service import decide_need
+    from app.web.errors import Conflict, Invalid
+
+    try:
+        decide_need(
+            session,
+            user,
+            need_id,
+            decision,
+            seen_status=seen_status,
+            reason=reason,
+            detail=detail,
+        )
+    except Invalid as exc:
+        return _queue_page(request, session, errors={need_id: exc.errors}, status_code=422)
+    except Conflict as exc:
+        return _queue_page(request, session, notice=exc.detail, status_code=409)
+    return RedirectResponse("/moderation/queue?done=1", status_code=303)

@@ -20,6 +20,7 @@ ROLES = [
 # route → expected status per role (303 = redirected to the login page).
 MATRIX = {
     "/moderation/": [303, 403, 403, 200, 403, 200, 200],
+    "/moderation/queue": [303, 403, 403, 200, 403, 200, 200],
     "/moderation/audit": [303, 403, 403, 403, 403, 200, 200],
     "/moderation/audit.csv": [303, 403, 403, 403, 403, 200, 200],
 }
