@@ -232,6 +232,7 @@ NEED_NOTICES = {
         "il sera visible de tous une fois relu."
     ),
     "edited": N_("Vos modifications sont enregistrées."),
+    "moderated": N_("Décision enregistrée ; l'auteur·e est prévenu·e."),
 }
 
 
@@ -274,12 +275,21 @@ def need_page(request: Request, session: SessionDep, user: OptionalUser, ref: st
             and _can_edit(session, need, user),
             "can_delete": can_delete_need(user, need),
             "is_moderator": is_moderator(user),
+            "moderation_reasons": _moderation_reasons() if is_moderator(user) else {},
             "canonical_url": request.app.state.settings.base_url + canonical,
             "notice": _(NEED_NOTICES[notice_key])
             if notice_key in NEED_NOTICES
             else notice_for(request),
         },
     )
+
+
+def _moderation_reasons() -> dict[str, str]:
+    # The moderation package sits above the board (CONVENTIONS: imports point one way), so
+    # the need page asks for its reason list lazily instead of importing it at the top.
+    from app.moderation.service import REASONS
+
+    return REASONS
 
 
 def _can_edit(session: SessionDep, need: Need, user: Any) -> bool:

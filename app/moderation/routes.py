@@ -167,7 +167,9 @@ def decide(
     seen_status: FormStr = "",
     reason: FormStr = "",
     detail: FormStr = "",
+    next: FormStr = "",
 ) -> Response:
+    from app.accounts.routes import safe_next
     from app.moderation.service import decide_need
     from app.web.errors import Conflict, Invalid
 
@@ -182,7 +184,14 @@ def decide(
             detail=detail,
         )
     except Invalid as exc:
+        if next:  # acting from the public page: say what is missing there, in a plain page
+            raise Invalid(exc.errors, detail=" ".join(exc.errors.values())) from None
         return _queue_page(request, session, errors={need_id: exc.errors}, status_code=422)
     except Conflict as exc:
+        if next:
+            raise
         return _queue_page(request, session, notice=exc.detail, status_code=409)
+    target = safe_next(next, "")
+    if target:
+        return RedirectResponse(f"{target}?notice=moderated", status_code=303)
     return RedirectResponse("/moderation/queue?done=1", status_code=303)

@@ -177,7 +177,7 @@ def test_even_an_admin_cannot_revoke_someone_elses_token_from_the_account_page(c
     [
         ("999999", 404, "Page introuvable"),
         ("-1", 404, "Page introuvable"),
-        ("abc", 422, "Données invalides"),
+        ("abc", 404, "Page introuvable"),
     ],
 )
 def test_revoking_a_token_that_does_not_exist_is_a_french_error_page(
