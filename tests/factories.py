@@ -154,3 +154,10 @@ def make_territory(session: Session, slug: str = "merignac", name: str = "Mérig
     session.commit()
     session.refresh(territory)
     return territory
+
+
+def fresh(session: Session) -> Session:
+    """The test's session, with what other sessions (the app's requests) wrote made visible."""
+    session.rollback()
+    session.expire_all()
+    return session

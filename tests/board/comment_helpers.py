@@ -17,15 +17,9 @@ from app.accounts.models import User
 from app.board import comments
 from app.board.models import Comment, Need
 from app.db import utcnow
-from tests.factories import post_form
+from tests.factories import fresh, post_form
 
 HTMX = {"HX-Request": "true"}
-
-
-def fresh(session: Session) -> Session:
-    session.rollback()
-    session.expire_all()
-    return session
 
 
 def count(session: Session, model: type, *where: Any) -> int:

@@ -3,9 +3,6 @@ window, soft delete, exact counts, bad input and the number of queries of a comm
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-
 import pytest
 from sqlmodel import select
 
@@ -33,14 +30,6 @@ from tests.board.comment_helpers import (
     text_of,
 )
 from tests.factories import login_as, make_need, make_user, post_form
-
-
-@pytest.fixture(autouse=True)
-def no_server_error(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    caplog.set_level(logging.ERROR, logger="app.web.errors")
-    yield
-    errors = [r.getMessage() for r in caplog.get_records("call") if r.name == "app.web.errors"]
-    assert errors == [], f"the application answered with a server error: {errors}"
 
 
 @pytest.fixture

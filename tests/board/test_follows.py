@@ -3,9 +3,6 @@ follows, and who may follow what."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-
 import pytest
 
 from app.board.follows import add_follow, follow, is_following, unfollow
@@ -22,14 +19,6 @@ from tests.board.comment_helpers import (
     text_of,
 )
 from tests.factories import login_as, make_need, make_user, post_form
-
-
-@pytest.fixture(autouse=True)
-def no_server_error(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    caplog.set_level(logging.ERROR, logger="app.web.errors")
-    yield
-    errors = [r.getMessage() for r in caplog.get_records("call") if r.name == "app.web.errors"]
-    assert errors == [], f"the application answered with a server error: {errors}"
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from app.main import create_app
 from app.settings import ModerationMode, Settings
 from tests.factories import (
     form_errors,
+    fresh,
     login_as,
     make_need,
     make_territory,
@@ -36,13 +37,6 @@ VALID_TITLE = "Une crèche ouverte le soir à Mérignac"
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def fresh(session: Session) -> Session:
-    """Forgets what the test session cached, so reads see what the application wrote."""
-    session.rollback()
-    session.expire_all()
-    return session
 
 
 def need_count(session: Session) -> int:

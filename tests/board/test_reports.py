@@ -4,8 +4,6 @@ public. Every refusal is a clear French page or message, writes nothing, and is 
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,7 +18,7 @@ from app.board.models import Comment, Need, Report, ReportReason, ReportTarget
 from app.db import utcnow
 from app.ratelimit import LIMITS, RateEvent
 from app.text import render_markdown
-from tests.factories import login_as, make_need, make_user, post_form
+from tests.factories import fresh, login_as, make_need, make_user, post_form
 from tests.factories import page_text as _page_text
 
 REASONS = [reason.value for reason in ReportReason]
@@ -28,33 +26,15 @@ ALREADY = "Vous avez déjà signalé ce contenu ; l'équipe de modération va l'
 SECRET_DETAIL = "Texte confidentiel du signalement 7f3a"
 
 
-@pytest.fixture(autouse=True)
-def no_server_error(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    caplog.set_level(logging.ERROR, logger="app.web.errors")
-    yield
-    errors = [
-        r.getMessage()
-        for r in caplog.get_records("call")
-        if r.name == "app.web.errors" and r.levelno >= logging.ERROR
-    ]
-    assert errors == [], f"the application answered with a server error: {errors}"
-
-
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _fresh(session: Session) -> Session:
-    session.rollback()
-    session.expire_all()
-    return session
-
-
 def _reports(session: Session) -> list[Report]:
-    return list(_fresh(session).exec(select(Report).order_by(Report.id)))  # type: ignore[arg-type]
+    return list(fresh(session).exec(select(Report).order_by(Report.id)))  # type: ignore[arg-type]
 
 
 def _rate_events(session: Session) -> int:
-    return _fresh(session).exec(select(func.count()).select_from(RateEvent)).one()
+    return fresh(session).exec(select(func.count()).select_from(RateEvent)).one()
 
 
 def make_comment(
@@ -94,7 +74,7 @@ def _tree(response) -> LexborHTMLParser:  # type: ignore[no-untyped-def]
 
 
 def _block(session: Session, user: User) -> None:
-    user = _fresh(session).get(User, user.id)  # type: ignore[assignment]
+    user = fresh(session).get(User, user.id)  # type: ignore[assignment]
     user.blocked_at = utcnow()
     user.blocked_reason = "Spam répété"
     session.add(user)
@@ -545,7 +525,7 @@ def test_each_report_counts_towards_the_limits_of_the_account_and_the_address(
 
     _report(client, "need", need.id)
 
-    keys = set(_fresh(session).exec(select(RateEvent.key)))
+    keys = set(fresh(session).exec(select(RateEvent.key)))
     assert keys == {f"report:user:{reporter.id}", "report:ip:testclient"}
 
 

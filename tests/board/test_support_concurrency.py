@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from fastapi import Depends
 from fastapi.testclient import TestClient
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -22,19 +21,11 @@ from sqlmodel import Session, select
 from app.accounts.models import User
 from app.board import supports
 from app.board.models import Need, Support
-from app.board.support_routes import router as support_router
 from app.board.trending import support_weight
-from app.web.security import verify_csrf
 from tests.factories import csrf_token, login_as, make_need, make_user
 
 N = 20
 BARRIER_TIMEOUT = 60  # seconds: a broken run fails instead of hanging
-
-
-@pytest.fixture(autouse=True)
-def support_routes(app: Any) -> None:
-    if not any(getattr(r, "path", "") == "/needs/{need_id}/support" for r in app.routes):
-        app.include_router(support_router, dependencies=[Depends(verify_csrf)])
 
 
 def run_together(count: int, work: Callable[[int, threading.Barrier], Any]) -> list[Any]:

@@ -3,13 +3,10 @@ counted on the need, and the optional « how are you concerned » answer with it
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from fastapi import Depends
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from sqlalchemy import event, func
 from sqlalchemy.exc import IntegrityError
@@ -17,43 +14,16 @@ from sqlmodel import Session, select
 
 from app.board import supports
 from app.board.models import Need, Support
-from app.board.support_routes import router as support_router
 from app.board.trending import support_weight
 from app.db import utcnow
 from app.ratelimit import RateEvent
-from app.web.security import verify_csrf
 from app.web.templating import render_to_string
-from tests.factories import login_as, make_need, make_territory, make_user, post_form
+from tests.factories import fresh, login_as, make_need, make_territory, make_user, post_form
 
 HTMX = {"HX-Request": "true"}
 
 
-@pytest.fixture(autouse=True)
-def support_routes(app: Any) -> None:
-    """The routes, registered the way app.main registers HTML routers (until it does)."""
-    if not any(getattr(r, "path", "") == "/needs/{need_id}/support" for r in app.routes):
-        app.include_router(support_router, dependencies=[Depends(verify_csrf)])
-
-
-@pytest.fixture(autouse=True)
-def no_server_error(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    caplog.set_level(logging.ERROR, logger="app.web.errors")
-    yield
-    errors = [
-        r.getMessage()
-        for r in caplog.get_records("call")
-        if r.name == "app.web.errors" and r.levelno >= logging.ERROR
-    ]
-    assert errors == [], f"the application answered with a server error: {errors}"
-
-
 # --- helpers -----------------------------------------------------------------------------
-
-
-def fresh(session: Session) -> Session:
-    session.rollback()
-    session.expire_all()
-    return session
 
 
 def reload(session: Session, need: Need) -> Need:
