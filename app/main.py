@@ -84,6 +84,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.board.report_routes import router as report_router
     from app.board.routes import router as board_router
     from app.board.support_routes import router as support_router
+    from app.moderation.account_routes import router as moderation_accounts_router
+    from app.moderation.admin_routes import router as moderation_admin_router
+    from app.moderation.need_routes import router as moderation_needs_router
+    from app.moderation.qualify_routes import router as moderation_qualify_router
     from app.moderation.routes import router as moderation_router
     from app.site import router as site_router
 
@@ -97,6 +101,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts_router,
         notification_router,
         moderation_router,
+        # Before the need file: its fixed paths (/moderation/needs/new…) must win over
+        # /moderation/needs/{need_id}.
+        moderation_qualify_router,
+        moderation_needs_router,
+        moderation_accounts_router,
+        moderation_admin_router,
     ):
         app.include_router(router, dependencies=html)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")

@@ -15,8 +15,9 @@ from app.board.models import (
     Theme,
 )
 from app.mail.models import OutboxMessage
-from app.moderation.models import AuditEntry
+from app.moderation.models import AuditEntry, NeedTag, Revision, Tag
 from app.ratelimit import RateEvent
+from app.site_config import SiteSetting
 
 metadata = SQLModel.metadata
 
@@ -28,12 +29,16 @@ __all__ = [
     "Follow",
     "LoginFailure",
     "Need",
+    "NeedTag",
     "Notification",
     "NotificationPreference",
     "OutboxMessage",
     "RateEvent",
     "Report",
+    "Revision",
+    "SiteSetting",
     "Support",
+    "Tag",
     "Territory",
     "Theme",
     "User",

@@ -55,6 +55,8 @@ class User(SQLModel, table=True):
     blocked_at: datetime | None = Field(default=None, sa_column=_ts())
     blocked_until: datetime | None = Field(default=None, sa_column=_ts())
     blocked_reason: str | None = Field(default=None, max_length=500)
+    # Trusted by a moderator (« valider et faire confiance »): their posts skip the queue.
+    trusted_at: datetime | None = Field(default=None, sa_column=_ts())
 
     @property
     def role_enum(self) -> Role:

@@ -7,12 +7,13 @@ need and changed in the same transaction as the rows they count, with relative U
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
     CheckConstraint,
     Column,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -62,6 +63,19 @@ class NeedStatus(StrEnum):
     rejected = "rejected"  # refused by a moderator; the author sees why
     covered = "covered"  # « déjà couvert »: an existing local service answers it; stays public
     merged = "merged"  # merged into another need (merged_into_id); its URL redirects there
+
+
+class NeedSource(StrEnum):
+    """Where a need came from. Offline needs are entered by staff on behalf of residents met
+    in person, published under the fabrique's name (author_id is None, recorded_by_id says
+    which staff member typed it) and counted per source in the figures."""
+
+    online = "online"  # posted on the board by a resident
+    street_survey = "street_survey"  # micro-trottoir, enquête de rue
+    meeting = "meeting"  # réunion publique, atelier, permanence
+    phone = "phone"  # appel téléphonique
+    partner = "partner"  # relayé par un partenaire (mairie, association…)
+    other = "other"
 
 
 PUBLIC_NEED_STATUSES = (NeedStatus.published.value, NeedStatus.covered.value)
@@ -121,6 +135,36 @@ class Need(SQLModel, table=True):
     # Anti-double-submission: the same form token cannot create two needs.
     submission_key: str | None = Field(default=None, max_length=64, unique=True)
 
+    # --- moderation (issue 4) ---
+    # Why the need is hidden, rejected or covered, as told to its author (latest decision).
+    moderation_reason: str = Field(
+        default="", sa_column=Column(Text, nullable=False, server_default=text("''"))
+    )
+    # « Déjà couvert »: the existing local service the resident is pointed to.
+    covered_name: str | None = Field(default=None, max_length=120)
+    covered_url: str | None = Field(default=None, max_length=500)
+    covered_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Provenance (NeedSource); offline needs carry the event, its date and who relayed it.
+    source: str = Field(
+        default=NeedSource.online.value,
+        max_length=20,
+        sa_column_kwargs={"server_default": NeedSource.online.value},
+    )
+    source_event: str | None = Field(default=None, max_length=120)
+    source_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    source_partner: str | None = Field(default=None, max_length=120)
+    recorded_by_id: int | None = Field(
+        default=None, sa_column=_fk("users.id", nullable=True, ondelete="SET NULL")
+    )
+    # Qualification by staff: internal, never shown to the public.
+    qualified_at: datetime | None = Field(default=None, sa_column=_ts())
+    qualified_by_id: int | None = Field(
+        default=None, sa_column=_fk("users.id", nullable=True, ondelete="SET NULL")
+    )
+    internal_note: str = Field(
+        default="", sa_column=Column(Text, nullable=False, server_default=text("''"))
+    )
+
 
 class Concern(StrEnum):
     """How a supporter is concerned: evidence of demand for the opportunity study."""
@@ -177,6 +221,13 @@ class Comment(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     deleted_at: datetime | None = Field(default=None, sa_column=_ts())
     submission_key: str | None = Field(default=None, max_length=64, unique=True)
+    # Why a moderator hid it (told to its author), and where it came from after a merge.
+    moderation_reason: str = Field(
+        default="", sa_column=Column(Text, nullable=False, server_default=text("''"))
+    )
+    moved_from_need_id: int | None = Field(
+        default=None, sa_column=_fk("needs.id", nullable=True, ondelete="SET NULL")
+    )
 
 
 class Follow(SQLModel, table=True):

@@ -122,8 +122,11 @@ def validate_need(
 
 def initial_status(session: Session, author: User, mode: ModerationMode) -> NeedStatus:
     """Pre-moderation: everything waits. First-post (default): an account's posts wait until
-    one of them has been published. Moderators and above are never held."""
+    one of them has been published. Moderators and above, and accounts a moderator trusted,
+    are never held."""
     if author.has_role(Role.moderator) or mode == ModerationMode.post:
+        return NeedStatus.published
+    if author.trusted_at is not None:  # « valider et faire confiance »: skips even pre-moderation
         return NeedStatus.published
     if mode == ModerationMode.pre:
         return NeedStatus.pending

@@ -1,54 +1,41 @@
-"""Who may open each /moderation route (table-driven; grows with every route of the area)."""
+"""Who may open each /moderation route (table-driven).
+
+Every area of the moderation space has its own matrix module (tests/moderation/test_access*.py)
+that declares ROUTES_COVERED; the last test here fails when a /moderation route of the app is
+in none of them, so a new route cannot ship without its row.
+"""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import pytest
+from fastapi.routing import APIRoute
+from sqlalchemy import func
+from sqlmodel import select
 
-from app.db import utcnow
-from tests.factories import login_as, make_user
+import tests.moderation
+from app.board.models import Need
+from app.moderation.models import AuditEntry
+from tests.factories import csrf_token, make_need, make_user
+from tests.moderation.access import MODERATOR_UP, ROLES, STAFF_UP, browser_as, matrix_cases
 
-ROLES = [
-    "anonymous",
-    "resident",
-    "blocked resident",
-    "moderator",
-    "blocked moderator",
-    "staff",
-    "admin",
-]
-
-# route → expected status per role (303 = redirected to the login page).
 MATRIX = {
-    "/moderation/": [303, 403, 403, 200, 403, 200, 200],
-    "/moderation/queue": [303, 403, 403, 200, 403, 200, 200],
-    "/moderation/audit": [303, 403, 403, 403, 403, 200, 200],
-    "/moderation/audit.csv": [303, 403, 403, 403, 403, 200, 200],
+    "/moderation/": MODERATOR_UP,
+    "/moderation/queue": MODERATOR_UP,
+    "/moderation/audit": STAFF_UP,
+    "/moderation/audit.csv": STAFF_UP,
+}
+
+ROUTES_COVERED = {("GET", path) for path in MATRIX} | {
+    ("POST", "/moderation/needs/{need_id}/decision")
 }
 
 
-def _browser_as(client, session, who: str):  # type: ignore[no-untyped-def]
-    if who == "anonymous":
-        return
-    role = who.replace("blocked ", "")
-    user = make_user(session, role=role)
-    if who.startswith("blocked"):
-        user.blocked_at = utcnow()
-        user.blocked_reason = "Messages insultants"
-        session.add(user)
-        session.commit()
-    login_as(client, user, session)
-
-
-@pytest.mark.parametrize(
-    ("path", "who", "expected"),
-    [
-        (path, who, status)
-        for path, row in MATRIX.items()
-        for who, status in zip(ROLES, row, strict=True)
-    ],
-)
+@pytest.mark.parametrize(("path", "who", "expected"), matrix_cases(MATRIX))
 def test_moderation_route_access(client, session, path, who, expected):
-    _browser_as(client, session, who)
+    browser_as(client, session, who)
     response = client.get(path, follow_redirects=False)
     assert response.status_code == expected
     if expected == 303:
@@ -57,15 +44,53 @@ def test_moderation_route_access(client, session, path, who, expected):
         assert "Accès refusé" in response.text
 
 
+@pytest.mark.parametrize(
+    ("who", "expected"), list(zip(ROLES, [303, 403, 403, 303, 403, 303, 303], strict=True))
+)
+def test_only_active_moderators_decide_and_a_refusal_writes_nothing(client, session, who, expected):
+    need = make_need(session, author=make_user(session), status="pending")
+    browser_as(client, session, who)
+    response = client.post(
+        f"/moderation/needs/{need.id}/decision",
+        data={"csrf_token": csrf_token(client), "decision": "approve", "seen_status": "pending"},
+        follow_redirects=False,
+    )
+    assert response.status_code == expected
+    session.expire_all()
+    approved = session.get(Need, need.id).status == "published"
+    entries = session.exec(select(func.count()).select_from(AuditEntry)).one()
+    if who in ("moderator", "staff", "admin"):
+        assert response.headers["location"] == "/moderation/queue?done=1"
+        assert approved and entries == 1
+    else:
+        assert not approved and entries == 0
+
+
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
 def test_the_audit_log_has_no_write_route(client, session, method):
-    login_as(client, make_user(session, role="admin"), session)
+    browser_as(client, session, "admin")
     response = getattr(client, method)("/moderation/audit", headers={"X-CSRF-Token": "x"})
     assert response.status_code == 405
 
 
 def test_the_header_links_to_the_moderation_area_for_the_team_only(client, session):
-    login_as(client, make_user(session), session)
+    browser_as(client, session, "resident")
     assert 'href="/moderation/"' not in client.get("/").text
-    login_as(client, make_user(session, role="moderator"), session)
+    browser_as(client, session, "moderator")
     assert 'href="/moderation/"' in client.get("/").text
+
+
+def test_every_moderation_route_is_in_a_permission_matrix(app):
+    covered: set[tuple[str, str]] = set()
+    for module in pkgutil.iter_modules(tests.moderation.__path__):
+        if module.name.startswith("test_access"):
+            imported = importlib.import_module(f"tests.moderation.{module.name}")
+            covered |= getattr(imported, "ROUTES_COVERED", set())
+    routes = {
+        (method, route.path)
+        for route in app.routes
+        if isinstance(route, APIRoute) and route.path.startswith("/moderation")
+        for method in route.methods
+        if method != "HEAD"
+    }
+    assert routes - covered == set(), "add these routes to a permission matrix"
