@@ -45,13 +45,16 @@ from app.board.models import (
     Concern,
     Follow,
     Need,
+    NeedSource,
     NeedStatus,
+    Report,
     Support,
     Territory,
     Theme,
 )
 from app.board.trending import support_weight
 from app.db import utcnow
+from app.moderation.models import NeedTag, Tag
 from app.settings import Env, Settings
 from app.text import excerpt, render_markdown, slugify
 
@@ -123,6 +126,8 @@ def seed_demo(session: Session, settings: Settings, needs: int | None = None) ->
     report.append(
         f"Besoins de démonstration : {len(content.DEMO_NEEDS)} ({added} ajouté(s) maintenant)."
     )
+    reports = seed_demo_reports(session, people, utcnow())
+    report.append(f"Signalements à examiner ajoutés : {reports}.")
 
     if needs:
         result = generate_needs(session, needs)
@@ -183,8 +188,19 @@ def _write_demo_need(
     rng = random.Random(demo.title)
     created = now - timedelta(days=demo.days_ago, hours=rng.uniform(0, 9))
     author = people[demo.author]
+    offline = demo.source != NeedSource.online.value
     need = Need(
-        author_id=author.id,
+        # Offline needs are published under the fabrique's name: no author, the staff member
+        # who typed them in is recorded_by, and nobody's support is added for them.
+        author_id=None if offline else author.id,
+        recorded_by_id=author.id if offline else None,
+        source=demo.source,
+        source_event=demo.source_event,
+        source_date=(created - timedelta(days=3)).date() if offline else None,
+        source_partner=demo.source_partner,
+        internal_note=demo.internal_note,
+        qualified_at=created + timedelta(days=30) if demo.tags else None,
+        qualified_by_id=people["equipe"].id if demo.tags else None,
         title=demo.title,
         slug=slugify(demo.title),
         body=demo.body,
@@ -200,7 +216,13 @@ def _write_demo_need(
     session.flush()
 
     evidence = {who: (concern, where) for who, concern, where in demo.evidence}
-    supports = [Support(need_id=need.id, user_id=author.id, created_at=created, concern="has_need")]
+    supports = (
+        []
+        if offline
+        else [Support(need_id=need.id, user_id=author.id, created_at=created, concern="has_need")]
+    )
+    for name in demo.tags:
+        session.add(NeedTag(need_id=need.id, tag_id=_tag_id(session, name)))
     age = now - created
     for key in demo.supporters:
         u = rng.random()
@@ -240,6 +262,72 @@ def _write_demo_need(
     need.supports_count = len(supports)
     need.comments_count = comments
     need.trending_score = sum(support_weight(s.created_at) for s in supports)
+
+
+def _tag_id(session: Session, name: str) -> int:
+    slug = slugify(name)
+    tag = session.scalars(select(Tag).where(Tag.slug == slug)).first()
+    if tag is None:
+        tag = Tag(slug=slug, name=name)
+        session.add(tag)
+        session.flush()
+    return tag.id  # type: ignore[return-value]
+
+
+def seed_demo_reports(session: Session, people: dict[str, User], now: datetime) -> int:
+    """A comment that looks like advertising and a few open reports, so the moderation queue
+    has something to show. Idempotent: the comment is found by its text, a report by its
+    reporter and item. Returns how many reports were added."""
+    added = 0
+    for demo in content.DEMO_REPORTS:
+        need = session.scalars(select(Need).where(Need.title == demo.need)).first()
+        if need is None:
+            continue
+        kind, target_id = "need", need.id
+        if demo.target_author is not None:
+            comment = _demo_spam_comment(session, need, people, now)
+            kind, target_id = "comment", comment.id
+        reporter = people[demo.reporter]
+        exists = session.scalars(
+            select(Report.id).where(
+                Report.reporter_id == reporter.id,
+                Report.target_kind == kind,
+                Report.target_id == target_id,
+            )
+        ).first()
+        if exists is None:
+            session.add(
+                Report(
+                    reporter_id=reporter.id,  # type: ignore[arg-type]
+                    target_kind=kind,
+                    target_id=target_id,  # type: ignore[arg-type]
+                    reason=demo.reason,
+                    detail=demo.detail,
+                    created_at=now - timedelta(hours=6 + added),
+                )
+            )
+            added += 1
+    session.commit()
+    return added
+
+
+def _demo_spam_comment(
+    session: Session, need: Need, people: dict[str, User], now: datetime
+) -> Comment:
+    spam = content.SPAM_COMMENT
+    comment = session.scalars(
+        select(Comment).where(Comment.need_id == need.id, Comment.body == spam.body)
+    ).first()
+    if comment is None:
+        comment = _add_demo_comment(session, need, spam, people, need.created_at, now, None)
+        need.comments_count += 1
+        session.add(need)
+        following = session.scalars(
+            select(Follow.id).where(Follow.need_id == need.id, Follow.user_id == comment.author_id)
+        ).first()
+        if following is None:
+            session.add(Follow(need_id=need.id, user_id=comment.author_id, created_at=now))  # type: ignore[arg-type]
+    return comment
 
 
 def _add_demo_comment(
@@ -695,5 +783,5 @@ def count_rows(session: Session) -> dict[str, int]:
     """Row counts of the tables the demo writes (for tests and reports)."""
     return {
         model.__tablename__: session.scalar(select(func.count()).select_from(model)) or 0  # type: ignore[attr-defined]
-        for model in (User, Theme, Territory, Need, Support, Comment, Follow)
+        for model in (User, Theme, Territory, Need, Support, Comment, Follow, Report, Tag, NeedTag)
     }

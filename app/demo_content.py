@@ -65,6 +65,14 @@ class DemoNeed:
     evidence: tuple[tuple[str, str, str | None], ...] = ()
     comments: tuple[DemoComment, ...] = ()
     status: str = "published"
+    # Needs collected offline (app.board.models.NeedSource): published under the fabrique's
+    # name, `author` being the staff member who typed them in.
+    source: str = "online"
+    source_event: str | None = None
+    source_partner: str | None = None
+    # Staff qualification: tags and an internal note (the need is then marked « qualifié »).
+    tags: tuple[str, ...] = ()
+    internal_note: str = ""
 
 
 C = DemoComment
@@ -76,6 +84,11 @@ DEMO_NEEDS: list[DemoNeed] = [
         theme="services-entreprises",
         territory="merignac",
         days_ago=228,
+        tags=("conciergerie", "zone d'activités", "salariés"),
+        internal_note=(
+            "Besoin confirmé par trois entreprises de la zone et par la Ville de Mérignac. "
+            "Prêt pour l'étude d'opportunité."
+        ),
         momentum="early",
         body=(
             "Je travaille dans une entreprise de logistique près de l'aéroport. Entre les "
@@ -375,6 +388,8 @@ DEMO_NEEDS: list[DemoNeed] = [
         theme=None,
         territory="pessac",
         days_ago=58,
+        source="street_survey",
+        source_event="Enquête de rue au marché de Pessac centre",
         body=(
             "Nous publions ce besoin pour les personnes rencontrées pendant notre enquête de "
             "rue au marché de Pessac centre : deux matinées de septembre, une soixantaine de "
@@ -482,6 +497,9 @@ DEMO_NEEDS: list[DemoNeed] = [
         theme="sante-handicap",
         territory="bordeaux",
         days_ago=34,
+        source="street_survey",
+        source_event="Maraude autour de la gare Saint-Jean",
+        source_partner="Association de maraude du quartier Saint-Jean",
         body=(
             "Publié par l'équipe de la fabrique après une enquête de rue menée avec une "
             "association de maraude, autour de la gare Saint-Jean.\n\n"
@@ -694,6 +712,43 @@ DEMO_NEEDS: list[DemoNeed] = [
             "enfants ou déjà complets. J'aimerais des cours en petit groupe, sans jugement, le "
             "soir ou le samedi."
         ),
+    ),
+]
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    """A report waiting in the moderation queue: `comment_of` is the title of the need whose
+    first comment by `target_author` is reported; otherwise the need titled `need` is."""
+
+    reporter: str
+    reason: str
+    need: str
+    detail: str = ""
+    target_author: str | None = None
+
+
+# A comment that looks like advertising, reported by two residents: with the default threshold
+# of three distinct reporters it stays visible until a moderator decides (issue 4).
+SPAM_COMMENT = DemoComment(
+    author="karim",
+    days_ago=1,
+    body="Besoin d'un crédit rapide ? Contactez-moi en message privé, réponse en 24 h.",
+)
+DEMO_REPORTS: list[DemoReport] = [
+    DemoReport(
+        "sophie",
+        "spam",
+        "Un jardin partagé au pied des résidences",
+        detail="Publicité pour un crédit, sans rapport avec le jardin.",
+        target_author="karim",
+    ),
+    DemoReport("nadia", "spam", "Un jardin partagé au pied des résidences", target_author="karim"),
+    DemoReport(
+        "thomas",
+        "off_topic",
+        "Un lieu pour les ados le samedi après-midi",
+        detail="Ce n'est pas plutôt une demande pour la mairie ?",
     ),
 ]
 

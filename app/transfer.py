@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import Date, Table, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
@@ -41,7 +41,7 @@ def _revision(conn: Connection) -> str | None:
 
 
 def _encode(value: Any) -> Any:
-    if isinstance(value, datetime):
+    if isinstance(value, datetime | date):
         return value.isoformat()
     return value
 
@@ -70,8 +70,16 @@ def _decode(table: Table, row: dict[str, Any]) -> dict[str, Any]:
             raise TransferError(f"colonne inconnue {table.name}.{name}")
         if value is not None and isinstance(table.c[name].type, UTCDateTime):
             value = datetime.fromisoformat(value)
+        elif value is not None and isinstance(table.c[name].type, Date):
+            value = date.fromisoformat(value)
         decoded[name] = value
     return decoded
+
+
+def _self_references(table: Table) -> list[str]:
+    return [
+        fk.parent.name for fk in table.foreign_keys if fk.column.table is table and "id" in table.c
+    ]
 
 
 def import_data(engine: Engine, source: Path) -> int:
@@ -92,19 +100,30 @@ def import_data(engine: Engine, source: Path) -> int:
                     f"La table {table.name} n'est pas vide : importez dans une base neuve."
                 )
         pending: dict[str, list[dict[str, Any]]] = {}
+        # A row may point to a later row of its own table (a need merged into a newer one):
+        # such columns are inserted empty and filled in once every row is there.
+        self_refs = {name: _self_references(table) for name, table in tables.items()}
+        deferred: list[tuple[Table, str, Any, Any]] = []
         for number, line in enumerate(fh, start=2):
             try:
                 record = json.loads(line)
                 table = tables[record["table"]]
             except (ValueError, KeyError) as exc:
                 raise TransferError(f"ligne {number} illisible : {exc}") from None
-            pending.setdefault(table.name, []).append(_decode(table, record["row"]))
+            row = _decode(table, record["row"])
+            for column in self_refs[table.name]:
+                if row.get(column) is not None:
+                    deferred.append((table, column, row["id"], row[column]))
+                    row[column] = None
+            pending.setdefault(table.name, []).append(row)
             if len(pending[table.name]) >= BATCH:
                 conn.execute(insert(table), pending.pop(table.name))
             count += 1
         for table in tables.values():  # dependency order for what is left
             if pending.get(table.name):
                 conn.execute(insert(table), pending.pop(table.name))
+        for table, column, row_id, value in deferred:
+            conn.execute(update(table).where(table.c.id == row_id).values({column: value}))
         if conn.dialect.name == "postgresql":
             # Explicit ids were inserted: move each sequence past the largest one.
             for table in tables.values():

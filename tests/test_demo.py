@@ -62,9 +62,13 @@ def assert_counts_match_rows(session: Session) -> None:
         assert need.trending_score == pytest.approx(
             sum(support_weight(s.created_at) for s in rows), rel=1e-9
         ), need.title
-        own = [s for s in rows if s.user_id == need.author_id]
-        assert [s.concern for s in own] == ["has_need"], need.title
-        assert (need.id, need.author_id) in follows, need.title
+        if need.author_id is None:  # collected offline: published under the fabrique's name
+            assert need.source != "online" and need.recorded_by_id is not None, need.title
+            assert (need.id, need.recorded_by_id) in follows, need.title
+        else:
+            own = [s for s in rows if s.user_id == need.author_id]
+            assert [s.concern for s in own] == ["has_need"], need.title
+            assert (need.id, need.author_id) in follows, need.title
         assert all(need.created_at <= s.created_at <= utcnow() for s in rows), need.title
 
 
@@ -110,6 +114,29 @@ def test_seeding_twice_changes_nothing(session, settings):
     assert count_rows(fresh(session)) == first
     assert first["needs"] == len(DEMO_NEEDS)
     assert any("0 ajouté" in line for line in report)
+
+
+def test_demo_gives_the_moderation_area_something_to_show(session, settings):
+    from app.board.models import Report
+    from app.moderation.models import NeedTag
+
+    seed_demo(session, settings)
+    session = fresh(session)
+
+    reports = session.exec(select(Report).where(Report.status == "open")).all()
+    by_item = Counter((r.target_kind, r.target_id) for r in reports)
+    assert sorted(by_item.values()) == [1, 2]
+    # Two distinct reporters on the advertising comment: under the default threshold of
+    # three, so it stays published until a moderator decides.
+    (kind, comment_id), _ = by_item.most_common(1)[0]
+    assert kind == "comment"
+    assert session.get(Comment, comment_id).status == "published"
+    offline = session.exec(select(Need).where(Need.source != "online")).all()
+    assert len(offline) == 2
+    assert all(n.author_id is None and n.source_event and n.source_date for n in offline)
+    qualified = session.exec(select(Need).where(Need.qualified_at.is_not(None))).all()  # type: ignore[union-attr]
+    assert len(qualified) == 1 and qualified[0].internal_note
+    assert len(session.exec(select(NeedTag).where(NeedTag.need_id == qualified[0].id)).all()) == 3
 
 
 def test_demo_counts_match_the_rows_they_count(session, settings):

@@ -14,9 +14,10 @@ from app.cli import main as cli_main
 from app.cli import migrate_database
 from app.db import make_engine
 from app.demo import seed_demo
+from app.site_config import SiteSetting
 from app.transfer import TransferError, export_data, import_data
 from tests.conftest import create_pg_database, drop_pg_database
-from tests.factories import make_user, post_form
+from tests.factories import make_need, make_user, post_form
 
 
 def _snapshot(url: str) -> dict[str, list[dict]]:
@@ -36,6 +37,12 @@ def _snapshot(url: str) -> dict[str, list[dict]]:
 @pytest.fixture
 def populated(app, session, client, settings) -> str:  # type: ignore[no-untyped-def]
     seed_demo(session, settings)
+    # A need merged into a newer one: the row points forward to a row imported after it.
+    older, newer = make_need(session), make_need(session)
+    older.status, older.merged_into_id = "merged", newer.id
+    session.add(older)
+    session.add(SiteSetting(key="blocked_words", value=["crédit rapide"]))
+    session.commit()
     user = make_user(session, display_name="Zoé « l'Ardente » <b>")
     service.create_api_token(session, user, "Site de la mairie")
     post_form(
