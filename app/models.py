@@ -16,6 +16,17 @@ from app.board.models import (
 )
 from app.mail.models import OutboxMessage
 from app.moderation.models import AuditEntry, NeedTag, Revision, Tag
+from app.pipeline.models import (
+    CarrierApplication,
+    Idea,
+    IdeaComment,
+    IdeaDocument,
+    IdeaNeed,
+    IdeaPartner,
+    Milestone,
+    Partner,
+    StageChange,
+)
 from app.ratelimit import RateEvent
 from app.site_config import SiteSetting
 
@@ -23,20 +34,29 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "ApiToken",
+    "CarrierApplication",
     "AuditEntry",
     "Comment",
     "EmailToken",
     "Follow",
+    "Idea",
+    "IdeaComment",
+    "IdeaDocument",
+    "IdeaNeed",
+    "IdeaPartner",
     "LoginFailure",
+    "Milestone",
     "Need",
     "NeedTag",
     "Notification",
     "NotificationPreference",
     "OutboxMessage",
+    "Partner",
     "RateEvent",
     "Report",
     "Revision",
     "SiteSetting",
+    "StageChange",
     "Support",
     "Tag",
     "Territory",

@@ -1,0 +1,317 @@
+"""The idea pipeline (SPEC §1, §4): ideas made from needs or entered by staff, their stages
+with a dated history, stage data, documents, carrier applications and partners.
+
+Stage data lives on the idea row (one column group per stage) rather than in per-stage tables:
+an idea has at most one study, one call for carriers and one enterprise, and the pipeline
+board, the idea page and the impact figures all read them together.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlmodel import Field, SQLModel
+
+from app.db import UTCDateTime, utcnow
+
+
+def _ts(nullable: bool = True) -> Column:  # type: ignore[type-arg]
+    return Column(UTCDateTime(), nullable=nullable)
+
+
+def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Column:  # type: ignore[type-arg]
+    return Column(Integer, ForeignKey(target, ondelete=ondelete), nullable=nullable)
+
+
+def _text(default: str = "") -> Column:  # type: ignore[type-arg]
+    return Column(Text, nullable=False, server_default=text(f"'{default}'"))
+
+
+class Stage(StrEnum):
+    detected = "detected"
+    studying = "studying"
+    seeking_carrier = "seeking_carrier"
+    launching = "launching"
+    launched = "launched"
+    abandoned = "abandoned"
+
+
+# The forward order; `abandoned` is reachable from every stage but `launched`.
+STAGE_ORDER = [
+    Stage.detected,
+    Stage.studying,
+    Stage.seeking_carrier,
+    Stage.launching,
+    Stage.launched,
+]
+
+
+class Origin(StrEnum):
+    resident = "resident"  # from the board (set automatically when needs are promoted)
+    town = "town"
+    association = "association"
+    company = "company"
+    fabrique = "fabrique"
+
+
+class Verdict(StrEnum):
+    viable = "viable"
+    not_viable = "not_viable"
+    to_complete = "to_complete"
+
+
+class LegalForm(StrEnum):
+    association = "association"
+    scop = "scop"
+    scic = "scic"
+    sas_esus = "sas_esus"
+    other = "other"
+
+
+class PartnerKind(StrEnum):
+    town = "town"
+    department = "department"
+    region = "region"
+    state_service = "state_service"
+    foundation = "foundation"
+    bank = "bank"
+    network = "network"
+    company = "company"
+    association = "association"
+
+
+class PartnerLink(StrEnum):
+    """How a partner is linked to an idea."""
+
+    detected_by = "detected_by"
+    funded_by = "funded_by"
+    supported_by = "supported_by"
+
+
+class ApplicationStatus(StrEnum):
+    new = "new"
+    shortlisted = "shortlisted"
+    met = "met"
+    selected = "selected"
+    declined = "declined"
+
+
+def _values(enum: type[StrEnum]) -> str:
+    return ", ".join(f"'{m.value}'" for m in enum)
+
+
+class Partner(SQLModel, table=True):
+    __tablename__ = "partners"
+    __table_args__ = (CheckConstraint(f"kind IN ({_values(PartnerKind)})", name="kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=80, unique=True)  # also the `ref=` of embeds (issue 6)
+    name: str = Field(max_length=120)
+    kind: str = Field(max_length=20)
+    # Roles (SPEC §3): a partner may be several at once.
+    is_funder: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
+    )
+    is_technical: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
+    )
+    is_capteur: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
+    )
+    website: str | None = Field(default=None, max_length=500)
+    description: str = Field(default="", sa_column=_text())
+    # The logo file under the upload directory (random name) and its checked type.
+    logo_file: str | None = Field(default=None, max_length=80)
+    logo_type: str | None = Field(default=None, max_length=40)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    archived_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class Idea(SQLModel, table=True):
+    __tablename__ = "ideas"
+    __table_args__ = (
+        CheckConstraint(f"stage IN ({_values(Stage)})", name="stage"),
+        CheckConstraint(f"origin IN ({_values(Origin)})", name="origin"),
+        Index("ix_ideas_stage_stage_changed_at", "stage", "stage_changed_at"),
+        Index("ix_ideas_is_public_created_at", "is_public", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=140)
+    slug: str = Field(max_length=80)
+    summary: str = Field(default="", sa_column=_text())  # Markdown; public when is_public
+    summary_html: str = Field(default="", sa_column=_text())
+    theme_id: int | None = Field(
+        default=None, sa_column=_fk("themes.id", nullable=True, ondelete="SET NULL")
+    )
+    territory_id: int | None = Field(
+        default=None, sa_column=_fk("territories.id", nullable=True, ondelete="SET NULL")
+    )
+    origin: str = Field(default=Origin.resident.value, max_length=20)
+    stage: str = Field(default=Stage.detected.value, max_length=20)
+    stage_changed_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    # Staff decide what the public sees: /ideas lists only public ideas.
+    is_public: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
+    )
+    abandon_reason: str = Field(default="", sa_column=_text())
+    # studying
+    study_notes: str = Field(default="", sa_column=_text())
+    verdict: str | None = Field(default=None, max_length=20)
+    # seeking_carrier: the public call describing the profile sought
+    carrier_call: str = Field(default="", sa_column=_text())
+    carrier_name: str | None = Field(default=None, max_length=120)
+    # The selected application; a plain id, not a foreign key, to avoid a cycle between the
+    # two tables (the service keeps it consistent).
+    carrier_application_id: int | None = Field(default=None)
+    # launched
+    enterprise_name: str | None = Field(default=None, max_length=120)
+    legal_form: str | None = Field(default=None, max_length=20)
+    jobs_created: int | None = Field(default=None)
+    launch_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    enterprise_website: str | None = Field(default=None, max_length=500)
+    created_by_id: int | None = Field(
+        default=None, sa_column=_fk("users.id", nullable=True, ondelete="SET NULL")
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class IdeaNeed(SQLModel, table=True):
+    """A need promoted into an idea. A need belongs to one idea at most (its public page shows
+    that idea's stage)."""
+
+    __tablename__ = "idea_needs"
+    __table_args__ = (
+        UniqueConstraint("need_id", name="uq_idea_needs_need_id"),
+        Index("ix_idea_needs_idea_id", "idea_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    idea_id: int = Field(sa_column=_fk("ideas.id"))
+    need_id: int = Field(sa_column=_fk("needs.id"))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class StageChange(SQLModel, table=True):
+    """The idea's timeline: one row per move (and one for its creation, from_stage None)."""
+
+    __tablename__ = "idea_stage_changes"
+    __table_args__ = (Index("ix_idea_stage_changes_idea_id_id", "idea_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    idea_id: int = Field(sa_column=_fk("ideas.id"))
+    from_stage: str | None = Field(default=None, max_length=20)
+    to_stage: str = Field(max_length=20)
+    actor_id: int | None = Field(
+        default=None, sa_column=_fk("users.id", nullable=True, ondelete="SET NULL")
+    )
+    actor_name: str = Field(max_length=60)
+    note: str = Field(default="", sa_column=_text())
+    # Shown on the public idea page (staff may keep a move's note internal).
+    is_public: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default=text("true"))
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class IdeaComment(SQLModel, table=True):
+    """Internal staff comments on an idea (never public)."""
+
+    __tablename__ = "idea_comments"
+    __table_args__ = (Index("ix_idea_comments_idea_id_id", "idea_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    idea_id: int = Field(sa_column=_fk("ideas.id"))
+    author_id: int | None = Field(
+        default=None, sa_column=_fk("users.id", nullable=True, ondelete="SET NULL")
+    )
+    author_name: str = Field(max_length=60)
+    body: str = Field(default="", sa_column=_text())
+    body_html: str = Field(default="", sa_column=_text())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class IdeaDocument(SQLModel, table=True):
+    """A file attached to an idea (study, minutes…). Stored outside static/ under a random
+    name; served only to staff, as an attachment."""
+
+    __tablename__ = "idea_documents"
+    __table_args__ = (Index("ix_idea_documents_idea_id", "idea_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    idea_id: int = Field(sa_column=_fk("ideas.id"))
+    original_name: str = Field(max_length=200)  # cleaned, for Content-Disposition only
+    stored_name: str = Field(max_length=80, unique=True)
+    content_type: str = Field(max_length=100)  # from the content, not the name
+    size: int
+    stage: str | None = Field(default=None, max_length=20)
+    uploaded_by_id: int | None = Field(
+        default=None, sa_column=_fk("users.id", nullable=True, ondelete="SET NULL")
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class Milestone(SQLModel, table=True):
+    """The launch checklist (launching stage)."""
+
+    __tablename__ = "idea_milestones"
+    __table_args__ = (Index("ix_idea_milestones_idea_id_position", "idea_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    idea_id: int = Field(sa_column=_fk("ideas.id"))
+    label: str = Field(max_length=200)
+    position: int = Field(default=0)
+    done_at: datetime | None = Field(default=None, sa_column=_ts())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class IdeaPartner(SQLModel, table=True):
+    __tablename__ = "idea_partners"
+    __table_args__ = (
+        UniqueConstraint("idea_id", "partner_id", "link", name="uq_idea_partners"),
+        Index("ix_idea_partners_partner_id", "partner_id"),
+        CheckConstraint(f"link IN ({_values(PartnerLink)})", name="link"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    idea_id: int = Field(sa_column=_fk("ideas.id"))
+    partner_id: int = Field(sa_column=_fk("partners.id"))
+    link: str = Field(max_length=20)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class CarrierApplication(SQLModel, table=True):
+    """« Je veux porter ce projet »: one per person and idea."""
+
+    __tablename__ = "carrier_applications"
+    __table_args__ = (
+        UniqueConstraint("idea_id", "user_id", name="uq_carrier_applications_idea_id_user_id"),
+        CheckConstraint(f"status IN ({_values(ApplicationStatus)})", name="status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    idea_id: int = Field(sa_column=_fk("ideas.id"))
+    user_id: int = Field(sa_column=_fk("users.id"))
+    motivation: str = Field(default="", sa_column=_text())
+    experience: str = Field(default="", sa_column=_text())
+    organisation: str = Field(default="", max_length=160)
+    contact: str = Field(default="", max_length=300)  # how to reach them
+    status: str = Field(default=ApplicationStatus.new.value, max_length=20)
+    staff_notes: str = Field(default="", sa_column=_text())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
