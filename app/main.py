@@ -89,6 +89,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.moderation.need_routes import router as moderation_needs_router
     from app.moderation.qualify_routes import router as moderation_qualify_router
     from app.moderation.routes import router as moderation_router
+    from app.pipeline.api import router as pipeline_api_router
+    from app.pipeline.application_routes import router as pipeline_applications_router
+    from app.pipeline.document_routes import router as pipeline_documents_router
+    from app.pipeline.partner_routes import router as pipeline_partners_router
+    from app.pipeline.public_routes import router as pipeline_public_router
+    from app.pipeline.staff_routes import router as pipeline_staff_router
     from app.site import router as site_router
 
     html = [Depends(verify_csrf)]
@@ -107,6 +113,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         moderation_needs_router,
         moderation_accounts_router,
         moderation_admin_router,
+        pipeline_staff_router,
+        pipeline_documents_router,
+        pipeline_partners_router,
+        pipeline_applications_router,
+        pipeline_public_router,
+        pipeline_api_router,
     ):
         app.include_router(router, dependencies=html)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
