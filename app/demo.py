@@ -55,6 +55,15 @@ from app.board.models import (
 from app.board.trending import support_weight
 from app.db import utcnow
 from app.moderation.models import NeedTag, Tag
+from app.pipeline.models import (
+    CarrierApplication,
+    Idea,
+    IdeaNeed,
+    IdeaPartner,
+    Milestone,
+    Partner,
+    StageChange,
+)
 from app.settings import Env, Settings
 from app.text import excerpt, render_markdown, slugify
 
@@ -128,6 +137,10 @@ def seed_demo(session: Session, settings: Settings, needs: int | None = None) ->
     )
     reports = seed_demo_reports(session, people, utcnow())
     report.append(f"Signalements à examiner ajoutés : {reports}.")
+    from app.demo_pipeline import seed_demo_pipeline
+
+    ideas = seed_demo_pipeline(session, people, utcnow())
+    report.append(f"Idées de démonstration ajoutées : {ideas}.")
 
     if needs:
         result = generate_needs(session, needs)
@@ -783,5 +796,23 @@ def count_rows(session: Session) -> dict[str, int]:
     """Row counts of the tables the demo writes (for tests and reports)."""
     return {
         model.__tablename__: session.scalar(select(func.count()).select_from(model)) or 0  # type: ignore[attr-defined]
-        for model in (User, Theme, Territory, Need, Support, Comment, Follow, Report, Tag, NeedTag)
+        for model in (
+            User,
+            Theme,
+            Territory,
+            Need,
+            Support,
+            Comment,
+            Follow,
+            Report,
+            Tag,
+            NeedTag,
+            Idea,
+            StageChange,
+            Partner,
+            IdeaPartner,
+            IdeaNeed,
+            CarrierApplication,
+            Milestone,
+        )
     }

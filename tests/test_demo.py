@@ -8,6 +8,7 @@ every need.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections import Counter, defaultdict
@@ -137,6 +138,54 @@ def test_demo_gives_the_moderation_area_something_to_show(session, settings):
     qualified = session.exec(select(Need).where(Need.qualified_at.is_not(None))).all()  # type: ignore[union-attr]
     assert len(qualified) == 1 and qualified[0].internal_note
     assert len(session.exec(select(NeedTag).where(NeedTag.need_id == qualified[0].id)).all()) == 3
+
+
+def test_demo_pipeline_tells_the_fabrique_s_story(session, settings):
+    from app.demo_pipeline import CONCIERGE_NEED, CONCIERGE_TITLE
+    from app.pipeline.models import Idea, IdeaNeed, IdeaPartner, Partner, StageChange
+    from app.pipeline.service import transition_errors
+
+    seed_demo(session, settings)
+    session = fresh(session)
+    ideas = session.exec(select(Idea)).all()
+    history: dict[int, list[StageChange]] = defaultdict(list)
+    for change in session.exec(select(StageChange).order_by(StageChange.id)):
+        history[change.idea_id].append(change)
+    reached = {i.id: {c.to_stage for c in history[i.id]} for i in ideas}
+    studied = [
+        i for i in ideas if reached[i.id] & {"studying", "seeking_carrier", "launching", "launched"}
+    ]
+    launched = [i for i in ideas if i.stage == "launched"]
+    board = [i for i in ideas if i.origin == "resident"]
+    # SPEC §1: 110+ ideas, 54 studied, 10 enterprises, about 40 jobs, about 15% from the board.
+    assert len(ideas) == 110
+    assert len(studied) == 54
+    assert len(launched) == 10
+    assert sum(i.jobs_created for i in launched) == 40
+    assert 0.12 <= len(board) / len(ideas) <= 0.18
+    # Every history obeys the pipeline's rules, replayed through the service's own check.
+    for idea in ideas:
+        changes = history[idea.id]
+        assert changes[0].from_stage is None and changes[0].to_stage == "detected"
+        assert changes[-1].to_stage == idea.stage
+        for change in changes[1:]:
+            replay = Idea(**{**idea.model_dump(), "stage": change.from_stage})
+            assert transition_errors(replay, change.to_stage, note=change.note) == {}, idea.title
+        assert all(a.created_at <= b.created_at for a, b in itertools.pairwise(changes))
+    concierge = next(i for i in ideas if i.title == CONCIERGE_TITLE)
+    assert concierge.stage == "launched" and concierge.is_public
+    need = session.exec(select(Need).where(Need.title == CONCIERGE_NEED)).one()
+    assert (
+        session.exec(select(IdeaNeed).where(IdeaNeed.need_id == need.id)).one().idea_id
+        == concierge.id
+    )
+    merignac = session.exec(select(Partner).where(Partner.slug == "ville-de-merignac")).one()
+    links = session.exec(
+        select(IdeaPartner.link).where(
+            IdeaPartner.idea_id == concierge.id, IdeaPartner.partner_id == merignac.id
+        )
+    ).all()
+    assert sorted(links) == ["detected_by", "funded_by"]
 
 
 def test_demo_counts_match_the_rows_they_count(session, settings):
