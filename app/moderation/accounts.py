@@ -1,23 +1,192 @@
-"""Account moderation: block and unblock (more in this module: search, roles).
+"""Account moderation (issue 4, item 4): search accounts, see what a person wrote and what was
+reported, block and unblock, trust and untrust, change roles.
 
 Blocking decision (issue 4): a blocked person keeps their sessions — they can still read,
 export and delete their data, as the charter promises — but every write path (forms and the
-API) refuses them with the reason and the end date (`accounts.service.blocked_message`).
+API) refuses them with the reason and the end date (`accounts.service.blocked_message`,
+through `board.service.ensure_can_participate`): posting, editing, supporting or withdrawing a
+support, commenting and replying, reporting. Following a need is refused too (it is part of
+`board.permissions.can_participate`: a block pauses every form of participation), while
+unfollowing stays open, since it only reduces what the account receives. A block with an end
+date simply stops applying once that date has passed (`User.is_blocked` compares with now):
+nobody has to lift it by hand.
+
+End date: the form asks for a day (AAAA-MM-JJ); the block lasts until the end of that day in
+Europe/Paris (the fabrique's time), stored in UTC as midnight Paris time the next day.
+
+Who may act: moderators block, unblock, trust and untrust residents; only admins act on team
+members (moderator, staff, admin) and change roles; nobody blocks themselves; the last active
+admin can never be demoted. Every action: load → authorise → validate → execute → audit (same
+transaction) → notify the person (in-app, and by e-mail per their preference) → commit.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
+from sqlalchemy import func, or_
+from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
+from app.board.models import Comment, Need, Report
 from app.db import utcnow
 from app.moderation import audit
-from app.web.errors import Forbidden, Invalid
+from app.moderation.models import AuditEntry
+from app.settings import Settings
+from app.web.errors import Conflict, Forbidden, Invalid, NotFound
+from app.web.i18n import format_date
 from app.web.i18n import gettext as _
+from app.web.i18n import lazy_gettext as N_
+from app.web.params import is_valid_id
 
 BLOCK_REASON_MAX = 500
+NOTE_MAX = 500
+PER_PAGE = 50
+DETAIL_LIMIT = 100  # rows per list on an account's page (the total is shown beside it)
+PARIS = ZoneInfo("Europe/Paris")
+
+ROLE_LABELS = {
+    Role.resident.value: N_("Habitant·e"),
+    Role.moderator.value: N_("Modérateur·rice"),
+    Role.staff.value: N_("Équipe de la fabrique"),
+    Role.admin.value: N_("Administrateur·rice"),
+}
+
+
+# --- who may do what (small functions, tested without HTTP) ----------------------------------
+
+
+def is_active_moderator(user: User | None) -> bool:
+    return user is not None and user.has_role(Role.moderator) and not user.is_blocked()
+
+
+def can_see_emails(viewer: User) -> bool:
+    # Data minimisation: moderators judge what people write, under their public name; they
+    # never need an e-mail address. Staff and admins do (contacting carriers, support).
+    return viewer.has_role(Role.staff)
+
+
+def can_moderate_account(actor: User, target: User) -> bool:
+    """Block, unblock, trust, untrust: an active moderator, on a resident; only an admin acts
+    on a team member; nobody on themselves."""
+    if not is_active_moderator(actor) or actor.id == target.id:
+        return False
+    return not target.has_role(Role.moderator) or actor.has_role(Role.admin)
+
+
+def can_change_role(actor: User) -> bool:
+    return is_active_moderator(actor) and actor.has_role(Role.admin)
+
+
+def _ensure_can_moderate(actor: User, target: User) -> None:
+    if not is_active_moderator(actor):
+        raise Forbidden()
+    if actor.id == target.id:
+        raise Forbidden(_("Vous ne pouvez pas agir sur votre propre compte ici."))
+    if target.has_role(Role.moderator) and not actor.has_role(Role.admin):
+        raise Forbidden(_("Seul·e un·e administrateur·rice peut agir sur un membre de l'équipe."))
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def get_account(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id) if is_valid_id(user_id) else None
+    if user is None:
+        raise NotFound(_("Ce compte n'existe pas ou a été supprimé."))
+    return user
+
+
+# --- block and unblock -----------------------------------------------------------------------
+
+
+def _clean_reason(reason: str | None, *, required: bool, maximum: int) -> tuple[str, str | None]:
+    """The reason on one line, and the error to show beside the field (or None)."""
+    cleaned = " ".join((reason or "").split())
+    if required and not cleaned:
+        return cleaned, _("Indiquez le motif du blocage : il sera montré à la personne.")
+    if len(cleaned) > maximum:
+        return cleaned, _("Le motif doit faire au plus %(max)s caractères.", max=maximum)
+    return cleaned, None
+
+
+def today_in_paris(now: datetime | None = None) -> date:
+    return (now or utcnow()).astimezone(PARIS).date()
+
+
+def end_of_day(day: date) -> datetime:
+    """The instant a block « until `day` » ends: midnight in Paris at the start of the next
+    day, in UTC."""
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=PARIS).astimezone(UTC)
+
+
+def last_blocked_day(user: User) -> date | None:
+    """The last day (Paris time) of a block with an end date, as the moderator chose it."""
+    if user.blocked_until is None:
+        return None
+    return (user.blocked_until.astimezone(PARIS) - timedelta(microseconds=1)).date()
+
+
+def is_iso_date(raw: str) -> bool:
+    try:
+        date.fromisoformat(raw.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def parse_until(raw: str | None, now: datetime | None = None) -> tuple[datetime | None, str | None]:
+    """The end of a block from the form's date field: (None, None) when left empty."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None, None
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        return None, _("Indiquez une date au format AAAA-MM-JJ, ou laissez vide.")
+    if day < today_in_paris(now):
+        return None, _(
+            "Cette date est passée : choisissez aujourd'hui ou un jour à venir, "
+            "ou laissez vide pour un blocage sans fin."
+        )
+    return end_of_day(day), None
+
+
+def _settings(session: Session) -> Settings:
+    return session.info.get("settings") or Settings()
+
+
+def _charter_url(session: Session) -> str:
+    return _settings(session).base_url.rstrip("/") + "/charter"
+
+
+def block_message(user: User, session: Session) -> str:
+    """What the blocked person is told (stored on the notification: notify() keeps 300
+    characters, so the reason comes last and only it can be cut)."""
+    day = last_blocked_day(user)
+    if day is not None:
+        head = _(
+            "Votre compte est bloqué jusqu'au %(date)s inclus : vous pouvez lire le site, "
+            "exporter ou supprimer vos données, mais plus y participer (charte : %(charter)s).",
+            date=format_date(datetime.combine(day, time.min)),
+            charter=_charter_url(session),
+        )
+    else:
+        head = _(
+            "Votre compte est bloqué : vous pouvez lire le site, exporter ou supprimer vos "
+            "données, mais plus y participer (charte : %(charter)s).",
+            charter=_charter_url(session),
+        )
+    return head + " " + _("Motif : %(reason)s", reason=user.blocked_reason or "")
+
+
+def _tell(session: Session, actor: User, user: User, message: str) -> None:
+    from app.board.notifications import notify
+
+    notify(session, "moderation", [user.id], actor=actor, message=message)
 
 
 def block_user(
@@ -29,25 +198,26 @@ def block_user(
     until: datetime | None = None,
     commit: bool = True,
 ) -> User:
-    """Blocks `user` (audited, the caller's transaction). A moderator never blocks someone of
-    their own rank or above: only an admin blocks team members, and nobody blocks themselves."""
-    if not moderator.has_role(Role.moderator) or moderator.is_blocked():
+    """Blocks `user` (audited and told to them, in the caller's transaction). A moderator never
+    blocks someone of their own rank or above: only an admin blocks team members, and nobody
+    blocks themselves. Blocking again changes the reason and the end date."""
+    if not is_active_moderator(moderator):
         raise Forbidden()
     if user.id == moderator.id:
         raise Forbidden(_("Vous ne pouvez pas bloquer votre propre compte."))
     if user.has_role(Role.moderator) and not moderator.has_role(Role.admin):
         raise Forbidden(_("Seul·e un·e administrateur·rice peut bloquer un membre de l'équipe."))
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise Invalid({"reason": _("Indiquez le motif du blocage : il sera montré à la personne.")})
-    if len(reason) > BLOCK_REASON_MAX:
-        raise Invalid(
-            {"reason": _("Le motif doit faire au plus %(max)s caractères.", max=BLOCK_REASON_MAX)}
-        )
+    reason, error = _clean_reason(reason, required=True, maximum=BLOCK_REASON_MAX)
+    if error:
+        raise Invalid({"reason": error})
     now = utcnow()
     if until is not None and until <= now:
         raise Invalid({"until": _("La date de fin du blocage doit être dans le futur.")})
-    before = {"blocked_at": user.blocked_at, "blocked_until": user.blocked_until}
+    before = {
+        "blocked_at": user.blocked_at,
+        "blocked_until": user.blocked_until,
+        "blocked_reason": user.blocked_reason,
+    }
     user.blocked_at = now
     user.blocked_until = until
     user.blocked_reason = reason
@@ -60,8 +230,390 @@ def block_user(
         user.id,
         reason=reason,
         before=before,
-        after={"blocked_at": now, "blocked_until": until},
+        after={"blocked_at": now, "blocked_until": until, "blocked_reason": reason},
     )
+    _tell(session, moderator, user, block_message(user, session))
     if commit:
         session.commit()
     return user
+
+
+def block_account(
+    session: Session, moderator: User, user_id: int, *, reason: str, until: str
+) -> User:
+    """The moderation form: both fields checked at once, so every error shows beside its
+    field. Commits."""
+    user = get_account(session, user_id)
+    _ensure_can_moderate(moderator, user)
+    errors: dict[str, str] = {}
+    cleaned, reason_error = _clean_reason(reason, required=True, maximum=BLOCK_REASON_MAX)
+    if reason_error:
+        errors["reason"] = reason_error
+    end, until_error = parse_until(until)
+    if until_error:
+        errors["until"] = until_error
+    if errors:
+        raise Invalid(errors)
+    return block_user(session, moderator, user, reason=cleaned, until=end)
+
+
+def unblock_account(session: Session, moderator: User, user_id: int, *, note: str = "") -> User:
+    """Lifts a block before its end (audited `user.unblock`, told to the person). Commits."""
+    user = get_account(session, user_id)
+    _ensure_can_moderate(moderator, user)
+    note, error = _clean_reason(note, required=False, maximum=NOTE_MAX)
+    if error:
+        raise Invalid({"note": error})
+    if user.blocked_at is None:
+        raise Conflict(_("Ce compte n'est pas bloqué."))
+    before = {
+        "blocked_at": user.blocked_at,
+        "blocked_until": user.blocked_until,
+        "blocked_reason": user.blocked_reason,
+    }
+    user.blocked_at = user.blocked_until = user.blocked_reason = None
+    session.add(user)
+    audit.record(
+        session,
+        moderator,
+        "user.unblock",
+        "user",
+        user.id,
+        reason=note,
+        before=before,
+        after={"blocked_at": None, "blocked_until": None, "blocked_reason": None},
+    )
+    message = _("Votre compte est débloqué : vous pouvez de nouveau participer.")
+    if note:
+        message += " " + _("Note de l'équipe : %(note)s", note=note)
+    _tell(session, moderator, user, message)
+    session.commit()
+    return user
+
+
+# --- trust -----------------------------------------------------------------------------------
+
+
+def set_trust(session: Session, moderator: User, user_id: int, *, trusted: bool) -> bool:
+    """Trusts (their posts skip the queue) or stops trusting an account. Idempotent: False,
+    and nothing written, when it already was so. Commits."""
+    user = get_account(session, user_id)
+    _ensure_can_moderate(moderator, user)
+    if (user.trusted_at is not None) == trusted:
+        return False
+    before = {"trusted_at": user.trusted_at}
+    user.trusted_at = utcnow() if trusted else None
+    session.add(user)
+    audit.record(
+        session,
+        moderator,
+        "user.trust" if trusted else "user.untrust",
+        "user",
+        user.id,
+        before=before,
+        after={"trusted_at": user.trusted_at},
+    )
+    if trusted:
+        message = _(
+            "L'équipe de modération vous fait confiance : vos prochaines publications "
+            "paraîtront sans attendre de validation."
+        )
+    else:
+        message = _(
+            "Vos prochaines publications seront relues par l'équipe de modération avant "
+            "de paraître."
+        )
+    _tell(session, moderator, user, message)
+    session.commit()
+    return True
+
+
+# --- roles -----------------------------------------------------------------------------------
+
+
+def change_role(
+    session: Session, admin: User, user_id: int, new_role: str, *, note: str = ""
+) -> User:
+    """An admin gives an account another role. The last active admin cannot be demoted (not
+    even by themselves), so the site always keeps someone able to manage it. Commits."""
+    if not can_change_role(admin):
+        raise Forbidden(_("Seul·e un·e administrateur·rice peut changer un rôle."))
+    user = get_account(session, user_id)
+    if new_role not in ROLE_LABELS:
+        raise Invalid({"role": _("Choisissez un rôle dans la liste.")})
+    note, error = _clean_reason(note, required=False, maximum=NOTE_MAX)
+    if error:
+        raise Invalid({"note": error})
+    if user.role == new_role:
+        raise Invalid({"role": _("Ce compte a déjà ce rôle.")})
+    if user.role == Role.admin.value:
+        # Lock the admins' rows (PostgreSQL): two admins demoting each other at the same time
+        # wait for one another, and the second sees the first's change.
+        admins = session.exec(
+            select(User).where(User.role == Role.admin.value).with_for_update()
+        ).all()
+        others = [a for a in admins if a.id != user.id and not a.is_blocked()]
+        if not others:
+            raise Conflict(
+                _(
+                    "C'est le dernier compte administrateur actif : nommez d'abord un·e autre "
+                    "administrateur·rice."
+                )
+            )
+    before = {"role": user.role}
+    user.role = new_role
+    session.add(user)
+    audit.record(
+        session,
+        admin,
+        "user.role",
+        "user",
+        user.id,
+        reason=note,
+        before=before,
+        after={"role": new_role},
+    )
+    _tell(
+        session,
+        admin,
+        user,
+        _("Votre rôle est maintenant : %(role)s.", role=_(ROLE_LABELS[new_role])),
+    )
+    session.commit()
+    return user
+
+
+# --- search ----------------------------------------------------------------------------------
+
+
+BLOCKED_FILTERS = ("", "yes", "no")
+
+
+@dataclass
+class AccountFilters:
+    q: str = ""
+    role: str = ""
+    blocked: str = ""  # "yes": blocked now; "no": not blocked now
+    page: int = 1
+
+
+@dataclass
+class AccountRow:
+    user: User
+    needs: int
+    comments: int
+
+    @property
+    def blocked(self) -> bool:
+        return self.user.is_blocked()
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _blocked_now(now: datetime) -> Any:
+    return (User.blocked_at.is_not(None)) & (  # type: ignore[union-attr]
+        User.blocked_until.is_(None) | (User.blocked_until > now)  # type: ignore[union-attr,operator]
+    )
+
+
+def search_accounts(
+    session: Session, viewer: User, filters: AccountFilters
+) -> tuple[list[AccountRow], bool]:
+    """Accounts matching the filters, newest first, a page at a time (with whether another
+    page follows). The name matches for everyone; the e-mail only for staff and admins."""
+    needs = (
+        select(func.count(Need.id))
+        .where(Need.author_id == User.id)
+        .correlate(User)
+        .scalar_subquery()  # type: ignore[arg-type]
+    )
+    comments = (
+        select(func.count(Comment.id))  # type: ignore[arg-type]
+        .where(Comment.author_id == User.id)
+        .correlate(User)
+        .scalar_subquery()
+    )
+    statement = select(User, needs, comments)
+    # Control characters (NUL, which PostgreSQL refuses) can be in no name or address.
+    q = " ".join("".join(c for c in filters.q if c.isprintable()).split())[:100]
+    if q:
+        pattern = _like(q)
+        matches = [func.lower(User.display_name).like(pattern, escape="\\")]
+        if can_see_emails(viewer):
+            matches.append(func.lower(User.email).like(pattern, escape="\\"))
+        statement = statement.where(or_(*matches))
+    if filters.role:
+        statement = statement.where(User.role == filters.role)
+    now = utcnow()
+    if filters.blocked == "yes":
+        statement = statement.where(_blocked_now(now))
+    elif filters.blocked == "no":
+        statement = statement.where(~_blocked_now(now))
+    statement = (
+        statement.order_by(User.created_at.desc(), User.id.desc())  # type: ignore[union-attr,attr-defined]
+        .offset((filters.page - 1) * PER_PAGE)
+        .limit(PER_PAGE + 1)
+    )
+    rows = [AccountRow(user, n, c) for user, n, c in session.exec(statement)]
+    return rows[:PER_PAGE], len(rows) > PER_PAGE
+
+
+# --- one account's page ----------------------------------------------------------------------
+
+
+@dataclass
+class ReportLine:
+    report: Report
+    reporter: User | None
+    label: str  # what was reported, in words
+    url: str | None
+
+
+@dataclass
+class AccountDetail:
+    user: User
+    needs: list[Need]
+    needs_total: int
+    comments: list[tuple[Comment, Need]]
+    comments_total: int
+    reports_made: list[ReportLine]
+    reports_received: list[ReportLine]
+    audit_entries: list[AuditEntry]
+
+
+def _count(session: Session, statement: Any) -> int:
+    return session.exec(select(func.count()).select_from(statement.subquery())).one()
+
+
+def _report_lines(session: Session, reports: list[Report]) -> list[ReportLine]:
+    """Each report with its reporter and a link to what it is about (three lookups)."""
+    need_ids = {r.target_id for r in reports if r.target_kind == "need"}
+    comment_ids = {r.target_id for r in reports if r.target_kind == "comment"}
+    user_ids = {r.target_id for r in reports if r.target_kind == "user"}
+    user_ids |= {r.reporter_id for r in reports}
+    comments_ = (
+        {c.id: c for c in session.exec(select(Comment).where(Comment.id.in_(comment_ids)))}  # type: ignore[union-attr]
+        if comment_ids
+        else {}
+    )
+    need_ids |= {c.need_id for c in comments_.values()}
+    needs = (
+        {n.id: n for n in session.exec(select(Need).where(Need.id.in_(need_ids)))}  # type: ignore[union-attr]
+        if need_ids
+        else {}
+    )
+    users = (
+        {u.id: u for u in session.exec(select(User).where(User.id.in_(user_ids)))}  # type: ignore[union-attr]
+        if user_ids
+        else {}
+    )
+    lines = []
+    for report in reports:
+        label, url = _("élément supprimé"), None
+        if report.target_kind == "need" and report.target_id in needs:
+            need = needs[report.target_id]
+            label = _("le besoin « %(title)s »", title=need.title)
+            url = f"/needs/{need.id}-{need.slug}"
+        elif report.target_kind == "comment" and report.target_id in comments_:
+            comment = comments_[report.target_id]
+            need = needs.get(comment.need_id)
+            label = _("un commentaire sur « %(title)s »", title=need.title if need else "?")
+            url = f"/needs/{need.id}-{need.slug}#comment-{comment.id}" if need else None
+        elif report.target_kind == "user" and report.target_id in users:
+            target = users[report.target_id]
+            label = _("le compte %(name)s", name=target.display_name)
+            url = f"/moderation/accounts/{target.id}"
+        lines.append(ReportLine(report, users.get(report.reporter_id), label, url))
+    return lines
+
+
+def account_detail(session: Session, viewer: User, user_id: int) -> AccountDetail:
+    """Everything a moderator needs to judge an account: its content in every status, the
+    reports it made and received (on it and on its content), and the log of decisions on it
+    and on its content."""
+    if not is_active_moderator(viewer):
+        raise Forbidden()
+    user = get_account(session, user_id)
+    needs_q = select(Need).where(Need.author_id == user.id)
+    needs = list(
+        session.exec(needs_q.order_by(Need.created_at.desc(), Need.id.desc()).limit(DETAIL_LIMIT))  # type: ignore[attr-defined,union-attr]
+    )
+    comments_q = select(Comment, Need).join(Need, Need.id == Comment.need_id)  # type: ignore[arg-type]
+    comments_q = comments_q.where(Comment.author_id == user.id)
+    comments = [
+        (c, n)
+        for c, n in session.exec(
+            comments_q.order_by(Comment.created_at.desc(), Comment.id.desc()).limit(DETAIL_LIMIT)  # type: ignore[attr-defined,union-attr]
+        )
+    ]
+    own_needs = select(Need.id).where(Need.author_id == user.id)
+    own_comments = select(Comment.id).where(Comment.author_id == user.id)
+    made = list(
+        session.exec(
+            select(Report)
+            .where(Report.reporter_id == user.id)
+            .order_by(Report.created_at.desc(), Report.id.desc())  # type: ignore[attr-defined,union-attr]
+            .limit(DETAIL_LIMIT)
+        )
+    )
+    received = list(
+        session.exec(
+            select(Report)
+            .where(
+                or_(
+                    (Report.target_kind == "user") & (Report.target_id == user.id),
+                    (Report.target_kind == "need") & Report.target_id.in_(own_needs),  # type: ignore[attr-defined]
+                    (Report.target_kind == "comment") & Report.target_id.in_(own_comments),  # type: ignore[attr-defined]
+                )
+            )
+            .order_by(Report.created_at.desc(), Report.id.desc())  # type: ignore[attr-defined,union-attr]
+            .limit(DETAIL_LIMIT)
+        )
+    )
+    entries = list(
+        session.exec(
+            select(AuditEntry)
+            .where(
+                or_(
+                    (AuditEntry.target_kind == "user") & (AuditEntry.target_id == user.id),
+                    (AuditEntry.target_kind == "need") & AuditEntry.target_id.in_(own_needs),  # type: ignore[union-attr]
+                    (AuditEntry.target_kind == "comment") & AuditEntry.target_id.in_(own_comments),  # type: ignore[union-attr]
+                )
+            )
+            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())  # type: ignore[attr-defined,union-attr]
+            .limit(DETAIL_LIMIT)
+        )
+    )
+    return AccountDetail(
+        user=user,
+        needs=needs,
+        needs_total=_count(session, needs_q),
+        comments=comments,
+        comments_total=_count(session, select(Comment.id).where(Comment.author_id == user.id)),
+        reports_made=_report_lines(session, made),
+        reports_received=_report_lines(session, received),
+        audit_entries=entries,
+    )
+
+
+NEED_STATUS_LABELS = {
+    "pending": N_("En attente"),
+    "published": N_("Publié"),
+    "hidden": N_("Masqué"),
+    "rejected": N_("Refusé"),
+    "covered": N_("Déjà couvert"),
+    "merged": N_("Fusionné"),
+}
+COMMENT_STATUS_LABELS = {
+    "published": N_("Publié"),
+    "pending": N_("En attente"),
+    "hidden": N_("Masqué"),
+}
+REPORT_STATUS_LABELS = {
+    "open": N_("Ouvert"),
+    "dismissed": N_("Écarté"),
+    "actioned": N_("Suivi d'une décision"),
+}
