@@ -5,12 +5,6 @@ from __future__ import annotations
 from app.accounts.models import ApiToken, Role, User
 
 
-def can_sign_in(user: User) -> bool:
-    # Blocked people may still sign in to read, export and delete their data (moderation
-    # issue); until that lands, a blocked account is refused at the door with its reason.
-    return not user.is_blocked()
-
-
 def can_manage_token(user: User, token: ApiToken) -> bool:
     # Only the owner revokes a personal token; admins revoke by blocking the account.
     return token.user_id == user.id

@@ -31,7 +31,7 @@ from app.accounts.tokens import hash_secret, new_api_token, new_secret
 from app.db import utcnow
 from app.mail.models import OutboxMessage
 from app.mail.service import queue_mail
-from app.web.errors import Forbidden, Invalid, NotFound, TooManyRequests
+from app.web.errors import Invalid, NotFound, TooManyRequests
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
 
@@ -259,7 +259,6 @@ def authenticate(session: Session, *, email: str, password: str, ip: str) -> Use
         raise Invalid(
             {"password": _("Adresse e-mail ou mot de passe incorrect.")},
         )
-    ensure_can_sign_in(user)
     if user.password_hash and passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     # A successful login clears the account's failures, so the owner is not locked out later
@@ -281,13 +280,6 @@ def blocked_message(user: User) -> str:
             reason=reason,
         )
     return _("Votre compte est bloqué. Motif : %(reason)s", reason=reason)
-
-
-def ensure_can_sign_in(user: User) -> None:
-    from app.accounts.permissions import can_sign_in
-
-    if not can_sign_in(user):
-        raise Forbidden(blocked_message(user))
 
 
 def start_session(session: Session, user: User, *, user_agent: str = "") -> str:
@@ -443,7 +435,7 @@ def _request_link(
                 context={"email": email},
                 locale=locale,
             )
-    elif purpose != TokenPurpose.login_link or not user.is_blocked():
+    else:
         _mail_link(session, user, purpose, locale)
     session.commit()
 
@@ -484,7 +476,6 @@ def consume_token(session: Session, raw: str, purpose: TokenPurpose) -> User:
 
 def verify_email(session: Session, raw: str) -> User:
     user = consume_token(session, raw, TokenPurpose.verify_email)
-    ensure_can_sign_in(user)
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
     session.add(user)
@@ -502,7 +493,8 @@ def resend_verification(session: Session, user: User) -> bool:
 
 def request_login_link(session: Session, email: str, locale: str) -> None:
     """Sends a sign-in link. Unknown addresses get an e-mail inviting them to sign up, so the
-    page answers the same either way. Blocked accounts get nothing."""
+    page answers the same either way. Blocked accounts get theirs too: they still sign in to
+    read, export and delete their data (every write path refuses them, with the reason)."""
     _request_link(
         session, email, locale, TokenPurpose.login_link, N_("Connexion à la Bourse à initiatives")
     )
@@ -510,7 +502,6 @@ def request_login_link(session: Session, email: str, locale: str) -> None:
 
 def sign_in_with_link(session: Session, raw: str) -> User:
     user = consume_token(session, raw, TokenPurpose.login_link)
-    ensure_can_sign_in(user)
     # Receiving the link proves the address belongs to this person.
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()

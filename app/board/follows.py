@@ -18,8 +18,6 @@ from app.board.queries import get_visible_need
 from app.db import utcnow
 from app.ratelimit import check_rate
 from app.settings import Settings
-from app.web.errors import Forbidden
-from app.web.i18n import gettext as _
 
 
 def _settings(session: Session, settings: Settings | None) -> Settings:
@@ -62,7 +60,9 @@ def follow(
         return
     need = get_visible_need(session, need if isinstance(need, int) else need.id)  # type: ignore[arg-type]
     if not can_participate(user):
-        raise Forbidden(_("Votre compte est bloqué : vous ne pouvez pas suivre de besoin."))
+        from app.board.service import ensure_can_participate
+
+        ensure_can_participate(user)  # raises, with the reason and the end date
     if is_following(session, need, user):
         return
     settings = _settings(session, settings)

@@ -44,12 +44,9 @@ def can_edit_need(
 
 
 def can_delete_need(user: User | None, need: Need) -> bool:
-    return (
-        user is not None
-        and user.id == need.author_id
-        and need.deleted_at is None
-        and not user.is_blocked()
-    )
+    # Blocked authors too: deleting what they wrote is deleting their data, which a block
+    # never takes away (like deleting their comments).
+    return user is not None and user.id == need.author_id and need.deleted_at is None
 
 
 def can_edit_comment(user: User | None, comment: Comment, now: datetime | None = None) -> bool:

@@ -37,8 +37,19 @@ def _make_environment() -> Environment:
         timeago=i18n.timeago,
         iso=i18n.iso,
     )
-    env.globals.update(get_locale=i18n.get_locale, language_name=i18n.language_name)
+    env.globals.update(
+        get_locale=i18n.get_locale,
+        language_name=i18n.language_name,
+        blocked_message=_blocked_message,
+    )
     return env
+
+
+def _blocked_message(user: Any) -> str:
+    # Imported when used: the web layer sits below the accounts package.
+    from app.accounts.service import blocked_message
+
+    return blocked_message(user)
 
 
 environment = _make_environment()

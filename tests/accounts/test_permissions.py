@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from app.accounts.models import ApiToken, Role, User
-from app.accounts.permissions import can_change_role, can_manage_token, can_sign_in
+from app.accounts.permissions import can_change_role, can_manage_token
 from app.db import utcnow
 
 
@@ -18,28 +18,6 @@ def user(id: int, role: Role = Role.resident, **fields) -> User:
 
 NOW = utcnow()
 DAY = timedelta(days=1)
-
-# --- can_sign_in: blocked accounts are refused until their block ends ---------------------------
-
-SIGN_IN = [
-    ("not blocked", {}, True),
-    ("blocked for good", {"blocked_at": NOW, "blocked_reason": "Spam"}, False),
-    ("blocked without reason", {"blocked_at": NOW}, False),
-    ("blocked until tomorrow", {"blocked_at": NOW, "blocked_until": NOW + DAY}, False),
-    ("block ended", {"blocked_at": NOW - 2 * DAY, "blocked_until": NOW - DAY}, True),
-    ("end date without block", {"blocked_until": NOW + DAY}, True),
-]
-
-
-@pytest.mark.parametrize(("case", "fields", "allowed"), SIGN_IN, ids=[c[0] for c in SIGN_IN])
-def test_who_can_sign_in(case, fields, allowed):
-    assert can_sign_in(user(1, **fields)) is allowed
-
-
-@pytest.mark.parametrize("role", list(Role))
-def test_a_role_does_not_exempt_from_a_block(role):
-    assert can_sign_in(user(1, role, blocked_at=NOW)) is False
-
 
 # --- can_manage_token: only the owner, whatever the role ---------------------------------------
 
