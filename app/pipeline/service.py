@@ -346,6 +346,8 @@ def move_idea(
     values: dict[str, object] = {"stage": to_stage, "stage_changed_at": now, "updated_at": now}
     if to_stage == Stage.abandoned.value:
         values["abandon_reason"] = note
+    elif seen_stage == Stage.abandoned.value:
+        values["abandon_reason"] = ""  # reopened: the reason stays in the timeline only
     result = session.exec(
         update(Idea)  # type: ignore[call-overload]
         .where(Idea.id == idea.id, Idea.stage == seen_stage)

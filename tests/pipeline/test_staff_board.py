@@ -1,0 +1,303 @@
+"""The staff pipeline board, the list view with its filters, the CSV export and the idea page."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+from selectolax.lexbor import LexborHTMLParser
+from sqlmodel import select
+
+from app.board.models import Need
+from app.db import utcnow
+from app.pipeline import service
+from app.pipeline.models import Idea, IdeaComment, StageChange
+from tests.factories import (
+    fresh,
+    login_as,
+    make_need,
+    make_territory,
+    make_theme,
+    make_user,
+    page_text,
+    post_form,
+)
+
+
+def _text(html, selector="main"):
+    """The visible text, with French typography's no-break spaces made plain."""
+    return page_text(html, selector).replace("\xa0", " ").replace("\u202f", " ")
+
+
+def _staff(client, session, **kwargs):
+    user = make_user(session, role="staff", **kwargs)
+    login_as(client, user, session)
+    return user
+
+
+def _idea(session, actor, title="Une conciergerie solidaire", *, needs=(), stage=None, **fields):
+    data = service.IdeaInput(title=title, origin=fields.pop("origin", "fabrique"), **fields)
+    idea = service.create_idea(session, actor, data, need_ids=[n.id for n in needs])
+    if stage is not None:
+        idea.stage = stage
+        session.add(idea)
+        session.commit()
+    return idea
+
+
+def _with_supports(session, count):
+    need = make_need(session)
+    need.supports_count = count
+    session.add(need)
+    session.commit()
+    return need
+
+
+def _column(html, stage):
+    tree = LexborHTMLParser(html)
+    section = tree.css_first(f"section[aria-labelledby='column-{stage}']")
+    assert section is not None, stage
+    return section
+
+
+def test_the_board_shows_each_idea_in_its_stage_column_with_its_supports(client, session):
+    staff = _staff(client, session)
+    studied = _idea(
+        session,
+        staff,
+        "Transport solidaire des aînés",
+        needs=[_with_supports(session, 4), _with_supports(session, 3)],
+    )
+    service.move_idea(session, staff, studied.id, "studying", seen_stage="detected")
+    _idea(session, staff, "Une épicerie sociale mobile")
+
+    html = client.get("/moderation/ideas").text
+    studying = _column(html, "studying")
+    assert "Transport solidaire des aînés" in studying.text()
+    assert "7 soutiens" in studying.text()
+    assert "Une épicerie sociale mobile" in _column(html, "detected").text()
+    assert "Une épicerie sociale mobile" not in studying.text()
+    # Columns in the pipeline's order, as headed sections.
+    headings = [h.text(strip=True) for h in LexborHTMLParser(html).css(".pipeline-column h2")]
+    assert [h.split("(")[0] for h in headings] == [
+        "Détectée",
+        "À l'étude",
+        "Recherche de porteur",
+        "En lancement",
+        "Entreprise créée",
+    ]
+
+
+def test_a_card_says_how_long_the_idea_has_been_at_its_stage(client, session):
+    staff = _staff(client, session)
+    idea = _idea(session, staff)
+    idea.stage_changed_at = utcnow() - timedelta(days=21)
+    session.add(idea)
+    session.commit()
+    assert "depuis 3 semaines" in _text(client.get("/moderation/ideas").text, f"#idea-{idea.id}")
+
+
+def test_the_next_step_button_moves_the_card_and_htmx_gets_the_board_back(client, session):
+    staff = _staff(client, session, display_name="Chargée de mission")
+    idea = _idea(session, staff)
+    response = post_form(
+        client,
+        f"/moderation/ideas/{idea.id}/move",
+        {"from": "board", "seen_stage": "detected", "to_stage": "studying"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<div id="pipeline-board"')
+    assert "Une conciergerie solidaire" in _column(response.text, "studying").text()
+    assert fresh(session).get(Idea, idea.id).stage == "studying"
+
+
+def test_without_javascript_a_move_from_the_board_redirects_to_the_board(client, session):
+    staff = _staff(client, session)
+    idea = _idea(session, staff)
+    response = post_form(
+        client,
+        f"/moderation/ideas/{idea.id}/move",
+        {"from": "board", "seen_stage": "detected", "to_stage": "studying"},
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/moderation/ideas?moved={idea.id}#idea-{idea.id}"
+    page = client.get(response.headers["location"])
+    assert "est maintenant à l'étape : À l'étude" in _text(page.text)
+
+
+def test_a_refused_move_on_the_board_shows_the_reason_on_the_card(client, session):
+    staff = _staff(client, session)
+    idea = _idea(session, staff, stage="studying")
+    response = post_form(
+        client,
+        f"/moderation/ideas/{idea.id}/move",
+        {"from": "board", "seen_stage": "studying", "to_stage": "detected", "note": ""},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 422
+    assert "demande une note" in _text(response.text, f"#idea-{idea.id}")
+    assert fresh(session).get(Idea, idea.id).stage == "studying"
+
+
+def test_the_board_says_what_the_next_stage_needs_instead_of_a_button(client, session):
+    staff = _staff(client, session)
+    idea = _idea(session, staff, stage="studying")
+    html = client.get("/moderation/ideas").text
+    assert LexborHTMLParser(html).css_first(f"#next-{idea.id}") is None
+    card = _text(html, f"#idea-{idea.id}")
+    assert "Pour passer à « Recherche de porteur »" in card
+    assert "viable" in card
+
+
+def test_abandoned_ideas_are_folded_last(client, session):
+    staff = _staff(client, session)
+    idea = _idea(session, staff, "Une recyclerie de quartier")
+    service.move_idea(session, staff, idea.id, "abandoned", seen_stage="detected", note="Déjà fait")
+    tree = LexborHTMLParser(client.get("/moderation/ideas").text)
+    folded = tree.css_first(".pipeline-abandoned details")
+    assert folded is not None and "Une recyclerie de quartier" in folded.text()
+    assert all("Une recyclerie" not in c.text() for c in tree.css(".pipeline-column"))
+
+
+# --- the list and the CSV -------------------------------------------------------------------
+
+
+def _rows(client, query=""):
+    html = client.get(f"/moderation/ideas/list{query}").text
+    return [a.text(strip=True) for a in LexborHTMLParser(html).css("table tbody th a")]
+
+
+def test_the_list_filters_by_stage_origin_theme_territory_visibility_and_title(client, session):
+    staff = _staff(client, session)
+    mobility = make_theme(session)
+    town = make_territory(session)
+    _idea(session, staff, "Covoiturage vers la zone d'emploi", theme_id=mobility.id, origin="town")
+    _idea(session, staff, "Garage solidaire", territory_id=town.id, is_public=True)
+    _idea(session, staff, "Crèche à horaires décalés", stage="studying", origin="association")
+
+    assert _rows(client, "?stage=studying") == ["Crèche à horaires décalés"]
+    assert _rows(client, "?origin=town") == ["Covoiturage vers la zone d'emploi"]
+    assert _rows(client, "?theme=mobilite") == ["Covoiturage vers la zone d'emploi"]
+    assert _rows(client, "?territory=merignac") == ["Garage solidaire"]
+    assert _rows(client, "?public=yes") == ["Garage solidaire"]
+    assert len(_rows(client, "?public=no")) == 2
+    assert _rows(client, "?q=GARAGE") == ["Garage solidaire"]
+    assert _rows(client, "?q=100%25") == []
+
+
+def test_the_list_sorts_by_age_in_stage(client, session):
+    staff = _staff(client, session)
+    for title, days in (("Idée récente", 1), ("Idée ancienne", 30), ("Idée moyenne", 10)):
+        idea = _idea(session, staff, title)
+        idea.stage_changed_at = utcnow() - timedelta(days=days)
+        session.add(idea)
+    session.commit()
+    assert _rows(client) == ["Idée ancienne", "Idée moyenne", "Idée récente"]
+    assert _rows(client, "?sort=newest") == ["Idée récente", "Idée moyenne", "Idée ancienne"]
+
+
+def test_an_unknown_filter_is_a_clear_400_not_a_crash(client, session):
+    _staff(client, session)
+    response = client.get("/moderation/ideas/list?stage=nowhere&theme=inconnue&page=0")
+    assert response.status_code == 400
+    assert "Cette étape n'existe pas." in _text(response.text)
+    assert client.get("/moderation/ideas.csv?origin=martians").status_code == 400
+
+
+def test_the_csv_exports_the_filtered_ideas_with_formulas_defused(client, session):
+    staff = _staff(client, session)
+    need = _with_supports(session, 5)
+    _idea(session, staff, '=HYPERLINK("http://evil") idée', needs=[need], is_public=True)
+    _idea(session, staff, "Une autre idée, à l'étude", stage="studying")
+    response = client.get("/moderation/ideas.csv?stage=detected")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-disposition"].startswith("attachment;")
+    assert not response.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["title"].startswith("'=HYPERLINK")
+    assert row["stage"] == "detected" and row["stage_label"] == "Détectée"
+    assert row["origin"] == "resident"
+    assert row["supports"] == "5" and row["needs"] == "1"
+    assert row["is_public"] == "yes"
+    everything = list(csv.DictReader(io.StringIO(client.get("/moderation/ideas.csv").text)))
+    assert len(everything) == 2
+
+
+# --- the idea page ------------------------------------------------------------------------
+
+
+def test_the_idea_page_shows_needs_timeline_and_move_requirements(client, session):
+    staff = _staff(client, session, display_name="Awa Diallo")
+    need = _with_supports(session, 6)
+    idea = _idea(session, staff, needs=[need])
+    service.move_idea(session, staff, idea.id, "studying", seen_stage="detected", note="Go")
+    html = client.get(f"/moderation/ideas/{idea.id}").text
+    text = _text(html)
+    assert need.title in text
+    assert "Awa Diallo" in text and "Détectée → À l'étude" in text
+    assert "Pour passer à « Recherche de porteur »" in text
+    options = [o.attributes["value"] for o in LexborHTMLParser(html).css("#f-to_stage option")]
+    # Back to detected (with a note) and abandon; never a skipped stage.
+    assert set(options) == {"detected", "abandoned"}
+
+
+def test_an_unknown_idea_is_a_404(client, session):
+    _staff(client, session)
+    assert client.get("/moderation/ideas/999999").status_code == 404
+    assert client.get("/moderation/ideas/abc").status_code == 404
+    response = post_form(client, "/moderation/ideas/999999/move", {"to_stage": "studying"})
+    assert response.status_code == 404
+
+
+def test_internal_comments_are_added_rendered_and_audited(client, session):
+    staff = _staff(client, session)
+    idea = _idea(session, staff, is_public=True)
+    response = post_form(
+        client, f"/moderation/ideas/{idea.id}/comments", {"body": "Voir **la mairie** lundi"}
+    )
+    assert response.status_code == 303
+    html = client.get(f"/moderation/ideas/{idea.id}").text
+    assert "<strong>la mairie</strong>" in html
+    comments = fresh(session).exec(select(IdeaComment)).all()
+    assert [c.body for c in comments] == ["Voir **la mairie** lundi"]
+    from app.moderation.models import AuditEntry
+
+    assert session.exec(select(AuditEntry).where(AuditEntry.action == "idea.comment")).first()
+    empty = post_form(client, f"/moderation/ideas/{idea.id}/comments", {"body": "  "})
+    assert empty.status_code == 422
+    assert "Écrivez votre commentaire." in _text(empty.text)
+    assert len(fresh(session).exec(select(IdeaComment)).all()) == 1
+
+
+def test_the_idea_page_lists_the_timeline_even_for_ideas_without_needs(client, session):
+    staff = _staff(client, session)
+    idea = _idea(session, staff)
+    assert client.get(f"/moderation/ideas/{idea.id}").status_code == 200
+    changes = fresh(session).exec(select(StageChange).where(StageChange.idea_id == idea.id)).all()
+    assert len(changes) == 1
+    assert session.exec(select(Need)).all() == []
+
+
+def test_the_stage_badge_links_to_the_public_idea_only_when_it_is_public(session):
+    from app.web.templating import environment
+
+    staff = make_user(session, role="staff")
+    public = _idea(session, staff, "Une idée publique", is_public=True, stage="studying")
+    private = _idea(session, staff, "Une idée interne")
+    template = environment.from_string(
+        '{% from "pipeline/_stage_badge.html" import stage_badge %}'
+        "<p>{{ stage_badge(public) }}</p><p>{{ stage_badge(private) }}</p>"
+    )
+    tree = LexborHTMLParser(template.render(public=public, private=private))
+    link = tree.css_first("a.stage-badge")
+    assert link.attributes["href"] == f"/ideas/{public.id}-une-idee-publique"
+    assert link.text(strip=True).replace("\xa0", " ") == "Idée : À l'étude"
+    assert [n.tag for n in tree.css(".stage-badge")] == ["a", "span"]
+    assert tree.css("span.stage-badge")[0].text(strip=True).replace("\xa0", " ") == (
+        "Idée : Détectée"
+    )
