@@ -1,10 +1,290 @@
-"""(being written)"""
+"""The moderation team's pages on one need: its file, editing a need or a comment (with a
+revision history) and merging a duplicate. Thin routes: app.moderation.needs does the work.
+
+(/moderation/needs/new and /moderation/needs/{need_id}/qualification live in qualify_routes.)
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
 
 from app.accounts.deps import require_role
-from app.accounts.models import Role
+from app.accounts.models import Role, User
+from app.board.models import Comment, Need
+from app.moderation import needs
+from app.moderation.service import REASONS
+from app.web.deps import SessionDep
+from app.web.errors import Conflict, Invalid
+from app.web.i18n import gettext as _
+from app.web.i18n import lazy_gettext as N_
+from app.web.templating import render
 
 router = APIRouter(prefix="/moderation", dependencies=[Depends(require_role(Role.moderator))])
+Moderator = Annotated[User, Depends(require_role(Role.moderator))]
+FormStr = Annotated[str, Form()]
+
+NOTICES = {
+    "edited": N_(
+        "Modification enregistrée ; l'ancienne version est conservée et l'auteur·e est prévenu·e."
+    ),
+    "comment-edited": N_(
+        "Commentaire modifié ; l'ancienne version est conservée et son auteur·e est prévenu·e."
+    ),
+    "merged": N_("Fusion faite : soutiens, commentaires et abonnés sont réunis sur ce besoin."),
+}
+
+
+def _file_url(need_id: int, done: str = "", anchor: str = "") -> str:
+    return f"/moderation/needs/{need_id}" + (f"?done={done}" if done else "") + anchor
+
+
+# --- the file -----------------------------------------------------------------------------------
+
+
+@router.get("/needs/{need_id}")
+def need_file_page(
+    request: Request, session: SessionDep, user: Moderator, need_id: int
+) -> Response:
+    file = needs.need_file(session, user, need_id)
+    done = request.query_params.get("done", "")
+    return render(
+        request,
+        "moderation/need.html",
+        {
+            "file": file,
+            "notice": _(NOTICES[done]) if done in NOTICES else None,
+            "report_reasons": REASONS,
+            "comment_status_labels": needs.COMMENT_STATUS_LABELS,
+            "section": "need",
+        },
+    )
+
+
+# --- editing a need -----------------------------------------------------------------------------
+
+
+def _need_edit_page(
+    request: Request,
+    need: Need,
+    values: dict[str, str],
+    *,
+    errors: dict[str, str] | None = None,
+    conflict: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "moderation/need_edit.html",
+        {
+            "need": need,
+            "values": values,
+            "errors": {k: v for k, v in (errors or {}).items() if k != "form"},
+            "form_error": (errors or {}).get("form"),
+            "conflict": conflict,
+            "section": "need",
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/needs/{need_id}/edit")
+def need_edit_form(
+    request: Request, session: SessionDep, user: Moderator, need_id: int
+) -> Response:
+    need = needs.editable_need(session, user, need_id)
+    values = {
+        "title": need.title,
+        "body": need.body,
+        "reason": "",
+        "seen": need.updated_at.isoformat(),
+    }
+    return _need_edit_page(request, need, values)
+
+
+@router.post("/needs/{need_id}/edit")
+def need_edit(
+    request: Request,
+    session: SessionDep,
+    user: Moderator,
+    need_id: int,
+    title: FormStr = "",
+    body: FormStr = "",
+    reason: FormStr = "",
+    seen: FormStr = "",
+) -> Response:
+    values = {"title": title, "body": body, "reason": reason, "seen": seen}
+    try:
+        needs.edit_need_text(
+            session, user, need_id, title=title, body=body, reason=reason, seen_updated_at=seen
+        )
+    except Invalid as exc:
+        need = needs.editable_need(session, user, need_id)
+        return _need_edit_page(request, need, values, errors=exc.errors, status_code=422)
+    except Conflict as exc:
+        # Nothing was overwritten. The form now starts from the current version (shown), with
+        # what the moderator typed kept, so they can redo their change knowingly.
+        need = needs.editable_need(session, user, need_id)
+        values["seen"] = need.updated_at.isoformat()
+        return _need_edit_page(request, need, values, conflict=exc.detail, status_code=409)
+    return RedirectResponse(_file_url(need_id, "edited"), status_code=303)
+
+
+# --- editing a comment --------------------------------------------------------------------------
+
+
+def _comment_edit_page(
+    request: Request,
+    session: SessionDep,
+    comment: Comment,
+    values: dict[str, str],
+    *,
+    errors: dict[str, str] | None = None,
+    conflict: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "moderation/comment_edit.html",
+        {
+            "comment": comment,
+            "need": session.get(Need, comment.need_id),
+            "values": values,
+            "errors": {k: v for k, v in (errors or {}).items() if k != "form"},
+            "form_error": (errors or {}).get("form"),
+            "conflict": conflict,
+            "section": "need",
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/comments/{comment_id}/edit")
+def comment_edit_form(
+    request: Request, session: SessionDep, user: Moderator, comment_id: int
+) -> Response:
+    comment = needs.editable_comment(session, user, comment_id)
+    values = {"body": comment.body, "reason": "", "seen": comment.updated_at.isoformat()}
+    return _comment_edit_page(request, session, comment, values)
+
+
+@router.post("/comments/{comment_id}/edit")
+def comment_edit(
+    request: Request,
+    session: SessionDep,
+    user: Moderator,
+    comment_id: int,
+    body: FormStr = "",
+    reason: FormStr = "",
+    seen: FormStr = "",
+) -> Response:
+    values = {"body": body, "reason": reason, "seen": seen}
+    try:
+        comment = needs.edit_comment_text(
+            session, user, comment_id, body=body, reason=reason, seen_updated_at=seen
+        )
+    except Invalid as exc:
+        comment = needs.editable_comment(session, user, comment_id)
+        return _comment_edit_page(
+            request, session, comment, values, errors=exc.errors, status_code=422
+        )
+    except Conflict as exc:
+        comment = needs.editable_comment(session, user, comment_id)
+        values["seen"] = comment.updated_at.isoformat()
+        return _comment_edit_page(
+            request, session, comment, values, conflict=exc.detail, status_code=409
+        )
+    return RedirectResponse(
+        _file_url(comment.need_id, "comment-edited", f"#comment-{comment.id}"), status_code=303
+    )
+
+
+# --- merging a duplicate ------------------------------------------------------------------------
+
+
+def _merge_page(
+    request: Request,
+    session: SessionDep,
+    user: User,
+    need_id: int,
+    *,
+    query: str = "",
+    into: str = "",
+    note: str = "",
+    errors: dict[str, str] | None = None,
+    conflict: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    source = needs.get_need(session, need_id)
+    errors = dict(errors or {})
+    target = plan = None
+    source_error = needs.source_errors(source)
+    if source_error:
+        errors.update(source_error)
+    elif into and not {"into", "source"} & errors.keys():
+        try:
+            source, target = needs.load_merge(session, user, need_id, into)
+            plan = needs.merge_plan(session, source, target)
+        except Invalid as exc:
+            errors.update(exc.errors)
+    if errors and status_code == 200:
+        status_code = 422
+    results = needs.search_targets(session, source, query) if query and not source_error else []
+    return render(
+        request,
+        "moderation/need_merge.html",
+        {
+            "need": source,
+            "merged_into": session.get(Need, source.merged_into_id)
+            if source.merged_into_id
+            else None,
+            "query": query,
+            "into": into,
+            "note": note,
+            "results": results,
+            "target": target,
+            "plan": plan,
+            "errors": errors,
+            "conflict": conflict,
+            "section": "need",
+        },
+        status_code=status_code,
+        block="results" if query and not into else None,
+    )
+
+
+@router.get("/needs/{need_id}/merge")
+def merge_form(request: Request, session: SessionDep, user: Moderator, need_id: int) -> Response:
+    needs.ensure_moderator(user)
+    params: dict[str, Any] = request.query_params
+    return _merge_page(
+        request,
+        session,
+        user,
+        need_id,
+        query=str(params.get("q", ""))[:100],
+        into=str(params.get("into", ""))[:20],
+    )
+
+
+@router.post("/needs/{need_id}/merge")
+def merge(
+    request: Request,
+    session: SessionDep,
+    user: Moderator,
+    need_id: int,
+    into: FormStr = "",
+    seen_status: FormStr = "",
+    note: FormStr = "",
+) -> Response:
+    try:
+        target = needs.merge_needs(session, user, need_id, into, seen_status=seen_status, note=note)
+    except Invalid as exc:
+        return _merge_page(request, session, user, need_id, into=into, note=note, errors=exc.errors)
+    except Conflict as exc:
+        return _merge_page(
+            request, session, user, need_id, note=note, conflict=exc.detail, status_code=409
+        )
+    return RedirectResponse(_file_url(target.id, "merged"), status_code=303)  # type: ignore[arg-type]

@@ -1,0 +1,820 @@
+"""A need as the moderation team sees it: its file, editing by a moderator (with a revision
+history) and merging a duplicate into another need.
+
+Every write: load → authorise → validate → execute (guarded by an optimistic check in the
+UPDATE's WHERE, so two moderators never overwrite each other) → audit entry → the authors'
+notifications → commit, all in one transaction.
+
+Merge decisions:
+- Supports are united without counting anyone twice: a supporter of the source only moves
+  (their row's need_id changes, its date, concern and territory kept); a supporter of both
+  keeps the target's row and the source's is deleted (recorded in the audit entry). The
+  target's supports_count is then counted from the rows and its trending score grows by the
+  weights of the moved rows (board.trending: a score is the sum of its rows' weights).
+- Comments move with their replies; `moved_from_need_id` says where they came from. The
+  target's comments_count is counted from its published, non-deleted comments.
+- Followers of the source follow the target too; their follow of the source stays (harmless,
+  and it makes undoing by hand easier).
+- The rows of both needs are locked in id order (a conditional UPDATE each) before anything
+  else moves, so two merges touching the same needs wait for each other instead of
+  deadlocking, and the second merge of the same source finds it no longer in the status it saw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, or_, update
+from sqlmodel import Session, select
+
+from app.accounts.models import Role, User
+from app.board.models import (
+    PUBLIC_NEED_STATUSES,
+    Comment,
+    CommentStatus,
+    Follow,
+    Need,
+    NeedStatus,
+    Report,
+    Support,
+)
+from app.board.trending import support_weight
+from app.db import utcnow
+from app.moderation import audit
+from app.moderation.models import AuditEntry, Revision
+from app.text import excerpt, render_markdown, slugify
+from app.web.errors import Conflict, Forbidden, Invalid, NotFound
+from app.web.i18n import gettext as _
+from app.web.i18n import lazy_gettext as N_
+from app.web.params import is_valid_id
+
+REASON_MAX = 500
+SEARCH_LIMIT = 20
+
+STATUS_LABELS = {
+    NeedStatus.pending.value: N_("En attente de validation"),
+    NeedStatus.published.value: N_("Publié"),
+    NeedStatus.hidden.value: N_("Masqué"),
+    NeedStatus.rejected.value: N_("Refusé"),
+    NeedStatus.covered.value: N_("Déjà couvert"),
+    NeedStatus.merged.value: N_("Fusionné"),
+}
+COMMENT_STATUS_LABELS = {
+    CommentStatus.published.value: N_("Publié"),
+    CommentStatus.pending.value: N_("En attente"),
+    CommentStatus.hidden.value: N_("Masqué"),
+}
+
+
+def ensure_moderator(user: User | None) -> User:
+    """The service's own check (routes check too): an active moderator, staff or admin."""
+    if user is None or not user.has_role(Role.moderator) or user.is_blocked():
+        raise Forbidden()
+    return user
+
+
+def can_read_revisions(user: User | None) -> bool:
+    """Earlier texts may hold what was removed on purpose (a phone number): staff and admins
+    read them; moderators only see that revisions exist."""
+    return user is not None and user.has_role(Role.staff)
+
+
+def get_need(session: Session, need_id: int) -> Need:
+    need = session.get(Need, need_id) if is_valid_id(need_id) else None
+    if need is None:
+        raise NotFound(_("Ce besoin n'existe pas."))
+    return need
+
+
+def editable_need(session: Session, viewer: User, need_id: int) -> Need:
+    """A need a moderator may rewrite: any that exists and was not deleted by its author."""
+    ensure_moderator(viewer)
+    need = get_need(session, need_id)
+    if need.deleted_at is not None:
+        raise NotFound(_("Ce besoin a été supprimé par son auteur·e."))
+    return need
+
+
+def editable_comment(session: Session, viewer: User, comment_id: int) -> Comment:
+    ensure_moderator(viewer)
+    return get_comment(session, comment_id)
+
+
+def get_comment(session: Session, comment_id: int) -> Comment:
+    comment = session.get(Comment, comment_id) if is_valid_id(comment_id) else None
+    if comment is None or comment.deleted_at is not None:
+        raise NotFound(_("Ce commentaire n'existe pas ou a été supprimé."))
+    return comment
+
+
+def clean_reason(reason: str) -> str:
+    """The edit's reason, told to the author: required, one line, at most 500 characters."""
+    text = " ".join((reason or "").split())
+    if not text:
+        raise Invalid(
+            {"reason": _("Indiquez le motif de la modification : il sera expliqué à l'auteur·e.")}
+        )
+    if len(text) > REASON_MAX:
+        raise Invalid(
+            {"reason": _("Le motif doit faire au plus %(max)s caractères.", max=REASON_MAX)}
+        )
+    return text
+
+
+def parse_seen(raw: str) -> datetime:
+    """The `updated_at` the moderator saw, as the form carries it (ISO 8601)."""
+    try:
+        value = datetime.fromisoformat((raw or "").strip())
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise Invalid(
+            {"form": _("Le formulaire est incomplet : rechargez la page et recommencez.")}
+        )
+    return value
+
+
+# --- the file -----------------------------------------------------------------------------------
+
+
+@dataclass
+class CommentRow:
+    comment: Comment
+    author: User | None
+    revisions: int
+
+
+@dataclass
+class ReportRow:
+    report: Report
+    reporter: User | None
+
+
+@dataclass
+class NeedFile:
+    need: Need
+    author: User | None
+    merged_into: Need | None
+    merged_from: list[Need]
+    reports: list[ReportRow]
+    comments: list[CommentRow]
+    revisions: list[Revision]  # of the need and of its comments, newest first
+    revisions_readable: bool
+    entries: list[AuditEntry]
+    can_qualify: bool
+
+    @property
+    def status_label(self) -> str:
+        return _(STATUS_LABELS.get(self.need.status, self.need.status))
+
+
+def need_file(session: Session, viewer: User, need_id: int) -> NeedFile:
+    ensure_moderator(viewer)
+    need = get_need(session, need_id)
+    comment_rows = session.exec(
+        select(Comment, User)
+        .outerjoin(User, User.id == Comment.author_id)  # type: ignore[arg-type]
+        .where(Comment.need_id == need.id)
+        .order_by(Comment.created_at, Comment.id)  # type: ignore[arg-type]
+    ).all()
+    comment_ids = [c.id for c, _u in comment_rows]
+    on_this = (Revision.target_kind == "need") & (Revision.target_id == need.id)
+    if comment_ids:
+        on_this = on_this | (
+            (Revision.target_kind == "comment") & Revision.target_id.in_(comment_ids)  # type: ignore[attr-defined]
+        )
+    revisions = list(
+        session.exec(select(Revision).where(on_this).order_by(Revision.id.desc()))  # type: ignore[union-attr]
+    )
+    per_comment: dict[int, int] = {}
+    for revision in revisions:
+        if revision.target_kind == "comment":
+            per_comment[revision.target_id] = per_comment.get(revision.target_id, 0) + 1
+    report_where = (Report.target_kind == "need") & (Report.target_id == need.id)
+    if comment_ids:
+        report_where = report_where | (
+            (Report.target_kind == "comment") & Report.target_id.in_(comment_ids)  # type: ignore[attr-defined]
+        )
+    reports = [
+        ReportRow(report, reporter)
+        for report, reporter in session.exec(
+            select(Report, User)
+            .outerjoin(User, User.id == Report.reporter_id)  # type: ignore[arg-type]
+            .where(Report.status == "open", report_where)
+            .order_by(Report.created_at, Report.id)  # type: ignore[arg-type]
+        ).all()
+    ]
+    merged_from = list(
+        session.exec(
+            select(Need).where(Need.merged_into_id == need.id).order_by(Need.id)  # type: ignore[arg-type]
+        )
+    )
+    audit_where = (AuditEntry.target_kind == "need") & (AuditEntry.target_id == need.id)
+    if comment_ids:
+        audit_where = audit_where | (
+            (AuditEntry.target_kind == "comment") & AuditEntry.target_id.in_(comment_ids)  # type: ignore[union-attr]
+        )
+    if merged_from:  # the merges into this need are recorded on their sources
+        audit_where = audit_where | (
+            (AuditEntry.action == "need.merge")
+            & AuditEntry.target_id.in_([n.id for n in merged_from])  # type: ignore[union-attr]
+        )
+    entries = list(
+        session.exec(
+            select(AuditEntry)
+            .where(audit_where)
+            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())  # type: ignore[attr-defined]
+            .limit(100)
+        )
+    )
+    return NeedFile(
+        need=need,
+        author=session.get(User, need.author_id) if need.author_id else None,
+        merged_into=session.get(Need, need.merged_into_id) if need.merged_into_id else None,
+        merged_from=merged_from,
+        reports=reports,
+        comments=[CommentRow(c, u, per_comment.get(c.id, 0)) for c, u in comment_rows],  # type: ignore[arg-type]
+        revisions=revisions,
+        revisions_readable=can_read_revisions(viewer),
+        entries=entries,
+        can_qualify=viewer.has_role(Role.staff),
+    )
+
+
+# --- editing ------------------------------------------------------------------------------------
+
+
+def _last_editor(session: Session, kind: str, target_id: int, since: datetime) -> str | None:
+    revision = session.exec(
+        select(Revision)
+        .where(
+            Revision.target_kind == kind,
+            Revision.target_id == target_id,
+            Revision.created_at >= since,  # type: ignore[operator]
+        )
+        .order_by(Revision.id.desc())  # type: ignore[union-attr]
+    ).first()
+    return revision.editor_name if revision else None
+
+
+def _changed_by(session: Session, kind: str, target_id: int, since: datetime) -> Conflict:
+    """The clear « already changed by X » refusal (nothing written: the caller rolled back)."""
+    who = _last_editor(session, kind, target_id, since)
+    if who is None:
+        model = Need if kind == "need" else Comment
+        row = session.get(model, target_id)
+        author = session.get(User, row.author_id) if row and row.author_id else None
+        who = author.display_name if author else _("son auteur·e")
+    message = (
+        _(
+            "Déjà modifié par %(who)s entre-temps : ce besoin a changé depuis l'ouverture du "
+            "formulaire. Rien n'a été écrasé ; partez de sa version actuelle.",
+            who=who,
+        )
+        if kind == "need"
+        else _(
+            "Déjà modifié par %(who)s entre-temps : ce commentaire a changé depuis l'ouverture "
+            "du formulaire. Rien n'a été écrasé ; partez de sa version actuelle.",
+            who=who,
+        )
+    )
+    return Conflict(message)
+
+
+def edit_need_text(
+    session: Session,
+    moderator: User,
+    need_id: int,
+    *,
+    title: str,
+    body: str,
+    reason: str,
+    seen_updated_at: str,
+) -> Need:
+    """A moderator rewrites a need's title and body (to remove a phone number, an insult…).
+    The earlier text is kept in a Revision row; the author is told why. Commits."""
+    from app.board.notifications import notify
+    from app.board.service import NeedInput, validate_need
+
+    need = editable_need(session, moderator, need_id)
+    errors: dict[str, str] = {}
+    try:
+        # Theme and territory are not edited here (qualification is): only the text.
+        new_title, new_body, _theme, _territory = validate_need(
+            session, NeedInput(title=title, body=body)
+        )
+    except Invalid as exc:
+        errors.update(exc.errors)
+        new_title, new_body = need.title, need.body
+    try:
+        why = clean_reason(reason)
+    except Invalid as exc:
+        errors.update(exc.errors)
+    if not errors and (new_title, new_body) == (need.title, need.body):
+        errors["body"] = _("Le texte n'a pas changé : modifiez le titre ou la description.")
+    if errors:
+        raise Invalid(errors)
+    seen = parse_seen(seen_updated_at)
+    old_title, old_body = need.title, need.body
+    now = utcnow()
+    result = session.exec(
+        update(Need)  # type: ignore[call-overload]
+        .where(Need.id == need.id, Need.updated_at == seen, Need.deleted_at.is_(None))  # type: ignore[union-attr]
+        .values(
+            title=new_title,
+            slug=slugify(new_title),
+            body=new_body,
+            body_html=render_markdown(new_body),
+            excerpt=excerpt(new_body),
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        raise _changed_by(session, "need", need.id, seen)  # type: ignore[arg-type]
+    session.add(
+        Revision(
+            target_kind="need",
+            target_id=need.id,  # type: ignore[arg-type]
+            editor_id=moderator.id,
+            editor_name=moderator.display_name[:60],
+            title=old_title,
+            body=old_body,
+            reason=why,
+            created_at=now,
+        )
+    )
+    audit.record(
+        session,
+        moderator,
+        "need.edit",
+        "need",
+        need.id,
+        reason=why,
+        before={"title": old_title, "body": old_body, "updated_at": seen},
+        after={"title": new_title, "body": new_body, "updated_at": now},
+    )
+    session.refresh(need)
+    notify(
+        session,
+        "moderation",
+        [need.author_id],
+        need=need,
+        actor=moderator,
+        message=_(
+            "Votre besoin « %(title)s » a été modifié par l'équipe de modération. Motif : "
+            "%(reason)s",
+            title=need.title,
+            reason=why,
+        ),
+    )
+    session.commit()
+    return need
+
+
+def edit_comment_text(
+    session: Session,
+    moderator: User,
+    comment_id: int,
+    *,
+    body: str,
+    reason: str,
+    seen_updated_at: str,
+) -> Comment:
+    """A moderator rewrites a comment; the earlier text goes to a Revision row. Commits."""
+    from app.board.comments import clean_body
+    from app.board.notifications import notify
+
+    comment = editable_comment(session, moderator, comment_id)
+    errors: dict[str, str] = {}
+    new_body = comment.body
+    try:
+        new_body = clean_body(body)
+    except Invalid as exc:
+        errors.update(exc.errors)
+    try:
+        why = clean_reason(reason)
+    except Invalid as exc:
+        errors.update(exc.errors)
+    if not errors and new_body == comment.body:
+        errors["body"] = _("Le texte n'a pas changé : modifiez le commentaire.")
+    if errors:
+        raise Invalid(errors)
+    seen = parse_seen(seen_updated_at)
+    old_body = comment.body
+    now = utcnow()
+    result = session.exec(
+        update(Comment)  # type: ignore[call-overload]
+        .where(
+            Comment.id == comment.id,
+            Comment.updated_at == seen,
+            Comment.deleted_at.is_(None),  # type: ignore[union-attr]
+        )
+        .values(body=new_body, body_html=render_markdown(new_body), updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        raise _changed_by(session, "comment", comment.id, seen)  # type: ignore[arg-type]
+    session.add(
+        Revision(
+            target_kind="comment",
+            target_id=comment.id,  # type: ignore[arg-type]
+            editor_id=moderator.id,
+            editor_name=moderator.display_name[:60],
+            body=old_body,
+            reason=why,
+            created_at=now,
+        )
+    )
+    audit.record(
+        session,
+        moderator,
+        "comment.edit",
+        "comment",
+        comment.id,
+        reason=why,
+        before={"body": old_body, "updated_at": seen, "need_id": comment.need_id},
+        after={"body": new_body, "updated_at": now},
+    )
+    session.refresh(comment)
+    need = session.get(Need, comment.need_id)
+    notify(
+        session,
+        "moderation",
+        [comment.author_id],
+        need=need,
+        comment=comment,
+        actor=moderator,
+        message=_(
+            "Votre commentaire sur « %(title)s » a été modifié par l'équipe de modération. "
+            "Motif : %(reason)s",
+            title=need.title if need else "",
+            reason=why,
+        ),
+    )
+    session.commit()
+    return comment
+
+
+# --- merging ------------------------------------------------------------------------------------
+
+
+def search_targets(session: Session, source: Need, query: str) -> list[Need]:
+    """Public needs a duplicate can be merged into: by number, or by words of the title."""
+    from app.board.queries import visible_needs
+
+    query = " ".join((query or "").replace("\x00", "").split())[:100]
+    if not query:
+        return []
+    statement = visible_needs().where(Need.id != source.id)
+    candidate = query.removeprefix("#").removeprefix("n°").strip()
+    conditions = [Need.title.icontains(query, autoescape=True)]  # type: ignore[attr-defined]
+    if candidate.isascii() and candidate.isdigit() and is_valid_id(int(candidate)):
+        conditions.append(Need.id == int(candidate))
+    statement = statement.where(or_(*conditions))
+    return list(
+        session.exec(statement.order_by(Need.supports_count.desc(), Need.id).limit(SEARCH_LIMIT))  # type: ignore[attr-defined]
+    )
+
+
+def source_errors(source: Need) -> dict[str, str]:
+    if source.deleted_at is not None:
+        return {
+            "source": _("Ce besoin a été supprimé par son auteur·e : il ne peut pas être fusionné.")
+        }
+    if source.status == NeedStatus.merged.value:
+        return {"source": _("Ce besoin a déjà été fusionné dans un autre.")}
+    return {}
+
+
+def _target_errors(source: Need, target: Need | None) -> dict[str, str]:
+    if target is None:
+        return {"into": _("Aucun besoin ne porte ce numéro.")}
+    if target.id == source.id:
+        return {
+            "into": _("Un besoin ne peut pas être fusionné avec lui-même : choisissez-en un autre.")
+        }
+    if target.deleted_at is not None:
+        return {"into": _("Ce besoin a été supprimé : choisissez un besoin public.")}
+    if target.status == NeedStatus.merged.value:
+        return {
+            "into": _("Ce besoin a lui-même été fusionné : choisissez le besoin qui le remplace.")
+        }
+    if target.status not in PUBLIC_NEED_STATUSES:
+        return {
+            "into": _(
+                "Ce besoin n'est pas public (en attente, masqué ou refusé) : "
+                "choisissez un besoin publié."
+            )
+        }
+    return {}
+
+
+def load_merge(session: Session, moderator: User, source_id: int, into: str) -> tuple[Need, Need]:
+    """The source and the target of a merge, checked (Invalid with a message per field)."""
+    from app.web.params import parse_id
+
+    ensure_moderator(moderator)
+    source = get_need(session, source_id)
+    errors = source_errors(source)
+    if errors:
+        raise Invalid(errors)
+    target_id = parse_id(into)
+    if target_id is None:
+        raise Invalid({"into": _("Indiquez le numéro du besoin qui restera (un nombre entier).")})
+    target = session.get(Need, target_id)
+    errors = _target_errors(source, target)
+    if errors:
+        raise Invalid(errors)
+    return source, target  # type: ignore[return-value]
+
+
+@dataclass
+class MergePlan:
+    """What a merge will do, for the confirmation page."""
+
+    source_supports: int
+    target_supports: int
+    both: int  # people supporting both needs: counted once
+    result_supports: int
+    comments_moved: int  # every comment, whatever its status
+    comments_published: int
+    result_comments: int
+    followers_added: int
+
+
+def merge_plan(session: Session, source: Need, target: Need) -> MergePlan:
+    def count(statement: Any) -> int:
+        return session.exec(statement).one()
+
+    target_supporters = select(Support.user_id).where(Support.need_id == target.id)
+    source_supports = count(select(func.count()).where(Support.need_id == source.id))
+    target_supports = count(select(func.count()).where(Support.need_id == target.id))
+    both = count(
+        select(func.count()).where(
+            Support.need_id == source.id,
+            Support.user_id.in_(target_supporters),  # type: ignore[attr-defined]
+        )
+    )
+
+    def published(need_id: int) -> Any:
+        return select(func.count()).where(
+            Comment.need_id == need_id,
+            Comment.status == CommentStatus.published.value,
+            Comment.deleted_at.is_(None),  # type: ignore[union-attr]
+        )
+
+    comments_published = count(published(source.id))  # type: ignore[arg-type]
+    target_followers = select(Follow.user_id).where(Follow.need_id == target.id)
+    return MergePlan(
+        source_supports=source_supports,
+        target_supports=target_supports,
+        both=both,
+        result_supports=target_supports + source_supports - both,
+        comments_moved=count(select(func.count()).where(Comment.need_id == source.id)),
+        comments_published=comments_published,
+        result_comments=count(published(target.id)) + comments_published,  # type: ignore[arg-type]
+        followers_added=count(
+            select(func.count()).where(
+                Follow.need_id == source.id,
+                Follow.user_id.not_in(target_followers),  # type: ignore[attr-defined]
+            )
+        ),
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _counts(need: Need) -> dict[str, Any]:
+    return {
+        "status": need.status,
+        "supports_count": need.supports_count,
+        "comments_count": need.comments_count,
+        "trending_score": need.trending_score,
+    }
+
+
+def _conflict_on_source(session: Session, source_id: int) -> Conflict:
+    last = session.exec(
+        select(AuditEntry)
+        .where(AuditEntry.target_kind == "need", AuditEntry.target_id == source_id)
+        .order_by(AuditEntry.id.desc())  # type: ignore[union-attr]
+    ).first()
+    who = last.actor_name if last else _("un·e autre modérateur·rice")
+    return Conflict(
+        _("Ce besoin a déjà été traité par %(who)s entre-temps : rechargez sa fiche.", who=who)
+    )
+
+
+def merge_needs(
+    session: Session,
+    moderator: User,
+    source_id: int,
+    into: str,
+    *,
+    seen_status: str,
+    note: str = "",
+) -> Need:
+    """Merges the need `source_id` into the need numbered `into`, in one transaction; returns
+    the target. Invalid (nothing written) when either need cannot take part; Conflict when
+    the source changed since the moderator looked at it."""
+    from app.board.follows import add_follow
+    from app.board.notifications import notify
+
+    source, target = load_merge(session, moderator, source_id, into)
+    note = " ".join((note or "").split())
+    if len(note) > REASON_MAX:
+        raise Invalid({"note": _("La note doit faire au plus %(max)s caractères.", max=REASON_MAX)})
+    source_pk, target_pk = source.id, target.id
+    assert source_pk is not None and target_pk is not None
+
+    # 1. Lock both rows, in id order, each UPDATE (changing nothing) re-checking what was
+    # validated above; then read the counts as they are under the lock.
+    for need_id in sorted((source_pk, target_pk)):
+        if need_id == source_pk:
+            still = (
+                Need.status == seen_status,
+                Need.status != NeedStatus.merged.value,
+                Need.deleted_at.is_(None),  # type: ignore[union-attr]
+            )
+        else:
+            still = (
+                Need.status.in_(PUBLIC_NEED_STATUSES),  # type: ignore[attr-defined]
+                Need.deleted_at.is_(None),  # type: ignore[union-attr]
+            )
+        locked = session.exec(
+            update(Need)  # type: ignore[call-overload]
+            .where(Need.id == need_id, *still)
+            .values(supports_count=Need.supports_count)
+            .execution_options(synchronize_session=False)
+        )
+        if locked.rowcount != 1:
+            session.rollback()
+            if need_id == source_pk:
+                raise _conflict_on_source(session, source_pk)
+            raise Conflict(
+                _(
+                    "Le besoin choisi vient de changer (masqué, fusionné ou supprimé) : "
+                    "choisissez-en un autre."
+                )
+            )
+    session.refresh(source)
+    session.refresh(target)
+    before = {"source": _counts(source), "target": _counts(target)}
+    now = utcnow()
+    session.exec(
+        update(Need)  # type: ignore[call-overload]
+        .where(Need.id == source_pk)
+        .values(
+            status=NeedStatus.merged.value,
+            merged_into_id=target_pk,
+            supports_count=0,
+            comments_count=0,
+            trending_score=0.0,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+    # 2. Supports: duplicates deleted (the target's row stays), the others moved.
+    target_supporters = select(Support.user_id).where(Support.need_id == target_pk)
+    duplicates = list(
+        session.exec(
+            select(Support)
+            .where(Support.need_id == source_pk, Support.user_id.in_(target_supporters))  # type: ignore[attr-defined]
+            .order_by(Support.id)  # type: ignore[arg-type]
+        )
+    )
+    deleted_supports = [
+        {
+            "id": s.id,
+            "user_id": s.user_id,
+            "created_at": _iso(s.created_at),
+            "concern": s.concern,
+            "territory_id": s.territory_id,
+        }
+        for s in duplicates
+    ]
+    if duplicates:
+        session.exec(
+            delete(Support)  # type: ignore[call-overload]
+            .where(Support.id.in_([s.id for s in duplicates]))  # type: ignore[union-attr]
+            .execution_options(synchronize_session=False)
+        )
+    moving = session.exec(
+        select(Support.id, Support.user_id, Support.created_at)
+        .where(Support.need_id == source_pk)
+        .order_by(Support.id)  # type: ignore[arg-type]
+    ).all()
+    moved_weight = sum(support_weight(created_at) for _i, _u, created_at in moving)
+    if moving:
+        session.exec(
+            update(Support)  # type: ignore[call-overload]
+            .where(Support.need_id == source_pk)
+            .values(need_id=target_pk)
+            .execution_options(synchronize_session=False)
+        )
+
+    # 3. Comments, with their replies (a thread moves whole: every comment of the need moves).
+    moved_comments = session.exec(
+        select(Comment.id, Comment.moved_from_need_id)
+        .where(Comment.need_id == source_pk)
+        .order_by(Comment.id)  # type: ignore[arg-type]
+    ).all()
+    if moved_comments:
+        session.exec(
+            update(Comment)  # type: ignore[call-overload]
+            .where(Comment.need_id == source_pk)
+            .values(need_id=target_pk, moved_from_need_id=source_pk)
+            .execution_options(synchronize_session=False)
+        )
+
+    # 4. Followers of the source follow the target.
+    source_followers = session.exec(
+        select(Follow.user_id).where(Follow.need_id == source_pk).order_by(Follow.user_id)  # type: ignore[arg-type]
+    ).all()
+    follows_added = [uid for uid in source_followers if add_follow(session, target_pk, uid)]
+
+    # 5. The target's counts, exact from the rows (its row is locked: nobody adds meanwhile).
+    supports_now = select(func.count()).select_from(Support).where(Support.need_id == target_pk)
+    comments_now = (
+        select(func.count())
+        .select_from(Comment)
+        .where(
+            Comment.need_id == target_pk,
+            Comment.status == CommentStatus.published.value,
+            Comment.deleted_at.is_(None),  # type: ignore[union-attr]
+        )
+    )
+    session.exec(
+        update(Need)  # type: ignore[call-overload]
+        .where(Need.id == target_pk)
+        .values(
+            supports_count=supports_now.scalar_subquery(),
+            comments_count=comments_now.scalar_subquery(),
+            trending_score=Need.trending_score + moved_weight,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(source)
+    session.refresh(target)
+
+    # 6. Audit: enough to undo by hand.
+    audit.record(
+        session,
+        moderator,
+        "need.merge",
+        "need",
+        source_pk,
+        reason=note,
+        before=before,
+        after={
+            "into": target_pk,
+            "source": _counts(source),
+            "target": _counts(target),
+            "moved_supports": [{"id": i, "user_id": u} for i, u, _c in moving],
+            "deleted_supports": deleted_supports,
+            "moved_comments": [{"id": i, "moved_from_need_id": m} for i, m in moved_comments],
+            "follows_added": follows_added,
+        },
+    )
+
+    # 7. Both authors are told (the moderator never: notify skips the actor).
+    suffix = f" {_('Note :')} {note}" if note else ""
+    notify(
+        session,
+        "moderation",
+        [source.author_id],
+        need=target,
+        actor=moderator,
+        message=_(
+            "Votre besoin « %(source)s » décrivait le même besoin que « %(target)s » : ils ont "
+            "été fusionnés. Vos soutiens et vos commentaires y sont réunis.",
+            source=source.title,
+            target=target.title,
+        )
+        + suffix,
+    )
+    if target.author_id != source.author_id:
+        notify(
+            session,
+            "moderation",
+            [target.author_id],
+            need=target,
+            actor=moderator,
+            message=_(
+                "Le besoin « %(source)s », qui décrivait le même besoin, a été fusionné avec le "
+                "vôtre, « %(target)s » : ses soutiens et ses commentaires s'y ajoutent.",
+                source=source.title,
+                target=target.title,
+            )
+            + suffix,
+        )
+    session.commit()
+    return target
