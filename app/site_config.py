@@ -21,6 +21,10 @@ from app.db import UTCDateTime, utcnow
 from app.settings import ModerationMode, Settings
 
 DEFAULT_AUTO_HIDE_THRESHOLD = 3
+AUTO_HIDE_THRESHOLD_MIN = 1
+AUTO_HIDE_THRESHOLD_MAX = 50
+BLOCKED_WORDS_MAX = 500  # entries
+BLOCKED_WORD_MAX_LENGTH = 60  # characters per entry
 
 
 class SiteSetting(SQLModel, table=True):
@@ -61,9 +65,15 @@ def site_config(session: Session, settings: Settings | None = None) -> SiteConfi
     except ValueError:
         pass  # an unknown stored value falls back to the environment's
     threshold = rows.get("auto_hide_threshold")
-    if not isinstance(threshold, int) or threshold < 1:
+    if (
+        not isinstance(threshold, int)
+        or isinstance(threshold, bool)
+        or not AUTO_HIDE_THRESHOLD_MIN <= threshold <= AUTO_HIDE_THRESHOLD_MAX
+    ):
         threshold = DEFAULT_AUTO_HIDE_THRESHOLD
-    words = rows.get("blocked_words") or []
+    words = rows.get("blocked_words")
+    if not isinstance(words, list):
+        words = []
     return SiteConfig(
         moderation_mode=mode,
         auto_hide_threshold=threshold,
@@ -80,6 +90,28 @@ def set_value(session: Session, key: str, value: Any, *, user_id: int | None) ->
     row.updated_at = utcnow()
     row.updated_by_id = user_id
     session.add(row)
+
+
+def stored_blocked_words(session: Session) -> list[str]:
+    """The blocked words as the admin typed them (the settings form shows these)."""
+    row = session.get(SiteSetting, "blocked_words")
+    value = row.value if row is not None else None
+    return [w for w in value if isinstance(w, str)] if isinstance(value, list) else []
+
+
+def clean_blocked_words(text: str) -> list[str]:
+    """One word or phrase per line → the list to store: spaces trimmed and collapsed, empty
+    lines dropped, duplicates (compared like the matching does: case and accents ignored)
+    dropped, the first spelling kept. Length limits are checked by the caller."""
+    words: list[str] = []
+    seen: set[str] = set()
+    for line in (text or "").splitlines():
+        word = " ".join("".join(c if c.isprintable() else " " for c in line).split())
+        key = normalise(word)
+        if word and key not in seen:
+            seen.add(key)
+            words.append(word)
+    return words
 
 
 def normalise(text: str) -> str:

@@ -32,10 +32,11 @@ from app.board.models import Comment, CommentStatus, Need, NotificationKind
 from app.board.notifications import notify
 from app.board.permissions import can_delete_comment, can_edit_comment, is_moderator
 from app.board.queries import get_need_for, get_visible_need
-from app.board.service import ensure_can_participate
+from app.board.service import audit_hold, ensure_can_participate, held_for_blocked_words
 from app.db import utcnow
 from app.ratelimit import check_rate
 from app.settings import ModerationMode, Settings
+from app.site_config import blocked_words_in, site_config
 from app.text import render_markdown
 from app.web.antiabuse import check_link_limit
 from app.web.errors import Forbidden, Invalid, NotFound
@@ -136,7 +137,17 @@ def post_comment(
     answered = _resolve_parent(session, need, parent_id)
     check_link_limit(author.created_at, text, field="body")
     check_rate(session, "comment", user_id=author.id, ip=ip, enabled=settings.rate_limits == "on")
-    held = settings.moderation_mode == ModerationMode.pre and not is_moderator(author)
+    # The effective mode (the admin's setting over the environment's): pre-moderation holds
+    # every comment but those of the team and of trusted accounts; a blocked word holds it in
+    # any mode, trusted or not (the author is never told which word: see
+    # service.held_for_blocked_words).
+    config = site_config(session, settings)
+    blocked = held_for_blocked_words(session, author, text, config=config)
+    held = bool(blocked) or (
+        config.moderation_mode == ModerationMode.pre
+        and not is_moderator(author)
+        and author.trusted_at is None
+    )
     now = utcnow()
     comment = Comment(
         need_id=need.id,  # type: ignore[arg-type]
@@ -162,6 +173,8 @@ def post_comment(
             raise
         return existing
     follow(session, need, author, commit=False)
+    if blocked:
+        audit_hold(session, "comment", comment.id, blocked)
     if not held:
         _change_count(session, need.id, +1)  # type: ignore[arg-type]
         notify_new_comment(session, need, comment, author, answered=answered, settings=settings)
@@ -216,7 +229,9 @@ def _load(session: Session, comment: Comment | int) -> Comment:
 
 
 def edit_comment(session: Session, comment: Comment | int, user: User | None, body: str) -> Comment:
-    """The author rewrites their comment within 15 minutes of posting it. Commits."""
+    """The author rewrites their comment within 15 minutes of posting it. If the edit adds a
+    blocked word to a published comment, the comment goes back to the queue (pending, out of
+    the count), said to nobody but the audit log. Commits."""
     comment = _load(session, comment)
     get_visible_need(session, comment.need_id)
     if comment.deleted_at is not None:
@@ -231,6 +246,25 @@ def edit_comment(session: Session, comment: Comment | int, user: User | None, bo
     assert user is not None
     text = clean_body(body)
     check_link_limit(user.created_at, text, field="body")
+    blocked: list[str] = []
+    if comment.status == CommentStatus.published.value:
+        config = site_config(session)
+        already = set(blocked_words_in(config, comment.body))
+        found = held_for_blocked_words(session, user, text, config=config)
+        blocked = [w for w in found if w not in already]
+    if blocked:
+        # Conditional: a moderator hiding it at the same moment must not make the count drop
+        # twice.
+        result = session.exec(  # type: ignore[call-overload]
+            update(Comment)
+            .where(Comment.id == comment.id, Comment.status == CommentStatus.published.value)  # type: ignore[arg-type]
+            .values(status=CommentStatus.pending.value)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            _change_count(session, comment.need_id, -1)
+            audit_hold(session, "comment", comment.id, blocked, before="published")
+        session.refresh(comment, ["status"])
     comment.body = text
     comment.body_html = render_markdown(text)
     comment.updated_at = utcnow()

@@ -14,20 +14,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists
+from sqlalchemy import distinct, exists, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app.accounts.models import User
+from app.accounts.models import Role, User
 from app.board.models import (
     PUBLIC_NEED_STATUSES,
     Comment,
     CommentStatus,
     Need,
+    NotificationKind,
     Report,
     ReportReason,
     ReportTarget,
 )
+from app.board.notifications import notify
 from app.board.permissions import can_view_need, is_moderator
 from app.ratelimit import check_rate
 from app.text import excerpt
@@ -216,5 +218,122 @@ def create_report(
     except IntegrityError:
         session.rollback()  # the rate event goes too: nothing was reported
         raise AlreadyReported() from None
+    if subject.kind in (ReportTarget.need, ReportTarget.comment):
+        auto_hide(session, subject)
     session.commit()
     return report
+
+
+# --- automatic hiding --------------------------------------------------------------------------
+
+
+def distinct_open_reporters(session: Session, kind: str, target_id: int) -> int:
+    return session.exec(
+        select(func.count(distinct(Report.reporter_id))).where(
+            Report.target_kind == kind, Report.target_id == target_id, Report.status == OPEN
+        )
+    ).one()
+
+
+def _exempt(session: Session, author_id: int | None, recorded_by_id: int | None = None) -> bool:
+    """Content of staff and admins is never hidden automatically (issue 4): their word is the
+    fabrique's. A need collected offline (no author, typed in by staff) is staff content."""
+    if author_id is None:
+        return recorded_by_id is not None
+    author = session.get(User, author_id)
+    return author is not None and author.has_role(Role.staff)
+
+
+def auto_hide(session: Session, subject: ReportSubject) -> bool:
+    """Hides the reported need or comment once `auto_hide_threshold` distinct accounts have an
+    open report on it — not before — until a moderator reviews it. In the report's transaction
+    (no commit): the status change, the comment count, the system's audit entry and the
+    author's notification go together with the report. Returns True when it hid the item.
+
+    Concurrency: the item's row is locked first (FOR UPDATE on PostgreSQL; SQLite has a single
+    writer), so two last reports at once are counted one after the other and the threshold is
+    never missed; the UPDATE is conditional on the public status, so the item is hidden, and a
+    comment's count decremented, once."""
+    from app.site_config import site_config
+
+    model: type[Need] | type[Comment] = Need if subject.kind is ReportTarget.need else Comment
+    row = session.exec(
+        select(model)
+        .where(model.id == subject.id)  # type: ignore[arg-type]
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None or row.deleted_at is not None:
+        return False
+    if _exempt(session, row.author_id, getattr(row, "recorded_by_id", None)):
+        return False
+    threshold = site_config(session).auto_hide_threshold
+    count = distinct_open_reporters(session, subject.kind.value, subject.id)
+    if count < threshold:
+        return False
+    reason = _(
+        "Masqué automatiquement après %(count)s signalements, en attente d'examen par "
+        "l'équipe de modération.",
+        count=count,
+    )
+    public = list(PUBLIC_NEED_STATUSES) if model is Need else [CommentStatus.published.value]
+    result = session.exec(  # type: ignore[call-overload]
+        update(model)
+        .where(
+            model.id == subject.id,  # type: ignore[arg-type]
+            model.status.in_(public),  # type: ignore[attr-defined]
+            model.deleted_at.is_(None),  # type: ignore[union-attr]
+        )
+        .values(status="hidden", moderation_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False  # already hidden (by a moderator or the other last report), or pending
+    before = row.status
+    session.refresh(row)
+    need = row if isinstance(row, Need) else session.get(Need, row.need_id)
+    comment = row if isinstance(row, Comment) else None
+    if comment is not None:
+        session.exec(  # type: ignore[call-overload]
+            update(Need)
+            .where(Need.id == comment.need_id)  # type: ignore[arg-type]
+            .values(comments_count=Need.comments_count - 1)
+            .execution_options(synchronize_session=False)
+        )
+    # The moderation package sits above the board (CONVENTIONS: imports point one way): the
+    # system's audit entry is written through a late import.
+    from app.moderation import audit
+
+    audit.record(
+        session,
+        None,
+        f"{subject.kind.value}.auto_hide",
+        subject.kind.value,
+        subject.id,
+        reason=reason,
+        before={"status": before},
+        after={"status": "hidden", "open_reports": count},
+    )
+    if comment is not None:
+        message = _(
+            "Votre commentaire sur « %(title)s » a été masqué automatiquement après "
+            "%(count)s signalements, en attente d'examen par l'équipe de modération.",
+            title=need.title if need else "",
+            count=count,
+        )
+    else:
+        message = _(
+            "Votre besoin « %(title)s » a été masqué automatiquement après %(count)s "
+            "signalements, en attente d'examen par l'équipe de modération.",
+            title=row.title,  # type: ignore[union-attr]
+            count=count,
+        )
+    notify(
+        session,
+        NotificationKind.moderation,
+        [row.author_id],
+        need=need,
+        comment=comment,
+        message=message,
+    )
+    return True

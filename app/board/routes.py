@@ -181,7 +181,6 @@ async def post_need(request: Request, session: SessionDep, user: CurrentUser) ->
             session,
             user,
             data,
-            mode=settings.moderation_mode,
             submission_key=str(form.get("submission_key", ""))[:64] or None,
             ip=client_ip(request),
             rate_limits=settings.rate_limits == "on",
@@ -324,12 +323,17 @@ async def edit(request: Request, session: SessionDep, user: CurrentUser, need_id
         service.ensure_can_edit(session, need, user)
         ctx = _form_context(session, data, preview=render_markdown(data.body), need=need)
         return render(request, "board/need_form.html", ctx)
+    was_pending = need.status == NeedStatus.pending.value
     try:
         need = service.edit_need(session, need, user, data)
     except Invalid as exc:
         ctx = _form_context(session, data, errors=exc.errors, need=need)
         return render(request, "board/need_form.html", ctx, status_code=422)
-    return RedirectResponse(f"{need_url(need)}?notice=edited", status_code=303)
+    # Sent back to the queue by the edit: the usual notice, never why (service.edit_need).
+    held = need.status == NeedStatus.pending.value and not was_pending
+    return RedirectResponse(
+        f"{need_url(need)}?notice={'pending' if held else 'edited'}", status_code=303
+    )
 
 
 @router.get("/needs/{need_id}/delete")

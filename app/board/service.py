@@ -21,6 +21,7 @@ from app.board.models import Comment, Need, NeedStatus, Support, Territory, Them
 from app.board.permissions import can_delete_need, can_edit_need, can_participate
 from app.db import utcnow
 from app.settings import ModerationMode
+from app.site_config import SiteConfig, blocked_words_in, site_config
 from app.text import excerpt, render_markdown, slugify
 from app.web.errors import Conflict, Forbidden, Invalid
 from app.web.i18n import gettext as _
@@ -55,12 +56,15 @@ def ensure_can_participate(user: User | None) -> User:
     if user is None:
         raise Forbidden(_("Connectez-vous pour participer."))
     if not can_participate(user):
-        reason = user.blocked_reason or _("aucune raison précisée")
+        # The reason and the end date, worded once for every write path (forms and API).
+        from app.accounts.service import blocked_message
+
         raise Forbidden(
-            _(
-                "Votre compte est bloqué : vous pouvez lire le site, mais pas y participer. "
-                "Motif : %(reason)s",
-                reason=reason,
+            blocked_message(user)
+            + " "
+            + _(
+                "Vous pouvez toujours lire le site, exporter ou supprimer vos données, "
+                "mais pas y participer."
             )
         )
     return user
@@ -120,6 +124,38 @@ def validate_need(
     return title, body, theme, territory
 
 
+def held_for_blocked_words(
+    session: Session, author: User, *texts: str, config: SiteConfig | None = None
+) -> list[str]:
+    """The admin's blocked words found in `texts` (empty: nothing to hold). Such a post goes
+    to the queue instead of being published, even from a trusted account; moderators and
+    above are exempt. Callers must NEVER tell the author which word matched (nor that a word
+    did): spammers would learn the list and spell around it. They show the usual « en
+    attente de validation » notice, and only the audit log names the words."""
+    if author.has_role(Role.moderator):
+        return []
+    return blocked_words_in(config or site_config(session), *texts)
+
+
+def audit_hold(
+    session: Session, kind: str, target_id: int | None, words: list[str], *, before: str = ""
+) -> None:
+    # The moderation package sits above the board (CONVENTIONS: imports point one way): the
+    # system's audit entry is written through a late import, in the caller's transaction.
+    from app.moderation import audit
+
+    audit.record(
+        session,
+        None,
+        f"{kind}.auto_hold",
+        kind,
+        target_id,
+        reason="Contient un mot bloqué",
+        before={"status": before} if before else None,
+        after={"status": "pending", "blocked_words": words},
+    )
+
+
 def initial_status(session: Session, author: User, mode: ModerationMode) -> NeedStatus:
     """Pre-moderation: everything waits. First-post (default): an account's posts wait until
     one of them has been published. Moderators and above, and accounts a moderator trusted,
@@ -146,13 +182,15 @@ def create_need(
     author: User | None,
     data: NeedInput,
     *,
-    mode: ModerationMode,
+    mode: ModerationMode | None = None,
     submission_key: str | None = None,
     ip: str = "",
     rate_limits: bool = True,
 ) -> Need:
     """Posts a need. The author supports it at once (their own « j'ai ce besoin ») and follows
-    it. The same submission key (one per rendered form) never creates two needs."""
+    it. The same submission key (one per rendered form) never creates two needs. `mode`
+    defaults to the effective setting (app.site_config: the admin's over the environment's);
+    a blocked word sends the need to the queue whatever the mode."""
     from app.board.follows import add_follow
     from app.board.supports import add_support
     from app.ratelimit import check_rate
@@ -168,6 +206,12 @@ def create_need(
     title, body, theme, territory = validate_need(session, data)
     check_link_limit(author.created_at, title, body, field="body")
     check_rate(session, "need", user_id=author.id, ip=ip, enabled=rate_limits)
+    config = site_config(session)
+    blocked = held_for_blocked_words(session, author, title, body, config=config)
+    if blocked:
+        status = NeedStatus.pending
+    else:
+        status = initial_status(session, author, mode or config.moderation_mode)
     now = utcnow()
     need = Need(
         author_id=author.id,
@@ -178,7 +222,7 @@ def create_need(
         excerpt=excerpt(body),
         theme_id=theme.id if theme else None,
         territory_id=territory.id if territory else None,
-        status=initial_status(session, author, mode).value,
+        status=status.value,
         created_at=now,
         updated_at=now,
         submission_key=submission_key or None,
@@ -202,6 +246,8 @@ def create_need(
         return existing
     add_support(session, need, author, concern="has_need", commit=False)
     add_follow(session, need.id, author.id)  # type: ignore[arg-type]
+    if blocked:
+        audit_hold(session, "need", need.id, blocked)
     session.commit()
     session.refresh(need)
     return need
@@ -236,8 +282,20 @@ def ensure_can_edit(session: Session, need: Need, user: User | None) -> None:
 
 
 def edit_need(session: Session, need: Need, user: User | None, data: NeedInput) -> Need:
+    """The author's edit. If it adds a blocked word to a public need, the need goes back to
+    the queue (pending), said to nobody but the audit log (see held_for_blocked_words)."""
     ensure_can_edit(session, need, user)
+    assert user is not None
     title, body, theme, territory = validate_need(session, data)
+    blocked: list[str] = []
+    if need.status in (NeedStatus.published.value, NeedStatus.covered.value):
+        config = site_config(session)
+        already = set(blocked_words_in(config, need.title, need.body))
+        blocked = [
+            w
+            for w in held_for_blocked_words(session, user, title, body, config=config)
+            if w not in already
+        ]
     need.title = title
     need.slug = slugify(title)
     need.body = body
@@ -246,6 +304,9 @@ def edit_need(session: Session, need: Need, user: User | None, data: NeedInput) 
     need.theme_id = theme.id if theme else None
     need.territory_id = territory.id if territory else None
     need.updated_at = utcnow()
+    if blocked:
+        audit_hold(session, "need", need.id, blocked, before=need.status)
+        need.status = NeedStatus.pending.value
     session.add(need)
     session.commit()
     session.refresh(need)

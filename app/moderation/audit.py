@@ -19,6 +19,9 @@ from app.accounts.models import User
 from app.moderation.models import AuditEntry
 
 PER_PAGE = 50
+# Who did it when nobody did: automatic decisions (auto-hide after N reports, blocked words).
+# Stored as written (the log keeps names, not translations).
+SYSTEM_ACTOR_NAME = "Automatique"
 
 
 def _jsonable(values: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -32,7 +35,7 @@ def _jsonable(values: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def record(
     session: Session,
-    actor: User,
+    actor: User | None,
     action: str,
     target_kind: str,
     target_id: int | None,
@@ -41,10 +44,11 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Adds an audit entry to the current transaction (the caller commits with its action)."""
+    """Adds an audit entry to the current transaction (the caller commits with its action).
+    `actor` None is the application itself (an automatic rule), logged as « Automatique »."""
     entry = AuditEntry(
-        actor_id=actor.id,
-        actor_name=actor.display_name[:60],
+        actor_id=actor.id if actor is not None else None,
+        actor_name=actor.display_name[:60] if actor is not None else SYSTEM_ACTOR_NAME,
         action=action,
         target_kind=target_kind,
         target_id=target_id,
