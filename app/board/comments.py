@@ -236,6 +236,8 @@ def edit_comment(session: Session, comment: Comment | int, user: User | None, bo
     get_visible_need(session, comment.need_id)
     if comment.deleted_at is not None:
         raise NotFound(_("Ce commentaire n'existe pas ou plus."))
+    if user is not None and user.id == comment.author_id:
+        ensure_can_participate(user)  # a blocked author is told why, with the end date
     if not can_edit_comment(user, comment):
         raise Forbidden(
             _(

@@ -272,6 +272,8 @@ def others_engaged(session: Session, need: Need) -> bool:
 
 
 def ensure_can_edit(session: Session, need: Need, user: User | None) -> None:
+    if user is not None and user.id == need.author_id:
+        ensure_can_participate(user)  # a blocked author is told why, with the end date
     if not can_edit_need(user, need, others_engaged=others_engaged(session, need)):
         raise Forbidden(
             _(

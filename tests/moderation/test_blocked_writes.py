@@ -117,12 +117,6 @@ WRITES: dict[str, tuple[str, dict[str, str]]] = {
     "edit one's comment": ("/comments/{own_comment}/edit", {"body": "Modifié pendant le blocage"}),
     "follow": ("/needs/{need}/follow", {}),
 }
-# These refuse a blocked account but do not say why yet: their messages come from
-# board.service.ensure_can_edit, board.comments.edit_comment and board.follows.follow, which
-# do not go through ensure_can_participate (reported to the lead; this set should empty).
-REASON_NOT_YET_SHOWN = {"edit one's need", "edit one's comment"}
-
-
 def _fill(value: str, world: World) -> str:
     return value.format(
         need=world.need.id,
@@ -150,8 +144,7 @@ def test_a_blocked_account_is_refused_with_its_reason_and_nothing_is_written(
     response = post_form(client, path, data)
 
     assert response.status_code == 403
-    if name not in REASON_NOT_YET_SHOWN:
-        _says_why(response.text, world)
+    _says_why(response.text, world)
     assert _snapshot(session, world) == before
 
 
@@ -165,8 +158,7 @@ def test_with_htmx_the_refusal_comes_in_place_and_nothing_is_written(client, ses
     response = post_form(client, path, data, headers=HTMX)
 
     assert response.status_code == 403
-    if name not in REASON_NOT_YET_SHOWN:
-        assert REASON in response.text
+    assert REASON in response.text
     assert _snapshot(session, world) == before
 
 
@@ -200,6 +192,17 @@ def test_a_blocked_account_may_still_unfollow(client, session, world):
     assert _snapshot(session, world)[4] == 0
 
 
+def test_a_blocked_author_may_still_delete_their_own_need(client, session, world):
+    # Deleting what one wrote is deleting one's data: a block never takes that away.
+    login_as(client, world.user, session)
+    world.block(session)
+    assert client.get(f"/needs/{world.own_need.id}/delete").status_code == 200
+    response = post_form(client, f"/needs/{world.own_need.id}/delete")
+    assert response.status_code == 303
+    session.expire_all()
+    assert session.get(Need, world.own_need.id).deleted_at is not None
+
+
 # --- personal API tokens ------------------------------------------------------------------------
 
 
@@ -210,7 +213,7 @@ def _token_client(client: Any, session: Any, user: User) -> dict[str, str]:
     return {"Authorization": f"Bearer {create_api_token(session, user, 'Script')}"}
 
 
-@pytest.mark.parametrize("name", [n for n in WRITES if n not in REASON_NOT_YET_SHOWN])
+@pytest.mark.parametrize("name", list(WRITES))
 def test_a_blocked_accounts_token_cannot_write_either(client, session, world, name):
     # No JSON write API exists yet (SPEC §5 lists it for later): the token is tried on every
     # form route that accepts it, and gets the same refusal as the browser.
