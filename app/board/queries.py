@@ -225,14 +225,15 @@ def similar_needs(
     return list(found.values())[:limit]
 
 
-def categories(session: Session) -> tuple[list[Theme], list[Territory]]:
-    """Active themes and territories, in their display order (two small queries)."""
-    themes = session.exec(
-        select(Theme).where(Theme.archived_at.is_(None)).order_by(Theme.position, Theme.name)  # type: ignore[union-attr]
-    ).all()
-    territories = session.exec(
-        select(Territory)
-        .where(Territory.archived_at.is_(None))  # type: ignore[union-attr]
-        .order_by(Territory.position, Territory.name)
-    ).all()
-    return list(themes), list(territories)
+def categories(
+    session: Session, *, include_archived: bool = False
+) -> tuple[list[Theme], list[Territory]]:
+    """Themes and territories in their display order (two small queries): the active ones to
+    offer in forms and filters, all of them to name what existing needs point to (an archived
+    theme still labels its needs)."""
+    themes = select(Theme).order_by(Theme.position, Theme.name)  # type: ignore[arg-type]
+    territories = select(Territory).order_by(Territory.position, Territory.name)  # type: ignore[arg-type]
+    if not include_archived:
+        themes = themes.where(Theme.archived_at.is_(None))  # type: ignore[union-attr]
+        territories = territories.where(Territory.archived_at.is_(None))  # type: ignore[union-attr]
+    return list(session.exec(themes).all()), list(session.exec(territories).all())

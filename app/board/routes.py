@@ -54,7 +54,8 @@ def _parse_filters(
         slug = params.get(field, "")
         if slug:
             try:
-                setattr(filters, field, service.active_category(session, model, slug))
+                category = service.active_category(session, model, slug, include_archived=True)
+                setattr(filters, field, category)
             except Invalid as exc:
                 errors.update(exc.errors)
     status = params.get("status", "")
@@ -101,6 +102,10 @@ def board(request: Request, session: SessionDep, user: OptionalUser) -> Response
         filters.page = 1
         page = queries.board_needs(session, filters)
     themes, territories = queries.categories(session)
+    all_themes, all_territories = queries.categories(session, include_archived=True)
+    # An archived theme chosen by an old link stays selected (and named) in the filter.
+    themes += [t for t in [filters.theme] if t is not None and t.archived_at is not None]
+    territories += [t for t in [filters.territory] if t is not None and t.archived_at is not None]
     from app.board.supports import user_supports
 
     supported = user_supports(session, [n.id for n in page.needs], user) if user else set()
@@ -113,8 +118,8 @@ def board(request: Request, session: SessionDep, user: OptionalUser) -> Response
             "errors": errors,
             "themes": themes,
             "territories": territories,
-            "themes_by_id": {t.id: t for t in themes},
-            "territories_by_id": {t.id: t for t in territories},
+            "themes_by_id": {t.id: t for t in all_themes},
+            "territories_by_id": {t.id: t for t in all_territories},
             "supported": supported,
             "board_url": lambda **changes: _board_url(filters, **changes),
             "notice": notice_for(request),
@@ -253,7 +258,7 @@ def need_page(request: Request, session: SessionDep, user: OptionalUser, ref: st
     from app.board.follows import is_following
     from app.board.supports import support_context
 
-    themes, territories = queries.categories(session)
+    themes, territories = queries.categories(session, include_archived=True)
     notice_key = request.query_params.get("notice", "")
     return render(
         request,

@@ -70,16 +70,24 @@ def ensure_can_participate(user: User | None) -> User:
     return user
 
 
-def active_category(session: Session, model: type[Theme] | type[Territory], slug: str):  # type: ignore[no-untyped-def]
-    """The theme or territory with this slug, None for an empty slug, Invalid if unknown."""
+def active_category(  # type: ignore[no-untyped-def]
+    session: Session,
+    model: type[Theme] | type[Territory],
+    slug: str,
+    *,
+    include_archived: bool = False,
+):
+    """The theme or territory with this slug, None for an empty slug, Invalid if unknown.
+    Archived ones are unknown to forms; filters still take them (old links, feeds, embeds)."""
     if not slug:
         return None
     # A slug with NUL (which PostgreSQL refuses) or longer than the column is unknown anyway.
     row = None
     if "\x00" not in slug and len(slug) <= 60:
-        row = session.exec(
-            select(model).where(model.slug == slug, model.archived_at.is_(None))  # type: ignore[union-attr]
-        ).first()
+        statement = select(model).where(model.slug == slug)
+        if not include_archived:
+            statement = statement.where(model.archived_at.is_(None))  # type: ignore[union-attr]
+        row = session.exec(statement).first()
     if row is None:
         field = "theme" if model is Theme else "territory"
         message = (

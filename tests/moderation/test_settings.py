@@ -434,6 +434,24 @@ def test_archiving_removes_it_from_the_board_and_forms_but_needs_keep_it(client,
     assert [e.action for e in audits(session)] == ["theme.archive", "theme.unarchive"]
 
 
+def test_an_archived_theme_still_names_its_needs_and_old_links_still_filter(client, session, admin):
+    theme = make_theme(session, slug="mobilite", name="Mobilité")
+    make_theme(session, slug="sante", name="Santé")
+    need = make_need(session, theme_id=theme.id, title="Un minibus pour le marché du samedi")
+    other = make_need(session, title="Une laverie solidaire au centre-ville")
+    post_form(client, f"/moderation/settings/themes/{theme.id}/archive")
+
+    # Partners' feeds and embeds carry ?theme=<slug>: the link keeps working, selected.
+    response = client.get("/?theme=mobilite")
+    assert response.status_code == 200
+    assert need.title in response.text and other.title not in response.text
+    tree = LexborHTMLParser(response.text)
+    assert tree.css_first("#f-theme option[selected]").text(strip=True) == "Mobilité"
+    card = next(c for c in tree.css("article") if need.title in c.text())
+    assert "Mobilité" in card.text()
+    assert "Mobilité" in page_text(client.get(f"/needs/{need.id}").text)
+
+
 def test_posting_a_comment_is_unaffected_by_an_archived_theme(session):
     # A need keeps its archived theme and stays fully usable.
     theme = make_theme(session)
