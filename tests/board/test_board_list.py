@@ -252,7 +252,7 @@ def test_a_filter_without_results_says_so_and_offers_to_post(client, filed_needs
     assert "Aucun besoin ne correspond à votre recherche." in results_text(response.text)
 
 
-def test_an_archived_theme_is_not_a_filter(client, session, filed_needs):
+def test_an_archived_theme_still_filters_old_links_but_is_not_offered(client, session, filed_needs):
     from sqlmodel import select
 
     from app.board.models import Theme
@@ -262,7 +262,11 @@ def test_an_archived_theme_is_not_a_filter(client, session, filed_needs):
     session.add(theme)
     session.commit()
 
-    assert client.get("/", params={"theme": "alimentation"}).status_code == 400
+    response = client.get("/", params={"theme": "alimentation"})
+    assert response.status_code == 200  # partners' links and feeds keep working
+    assert client.get("/", params={"theme": "inconnue"}).status_code == 400
+    options = LexborHTMLParser(client.get("/").text).css("#f-theme option")
+    assert "alimentation" not in [o.attributes.get("value") for o in options]
 
 
 # --- bad URL values ----------------------------------------------------------------------------
