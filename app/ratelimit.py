@@ -37,6 +37,8 @@ LIMITS: dict[str, list[tuple[timedelta, int]]] = {
     "report": [(timedelta(hours=1), 20)],
     "follow": [(timedelta(minutes=1), 30)],
     "signup": [(timedelta(hours=1), 5)],
+    # Applying to carry a project is rare and deliberate: a few an hour is plenty.
+    "carrier_application": [(timedelta(hours=1), 5), (timedelta(days=1), 10)],
 }
 ADDRESS_FACTOR = 4
 LONGEST_WINDOW = max(w for rules in LIMITS.values() for w, _n in rules)

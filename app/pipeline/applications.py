@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -47,10 +46,7 @@ ORGANISATION_MAX = 160
 CONTACT_MAX = 300
 NOTES_MAX = 5000
 
-RATE_ACTION = "carrier_application"
-# Applying is rare and deliberate: a few an hour is plenty for a person (the address gets
-# ratelimit.ADDRESS_FACTOR times more).
-ratelimit.LIMITS.setdefault(RATE_ACTION, [(timedelta(hours=1), 5), (timedelta(days=1), 10)])
+RATE_ACTION = "carrier_application"  # limits in app.ratelimit.LIMITS
 
 STATUS_LABELS = {
     ApplicationStatus.new.value: N_("Reçue"),
