@@ -1,0 +1,258 @@
+"""Needs collected offline: staff enter a need heard at a street survey, a meeting, on the phone
+or relayed by a partner. It is published at once under the fabrique's name (author_id None,
+recorded_by_id the staff member who typed it), with its provenance, and counted per source.
+
+`source_label(need)` words the provenance for templates (« Micro-trottoir — Marché de
+Capeyron, 12 novembre 2026 »); `needs_by_source(session)` counts public needs per source.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from app.accounts.models import User
+from app.board.models import PUBLIC_NEED_STATUSES, Need, NeedSource, NeedStatus
+from app.board.service import NeedInput, validate_need
+from app.db import utcnow
+from app.moderation import audit
+from app.moderation.qualification import ensure_can_qualify
+from app.text import excerpt, render_markdown, slugify
+from app.web.errors import Conflict, Invalid
+from app.web.i18n import format_date
+from app.web.i18n import gettext as _
+from app.web.i18n import lazy_gettext as N_
+
+EVENT_MAX = 120
+PARTNER_MAX = 120
+# Dates of collection before this are typing mistakes (« 1026-11-12 »), not old surveys.
+EARLIEST_DATE = date(2000, 1, 1)
+LOCAL_TIMEZONE = ZoneInfo("Europe/Paris")  # « today » for staff is today in France
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+SOURCE_LABELS: dict[str, str] = {
+    NeedSource.online.value: N_("Déposé en ligne"),
+    NeedSource.street_survey.value: N_("Micro-trottoir"),
+    NeedSource.meeting.value: N_("Réunion ou atelier"),
+    NeedSource.phone.value: N_("Appel téléphonique"),
+    NeedSource.partner.value: N_("Relayé par un partenaire"),
+    NeedSource.other.value: N_("Autre rencontre"),
+}
+# What staff may pick in the form: every source but « online » (that one is the board's).
+OFFLINE_SOURCES = [s.value for s in NeedSource if s is not NeedSource.online]
+
+
+def source_name(source: str) -> str:
+    """The French (or current locale's) name of a source code."""
+    return _(SOURCE_LABELS.get(source, SOURCE_LABELS[NeedSource.other.value]))
+
+
+def source_label(need: Need) -> str:
+    """The provenance of a need in one line, e.g. « Micro-trottoir — Marché de Capeyron,
+    12 novembre 2026 — relayé par le centre social ». Empty for needs posted online."""
+    if need.source == NeedSource.online.value:
+        return ""
+    details = [d for d in (need.source_event, _long_date(need.source_date)) if d]
+    label = source_name(need.source)
+    if details:
+        label = f"{label} — {', '.join(details)}"
+    if need.source_partner:
+        label = f"{label} — " + _("relayé par %(partner)s", partner=need.source_partner)
+    return label
+
+
+def _long_date(value: date | None) -> str:
+    return format_date(value) if value else ""  # type: ignore[arg-type]
+
+
+def local_today() -> date:
+    return datetime.now(LOCAL_TIMEZONE).date()
+
+
+def needs_by_source(session: Session) -> dict[str, int]:
+    """Public, non-deleted needs per source, every source listed (0 when none), in NeedSource
+    order."""
+    rows = session.exec(
+        select(Need.source, func.count())
+        .where(
+            Need.status.in_(PUBLIC_NEED_STATUSES),  # type: ignore[attr-defined]
+            Need.deleted_at.is_(None),  # type: ignore[union-attr]
+        )
+        .group_by(Need.source)
+    )
+    counts = {s.value: 0 for s in NeedSource}
+    for source, count in rows:
+        counts[source if source in counts else NeedSource.other.value] += count
+    return counts
+
+
+@dataclass
+class OfflineNeedInput:
+    """What staff typed in the offline need form (kept as typed to re-render it)."""
+
+    title: str = ""
+    body: str = ""
+    theme: str = ""
+    territory: str = ""
+    source: str = ""
+    source_event: str = ""
+    source_date: str = ""  # AAAA-MM-JJ
+    source_partner: str = ""
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, Any]) -> OfflineNeedInput:
+        names = (
+            "title",
+            "body",
+            "theme",
+            "territory",
+            "source",
+            "source_event",
+            "source_date",
+            "source_partner",
+        )
+        return cls(**{name: str(form.get(name, "") or "") for name in names})
+
+
+def _short_text(value: str) -> str:
+    return " ".join(_CONTROL.sub("", value or "").split())
+
+
+def validate_offline(
+    session: Session, data: OfflineNeedInput
+) -> tuple[tuple[str, str, Any, Any], str, str, date, str]:
+    """Validates the need (same rules as the board's form) and its provenance, all errors at
+    once."""
+    errors: dict[str, str] = {}
+    need_fields: tuple[str, str, Any, Any] = ("", "", None, None)
+    try:
+        need_fields = validate_need(
+            session,
+            NeedInput(title=data.title, body=data.body, theme=data.theme, territory=data.territory),
+        )
+    except Invalid as exc:
+        errors.update(exc.errors)
+    if data.source not in OFFLINE_SOURCES:
+        errors["source"] = _("Indiquez comment ce besoin a été recueilli.")
+    event = _short_text(data.source_event)
+    if len(event) > EVENT_MAX:
+        errors["source_event"] = _(
+            "Le nom de l'événement doit faire au plus %(max)s caractères.", max=EVENT_MAX
+        )
+    partner = _short_text(data.source_partner)
+    if len(partner) > PARTNER_MAX:
+        errors["source_partner"] = _(
+            "Le nom du partenaire doit faire au plus %(max)s caractères.", max=PARTNER_MAX
+        )
+    elif data.source == NeedSource.partner.value and not partner:
+        errors["source_partner"] = _("Indiquez le partenaire qui a relayé ce besoin.")
+    collected = date.min
+    raw_date = data.source_date.strip()
+    if not raw_date:
+        errors["source_date"] = _("Indiquez la date à laquelle ce besoin a été recueilli.")
+    else:
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw_date):
+                raise ValueError
+            collected = date.fromisoformat(raw_date)
+        except ValueError:
+            errors["source_date"] = _("Indiquez une date au format AAAA-MM-JJ.")
+        else:
+            if collected > local_today():
+                errors["source_date"] = _("La date de recueil ne peut pas être dans le futur.")
+            elif collected < EARLIEST_DATE:
+                errors["source_date"] = _(
+                    "Cette date semble erronée : indiquez une date à partir de %(year)s.",
+                    year=EARLIEST_DATE.year,
+                )
+    if errors:
+        raise Invalid(errors)
+    return need_fields, data.source, event, collected, partner
+
+
+def create_offline_need(
+    session: Session,
+    user: User | None,
+    data: OfflineNeedInput,
+    *,
+    submission_key: str | None = None,
+) -> Need:
+    """Publishes a need collected offline. No support is added for the staff member (they are
+    not the one in need) and nobody follows it. The same form (submission key) never creates
+    two needs."""
+    staff = ensure_can_qualify(user)
+    if submission_key:
+        existing = _by_key(session, submission_key, staff)
+        if existing is not None:
+            return existing
+    (title, body, theme, territory), source, event, collected, partner = validate_offline(
+        session, data
+    )
+    now = utcnow()
+    need = Need(
+        author_id=None,
+        recorded_by_id=staff.id,
+        title=title,
+        slug=slugify(title),
+        body=body,
+        body_html=render_markdown(body),
+        excerpt=excerpt(body),
+        theme_id=theme.id if theme else None,
+        territory_id=territory.id if territory else None,
+        status=NeedStatus.published.value,
+        source=source,
+        source_event=event or None,
+        source_date=collected,
+        source_partner=partner or None,
+        created_at=now,
+        updated_at=now,
+        submission_key=submission_key or None,
+    )
+    session.add(need)
+    try:
+        session.flush()
+    except IntegrityError:
+        # The same form sent twice at once: the other request created it.
+        session.rollback()
+        existing = _by_key(session, submission_key, staff) if submission_key else None
+        if existing is None:
+            # Someone else's key (never a random collision): never hand their need back.
+            raise Conflict(
+                _("Ce formulaire a déjà servi. Rechargez la page et recommencez.")
+            ) from None
+        return existing
+    audit.record(
+        session,
+        staff,
+        "need.create_offline",
+        "need",
+        need.id,
+        after={
+            "title": title,
+            "status": need.status,
+            "theme": theme.slug if theme else None,
+            "territory": territory.slug if territory else None,
+            "source": source,
+            "source_event": event or None,
+            "source_date": collected,
+            "source_partner": partner or None,
+        },
+    )
+    session.commit()
+    session.refresh(need)
+    return need
+
+
+def _by_key(session: Session, key: str, staff: User) -> Need | None:
+    return session.exec(
+        select(Need).where(Need.submission_key == key, Need.recorded_by_id == staff.id)
+    ).first()
