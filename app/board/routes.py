@@ -237,6 +237,7 @@ NEED_NOTICES = {
     ),
     "edited": N_("Vos modifications sont enregistrées."),
     "moderated": N_("Décision enregistrée ; l'auteur·e est prévenu·e."),
+    "recorded": N_("Besoin enregistré et publié au nom de la fabrique, avec sa provenance."),
 }
 
 

@@ -267,4 +267,4 @@ async def offline_need(request: Request, session: SessionDep, user: Staff) -> Re
         return _offline_page(request, session, data, errors=exc.errors, status_code=422)
     except Conflict as exc:
         return _offline_page(request, session, data, form_error=exc.detail, status_code=409)
-    return RedirectResponse(_need_url(need), status_code=303)
+    return RedirectResponse(f"{_need_url(need)}?notice=recorded", status_code=303)

@@ -59,7 +59,7 @@ def test_staff_publish_an_offline_need_under_the_fabriques_name(client, session,
     response = post_form(client, "/moderation/needs/new", _form(theme="mobilite"))
     assert response.status_code == 303
     need = fresh(session).exec(select(Need)).one()
-    assert response.headers["location"] == f"/needs/{need.id}-{need.slug}"
+    assert response.headers["location"] == f"/needs/{need.id}-{need.slug}?notice=recorded"
     assert need.status == "published"
     assert need.author_id is None and need.recorded_by_id == staff.id
     assert (need.source, need.source_event, need.source_date, need.source_partner) == (
@@ -82,6 +82,7 @@ def test_staff_publish_an_offline_need_under_the_fabriques_name(client, session,
     assert entry.after["theme"] == "mobilite"
     public = client.get(response.headers["location"])
     assert public.status_code == 200 and need.title in page_text(public.text)
+    assert "publié au nom de la fabrique" in page_text(public.text)
     client.cookies.clear()
     assert need.title in page_text(client.get("/").text)  # public at once, for everyone
 
