@@ -85,6 +85,8 @@ SUBJECTS = {
     NotificationKind.moderation.value: N_("Une décision de modération vous concerne"),
     NotificationKind.pipeline.value: N_("Du nouveau sur un besoin que vous suivez"),
 }
+# A pipeline notification about no need at all (a carrier application's decision).
+SUBJECT_WITHOUT_NEED = N_("Du nouveau de la fabrique à initiatives")
 DIGEST_SUBJECT = N_("Votre résumé quotidien de la Bourse à initiatives")
 
 UNSUBSCRIBE_SALT = "bourse.unsubscribe"
@@ -129,10 +131,17 @@ class NotificationView:
     url: str | None
     excerpt: str
     message: str
+    # False for a notification about no need at all (a carrier application's decision): its
+    # message says everything, and it must not read as « a need that is no longer visible ».
+    about_need: bool = True
 
     @property
     def sentence(self) -> str:
         """Worded when read, in the reader's language (the row stores no sentence)."""
+        if not self.about_need:
+            if self.kind == NotificationKind.moderation.value:
+                return _("Décision de l'équipe de modération")
+            return _("Message de la fabrique à initiatives")
         title = (
             _("« %(title)s »", title=self.need_title)
             if self.need_title is not None
@@ -185,6 +194,7 @@ def _view(
         if comment_visible and comment and need_visible
         else "",
         message=notification.message,
+        about_need=notification.need_id is not None,
     )
 
 
@@ -248,7 +258,9 @@ def notify(
             queue_mail(
                 session,
                 to=recipient.email,
-                subject=SUBJECTS[kind],
+                subject=SUBJECT_WITHOUT_NEED
+                if need is None and kind == NotificationKind.pipeline.value
+                else SUBJECTS[kind],
                 template="mail/notification.txt",
                 context={
                     "user": recipient,

@@ -1,0 +1,212 @@
+"""The heavier decisions on a need: approve and trust the author, refuse and block (hiding all
+their content in one step), « déjà couvert » with an existing service; the author is told why,
+on the need page and by e-mail with a link to the charter."""
+
+from __future__ import annotations
+
+from selectolax.lexbor import LexborHTMLParser
+from sqlmodel import select
+
+from app.accounts.models import User
+from app.board.models import Comment, Need, Report
+from app.moderation.models import AuditEntry
+from tests.factories import fresh, login_as, make_need, make_user, page_text, post_form
+from tests.moderation.queue_helpers import (
+    audit_actions,
+    count,
+    make_comment,
+    make_report,
+    notes_for,
+)
+
+
+def _decide(client, need, **data):  # type: ignore[no-untyped-def]
+    return post_form(client, f"/moderation/needs/{need.id}/decision", data)
+
+
+def test_approve_and_trust_publishes_and_the_next_post_skips_the_queue(client, session):
+    author = make_user(session)
+    need = make_need(session, author=author, status="pending")
+    moderator = make_user(session, role="moderator")
+    login_as(client, moderator, session)
+    response = _decide(client, need, decision="trust", seen_status="pending")
+    assert response.status_code == 303
+    fresh(session)
+    assert session.get(Need, need.id).status == "published"  # type: ignore[union-attr]
+    assert session.get(User, author.id).trusted_at is not None  # type: ignore[union-attr]
+    assert audit_actions(session) == [
+        ("need.approve", "need", need.id),
+        ("user.trust", "user", author.id),
+    ]
+    (note,) = notes_for(session, author)
+    assert "sans attendre de relecture" in note.message
+
+
+def test_refuse_and_block_hides_everything_of_the_author_and_blocks_them(client, session):
+    spammer = make_user(session, display_name="Spammeur")
+    other_author = make_user(session)
+    target = make_need(session, author=spammer, status="pending")
+    published = make_need(session, author=spammer)
+    covered_need = make_need(session, author=spammer, status="covered")
+    waiting = make_need(session, author=spammer, status="pending")
+    untouched = make_need(session, author=other_author)
+    comment = make_comment(session, untouched, spammer)
+    second_comment = make_comment(session, untouched, spammer)
+    waiting_comment = make_comment(session, untouched, spammer, status="pending")
+    honest_comment = make_comment(session, untouched, other_author)
+    make_report(session, other_author, "comment", comment.id)
+    assert session.get(Need, untouched.id).comments_count == 3  # type: ignore[union-attr]
+
+    moderator = make_user(session, role="moderator")
+    login_as(client, moderator, session)
+    response = _decide(
+        client, target, decision="reject_block", seen_status="pending", reason="spam"
+    )
+    assert response.status_code == 303
+    fresh(session)
+    status = {n.id: n.status for n in session.exec(select(Need))}
+    assert status[target.id] == "rejected"
+    assert status[published.id] == "hidden" and status[covered_need.id] == "hidden"
+    assert status[waiting.id] == "rejected"
+    assert status[untouched.id] == "published"
+    comments = {c.id: c.status for c in session.exec(select(Comment))}
+    assert comments[comment.id] == comments[second_comment.id] == "hidden"
+    assert comments[waiting_comment.id] == "hidden"
+    assert comments[honest_comment.id] == "published"
+    # Only the two published comments were counted: the count drops by exactly two.
+    assert session.get(Need, untouched.id).comments_count == 1  # type: ignore[union-attr]
+    blocked = session.get(User, spammer.id)
+    assert blocked.is_blocked() and blocked.blocked_reason == "Publicité ou spam"  # type: ignore[union-attr]
+    actions = audit_actions(session)
+    assert ("need.reject", "need", target.id) in actions
+    assert ("user.block", "user", spammer.id) in actions
+    assert ("need.hide", "need", published.id) in actions
+    assert ("need.reject", "need", waiting.id) in actions
+    assert ("comment.hide", "comment", comment.id) in actions
+    assert ("comment.reject", "comment", waiting_comment.id) in actions
+    assert len(actions) == 8
+    assert session.exec(select(Report)).one().status == "actioned"
+    # Told twice: the block (by accounts.block_user, with the charter) and the decision.
+    blocked_note, note = notes_for(session, spammer)
+    assert "bloqué" in blocked_note.message
+    assert "n'est pas publié" in note.message and "Publicité ou spam" in note.message
+    assert "3 besoin(s), 3 commentaire(s)" in note.message
+
+
+def test_a_moderator_cannot_block_a_team_member_and_nothing_is_written(client, session):
+    colleague = make_user(session, role="staff")
+    need = make_need(session, author=colleague)
+    login_as(client, make_user(session, role="moderator"), session)
+    response = _decide(
+        client, need, decision="reject_block", seen_status="published", reason="spam"
+    )
+    assert response.status_code == 403
+    fresh(session)
+    assert session.get(Need, need.id).status == "published"  # type: ignore[union-attr]
+    assert count(session, AuditEntry) == 0
+
+
+def test_covered_points_the_author_to_the_existing_service(client, session, mailbox):
+    author = make_user(session)
+    need = make_need(session, author=author, status="pending", title="Aide aux devoirs")
+    login_as(client, make_user(session, role="moderator"), session)
+    response = _decide(
+        client,
+        need,
+        decision="covered",
+        seen_status="pending",
+        covered_name="Accompagnement scolaire du centre social",
+        covered_url="https://centre-social.example/devoirs",
+        covered_note="Le mardi et le jeudi, de 17 h à 19 h.",
+    )
+    assert response.status_code == 303
+    fresh(session)
+    stored = session.get(Need, need.id)
+    assert (stored.status, stored.covered_name, stored.covered_url, stored.covered_note) == (  # type: ignore[union-attr]
+        "covered",
+        "Accompagnement scolaire du centre social",
+        "https://centre-social.example/devoirs",
+        "Le mardi et le jeudi, de 17 h à 19 h.",
+    )
+    entry = session.exec(select(AuditEntry)).one()
+    assert entry.action == "need.cover" and entry.after["covered_name"].startswith("Accompagnement")
+    (note,) = notes_for(session, author)
+    assert "Accompagnement scolaire du centre social" in note.message
+    # The public sees the service, its link marked as external and not endorsed.
+    client.cookies.clear()
+    page = client.get(f"/needs/{need.id}-{need.slug}").text
+    link = LexborHTMLParser(page).css_first('a[href="https://centre-social.example/devoirs"]')
+    assert link is not None and set(link.attributes["rel"].split()) >= {"noopener", "nofollow"}
+    assert "Service existant" in page_text(page) and "le jeudi" in page_text(page)
+    # The e-mail names the service and links to the charter.
+    (mail,) = mailbox.to(author.email)
+    body = mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Accompagnement scolaire" in body and "http://testserver/charter" in body
+
+
+def test_covered_with_an_invalid_link_is_a_422_and_writes_nothing(client, session):
+    need = make_need(session, status="pending")
+    login_as(client, make_user(session, role="moderator"), session)
+    response = _decide(
+        client,
+        need,
+        decision="covered",
+        seen_status="pending",
+        covered_name="Un service",
+        covered_url="javascript:alert(1)",
+    )
+    assert response.status_code == 422
+    node = LexborHTMLParser(response.text).css_first(f"#need-{need.id}-covered_url")
+    assert node.attributes["aria-invalid"] == "true"
+    assert "https://" in page_text(response.text, f"#need-{need.id}-covered_url-error")
+    assert node.attributes["value"] == "javascript:alert(1)"
+    fresh(session)
+    stored = session.get(Need, need.id)
+    assert stored.status == "pending" and stored.covered_name is None  # type: ignore[union-attr]
+    assert count(session, AuditEntry) == 0
+
+
+def test_covered_needs_the_name_of_the_service(client, session):
+    need = make_need(session)
+    login_as(client, make_user(session, role="moderator"), session)
+    response = _decide(client, need, decision="covered", seen_status="published")
+    assert response.status_code == 422
+    assert "nom du service" in response.text
+
+
+def test_hiding_closes_the_reports_and_the_author_sees_why(client, session, mailbox):
+    author = make_user(session)
+    need = make_need(session, author=author)
+    make_report(session, make_user(session), "need", need.id)
+    make_report(session, make_user(session), "need", need.id, reason="abusive")
+    login_as(client, make_user(session, role="moderator"), session)
+    _decide(
+        client,
+        need,
+        decision="hide",
+        seen_status="published",
+        reason="abusive",
+        detail="Insultes envers un voisin",
+    )
+    fresh(session)
+    reports = session.exec(select(Report)).all()
+    assert {r.status for r in reports} == {"actioned"}
+    assert all(r.resolved_at is not None for r in reports)
+    assert "Signalé" not in client.get("/moderation/queue").text
+    login_as(client, author, session)
+    page = page_text(client.get(f"/needs/{need.id}-{need.slug}").text, ".moderation-reason")
+    assert "Propos injurieux ou irrespectueux — Insultes envers un voisin" in page
+    (mail,) = mailbox.to(author.email)
+    body = mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Insultes envers un voisin" in body and "http://testserver/charter" in body
+
+
+def test_the_reason_is_not_shown_to_other_residents(client, session):
+    need = make_need(session, status="hidden")
+    fresh(session)
+    stored = session.get(Need, need.id)
+    stored.moderation_reason = "Motif confidentiel"  # type: ignore[union-attr]
+    session.add(stored)
+    session.commit()
+    login_as(client, make_user(session, role="moderator"), session)
+    assert "Motif confidentiel" in client.get(f"/needs/{need.id}-{need.slug}").text
