@@ -21,6 +21,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -321,6 +322,10 @@ class CommentView:
     can_edit: bool
     can_delete: bool
     replies: list[CommentView] = field(default_factory=list)
+    # Why a moderator hid it (shown to its author and moderators only, like the comment).
+    moderation_reason: str = ""
+    # Set when the comment came here from a duplicate merged into this need: its title.
+    moved_from: str | None = None
 
     @property
     def is_pending(self) -> bool:
@@ -365,6 +370,7 @@ def view_of(
         placeholder=placeholder,
         can_edit=shown and can_edit_comment(viewer, comment, now),
         can_delete=shown and can_delete_comment(viewer, comment),
+        moderation_reason=comment.moderation_reason if shown else "",
     )
 
 
@@ -393,7 +399,25 @@ def comment_threads(session: Session, need: Need, viewer: User | None) -> list[C
         view = view_of(comment, author, viewer, now)
         view.replies = thread_replies
         threads.append(view)
+    _name_merged_sources(session, rows, threads)
     return threads
+
+
+def _name_merged_sources(session: Session, rows: Any, threads: list[CommentView]) -> None:
+    """Comments moved by a merge say where they come from (issue 4: « with a note »). One
+    more query, only on needs that received such comments."""
+    sources = {c.id: c.moved_from_need_id for c, _author in rows if c.moved_from_need_id}
+    if not sources:
+        return
+    titles = dict(
+        session.exec(
+            select(Need.id, Need.title).where(Need.id.in_(set(sources.values())))  # type: ignore[union-attr]
+        ).all()
+    )
+    for view in threads:
+        for item in [view, *view.replies]:
+            if item.id in sources and not item.placeholder:
+                item.moved_from = titles.get(sources[item.id])
 
 
 def comment_view(session: Session, comment: Comment, viewer: User | None) -> CommentView:

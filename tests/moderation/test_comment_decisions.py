@@ -190,6 +190,21 @@ def test_hiding_a_comment_from_the_need_page_returns_to_it(client, session, need
     assert count(session, Notification, Notification.user_id == author.id) == 2
 
 
+def test_the_author_of_a_hidden_comment_sees_the_reason_under_it(client, session, need):
+    author = make_user(session)
+    comment = make_comment(session, need, author)
+    login_as(client, make_user(session, role="moderator"), session)
+    _decide(client, comment, decision="hide", seen_status="published", reason="abusive")
+
+    login_as(client, author, session)
+    article = LexborHTMLParser(client.get(f"/needs/{need.id}").text).css_first(
+        f"#comment-{comment.id}"
+    )
+    assert "Propos injurieux" in article.css_first(".moderation-reason").text()
+    client.cookies.clear()  # the public sees neither the comment nor the reason
+    assert "Propos injurieux" not in client.get(f"/needs/{need.id}").text
+
+
 def test_hiding_from_the_page_without_a_reason_writes_nothing(client, session, need):
     comment = make_comment(session, need, make_user(session))
     login_as(client, make_user(session, role="moderator"), session)

@@ -5,6 +5,7 @@ and refused merges write nothing."""
 from __future__ import annotations
 
 import pytest
+from selectolax.lexbor import LexborHTMLParser
 from sqlmodel import func, select
 
 from app.board.comments import post_comment
@@ -109,6 +110,10 @@ def test_comments_move_with_their_replies_and_the_counts_stay_exact(
     assert _count(session, Comment, Comment.need_id == source.id) == 0
     page = client.get(f"/needs/{target.id}-{target.slug}").text
     assert "Je prendrais la navette chaque semaine." in page
+    # Each moved comment says where it comes from; the target's own comment does not.
+    notes = LexborHTMLParser(page).css(".comment-moved")
+    assert len(notes) == 3  # top, reply and (for the moderator) the hidden one
+    assert all(f"« {source.title} »" in n.text().replace("\xa0", " ") for n in notes)
 
 
 def test_followers_of_both_needs_follow_the_target_once(client, session, moderator, pair):
