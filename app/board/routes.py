@@ -17,6 +17,7 @@ from app.accounts.routes import notice_for
 from app.board import queries, service
 from app.board.models import PUBLIC_NEED_STATUSES, Need, NeedStatus, Territory, Theme
 from app.board.permissions import can_delete_need, can_participate, is_moderator
+from app.board.provenance import source_label
 from app.text import render_markdown
 from app.web.deps import SessionDep
 from app.web.errors import Forbidden, Invalid, NotFound
@@ -267,6 +268,7 @@ def need_page(request: Request, session: SessionDep, user: OptionalUser, ref: st
         {
             "need": need,
             "author": session.get(User, need.author_id) if need.author_id else None,
+            "provenance": source_label(need),
             "theme": next((t for t in themes if t.id == need.theme_id), None),
             "territory": next((t for t in territories if t.id == need.territory_id), None),
             "is_public": need.status in PUBLIC_NEED_STATUSES and need.deleted_at is None,

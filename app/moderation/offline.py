@@ -21,15 +21,21 @@ from sqlmodel import Session, select
 
 from app.accounts.models import User
 from app.board.models import PUBLIC_NEED_STATUSES, Need, NeedSource, NeedStatus
+
+# Re-exported: the moderation area's templates and tests word sources through this module.
+from app.board.provenance import (  # noqa: F401
+    OFFLINE_SOURCES,
+    SOURCE_LABELS,
+    source_label,
+    source_name,
+)
 from app.board.service import NeedInput, validate_need
 from app.db import utcnow
 from app.moderation import audit
 from app.moderation.qualification import ensure_can_qualify
 from app.text import excerpt, render_markdown, slugify
 from app.web.errors import Conflict, Invalid
-from app.web.i18n import format_date
 from app.web.i18n import gettext as _
-from app.web.i18n import lazy_gettext as N_
 
 EVENT_MAX = 120
 PARTNER_MAX = 120
@@ -38,40 +44,6 @@ EARLIEST_DATE = date(2000, 1, 1)
 LOCAL_TIMEZONE = ZoneInfo("Europe/Paris")  # « today » for staff is today in France
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-SOURCE_LABELS: dict[str, str] = {
-    NeedSource.online.value: N_("Déposé en ligne"),
-    NeedSource.street_survey.value: N_("Micro-trottoir"),
-    NeedSource.meeting.value: N_("Réunion ou atelier"),
-    NeedSource.phone.value: N_("Appel téléphonique"),
-    NeedSource.partner.value: N_("Relayé par un partenaire"),
-    NeedSource.other.value: N_("Autre rencontre"),
-}
-# What staff may pick in the form: every source but « online » (that one is the board's).
-OFFLINE_SOURCES = [s.value for s in NeedSource if s is not NeedSource.online]
-
-
-def source_name(source: str) -> str:
-    """The French (or current locale's) name of a source code."""
-    return _(SOURCE_LABELS.get(source, SOURCE_LABELS[NeedSource.other.value]))
-
-
-def source_label(need: Need) -> str:
-    """The provenance of a need in one line, e.g. « Micro-trottoir — Marché de Capeyron,
-    12 novembre 2026 — relayé par le centre social ». Empty for needs posted online."""
-    if need.source == NeedSource.online.value:
-        return ""
-    details = [d for d in (need.source_event, _long_date(need.source_date)) if d]
-    label = source_name(need.source)
-    if details:
-        label = f"{label} — {', '.join(details)}"
-    if need.source_partner:
-        label = f"{label} — " + _("relayé par %(partner)s", partner=need.source_partner)
-    return label
-
-
-def _long_date(value: date | None) -> str:
-    return format_date(value) if value else ""  # type: ignore[arg-type]
 
 
 def local_today() -> date:

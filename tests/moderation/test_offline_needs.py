@@ -83,6 +83,9 @@ def test_staff_publish_an_offline_need_under_the_fabriques_name(client, session,
     public = client.get(response.headers["location"])
     assert public.status_code == 200 and need.title in page_text(public.text)
     assert "publié au nom de la fabrique" in page_text(public.text)
+    byline = LexborHTMLParser(public.text).css_first(".need-byline").text()
+    assert "Recueilli par la fabrique" in byline and "Micro-trottoir" in byline
+    assert "compte supprimé" not in byline
     client.cookies.clear()
     assert need.title in page_text(client.get("/").text)  # public at once, for everyone
 
