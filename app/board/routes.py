@@ -15,6 +15,7 @@ from app.accounts.deps import CurrentUser, OptionalUser
 from app.accounts.models import User
 from app.accounts.routes import notice_for
 from app.board import queries, service
+from app.board.badges import badges_for
 from app.board.models import PUBLIC_NEED_STATUSES, Need, NeedStatus, Territory, Theme
 from app.board.permissions import can_delete_need, can_participate, is_moderator
 from app.board.provenance import source_label
@@ -122,6 +123,7 @@ def board(request: Request, session: SessionDep, user: OptionalUser) -> Response
             "themes_by_id": {t.id: t for t in all_themes},
             "territories_by_id": {t.id: t for t in all_territories},
             "supported": supported,
+            "badges": badges_for(session, [n.id for n in page.needs]),
             "board_url": lambda **changes: _board_url(filters, **changes),
             "notice": notice_for(request),
         },
@@ -269,6 +271,7 @@ def need_page(request: Request, session: SessionDep, user: OptionalUser, ref: st
             "need": need,
             "author": session.get(User, need.author_id) if need.author_id else None,
             "provenance": source_label(need),
+            "badge": badges_for(session, [need.id]).get(need.id),
             "theme": next((t for t in themes if t.id == need.theme_id), None),
             "territory": next((t for t in territories if t.id == need.territory_id), None),
             "is_public": need.status in PUBLIC_NEED_STATUSES and need.deleted_at is None,

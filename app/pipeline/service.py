@@ -24,6 +24,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
+from app.board.badges import PROVIDERS, NeedBadge
 from app.board.models import PUBLIC_NEED_STATUSES, Follow, Need, Support
 from app.db import utcnow
 from app.moderation import audit
@@ -452,6 +453,22 @@ def support_totals(session: Session, idea_ids: Iterable[int]) -> dict[int, int]:
         .group_by(IdeaNeed.idea_id)
     ).all()
     return {idea_id: int(total) for idea_id, total in rows}
+
+
+def _stage_badges(session: Session, need_ids: list[int]) -> dict[int, NeedBadge]:
+    # Only ideas staff made public: a private idea is the fabrique's internal work, and its
+    # stage would tell residents more than staff chose to say.
+    return {
+        need_id: NeedBadge(
+            label=_("Idée : %(stage)s", stage=stage_label(idea.stage)),
+            url=f"/ideas/{idea.id}-{idea.slug}",
+        )
+        for need_id, idea in idea_of_needs(session, need_ids).items()
+        if idea.is_public
+    }
+
+
+PROVIDERS.append(_stage_badges)
 
 
 # --- notifications ----------------------------------------------------------------------------

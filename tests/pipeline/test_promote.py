@@ -183,3 +183,29 @@ def test_more_needs_are_added_to_an_idea_by_number(client, session):
     bad = post_form(client, f"/moderation/ideas/{idea.id}/needs", {"need_ids": "douze"})
     assert bad.status_code == 422
     assert _linked(session, idea.id) == sorted([first.id, second.id])
+
+
+def test_a_need_shows_the_stage_of_its_public_idea_on_the_board_and_its_page(client, session):
+    staff = _staff(client, session)
+    public_need = make_need(session, title="Une navette pour le marché du samedi")
+    private_need = make_need(session, title="Une laverie solidaire au centre-ville")
+    public = service.create_idea(
+        session,
+        staff,
+        service.IdeaInput(title="Navette du marché", is_public=True),
+        need_ids=[public_need.id],
+    )
+    service.create_idea(
+        session, staff, service.IdeaInput(title="Laverie solidaire"), need_ids=[private_need.id]
+    )
+    client.cookies.clear()  # what everyone sees
+
+    board = LexborHTMLParser(client.get("/").text)
+    cards = {c.css_first("h3").text(strip=True): c for c in board.css("article.need-card")}
+    badge = cards[public_need.title].css_first(".badge-stage a")
+    assert badge.text(strip=True) == "Idée\xa0: Détectée"  # French typography
+    assert badge.attributes["href"] == f"/ideas/{public.id}-{public.slug}"
+    # A private idea is the fabrique's internal work: its needs show nothing yet.
+    assert cards[private_need.title].css_first(".badge-stage") is None
+    page = LexborHTMLParser(client.get(f"/needs/{public_need.id}").text)
+    assert page.css_first(".need-meta .badge-stage").text(strip=True) == "Idée\xa0: Détectée"
