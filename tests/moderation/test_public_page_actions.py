@@ -34,7 +34,7 @@ def test_hiding_from_the_page_returns_to_it_with_a_notice(client, session):
     session.expire_all()
     assert session.get(Need, need.id).status == "hidden"  # type: ignore[union-attr]
     page = client.get(response.headers["location"]).text
-    assert "masqué par l'équipe de modération" in page and "Rétablir" in page
+    assert "Ce besoin est masqué" in page and "Rétablir" in page
 
 
 def test_hiding_without_a_reason_says_so_and_writes_nothing(client, session):
