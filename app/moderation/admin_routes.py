@@ -120,14 +120,15 @@ def _categories_page(
 ) -> Response:
     model = admin.category_model(kind)
     active, archived = admin.list_categories(session, model)
+    other_kind = "territories" if kind == "themes" else "themes"
     return render(
         request,
         "moderation/categories.html",
         {
             "kind": kind,
             "title": _(TITLES[kind]),
-            "other_kind": "territories" if kind == "themes" else "themes",
-            "other_title": _(TITLES["territories" if kind == "themes" else "themes"]),
+            "other_kind": other_kind,
+            "other_title": _(TITLES[other_kind]),
             "active": active,
             "archived": archived,
             "in_use": admin.slugs_in_use(session, model),

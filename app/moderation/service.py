@@ -749,10 +749,12 @@ def _restore_after_reports(
         _change_count(session, item.need_id, +1)
         need = session.get(Need, item.need_id)
         assert need is not None
-        message = _(COMMENT_MESSAGES["restore"], title=need.title, reason="")
+        template = COMMENT_MESSAGES["restore"]  # (not a literal in _(): nothing to extract)
+        message = _(template, title=need.title, reason="")
         _notify(session, moderator, item.author_id, message, need=need, comment=item)
     else:
-        message = _(MESSAGES["restore"], title=item.title, reason="")
+        template = MESSAGES["restore"]
+        message = _(template, title=item.title, reason="")
         _notify(session, moderator, item.author_id, message, need=item)
     return True
 
