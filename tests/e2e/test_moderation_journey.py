@@ -69,10 +69,11 @@ def _queue_with_items(live_server) -> tuple[str, list[int], int]:  # type: ignor
                     reason="abusive",
                 )
             )
+        comment_id = comment.id
         session.commit()
         email = moderator.email
     engine.dispose()
-    return email, waiting, comment.id  # type: ignore[return-value]
+    return email, waiting, comment_id  # type: ignore[return-value]
 
 
 def _login(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
