@@ -166,6 +166,17 @@ def test_daily_mode_groups_notifications_in_one_digest_a_day_later(app, session,
     assert len(mailbox.to(follower.email)) == 1
 
 
+def test_a_digest_with_a_moderation_decision_links_to_the_charter(app, session, need, mailbox):
+    author = session.get(type(make_user(session)), need.author_id)
+    set_mode(session, author, "moderation", "daily")
+    notifications.notify(session, "moderation", [author.id], need=need, message="Masqué.")
+    session.commit()
+    later = utcnow() + timedelta(hours=25)
+    assert notifications.send_daily_digest(app.state.engine, app.state.settings, now=later) == 1
+    [digest] = mailbox.to(author.email)
+    assert "/charter" in body_of(digest)
+
+
 def test_the_digest_leaves_out_what_was_already_read(app, session, need, mailbox):
     follower = make_user(session)
     follow(session, need, follower)
