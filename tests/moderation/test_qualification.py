@@ -398,3 +398,27 @@ def test_the_form_lists_existing_tags_without_javascript(client, session, staff)
     tree = LexborHTMLParser(page)
     assert tree.css_first("#f-tags").attributes["list"] == "tag-options"
     assert sorted(_options(page)) == ["Logement", "Mobilité"]
+
+
+def test_qualified_needs_are_promoted_together_from_the_list(client, session, staff):
+    first = make_need(session, title="Une navette pour le marché du samedi")
+    second = make_need(session, title="Un minibus pour les courses des aînés")
+    for need in (first, second):
+        need.qualified_at = utcnow()
+        session.add(need)
+    session.commit()
+
+    page = LexborHTMLParser(client.get("/moderation/qualification").text)
+    form = page.css_first("#promote-form")
+    assert (form.attributes["method"], form.attributes["action"]) == (
+        "get",
+        "/moderation/ideas/new",
+    )
+    boxes = page.css('input[form="promote-form"][name="need"]')
+    assert sorted(b.attributes["value"] for b in boxes) == sorted([str(first.id), str(second.id)])
+    # What the browser sends when both are ticked: the idea form lists both needs.
+    idea_form = client.get(f"/moderation/ideas/new?need={first.id}&need={second.id}").text
+    assert first.title in idea_form and second.title in idea_form
+    need_file = LexborHTMLParser(client.get(f"/moderation/needs/{first.id}").text)
+    links = [a.attributes.get("href") for a in need_file.css("a")]
+    assert f"/moderation/ideas/new?need={first.id}" in links
