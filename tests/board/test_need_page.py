@@ -204,7 +204,7 @@ def test_a_merged_need_without_target_is_not_found(client, session):
 
 BANNERS = {
     "pending": "En attente de validation",
-    "hidden": "Ce besoin a été masqué par l'équipe de modération",
+    "hidden": "Ce besoin est masqué",
     "rejected": "Ce besoin n'a pas été publié par l'équipe de modération.",
 }
 

@@ -274,7 +274,8 @@ def test_the_service_refuses_moderators_and_blocked_staff(session):
 def _section_titles(html: str, section: str) -> list[str]:
     tree = LexborHTMLParser(html)
     node = tree.css_first(f'section[aria-labelledby="{section}-title"]')
-    return [a.text(strip=True) for a in node.css("tbody tr td:first-child a")]
+    # The title cell (the qualified list has a selection column before it).
+    return [a.text(strip=True) for a in node.css('tbody tr td a[href$="/qualification"]')]
 
 
 def test_lists_split_needs_to_qualify_from_qualified_ones_most_supported_first(
