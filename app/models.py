@@ -34,8 +34,8 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "ApiToken",
-    "CarrierApplication",
     "AuditEntry",
+    "CarrierApplication",
     "Comment",
     "EmailToken",
     "Follow",

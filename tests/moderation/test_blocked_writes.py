@@ -117,6 +117,8 @@ WRITES: dict[str, tuple[str, dict[str, str]]] = {
     "edit one's comment": ("/comments/{own_comment}/edit", {"body": "Modifié pendant le blocage"}),
     "follow": ("/needs/{need}/follow", {}),
 }
+
+
 def _fill(value: str, world: World) -> str:
     return value.format(
         need=world.need.id,
