@@ -496,6 +496,10 @@ def decide_need(
     )
     if target in (HIDDEN, REJECTED):
         close_reports(session, "need", need_id, "actioned")
+    elif decision_name == "restore":
+        # Restoring is the review the reports asked for: they close, so an item hidden by
+        # reports is not hidden again by the next one (the threshold counts open reports).
+        close_reports(session, "need", need_id, "dismissed")
     sweep = Sweep()
     if decision_name == "trust" and author is not None and author.trusted_at is None:
         author.trusted_at = utcnow()
@@ -597,6 +601,8 @@ def decide_comment(
     )
     if target == HIDDEN:
         close_reports(session, "comment", comment_id, "actioned")
+    elif decision_name == "restore":
+        close_reports(session, "comment", comment_id, "dismissed")  # see decide_need
     sweep = Sweep()
     if decision_name == "reject_block" and author is not None:
         sweep = _block_and_sweep(session, moderator, author, why, skip=("comment", comment_id))
