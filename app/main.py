@@ -96,6 +96,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.pipeline.public_routes import router as pipeline_public_router
     from app.pipeline.staff_routes import router as pipeline_staff_router
     from app.site import router as site_router
+    from app.syndication.api_routes import router as api_router
+    from app.syndication.embed_routes import router as embed_router
+    from app.syndication.feeds_routes import router as feeds_router
 
     html = [Depends(verify_csrf)]
     for router in (
@@ -119,6 +122,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pipeline_applications_router,
         pipeline_public_router,
         pipeline_api_router,
+        api_router,
+        feeds_router,
+        embed_router,
     ):
         app.include_router(router, dependencies=html)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
