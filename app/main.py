@@ -122,11 +122,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pipeline_applications_router,
         pipeline_public_router,
         pipeline_api_router,
-        api_router,
         feeds_router,
         embed_router,
     ):
         app.include_router(router, dependencies=html)
+    # The JSON API authenticates writes with Bearer tokens, which a forging site cannot send:
+    # no CSRF check there (and no cookies are honoured for its writes).
+    app.include_router(api_router)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     install_error_handlers(app)
     return app
