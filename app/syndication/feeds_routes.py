@@ -1,7 +1,252 @@
-"""(being written)"""
+"""Feeds (SPEC §5): /feeds/needs.{atom,rss,json} and /feeds/ideas.{atom,rss,json}.
+
+They take the filters of the page they mirror (the board: theme, territory, status, q, sort;
+/ideas: stage, theme, territory), refuse an unknown value with a 400 and a French message, and
+hold the 50 first items of that list, read through the public read paths only.
+
+Conditional GET: a strong ETag (a hash of the body, so it also changes with the language)
+and Last-Modified (`feeds.last_change`, never dated within the last seconds: see
+`feeds.validator_date`). If-None-Match wins when present (RFC 9110 §13.2.2);
+otherwise If-Modified-Since is honoured — except on the board's count-based sorts (top,
+trending, discussed), whose order moves with every support or comment, which leave no date
+behind: there, only the ETag can tell that nothing changed.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import hashlib
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from app.board import queries
+from app.board.models import Territory, Theme
+from app.board.routes import _parse_filters
+from app.board.service import active_category
+from app.pipeline.models import Idea
+from app.pipeline.public_routes import public_ideas
+from app.pipeline.service import STAGE_LABELS, stage_label
+from app.syndication import feeds
+from app.web.deps import SessionDep
+from app.web.errors import AppError, Invalid, NotFound
+from app.web.i18n import gettext as _
+from app.web.i18n import lazy_gettext as N_
 
 router = APIRouter()
+
+NEED_FILTERS = ("theme", "territory", "status", "q", "sort")
+IDEA_FILTERS = ("stage", "theme", "territory")
+CACHE_CONTROL = "public, max-age=300"
+# Feeds are public and read by other sites' scripts too (a partner's page showing the list).
+BASE_HEADERS = {
+    "Cache-Control": CACHE_CONTROL,
+    # The language of the labels follows the locale cookie or Accept-Language.
+    "Vary": "Accept-Language, Cookie",
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "ETag, Last-Modified",
+}
+
+
+class BadFeedFilter(AppError):
+    """A filter the feed cannot apply (unknown theme, territory, stage, status or sort)."""
+
+    status_code = 400
+    title = N_("Requête invalide")
+
+
+def _format(fmt: str) -> str:
+    if fmt not in feeds.RENDERERS:
+        raise NotFound(_("Ce format de flux n'existe pas : choisissez atom, rss ou json."))
+    return fmt
+
+
+def _refuse(errors: dict[str, str]) -> BadFeedFilter:
+    detail = (
+        _("Ce flux ne peut pas être construit avec ces filtres :") + " " + " ".join(errors.values())
+    )
+    # Readable from a partner's script too; not cached (the fix is one edit of the URL away).
+    return BadFeedFilter(detail, headers={"Access-Control-Allow-Origin": "*"})
+
+
+def _query(values: dict[str, str]) -> str:
+    query = urlencode({k: v for k, v in values.items() if v})
+    return f"?{query}" if query else ""
+
+
+def _self_urls(base_url: str, kind: str, query: str) -> dict[str, str]:
+    return {fmt: f"{base_url}/feeds/{kind}.{fmt}{query}" for fmt in feeds.RENDERERS}
+
+
+def _category_maps(session: Session) -> tuple[dict[int, Theme], dict[int, Territory]]:
+    themes, territories = queries.categories(session, include_archived=True)
+    return {t.id: t for t in themes}, {t.id: t for t in territories}  # type: ignore[misc]
+
+
+def _name(category: Theme | Territory | None) -> str:
+    return feeds.category_name(category) if category is not None else ""
+
+
+# --- conditional GET -----------------------------------------------------------------------------
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    candidates = [tag.strip().removeprefix("W/") for tag in header.split(",")]
+    return "*" in candidates or etag in candidates
+
+
+def _not_modified_since(header: str, last_modified: datetime) -> bool:
+    try:
+        since = parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return False  # not an HTTP date: ignored (RFC 9110 §13.1.3)
+    since = since.replace(tzinfo=UTC) if since.tzinfo is None else since
+    # A date in the future is a client's clock error, not a copy it holds: ignored too.
+    return since <= datetime.now(UTC) and last_modified <= since
+
+
+def _respond(
+    request: Request, body: bytes, fmt: str, last_modified: datetime, *, honour_ims: bool
+) -> Response:
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {
+        **BASE_HEADERS,
+        "ETag": etag,
+        "Last-Modified": feeds.http_date(feeds.validator_date(last_modified)),
+    }
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        not_modified = _etag_matches(if_none_match, etag)
+    else:
+        since = request.headers.get("if-modified-since", "")
+        not_modified = honour_ims and bool(since) and _not_modified_since(since, last_modified)
+    if not_modified:
+        return Response(status_code=304, headers=headers)
+    return Response(body, headers={**headers, "Content-Type": feeds.CONTENT_TYPES[fmt]})
+
+
+# --- needs ---------------------------------------------------------------------------------------
+
+STATUS_NAMES = {"open": N_("sans réponse"), "covered": N_("déjà couverts")}
+SORT_NAMES = {
+    "top": N_("les plus soutenus"),
+    "trending": N_("tendance"),
+    "discussed": N_("les plus discutés"),
+}
+
+
+@router.api_route("/feeds/needs.{fmt}", methods=["GET", "HEAD"])
+def needs_feed(request: Request, session: SessionDep, fmt: str) -> Response:
+    fmt = _format(fmt)
+    params = {k: request.query_params.get(k, "") for k in NEED_FILTERS}
+    filters, errors = _parse_filters(session, params)
+    if errors:
+        raise _refuse(errors)
+    page = queries.board_needs(session, filters, per_page=feeds.MAX_ITEMS)
+    themes, territories = _category_maps(session)
+    base_url = request.app.state.settings.base_url
+    query = _query(
+        {
+            "theme": filters.theme.slug if filters.theme else "",
+            "territory": filters.territory.slug if filters.territory else "",
+            "status": filters.status,
+            "q": filters.q,
+            "sort": "" if filters.sort == "recent" else filters.sort,
+        }
+    )
+    described = feeds.describe(
+        [
+            _name(filters.theme),
+            _name(filters.territory),
+            _(STATUS_NAMES[filters.status]) if filters.status else "",
+            _("« %(q)s »", q=filters.q) if filters.q else "",
+            _(SORT_NAMES[filters.sort]) if filters.sort in SORT_NAMES else "",
+        ]
+    )
+    entries = feeds.need_items(session, page.needs, base_url, themes, territories)
+    changed = feeds.last_change(session, "needs")
+    feed = feeds.Feed(
+        title=_("Besoins (%(filters)s) — Bourse à initiatives", filters=described)
+        if described
+        else _("Besoins — Bourse à initiatives"),
+        description=_("Les besoins sociaux du territoire, proposés et soutenus par ses habitants."),
+        home_url=f"{base_url}/{query}",
+        self_urls=_self_urls(base_url, "needs", query),
+        updated=feeds.content_date(entries, changed),
+        items=entries,
+    )
+    return _respond(
+        request,
+        feeds.render_feed(feed, fmt),
+        fmt,
+        max(changed, feed.updated),
+        honour_ims=filters.sort == "recent",
+    )
+
+
+# --- ideas ---------------------------------------------------------------------------------------
+
+
+@router.api_route("/feeds/ideas.{fmt}", methods=["GET", "HEAD"])
+def ideas_feed(request: Request, session: SessionDep, fmt: str) -> Response:
+    fmt = _format(fmt)
+    errors: dict[str, str] = {}
+    stage = request.query_params.get("stage", "")
+    if stage and stage not in STAGE_LABELS:
+        errors["stage"] = _("Cette étape n'existe pas.")
+    chosen: dict[str, Theme | Territory | None] = {}
+    for name, model in (("theme", Theme), ("territory", Territory)):
+        try:
+            # Archived ones too: a partner's feed URL keeps working after a reorganisation.
+            chosen[name] = active_category(
+                session, model, request.query_params.get(name, ""), include_archived=True
+            )
+        except Invalid as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise _refuse(errors)
+    theme, territory = chosen["theme"], chosen["territory"]
+    statement = public_ideas()
+    if stage:
+        statement = statement.where(Idea.stage == stage)
+    if theme is not None:
+        statement = statement.where(Idea.theme_id == theme.id)
+    if territory is not None:
+        statement = statement.where(Idea.territory_id == territory.id)
+    ideas = list(
+        session.exec(
+            statement.order_by(Idea.stage_changed_at.desc(), Idea.id.desc()).limit(feeds.MAX_ITEMS)  # type: ignore[attr-defined]
+        )
+    )
+    themes, territories = _category_maps(session)
+    base_url = request.app.state.settings.base_url
+    query = _query(
+        {
+            "stage": stage,
+            "theme": theme.slug if theme else "",
+            "territory": territory.slug if territory else "",
+        }
+    )
+    described = feeds.describe(
+        [stage_label(stage) if stage else "", _name(theme), _name(territory)]
+    )
+    entries = feeds.idea_items(ideas, base_url, themes, territories)
+    changed = feeds.last_change(session, "ideas")
+    feed = feeds.Feed(
+        title=_("Idées (%(filters)s) — Bourse à initiatives", filters=described)
+        if described
+        else _("Idées — Bourse à initiatives"),
+        description=_(
+            "Les idées d'entreprises sociales de la fabrique à initiatives, de la détection "
+            "du besoin au lancement."
+        ),
+        home_url=f"{base_url}/ideas{query}",
+        self_urls=_self_urls(base_url, "ideas", query),
+        updated=feeds.content_date(entries, changed),
+        items=entries,
+    )
+    body = feeds.render_feed(feed, fmt)
+    return _respond(request, body, fmt, max(changed, feed.updated), honour_ims=True)

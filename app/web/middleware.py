@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.web import i18n
 from app.web.security import CSRF_COOKIE, csrf_token_for, new_csrf_cookie
 
-NO_COOKIE_PREFIXES = ("/static/", "/healthz", "/readyz", "/api/", "/favicon")
+NO_COOKIE_PREFIXES = ("/static/", "/healthz", "/readyz", "/api/", "/favicon", "/feeds/")
 
 
 class RequestContextMiddleware:
