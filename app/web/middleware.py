@@ -11,7 +11,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.web import i18n
 from app.web.security import CSRF_COOKIE, csrf_token_for, new_csrf_cookie
 
-NO_COOKIE_PREFIXES = ("/static/", "/healthz", "/readyz", "/api/", "/favicon", "/feeds/")
+NO_COOKIE_PREFIXES = (
+    "/static/",
+    "/healthz",
+    "/readyz",
+    "/api/",
+    "/favicon",
+    # Public, cacheable answers for partners and feed readers: no CSRF cookie to set.
+    "/feeds/",
+    "/embed/",
+    "/embed.js",
+    "/oembed",
+)
 
 
 class RequestContextMiddleware:

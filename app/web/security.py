@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from urllib.parse import urlsplit
 
@@ -26,30 +27,61 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+_CSP_DIRECTIVES = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+]
+CONTENT_SECURITY_POLICY = "; ".join([*_CSP_DIRECTIVES, "frame-ancestors 'none'"])
+
+# Framing: only the widget pages (/embed/…) may be shown inside another site's page; every
+# other page refuses to be framed (clickjacking), with X-Frame-Options for old browsers.
+EMBED_PREFIX = "/embed/"
+_ORIGIN_SOURCE = re.compile(r"https?://(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?")
 
 
-def security_headers(*, production: bool) -> list[tuple[bytes, bytes]]:
+def frame_ancestors_for(allowed: str) -> str:
+    """The frame-ancestors sources from BOURSE_EMBED_ALLOWED_ORIGINS: `*`, or origins separated
+    by spaces or commas (https://mairie-merignac.fr, https://*.example.org). Anything else is
+    dropped, so a typo cannot inject a directive; the site itself may always frame its widget
+    (the preview on /partners/embed)."""
+    # A ";" would start another directive: nothing after it is a source.
+    tokens = [t for t in re.split(r"[\s,]+", allowed.split(";", 1)[0].strip()) if t]
+    if "*" in tokens:
+        return "*"
+    kept = [t.rstrip("/") for t in tokens if _ORIGIN_SOURCE.fullmatch(t.rstrip("/"))]
+    return " ".join(["'self'", *kept])
+
+
+def embed_content_security_policy(allowed: str) -> str:
+    return "; ".join([*_CSP_DIRECTIVES, f"frame-ancestors {frame_ancestors_for(allowed)}"])
+
+
+def security_headers(
+    *, production: bool, embed_origins: str | None = None
+) -> list[tuple[bytes, bytes]]:
     """The headers every response carries (also added by the 500 handler, which Starlette runs
-    outside all middleware)."""
+    outside all middleware). `embed_origins` (the setting) is given for /embed/ pages only:
+    they may be framed by those origins and send no X-Frame-Options."""
+    if embed_origins is None:
+        framing = [
+            (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+            (b"x-frame-options", b"DENY"),
+        ]
+    else:
+        framing = [
+            (b"content-security-policy", embed_content_security_policy(embed_origins).encode())
+        ]
     wanted = [
-        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+        *framing,
         (b"x-content-type-options", b"nosniff"),
         (b"referrer-policy", b"strict-origin-when-cross-origin"),
-        (b"x-frame-options", b"DENY"),
         (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
         (b"cross-origin-opener-policy", b"same-origin"),
     ]
@@ -74,7 +106,11 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = message.setdefault("headers", [])
                 present = {name.lower() for name, _value in headers}
-                wanted = security_headers(production=self.production)
+                embed_origins = None
+                if scope["path"].startswith(EMBED_PREFIX):
+                    settings = scope["app"].state.settings
+                    embed_origins = settings.embed_allowed_origins
+                wanted = security_headers(production=self.production, embed_origins=embed_origins)
                 headers.extend((k, v) for k, v in wanted if k not in present)
             await send(message)
 
