@@ -797,8 +797,10 @@ def openapi_document(request: Request) -> dict[str, Any]:
         )
         if operation is None:
             continue
-        operation["summary"] = _(endpoint["summary"])
-        operation["description"] = _(endpoint["description"])
+        # Through variables: a literal key inside _() would be extracted as a message.
+        summary, description = endpoint["summary"], endpoint["description"]
+        operation["summary"] = _(summary)
+        operation["description"] = _(description)
         parameters = [p for p in operation.get("parameters", []) if p.get("in") == "path"]
         for name, text, example in endpoint["params"]:
             parameter: dict[str, Any] = {

@@ -30,6 +30,13 @@ PUBLIC_PAGES = [
     "/account/password/forgot",
     "/account/check-email?reason=signup",
     "/page-qui-n-existe-pas",
+    "/ideas",
+    "/impact",
+    "/partners",
+    "/partners/embed",
+    "/api/v1/docs",
+    "/embed/needs",
+    "/embed/ideas",
 ]
 
 
