@@ -39,10 +39,11 @@ def need_url(need: Need) -> str:
 # --- the board ---------------------------------------------------------------------------------
 
 
-def _parse_filters(
+def parse_filters(
     session: SessionDep, params: dict[str, str]
 ) -> tuple[queries.BoardFilters, dict[str, str]]:
-    """Board filters from the URL, with a French message per bad value (never a 500)."""
+    """Board filters from the URL, with a French message per bad value (never a 500). Public:
+    the API, the feeds and the embeds validate filters with it, exactly as the board does."""
     errors: dict[str, str] = {}
     filters = queries.BoardFilters()
     sort = params.get("sort", "") or "recent"
@@ -95,7 +96,7 @@ def _board_url(filters: queries.BoardFilters, **changes: Any) -> str:
 
 @router.get("/")
 def board(request: Request, session: SessionDep, user: OptionalUser) -> Response:
-    filters, errors = _parse_filters(session, dict(request.query_params))
+    filters, errors = parse_filters(session, dict(request.query_params))
     try:
         page = queries.board_needs(session, filters)
     except queries.BadCursor:

@@ -183,10 +183,10 @@ def _raise_if(errors: dict[str, str]) -> None:
 @router.get(f"{PREFIX}/needs")
 @router.head(f"{PREFIX}/needs", include_in_schema=False)
 def list_needs(request: Request, session: SessionDep) -> Response:
-    from app.board.routes import _parse_filters
+    from app.board.routes import parse_filters
 
     with cors_on_errors():
-        filters, errors = _parse_filters(session, _params(request, NEED_FILTERS))
+        filters, errors = parse_filters(session, _params(request, NEED_FILTERS))
         limit = parse_limit(request.query_params.get("limit"), errors)
         filters.after = _parse_cursor(request.query_params.get("cursor"), errors)
         _raise_if(errors)

@@ -25,7 +25,7 @@ from sqlmodel import Session
 
 from app.board import queries
 from app.board.models import Territory, Theme
-from app.board.routes import _parse_filters
+from app.board.routes import parse_filters
 from app.board.service import active_category
 from app.pipeline.models import Idea
 from app.pipeline.public_routes import public_ideas
@@ -142,7 +142,7 @@ SORT_NAMES = {
 def needs_feed(request: Request, session: SessionDep, fmt: str) -> Response:
     fmt = _format(fmt)
     params = {k: request.query_params.get(k, "") for k in NEED_FILTERS}
-    filters, errors = _parse_filters(session, params)
+    filters, errors = parse_filters(session, params)
     if errors:
         raise _refuse(errors)
     page = queries.board_needs(session, filters, per_page=feeds.MAX_ITEMS)
