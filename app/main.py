@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.syndication.api_routes import router as api_router
     from app.syndication.embed_routes import router as embed_router
     from app.syndication.feeds_routes import router as feeds_router
+    from app.syndication.webhook_routes import router as webhook_router
 
     html = [Depends(verify_csrf)]
     for router in (
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pipeline_api_router,
         feeds_router,
         embed_router,
+        webhook_router,
     ):
         app.include_router(router, dependencies=html)
     # The JSON API authenticates writes with Bearer tokens, which a forging site cannot send:

@@ -29,6 +29,7 @@ from app.pipeline.models import (
 )
 from app.ratelimit import RateEvent
 from app.site_config import SiteSetting
+from app.syndication.models import PartnerReferralDay, Webhook, WebhookDelivery
 
 metadata = SQLModel.metadata
 
@@ -52,6 +53,7 @@ __all__ = [
     "NotificationPreference",
     "OutboxMessage",
     "Partner",
+    "PartnerReferralDay",
     "RateEvent",
     "Report",
     "Revision",
@@ -63,5 +65,7 @@ __all__ = [
     "Theme",
     "User",
     "UserSession",
+    "Webhook",
+    "WebhookDelivery",
     "metadata",
 ]

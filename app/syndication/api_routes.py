@@ -38,11 +38,11 @@ from app.board.queries import get_visible_need
 from app.ratelimit import check_rate
 from app.syndication import cursors
 from app.syndication.serialize import (
+    comment_json,
     idea_json,
     ideas_json,
     need_json,
     needs_json,
-    rfc3339,
     territory_json,
     theme_json,
 )
@@ -444,18 +444,7 @@ def create_comment(
             ip=client_ip(request),
             settings=request.app.state.settings,
         )
-        url = f"{_base_url(request)}/needs/{need.id}-{need.slug}#comment-{comment.id}"
-        payload = {
-            "id": comment.id,
-            "need_id": need.id,
-            "parent_id": comment.parent_id,
-            "url": url,
-            # pending: held for the moderation team, published once approved.
-            "status": comment.status,
-            "body_html": comment.body_html,
-            "author": {"display_name": user.display_name},
-            "created_at": rfc3339(comment.created_at),
-        }
+        payload = comment_json(comment, need, user.display_name, _base_url(request))
         return write_response(payload, 201)
 
 

@@ -182,3 +182,18 @@ def ideas_json(session: Session, ideas: Iterable[Any], base_url: str) -> list[di
 
 def idea_json(session: Session, idea: Any, base_url: str) -> dict[str, Any]:
     return ideas_json(session, [idea], base_url)[0]
+
+
+def comment_json(comment: Any, need: NeedRow, author_name: str, base_url: str) -> dict[str, Any]:
+    """A comment as the API's write answer and the comment.published webhook give it."""
+    return {
+        "id": comment.id,
+        "need_id": need.id,
+        "parent_id": comment.parent_id,
+        "url": f"{base_url}/needs/{need.id}-{need.slug}#comment-{comment.id}",
+        # pending: held for the moderation team, published once approved.
+        "status": comment.status,
+        "body_html": comment.body_html,
+        "author": {"display_name": author_name},
+        "created_at": rfc3339(comment.created_at),
+    }
