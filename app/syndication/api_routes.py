@@ -850,59 +850,6 @@ def openapi_json(request: Request) -> Response:
     return read_response(request, openapi_document(request))
 
 
-_DOCS_TEMPLATE = """{# context: intro, auth_note, errors_note, endpoints, labels #}
-{% extends "base.html" %}
-{% block title %}{{ labels.title }}{% endblock %}
-{% block content %}
-<h1>{{ labels.title }}</h1>
-<p class="lead">{{ intro }}</p>
-<p>{{ auth_note }}</p>
-<p>{{ errors_note }}</p>
-<p><a href="/api/v1/openapi.json">{{ labels.openapi }}</a></p>
-<nav aria-label="{{ labels.toc }}">
-  <ul>
-  {% for e in endpoints %}
-    <li><a href="#{{ e.anchor }}"><code>{{ e.method }} {{ e.path }}</code></a>
-      — {{ e.summary }}</li>
-  {% endfor %}
-  </ul>
-</nav>
-{% for e in endpoints %}
-<section id="{{ e.anchor }}" aria-labelledby="{{ e.anchor }}-title">
-  <h2 id="{{ e.anchor }}-title"><code>{{ e.method }} {{ e.path }}</code></h2>
-  <p><strong>{{ e.summary }}</strong>{% if e.auth %} — {{ labels.auth }}{% endif %}</p>
-  <p>{{ e.description }}</p>
-  {% if e.params %}
-  <table>
-    <caption>{{ labels.params }}</caption>
-    <thead><tr>
-      <th scope="col">{{ labels.name }}</th>
-      <th scope="col">{{ labels.meaning }}</th>
-      <th scope="col">{{ labels.example }}</th>
-    </tr></thead>
-    <tbody>
-    {% for p in e.params %}
-      <tr>
-        <td><code>{{ p.name }}</code></td>
-        <td>{{ p.text }}</td>
-        <td>{% if p.example %}<code>{{ p.example }}</code>{% endif %}</td>
-      </tr>
-    {% endfor %}
-    </tbody>
-  </table>
-  {% endif %}
-  <h3>{{ labels.call }}</h3>
-  <pre><code>{{ e.call }}</code></pre>
-  {% if e.response %}
-  <h3>{{ labels.response }}</h3>
-  <pre><code>{{ e.response }}</code></pre>
-  {% endif %}
-</section>
-{% endfor %}
-{% endblock %}
-"""
-
-
 def _example_call(request: Request, endpoint: dict[str, Any]) -> str:
     path = endpoint["path"].replace("{need_id}", "42").replace("{idea_id}", "7")
     url = _base_url(request) + path
@@ -916,6 +863,97 @@ def _example_call(request: Request, endpoint: dict[str, Any]) -> str:
         lines.append("  -H 'Content-Type: application/json'")
         lines.append("  -d '" + json.dumps(endpoint["request"], ensure_ascii=False) + "'")
     return " \\\n".join(lines)
+
+
+_VERIFY_PYTHON = """import hashlib, hmac, time
+
+def signature_is_valid(secret: str, header: str, body: bytes) -> bool:
+    parts = dict(item.split("=", 1) for item in header.split(","))
+    if abs(time.time() - int(parts["t"])) > 300:  # refuse replays
+        return False
+    signed = parts["t"].encode() + b"." + body
+    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, parts["v1"])"""
+
+_VERIFY_PHP = """<?php
+// WordPress ou PHP : $body = file_get_contents('php://input');
+function bourse_signature_is_valid(string $secret, string $header, string $body): bool {
+    parse_str(str_replace(',', '&', $header), $parts);
+    if (abs(time() - (int) $parts['t']) > 300) return false;
+    $expected = hash_hmac('sha256', $parts['t'] . '.' . $body, $secret);
+    return hash_equals($expected, $parts['v1'] ?? '');
+}"""
+
+
+def _webhooks_docs() -> dict[str, Any]:
+    from app.syndication import webhooks
+
+    example = {
+        "id": "5f0c6a9e-2b7e-4d55-9a55-0d1c2f6b8e41",
+        "event": "need.published",
+        "created_at": "2026-10-02T09:15:00.000000+00:00",
+        "site": "https://bourse.example.org",
+        "data": {"need": NEED_EXAMPLE},
+    }
+    request_lines = [
+        "POST https://partenaire.example/bourse-webhook",
+        "Content-Type: application/json; charset=utf-8",
+        f"{webhooks.EVENT_HEADER}: need.published",
+        f"{webhooks.DELIVERY_HEADER}: 5f0c6a9e-2b7e-4d55-9a55-0d1c2f6b8e41",
+        f"{webhooks.SIGNATURE_HEADER}: t=1790000000,v1=3b9f…",
+        "",
+        json.dumps(example, ensure_ascii=False, indent=2),
+    ]
+    return {
+        "title": _("Webhooks : être prévenu des changements"),
+        "intro": _(
+            "L'équipe de la fabrique peut enregistrer l'adresse HTTPS de votre site pour qu'il "
+            "reçoive un appel POST en JSON à chaque événement choisi, plutôt que d'interroger "
+            "l'API. Demandez-le à l'équipe : elle vous donnera le secret qui signe les appels."
+        ),
+        "events_caption": _("Événements"),
+        "events": [
+            ("need.published", _("Un besoin vient d'être publié (data.need).")),
+            (
+                "need.status_changed",
+                _(
+                    "Le statut public d'un besoin a changé (data.need, data.previous_status) : "
+                    "déjà couvert, masqué, fusionné, supprimé…"
+                ),
+            ),
+            (
+                "idea.stage_changed",
+                _(
+                    "Une idée publique est passée à une autre étape (data.idea, "
+                    "data.previous_stage)."
+                ),
+            ),
+            ("comment.published", _("Un commentaire a été publié (data.comment, data.need).")),
+            ("ping", _("Un essai envoyé depuis la page de l'équipe.")),
+        ],
+        "request_title": _("Exemple d'appel reçu"),
+        "request": "\n".join(request_lines),
+        "privacy": _(
+            "Les données ont la même forme que dans l'API. Rien de caché n'est envoyé : un "
+            "besoin qui n'est plus public n'est décrit que par son identifiant et son statut, "
+            "et les idées non publiques ne donnent lieu à aucun appel."
+        ),
+        "verify_title": _("Vérifier la signature"),
+        "verify": _(
+            "L'en-tête {header} contient t (l'heure d'envoi, en secondes Unix) et v1, le "
+            "HMAC-SHA256 en hexadécimal, avec votre secret, du texte « t.corps » où corps est "
+            "le corps brut reçu. Refusez les appels dont la signature ne correspond pas ou dont "
+            "t a plus de cinq minutes. L'identifiant {delivery} reste le même à chaque nouvel "
+            "essai : il permet d'ignorer un événement déjà traité."
+        ).format(header=webhooks.SIGNATURE_HEADER, delivery=webhooks.DELIVERY_HEADER),
+        "python": _VERIFY_PYTHON,
+        "php": _VERIFY_PHP,
+        "retries": _(
+            "Répondez par un code 2xx dans les 10 secondes. Sinon (erreur, délai dépassé, "
+            "redirection), l'envoi est retenté plus tard, à intervalles croissants, jusqu'à "
+            "8 fois en une dizaine d'heures."
+        ),
+    }
 
 
 @router.get(f"{PREFIX}/docs", include_in_schema=False)
@@ -958,6 +996,7 @@ def docs_page(request: Request) -> HTMLResponse:
             "message par champ dans « errors »."
         ),
         "endpoints": endpoints,
+        "webhooks": _webhooks_docs(),
         "labels": {
             "title": _("API de la Bourse à initiatives"),
             "openapi": _("Description OpenAPI (openapi.json)"),
@@ -971,7 +1010,7 @@ def docs_page(request: Request) -> HTMLResponse:
             "response": _("Exemple de réponse"),
         },
     }
-    body = environment.from_string(_DOCS_TEMPLATE).render(context)
+    body = environment.get_template("syndication/api_docs.html").render(context)
     return HTMLResponse(body, headers={"Cache-Control": "public, max-age=300"})
 
 
