@@ -139,11 +139,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     engine = engine_for(settings)
     if args.once:
         from app.jobs import purge_expired
+        from app.syndication.webhook_delivery import deliver_due as deliver_webhooks
 
         sent = deliver_due(engine, settings)
+        calls = deliver_webhooks(engine, settings)
         removed = purge_expired(engine)
         print(
-            f"{sent} message(s) envoyé(s), {sum(removed.values())} ligne(s) expirée(s) purgée(s)."
+            f"{sent} message(s) envoyé(s), {calls} webhook(s) remis, "
+            f"{sum(removed.values())} ligne(s) expirée(s) purgée(s)."
         )
         return 0
     stop = threading.Event()

@@ -1,9 +1,11 @@
 """Background work run by `bourse worker` (and by the development server in a thread):
-deliver the e-mail outbox every few seconds, and purge what has outlived its purpose.
+deliver the e-mail outbox and the webhook outbox every few seconds, and purge what has
+outlived its purpose.
 
 Retention (stated on the privacy page): failed logins 15 minutes (the throttling window),
 sessions until they expire (30 days), e-mailed links one day after expiry, sent or abandoned
-e-mails 30 days, rate-limit events once older than the longest rate-limit window (one day).
+e-mails 30 days, delivered or abandoned webhook deliveries 30 days, rate-limit events once
+older than the longest rate-limit window (one day).
 """
 
 from __future__ import annotations
@@ -26,11 +28,15 @@ from app.mail.models import MailStatus, OutboxMessage
 from app.mail.worker import deliver_due, transport_for
 from app.ratelimit import LONGEST_WINDOW, RateEvent
 from app.settings import Settings
+from app.syndication import webhook_delivery
+from app.syndication.models import DeliveryStatus, WebhookDelivery
 
 log = logging.getLogger(__name__)
 
 EMAIL_TOKEN_GRACE = timedelta(days=1)
 OUTBOX_RETENTION = timedelta(days=30)
+# Long enough for staff to read why an endpoint failed, short enough not to keep payloads.
+WEBHOOK_DELIVERY_RETENTION = timedelta(days=30)
 # In-app notifications are a recent-activity list, not an archive.
 NOTIFICATION_RETENTION = timedelta(days=180)
 PURGE_EVERY = 600.0  # seconds
@@ -53,6 +59,12 @@ def purge_expired(engine: Engine) -> dict[str, int]:
         "outbox_messages": delete(OutboxMessage).where(
             OutboxMessage.status.in_([MailStatus.sent.value, MailStatus.failed.value]),  # type: ignore[attr-defined]
             OutboxMessage.created_at < now - OUTBOX_RETENTION,  # type: ignore[operator]
+        ),
+        "webhook_deliveries": delete(WebhookDelivery).where(
+            WebhookDelivery.status.in_(  # type: ignore[attr-defined]
+                [DeliveryStatus.delivered.value, DeliveryStatus.failed.value]
+            ),
+            WebhookDelivery.created_at < now - WEBHOOK_DELIVERY_RETENTION,  # type: ignore[operator]
         ),
         # Past the longest window a rate event no longer counts towards any limit.
         "rate_events": delete(RateEvent).where(
@@ -83,11 +95,19 @@ def run_forever(
                     log.info("queued %s daily digest e-mail(s)", digests)
                 next_digest = time.monotonic() + DIGEST_EVERY
             deliver_due(engine, settings, transport)
+        except Exception:
+            log.exception("background round failed; retrying")
+        # Separately, so a failing partner endpoint never holds up the e-mails, nor the reverse.
+        try:
+            webhook_delivery.deliver_due(engine, settings)
+        except Exception:
+            log.exception("webhook delivery round failed; retrying")
+        try:
             if time.monotonic() >= next_purge:
                 removed = purge_expired(engine)
                 if any(removed.values()):
                     log.info("purged expired rows: %s", removed)
                 next_purge = time.monotonic() + PURGE_EVERY
         except Exception:
-            log.exception("background round failed; retrying")
+            log.exception("purge failed; retrying")
         stop.wait(interval)

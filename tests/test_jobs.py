@@ -82,6 +82,7 @@ def test_purge_removes_expired_rows_and_keeps_live_ones(app, session) -> None:  
         "outbox_messages": 1,
         "rate_events": 1,
         "notifications": 1,
+        "webhook_deliveries": 0,
     }
     session.expire_all()
     assert _count(session, UserSession) == 1

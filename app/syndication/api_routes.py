@@ -950,8 +950,8 @@ def _webhooks_docs() -> dict[str, Any]:
         "php": _VERIFY_PHP,
         "retries": _(
             "Répondez par un code 2xx dans les 10 secondes. Sinon (erreur, délai dépassé, "
-            "redirection), l'envoi est retenté plus tard, à intervalles croissants, jusqu'à "
-            "8 fois en une dizaine d'heures."
+            "redirection), l'envoi est retenté plus tard, à intervalles croissants : dix "
+            "essais en tout, sur environ huit heures et demie."
         ),
     }
 

@@ -83,10 +83,19 @@ class RefusedAddress(ValueError):
     """The endpoint resolves to an address the server must not call (production only)."""
 
 
+# NAT64 (RFC 6052): a host with a NAT64 gateway reaches 64:ff9b::a00:1 at 10.0.0.1.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
 def is_public_address(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        # An IPv4 address carried inside IPv6 (mapped, 6to4, NAT64) is judged as that address:
+        # Python calls 2002:7f00:1:: and 64:ff9b::7f00:1 global, though they lead to 127.0.0.1.
+        if ip in _NAT64:
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        else:
+            ip = ip.ipv4_mapped or ip.sixtofour or ip
     return ip.is_global and not ip.is_multicast
 
 
