@@ -24,6 +24,8 @@ from app.db import make_engine
 from app.pipeline import service as pipeline
 from app.pipeline.models import Partner
 from app.settings import ModerationMode
+from app.syndication import webhooks
+from app.syndication.models import DeliveryStatus, Webhook, WebhookDelivery
 from tests.e2e.test_pages_quality import AXE_JS, VNU_JAR, _require
 
 pytestmark = pytest.mark.e2e
@@ -80,6 +82,28 @@ def staff_world(live_server):  # type: ignore[no-untyped-def]
             pipeline.IdeaInput(title="Une navette solidaire du marché", is_public=True),
             need_ids=[need.id],  # type: ignore[list-item]
         )
+        hook = Webhook(
+            url="https://ville.example/bourse-webhook",
+            description="Site de la ville",
+            events="need.published comment.published",
+            secret=webhooks.new_secret(),
+        )
+        session.add(hook)
+        session.commit()
+        webhooks.ping(session, hook)
+        session.add(
+            WebhookDelivery(
+                webhook_id=hook.id,  # type: ignore[arg-type]
+                event="need.published",
+                event_id="6a1f0c2e-0000-4000-8000-000000000001",
+                payload='{"event":"need.published","data":{"need":{"id":1}}}',
+                status=DeliveryStatus.failed.value,
+                attempts=10,
+                last_status_code=500,
+                last_error="Réponse HTTP 500",
+            )
+        )
+        session.commit()
         raw = accounts.start_session(session, admin)
         cookie = Signer(live_server.settings.signing_key, salt="bourse.session").sign(raw).decode()
         ids = {
@@ -89,6 +113,7 @@ def staff_world(live_server):  # type: ignore[no-untyped-def]
             "idea": idea.id,
             "slug": idea.slug,
             "partner": partner.id,
+            "webhook": hook.id,
         }
     engine.dispose()
     pages = [
@@ -120,6 +145,9 @@ def staff_world(live_server):  # type: ignore[no-untyped-def]
         "/moderation/partners",
         "/moderation/partners/new",
         "/moderation/partners/{partner}",
+        "/moderation/webhooks",
+        "/moderation/webhooks/new",
+        "/moderation/webhooks/{webhook}",
     ]
     return cookie, [p.format(**ids) for p in pages]
 
