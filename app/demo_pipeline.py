@@ -193,7 +193,50 @@ def seed_demo_pipeline(session: Session, people: dict[str, User], now: datetime)
                 session.add(IdeaPartner(idea_id=idea.id, partner_id=partner.id, link="funded_by"))  # type: ignore[arg-type]
         added += 1
     session.commit()  # one transaction for the generated history: all of it or nothing
+    seed_demo_referrals(session, partners)
     return added
+
+
+# Towns that put the widget on their website, and how busy their pages are (visits a day).
+REFERRING_PARTNERS = {"ville-de-merignac": 14, "ville-de-pessac": 6, "ville-de-begles": 3}
+REFERRAL_DAYS = 400
+
+
+def seed_demo_referrals(session: Session, partners: dict[str, Partner]) -> int:
+    """Daily counters of visits, needs and supports that came through the towns' embeds, over
+    about thirteen months, so the partner pages show figures; written once per partner."""
+    from app.moderation.offline import local_today
+    from app.syndication.models import PartnerReferralDay
+
+    rng = random.Random(2026)
+    today = local_today()
+    written = 0
+    for slug, daily in REFERRING_PARTNERS.items():
+        partner = partners.get(slug)
+        if (
+            partner is None
+            or session.scalars(
+                select(PartnerReferralDay.day).where(PartnerReferralDay.partner_id == partner.id)
+            ).first()
+        ):
+            continue
+        for age in range(REFERRAL_DAYS):
+            # The widget went up gradually: fewer visits a year ago than today.
+            visits = rng.randint(0, 2 * daily) * (REFERRAL_DAYS - age) // REFERRAL_DAYS
+            if not visits:
+                continue
+            session.add(
+                PartnerReferralDay(
+                    partner_id=partner.id,  # type: ignore[arg-type]
+                    day=today - timedelta(days=age),
+                    visits=visits,
+                    needs_posted=sum(rng.random() < 0.02 for _ in range(visits)),
+                    supports=sum(rng.random() < 0.12 for _ in range(visits)),
+                )
+            )
+            written += 1
+    session.commit()
+    return written
 
 
 def _ensure_partners(session: Session, now: datetime) -> dict[str, Partner]:

@@ -375,3 +375,24 @@ def test_seed_demo_refuses_a_negative_number_of_needs(cli_env, session, capsys):
 
     assert "--needs" in capsys.readouterr().err
     assert count_rows(fresh(session))["needs"] == 0
+
+
+def test_demo_towns_have_figures_from_their_embeds(session, settings):
+    from app.demo_pipeline import REFERRING_PARTNERS
+    from app.pipeline.models import Partner
+    from app.syndication.models import PartnerReferralDay
+
+    seed_demo(session, settings)
+    rows = fresh(session).exec(
+        select(Partner.slug, func.count(), func.sum(PartnerReferralDay.visits))
+        .join(PartnerReferralDay, PartnerReferralDay.partner_id == Partner.id)
+        .group_by(Partner.slug)
+    )
+    totals = {slug: (days, visits) for slug, days, visits in rows}
+    assert set(totals) == set(REFERRING_PARTNERS)
+    # The busiest town's page brings the most visitors.
+    assert max(totals, key=lambda slug: totals[slug][1]) == "ville-de-merignac"
+
+    seed_demo(session, settings)
+    again = fresh(session).exec(select(func.count()).select_from(PartnerReferralDay)).one()
+    assert again == sum(days for days, _visits in totals.values())
