@@ -126,6 +126,8 @@ def post_comment(
     """Posts a comment or a reply on a public need; the author then follows the need. The
     same submission key (one per rendered form) never creates two comments: the first one is
     returned. Commits."""
+    from app.syndication import webhooks  # late: syndication sits above the board
+
     settings = _settings(session, settings)
     need = get_visible_need(session, _need_id(need))
     author = ensure_can_participate(author)
@@ -179,6 +181,7 @@ def post_comment(
     if not held:
         _change_count(session, need.id, +1)  # type: ignore[arg-type]
         notify_new_comment(session, need, comment, author, answered=answered, settings=settings)
+        webhooks.comment_published(session, comment, need)
     session.commit()
     return comment
 

@@ -255,6 +255,7 @@ def auto_hide(session: Session, subject: ReportSubject) -> bool:
     never missed; the UPDATE is conditional on the public status, so the item is hidden, and a
     comment's count decremented, once."""
     from app.site_config import site_config
+    from app.syndication import webhooks  # late: syndication sits above the board
 
     model: type[Need] | type[Comment] = Need if subject.kind is ReportTarget.need else Comment
     row = session.exec(
@@ -293,6 +294,8 @@ def auto_hide(session: Session, subject: ReportSubject) -> bool:
     session.refresh(row)
     need = row if isinstance(row, Need) else session.get(Need, row.need_id)
     comment = row if isinstance(row, Comment) else None
+    if isinstance(row, Need):
+        webhooks.need_changed(session, row, before)
     if comment is not None:
         session.exec(  # type: ignore[call-overload]
             update(Need)

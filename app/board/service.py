@@ -202,6 +202,7 @@ def create_need(
     from app.board.follows import add_follow
     from app.board.supports import add_support
     from app.ratelimit import check_rate
+    from app.syndication import webhooks  # late: syndication sits above the board
     from app.web.antiabuse import check_link_limit
 
     author = ensure_can_participate(author)
@@ -256,6 +257,7 @@ def create_need(
     add_follow(session, need.id, author.id)  # type: ignore[arg-type]
     if blocked:
         audit_hold(session, "need", need.id, blocked)
+    webhooks.need_published(session, need)
     session.commit()
     session.refresh(need)
     return need
@@ -294,6 +296,8 @@ def ensure_can_edit(session: Session, need: Need, user: User | None) -> None:
 def edit_need(session: Session, need: Need, user: User | None, data: NeedInput) -> Need:
     """The author's edit. If it adds a blocked word to a public need, the need goes back to
     the queue (pending), said to nobody but the audit log (see held_for_blocked_words)."""
+    from app.syndication import webhooks  # late: syndication sits above the board
+
     ensure_can_edit(session, need, user)
     assert user is not None
     title, body, theme, territory = validate_need(session, data)
@@ -314,10 +318,12 @@ def edit_need(session: Session, need: Need, user: User | None, data: NeedInput) 
     need.theme_id = theme.id if theme else None
     need.territory_id = territory.id if territory else None
     need.updated_at = utcnow()
+    previous_status = need.status
     if blocked:
         audit_hold(session, "need", need.id, blocked, before=need.status)
         need.status = NeedStatus.pending.value
     session.add(need)
+    webhooks.need_changed(session, need, previous_status)
     session.commit()
     session.refresh(need)
     return need
@@ -326,10 +332,14 @@ def edit_need(session: Session, need: Need, user: User | None, data: NeedInput) 
 def delete_need(session: Session, need: Need, user: User | None) -> None:
     """Soft delete: the row stays (supports, comments, moderation history) but nobody outside
     the moderation team sees it any more."""
+    from app.syndication import webhooks  # late: syndication sits above the board
+
     if not can_delete_need(user, need):
         raise Forbidden(_("Vous ne pouvez supprimer que vos propres besoins."))
+    was_deleted = need.deleted_at is not None
     need.deleted_at = utcnow()
     session.add(need)
+    webhooks.need_changed(session, need, need.status, was_deleted=was_deleted)
     session.commit()
 
 

@@ -44,6 +44,7 @@ from app.board.trending import support_weight
 from app.db import utcnow
 from app.moderation import audit
 from app.moderation.models import AuditEntry, Revision
+from app.syndication import webhooks
 from app.text import excerpt, render_markdown, slugify
 from app.web.errors import Conflict, Forbidden, Invalid, NotFound
 from app.web.i18n import gettext as _
@@ -764,6 +765,7 @@ def merge_needs(
     )
     session.refresh(source)
     session.refresh(target)
+    webhooks.need_changed(session, source, seen_status)
 
     # 6. Audit: enough to undo by hand.
     audit.record(

@@ -33,6 +33,7 @@ from app.board.service import NeedInput, validate_need
 from app.db import utcnow
 from app.moderation import audit
 from app.moderation.qualification import ensure_can_qualify
+from app.syndication import webhooks
 from app.text import excerpt, render_markdown, slugify
 from app.web.errors import Conflict, Invalid
 from app.web.i18n import gettext as _
@@ -219,6 +220,7 @@ def create_offline_need(
             "source_partner": partner or None,
         },
     )
+    webhooks.need_published(session, need)
     session.commit()
     session.refresh(need)
     return need

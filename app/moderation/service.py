@@ -32,6 +32,7 @@ from app.board.models import (
 from app.db import utcnow
 from app.moderation import audit
 from app.moderation.models import AuditEntry
+from app.syndication import webhooks
 from app.web.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
@@ -370,6 +371,8 @@ def _block_and_sweep(
             after={"status": target},
         )
         close_reports(session, "need", need.id, "actioned")  # type: ignore[arg-type]
+        session.refresh(need)
+        webhooks.need_changed(session, need, before)
         sweep.needs += 1
     comments = session.exec(
         select(Comment).where(
@@ -517,6 +520,7 @@ def decide_need(
     if decision_name == "reject_block" and author is not None:
         sweep = _block_and_sweep(session, moderator, author, why, skip=("need", need_id))
     session.refresh(need)
+    webhooks.need_changed(session, need, seen_status)
     message = _(
         MESSAGES[decision_name],
         title=need.title,
@@ -608,6 +612,8 @@ def decide_comment(
         sweep = _block_and_sweep(session, moderator, author, why, skip=("comment", comment_id))
     session.refresh(comment)
     session.refresh(need)
+    if target == published:
+        webhooks.comment_published(session, comment, need)
     if decision_name == "approve" and author is not None:
         # Published now: followers hear of it as of any new comment (the author of the comment
         # it answers too).
@@ -755,10 +761,12 @@ def _restore_after_reports(
         _change_count(session, item.need_id, +1)
         need = session.get(Need, item.need_id)
         assert need is not None
+        webhooks.comment_published(session, item, need)
         template = COMMENT_MESSAGES["restore"]  # (not a literal in _(): nothing to extract)
         message = _(template, title=need.title, reason="")
         _notify(session, moderator, item.author_id, message, need=need, comment=item)
     else:
+        webhooks.need_changed(session, item, HIDDEN)
         template = MESSAGES["restore"]
         message = _(template, title=item.title, reason="")
         _notify(session, moderator, item.author_id, message, need=item)

@@ -39,6 +39,7 @@ from app.pipeline.models import (
     StageChange,
     Verdict,
 )
+from app.syndication import webhooks
 from app.text import render_markdown, slugify
 from app.web.errors import Conflict, Forbidden, Invalid, NotFound
 from app.web.i18n import gettext as _
@@ -380,6 +381,7 @@ def move_idea(
         after={"stage": to_stage},
     )
     session.refresh(idea)
+    webhooks.idea_stage_changed(session, idea, seen_stage)
     if idea.is_public:
         _notify_needs(
             session,

@@ -217,8 +217,9 @@ def need_changed(
     session: Session, need: Need, previous_status: str, *, was_deleted: bool = False
 ) -> int:
     """Call after a need's status (or deletion) changed, before commit. A need becoming public
-    for the first time is `need.published`; any other change seen from outside (public → other
-    public status, public → hidden/merged/deleted, hidden → public) is `need.status_changed`.
+    for the first time (from pending or rejected) is `need.published`; any other change seen
+    from outside (public → other public status, public → hidden/merged/deleted, hidden →
+    public) is `need.status_changed`.
     Changes between two non-public states were never visible: nothing is sent."""
     was_public = previous_status in PUBLIC_NEED_STATUSES and not was_deleted
     now_public = _public(need)
@@ -226,7 +227,9 @@ def need_changed(
         return 0
     if was_public and now_public and previous_status == need.status:
         return 0
-    if now_public and previous_status == NeedStatus.pending.value:
+    # Only a waiting need can be refused (app/moderation/service.py), so a refused need that a
+    # moderator restores is public for the first time too.
+    if now_public and previous_status in (NeedStatus.pending.value, NeedStatus.rejected.value):
         return emit(session, WebhookEvent.need_published.value, {"need": _need_data(session, need)})
     return emit(
         session,
