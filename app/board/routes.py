@@ -19,6 +19,7 @@ from app.board.badges import badges_for
 from app.board.models import PUBLIC_NEED_STATUSES, Need, NeedStatus, Territory, Theme
 from app.board.permissions import can_delete_need, can_participate, is_moderator
 from app.board.provenance import source_label
+from app.db import utcnow
 from app.text import render_markdown
 from app.web.deps import SessionDep
 from app.web.errors import Forbidden, Invalid, NotFound
@@ -184,6 +185,7 @@ async def post_need(request: Request, session: SessionDep, user: CurrentUser) ->
     if form.get("action") == "preview":
         ctx = _form_context(session, data, preview=render_markdown(data.body))
         return render(request, "board/need_form.html", ctx)
+    started = utcnow()
     try:
         check_guard(form, settings)
         need = service.create_need(
@@ -205,6 +207,11 @@ async def post_need(request: Request, session: SessionDep, user: CurrentUser) ->
             _form_context(session, data, errors=exc.errors),
             status_code=422,
         )
+    # A re-sent form hands back the need it created earlier: not a new post to credit.
+    if need.created_at >= started:
+        from app.syndication import attribution  # late: syndication sits above the board
+
+        attribution.count_after_commit(session, request, "needs_posted")
     notice = "pending" if need.status == NeedStatus.pending.value else "posted"
     return RedirectResponse(f"{need_url(need)}?notice={notice}", status_code=303)
 

@@ -121,7 +121,18 @@ def support_need(
             message = _("Action inconnue : utilisez le bouton « Moi aussi ».")
             raise Invalid({"action": message}, detail=message)
         _authorise(request, session, user)
-        supports.toggle_support(session, need, user, want=ACTIONS[action])
+        want = ACTIONS[action]
+        if want is None:
+            want = supports.get_support(session, need, user) is None
+        if want:
+            # Only a support newly added is credited to the partner the person came from.
+            if supports.add_support(session, need, user, commit=False):
+                from app.syndication import attribution  # late: syndication is above the board
+
+                attribution.count_for_request(session, request, "supports")
+            session.commit()
+        else:
+            supports.remove_support(session, need, user)
     except AppError as error:
         return _block(request, session, need, user, error)
     return _block(request, session, need, user)

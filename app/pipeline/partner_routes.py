@@ -10,6 +10,7 @@ which refuses a request above the logo limit before reading it.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -21,6 +22,7 @@ from app.pipeline import partners, uploads
 from app.pipeline.document_routes import idea_page_with_errors
 from app.pipeline.models import Idea, IdeaPartner, Partner
 from app.pipeline.service import get_idea, stage_label
+from app.syndication import attribution
 from app.web.deps import SessionDep
 from app.web.errors import Conflict, Invalid, NotFound
 from app.web.i18n import gettext as _
@@ -75,6 +77,10 @@ def partners_admin(request: Request, session: SessionDep, user: Staff) -> Respon
             **_common(),
             "active": partners.list_partners(session, user),
             "archived": partners.list_partners(session, user, archived=True),
+            # Counters only (visits, needs posted, supports through the partner's links).
+            "figures": attribution.recent_figures(session),
+            "empty_figures": attribution.Figures(),
+            "figure_days": attribution.FIGURE_DAYS,
             "notice": _notice(request),
         },
     )
@@ -127,9 +133,27 @@ def _form_page(
                 "description": partners.DESCRIPTION_MAX,
             },
             "notice": _notice(request),
+            **_attribution_context(request, session, partner),
         },
         status_code=status_code,
     )
+
+
+def _attribution_context(
+    request: Request, session: Session, partner: Partner | None
+) -> dict[str, Any]:
+    """The partner's figures by month and its own embed code (with its `ref`)."""
+    if partner is None or partner.id is None:
+        return {}
+    months, total = attribution.monthly_figures(session, partner.id)
+    base = request.app.state.settings.base_url
+    return {
+        "months": months,
+        "figure_total": total,
+        "figure_months": attribution.FIGURE_MONTHS,
+        "embed_code": f'<script src="{base}/embed.js" data-ref="{partner.slug}" async></script>',
+        "builder_url": "/partners/embed?" + urlencode({"ref": partner.slug}),
+    }
 
 
 def _input(name: str, kind: str, roles: list[str], website: str, description: str) -> Any:

@@ -35,9 +35,10 @@ from app.board import queries as board_queries
 from app.board.models import Need, Territory, Theme
 from app.board.service import active_category
 from app.moderation.models import AuditEntry
-from app.pipeline.models import Idea
+from app.pipeline.models import Idea, Partner
 from app.pipeline.public_routes import public_ideas
 from app.pipeline.service import STAGE_LABELS
+from app.syndication import attribution
 from app.web.errors import Invalid
 from app.web.i18n import SUPPORTED_LOCALES
 from app.web.i18n import gettext as _
@@ -64,7 +65,14 @@ class EmbedParams:
     limit: int = LIMIT_DEFAULT
     accent: str = ""  # normalised "#rrggbb" or ""
     lang: str = ""
+    # The partner whose site shows the widget (`ref=`): every link to the site carries it, so
+    # visits and posts arriving through it are counted for them (app.syndication.attribution).
+    partner: Partner | None = None
     errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return self.partner.slug if self.partner else ""
 
     def filters(self) -> dict[str, str]:
         values = {
@@ -85,6 +93,8 @@ class EmbedParams:
             values["accent"] = self.accent
         if self.lang:
             values["lang"] = self.lang
+        if self.partner:
+            values["ref"] = self.partner.slug
         return urlencode(sorted(values.items()))
 
 
@@ -147,6 +157,8 @@ def parse_params(session: Session, kind: str, params: dict[str, str]) -> EmbedPa
         result.lang = lang
     else:
         errors["lang"] = _("La langue doit être « fr » ou « en ».")
+    result.partner, ref_errors = attribution.parse_ref(session, params.get("ref", ""))  # type: ignore[arg-type]
+    errors.update(ref_errors)
     return result
 
 

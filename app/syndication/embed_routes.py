@@ -24,6 +24,7 @@ from app.board import queries as board_queries
 from app.board.badges import badges_for
 from app.board.models import Need
 from app.pipeline.models import Idea
+from app.pipeline.partners import active_partners
 from app.pipeline.public_routes import public_ideas
 from app.pipeline.service import STAGE_LABELS, stage_label
 from app.syndication import embed
@@ -58,9 +59,15 @@ def _locale(params: embed.EmbedParams, request: Request) -> str:
     return params.lang or request.app.state.settings.default_locale
 
 
+def _ref_query(params: embed.EmbedParams) -> str:
+    """`?ref=<slug>` for the widget's links to the site (none of them has a query of its own)."""
+    return "?" + urlencode({"ref": params.ref}) if params.ref else ""
+
+
 def _base_context(request: Request, params: embed.EmbedParams) -> dict[str, Any]:
     return {
         "base_url": request.app.state.settings.base_url,
+        "ref_query": _ref_query(params),
         "params": params,
         "accent_query": params.accent[1:] if params.accent else "",
         "locale": i18n.get_locale(),
@@ -84,6 +91,7 @@ def _error(request: Request, params: embed.EmbedParams) -> HTMLResponse:
             "syndication/embed_base.html",
             {
                 "base_url": request.app.state.settings.base_url,
+                "ref_query": "",
                 "params": params,
                 "accent_query": "",
                 "locale": i18n.get_locale(),
@@ -101,6 +109,7 @@ def _not_found(request: Request, lang: str) -> HTMLResponse:
             "syndication/embed_base.html",
             {
                 "base_url": request.app.state.settings.base_url,
+                "ref_query": "",
                 "params": params,
                 "accent_query": "",
                 "locale": i18n.get_locale(),
@@ -109,6 +118,11 @@ def _not_found(request: Request, lang: str) -> HTMLResponse:
             },
         )
     return HTMLResponse(body, status_code=404, headers={"Cache-Control": "no-store"})
+
+
+def _site_filters(params: embed.EmbedParams) -> dict[str, str]:
+    """The query of the widget's « see all » link: its filters, and the partner's ref."""
+    return {**params.filters(), **({"ref": params.ref} if params.ref else {})}
 
 
 def _cached(request: Request, session: SessionDep, params: embed.EmbedParams, make) -> str:  # type: ignore[no-untyped-def]
@@ -137,7 +151,7 @@ def embed_needs(request: Request, session: SessionDep) -> Response:
     def make() -> str:
         needs = embed.widget_needs(session, params)
         badges = badges_for(session, [n.id for n in needs])  # type: ignore[misc]
-        query = urlencode(params.filters())
+        query = urlencode(_site_filters(params))
         return render_to_string(
             "syndication/embed_needs.html",
             {
@@ -162,7 +176,7 @@ def embed_ideas(request: Request, session: SessionDep) -> Response:
         return _error(request, params)
 
     def make() -> str:
-        query = urlencode(params.filters())
+        query = urlencode(_site_filters(params))
         return render_to_string(
             "syndication/embed_ideas.html",
             {
@@ -181,8 +195,10 @@ def embed_ideas(request: Request, session: SessionDep) -> Response:
 
 def _single_params(session: SessionDep, kind: str, request: Request) -> embed.EmbedParams:
     raw = dict(request.query_params)
-    # One item: only the presentation parameters apply.
-    return embed.parse_params(session, kind, {k: raw[k] for k in ("accent", "lang") if k in raw})
+    # One item: only the presentation parameters and the partner's ref apply.
+    return embed.parse_params(
+        session, kind, {k: raw[k] for k in ("accent", "lang", "ref") if k in raw}
+    )
 
 
 @router.get("/embed/needs/{ref}")
@@ -207,7 +223,7 @@ def embed_one_need(request: Request, session: SessionDep, ref: str) -> Response:
                 **_categories(session),
                 "needs": [need],
                 "badges": badges_for(session, [need.id]),  # type: ignore[list-item]
-                "more_url": request.app.state.settings.base_url + "/",
+                "more_url": request.app.state.settings.base_url + "/" + _ref_query(params),
                 "single": True,
             },
         )
@@ -236,7 +252,7 @@ def embed_one_idea(request: Request, session: SessionDep, ref: str) -> Response:
                 **_base_context(request, params),
                 **_categories(session),
                 "ideas": [idea],
-                "more_url": request.app.state.settings.base_url + "/ideas",
+                "more_url": request.app.state.settings.base_url + "/ideas" + _ref_query(params),
                 "single": True,
             },
         )
@@ -379,7 +395,7 @@ def partners_embed(request: Request, session: SessionDep) -> Response:
     settings = request.app.state.settings
     base = settings.base_url
     query = params.query()
-    filters = urlencode(params.filters())
+    filters = urlencode(_site_filters(params))
     iframe_src = f"{base}/embed/{kind}" + (f"?{query}" if query else "")
     data_attrs = "".join(
         f' data-{name}="{value}"'
@@ -389,10 +405,15 @@ def partners_embed(request: Request, session: SessionDep) -> Response:
             *([("limit", str(params.limit))] if params.limit != embed.LIMIT_DEFAULT else []),
             *([("accent", params.accent)] if params.accent else []),
             *([("lang", params.lang)] if params.lang else []),
+            *([("ref", params.ref)] if params.ref else []),
         ]
     )
     title = _("Besoins du territoire") if kind == "needs" else _("Idées de la fabrique")
     themes, territories = board_queries.categories(session)
+    # The public list; an archived partner only when staff's link pre-selects it.
+    choices = active_partners(session)
+    if params.partner is not None and params.partner.archived_at is not None:
+        choices.append(params.partner)
     return render(
         request,
         "syndication/partners_embed.html",
@@ -402,6 +423,7 @@ def partners_embed(request: Request, session: SessionDep) -> Response:
             "errors": errors,
             "themes": themes,
             "territories": territories,
+            "partners": choices,
             "stages": list(STAGE_LABELS),
             "stage_label": stage_label,
             "limit_max": embed.LIMIT_MAX,

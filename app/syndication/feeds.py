@@ -8,6 +8,8 @@ built with ElementTree, which escapes every text and attribute, never by pasting
 Ids stay the same when a title (hence a slug) changes: Atom entries carry a tag: URI made of
 the site's host, the item's creation date and its id (RFC 4151); RSS guids and JSON Feed ids
 are the short permalink /needs/{id} (or /ideas/{id}), which redirects to the canonical page.
+A partner's `ref=` goes on the links to the pages (so visits through them are counted for
+the partner), never on these ids: the same item keeps its id in every partner's feed.
 
 `last_change()` gives the Last-Modified date of a feed. It must move whenever what a feed
 shows may have changed, including when an item leaves it (hidden, rejected, merged, deleted,
@@ -40,6 +42,7 @@ from app.board.models import Need, NeedSource, NeedStatus, Territory, Theme
 from app.moderation.models import AuditEntry
 from app.pipeline.models import Idea
 from app.pipeline.service import stage_label
+from app.syndication.attribution import with_ref
 from app.text import excerpt
 from app.web.i18n import get_locale
 from app.web.i18n import gettext as _
@@ -212,8 +215,10 @@ def need_items(
     base_url: str,
     themes: dict[int, Theme],
     territories: dict[int, Territory],
+    ref: str = "",
 ) -> list[FeedItem]:
-    """Feed items for needs already read through visible_needs() (one query for the authors)."""
+    """Feed items for needs already read through visible_needs() (one query for the authors).
+    `ref` (a partner's slug) goes on the links to the pages, never on the ids."""
     author_ids = {n.author_id for n in needs if n.author_id is not None}
     authors = (
         {u.id: u for u in session.exec(select(User).where(User.id.in_(author_ids)))}  # type: ignore[union-attr]
@@ -239,7 +244,7 @@ def need_items(
         items.append(
             FeedItem(
                 permalink=base_url + path,
-                url=f"{base_url}{path}-{need.slug}",
+                url=with_ref(f"{base_url}{path}-{need.slug}", ref),
                 tag=_tag(base_url, need.created_at, f"needs/{need.id}"),
                 title=need.title,
                 content_html=need.body_html or f"<p>{escape(need.title)}</p>",
@@ -263,8 +268,9 @@ def idea_items(
     base_url: str,
     themes: dict[int, Theme],
     territories: dict[int, Territory],
+    ref: str = "",
 ) -> list[FeedItem]:
-    """Feed items for ideas already read through public_ideas()."""
+    """Feed items for ideas already read through public_ideas() (`ref` as for needs)."""
     items = []
     for idea in ideas:
         path = f"/ideas/{idea.id}"
@@ -279,7 +285,7 @@ def idea_items(
         items.append(
             FeedItem(
                 permalink=base_url + path,
-                url=f"{base_url}{path}-{idea.slug}",
+                url=with_ref(f"{base_url}{path}-{idea.slug}", ref),
                 tag=_tag(base_url, idea.created_at, f"ideas/{idea.id}"),
                 title=idea.title,
                 # summary_html is staff Markdown sanitised by app.text when it was written.

@@ -2,7 +2,9 @@
 
 They take the filters of the page they mirror (the board: theme, territory, status, q, sort;
 /ideas: stage, theme, territory), refuse an unknown value with a 400 and a French message, and
-hold the 50 first items of that list, read through the public read paths only.
+hold the 50 first items of that list, read through the public read paths only. A partner's
+`ref=<slug>` (an unknown one is refused the same way) goes on every link to the site, never on
+the entries' ids (app.syndication.attribution).
 
 Conditional GET: a strong ETag (a hash of the body, so it also changes with the language)
 and Last-Modified (`feeds.last_change`, never dated within the last seconds: see
@@ -30,7 +32,7 @@ from app.board.service import active_category
 from app.pipeline.models import Idea
 from app.pipeline.public_routes import public_ideas
 from app.pipeline.service import STAGE_LABELS, stage_label
-from app.syndication import feeds
+from app.syndication import attribution, feeds
 from app.web.deps import SessionDep
 from app.web.errors import AppError, Invalid, NotFound
 from app.web.i18n import gettext as _
@@ -143,8 +145,11 @@ def needs_feed(request: Request, session: SessionDep, fmt: str) -> Response:
     fmt = _format(fmt)
     params = {k: request.query_params.get(k, "") for k in NEED_FILTERS}
     filters, errors = parse_filters(session, params)
+    partner, ref_errors = attribution.parse_ref(session, request.query_params.get("ref", ""))
+    errors.update(ref_errors)
     if errors:
         raise _refuse(errors)
+    ref = partner.slug if partner else ""
     page = queries.board_needs(session, filters, per_page=feeds.MAX_ITEMS)
     themes, territories = _category_maps(session)
     base_url = request.app.state.settings.base_url
@@ -155,6 +160,7 @@ def needs_feed(request: Request, session: SessionDep, fmt: str) -> Response:
             "status": filters.status,
             "q": filters.q,
             "sort": "" if filters.sort == "recent" else filters.sort,
+            "ref": ref,
         }
     )
     described = feeds.describe(
@@ -166,7 +172,7 @@ def needs_feed(request: Request, session: SessionDep, fmt: str) -> Response:
             _(SORT_NAMES[filters.sort]) if filters.sort in SORT_NAMES else "",
         ]
     )
-    entries = feeds.need_items(session, page.needs, base_url, themes, territories)
+    entries = feeds.need_items(session, page.needs, base_url, themes, territories, ref)
     changed = feeds.last_change(session, "needs")
     feed = feeds.Feed(
         title=_("Besoins (%(filters)s) — Bourse à initiatives", filters=described)
@@ -206,8 +212,11 @@ def ideas_feed(request: Request, session: SessionDep, fmt: str) -> Response:
             )
         except Invalid as exc:
             errors.update(exc.errors)
+    partner, ref_errors = attribution.parse_ref(session, request.query_params.get("ref", ""))
+    errors.update(ref_errors)
     if errors:
         raise _refuse(errors)
+    ref = partner.slug if partner else ""
     theme, territory = chosen["theme"], chosen["territory"]
     statement = public_ideas()
     if stage:
@@ -228,12 +237,13 @@ def ideas_feed(request: Request, session: SessionDep, fmt: str) -> Response:
             "stage": stage,
             "theme": theme.slug if theme else "",
             "territory": territory.slug if territory else "",
+            "ref": ref,
         }
     )
     described = feeds.describe(
         [stage_label(stage) if stage else "", _name(theme), _name(territory)]
     )
-    entries = feeds.idea_items(ideas, base_url, themes, territories)
+    entries = feeds.idea_items(ideas, base_url, themes, territories, ref)
     changed = feeds.last_change(session, "ideas")
     feed = feeds.Feed(
         title=_("Idées (%(filters)s) — Bourse à initiatives", filters=described)

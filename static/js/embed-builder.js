@@ -69,13 +69,24 @@
       if (lang) {
         extra.push(["lang", lang]);
       }
+      // The partner's code: on the widget and the feed (their links to the site carry it),
+      // never on the API, which counts nothing.
+      var ref = value("ref");
+      var refPair = ref ? [["ref", ref]] : [];
+      extra = extra.concat(refPair);
       var all = filters.concat(extra);
       var query = all
         .map(function (pair) {
           return encodeURIComponent(pair[0]) + "=" + encodeURIComponent(pair[1]);
         })
         .join("&");
+      var apiQuery = filters
+        .map(function (pair) {
+          return encodeURIComponent(pair[0]) + "=" + encodeURIComponent(pair[1]);
+        })
+        .join("&");
       var filterQuery = filters
+        .concat(refPair)
         .map(function (pair) {
           return encodeURIComponent(pair[0]) + "=" + encodeURIComponent(pair[1]);
         })
@@ -96,7 +107,7 @@
           '" width="100%" height="600" style="border:0" loading="lazy"></iframe>',
         feed: base + "/feeds/" + current + ".atom" + (filterQuery ? "?" + filterQuery : ""),
         api:
-          base + "/api/v1/" + current + "?" + (filterQuery ? filterQuery + "&" : "") +
+          base + "/api/v1/" + current + "?" + (apiQuery ? apiQuery + "&" : "") +
           "limit=" + (limit || DEFAULTS.limit)
       };
       Object.keys(codes).forEach(function (name) {

@@ -5,8 +5,10 @@
  *           data-limit="5" async></script>
  *
  * It inserts, right after itself, an iframe showing /embed/needs (or /embed/ideas with
- * data-kind="ideas") with the data-* filters, and sizes it to its content. The only message it
- * accepts comes from that iframe, from this site's origin: {type: "bourse:height", height: n}.
+ * data-kind="ideas") with the data-* filters, and sizes it to its content. data-ref (the
+ * partner's code) is passed on as ref=, so that the widget's links let the site count the
+ * visits that came from this partner's page. The only message it accepts comes from that
+ * iframe, from this site's origin: {type: "bourse:height", height: n}.
  * No dependency, no cookie, nothing read from the host page.
  */
 (function () {
@@ -27,8 +29,8 @@
   var kind = script.getAttribute("data-kind") === "ideas" ? "ideas" : "needs";
   var names =
     kind === "ideas"
-      ? ["theme", "territory", "stage", "limit", "accent", "lang"]
-      : ["theme", "territory", "status", "sort", "limit", "accent", "lang"];
+      ? ["theme", "territory", "stage", "limit", "accent", "lang", "ref"]
+      : ["theme", "territory", "status", "sort", "limit", "accent", "lang", "ref"];
   var query = [];
   for (var i = 0; i < names.length; i++) {
     var value = script.getAttribute("data-" + names[i]);
