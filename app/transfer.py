@@ -104,12 +104,18 @@ def import_data(engine: Engine, source: Path) -> int:
         # such columns are inserted empty and filled in once every row is there.
         self_refs = {name: _self_references(table) for name, table in tables.items()}
         deferred: list[tuple[Table, str, Any, Any]] = []
+        current: Table | None = None
         for number, line in enumerate(fh, start=2):
             try:
                 record = json.loads(line)
                 table = tables[record["table"]]
             except (ValueError, KeyError) as exc:
                 raise TransferError(f"ligne {number} illisible : {exc}") from None
+            if current is not None and current is not table and pending.get(current.name):
+                # The file is in dependency order: a table's rest goes in before the next
+                # table's first batch, whose rows may point to it.
+                conn.execute(insert(current), pending.pop(current.name))
+            current = table
             row = _decode(table, record["row"])
             for column in self_refs[table.name]:
                 if row.get(column) is not None:
