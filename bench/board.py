@@ -501,8 +501,24 @@ def main(argv: list[str] | None = None) -> int:
             "/needs/similar?title=garde+enfants+horaires",
             {"HX-Request": "true"},
         ),
+        # What partners' sites and feed readers ask for (issue 6): the embeds are cached per
+        # board version, so a busy partner page costs a dictionary lookup, not a query.
+        ("embed widget, 5 needs", "/embed/needs?limit=5", None),
+        ("embed widget, partner ref", "/embed/needs?limit=5&ref=ville-de-merignac", None),
+        ("Atom feed of needs", "/feeds/needs.atom", None),
+        ("JSON API, 20 needs", "/api/v1/needs", None),
+        ("board through a partner link (ref)", "/?ref=ville-de-merignac", None),
         ("/healthz", "/healthz", None),
     ]
+    if targets.theme:
+        pages.insert(
+            -1,
+            (
+                f"embed widget, theme {targets.theme}",
+                f"/embed/needs?limit=5&theme={quote(targets.theme)}",
+                None,
+            ),
+        )
 
     server_env = {
         **env,
