@@ -97,6 +97,9 @@ class Need(SQLModel, table=True):
         Index("ix_needs_theme_id_created_at", "theme_id", "created_at"),
         Index("ix_needs_territory_id_created_at", "territory_id", "created_at"),
         Index("ix_needs_author_id_created_at", "author_id", "created_at"),
+        # The feeds' Last-Modified: the latest edit or deletion, read by MAX() on each request.
+        Index("ix_needs_updated_at", "updated_at"),
+        Index("ix_needs_deleted_at", "deleted_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -23,18 +23,15 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html import escape
 from urllib.parse import urlsplit
-from weakref import WeakKeyDictionary
 from xml.etree.ElementTree import Element, SubElement, tostring
 
-from sqlalchemy import Engine, func
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app.accounts.models import User
@@ -122,41 +119,16 @@ def http_date(value: datetime) -> str:
     return format_datetime(_utc(value), usegmt=True)
 
 
-# Edits and deletions by authors are dated on the needs themselves, in columns without an
-# index: finding the latest one reads the whole table (about 0.1 s at 100,000 needs on SQLite).
-# It is read at most this often per process; a change it has not seen yet is at worst answered
-# « not modified » for these few seconds, well within the 5 minutes that Cache-Control already
-# lets any cache serve a copy.
-EDIT_SCAN_SECONDS = 30.0
-_edit_scans: WeakKeyDictionary[Engine, tuple[float, datetime | None]] = WeakKeyDictionary()
-_edit_scans_lock = threading.Lock()
-
-
 def _latest_edit_or_deletion(session: Session) -> datetime | None:
-    engine = session.get_bind()
-    now = time.monotonic()
-    with _edit_scans_lock:
-        cached = _edit_scans.get(engine)  # type: ignore[call-overload]
-    if cached is not None and now - cached[0] < EDIT_SCAN_SECONDS:
-        return cached[1]
+    # Two MAX() over indexed columns (ix_needs_updated_at, ix_needs_deleted_at): exact, cheap.
     dates = session.exec(select(func.max(Need.updated_at), func.max(Need.deleted_at))).one()  # type: ignore[call-overload]
-    latest = max([d for d in dates if d is not None], default=None)
-    with _edit_scans_lock:
-        _edit_scans[engine] = (now, latest)  # type: ignore[index]
-    return latest
-
-
-def forget_edit_scans() -> None:
-    """Drops the cached scan (tests that edit a need and look again at once)."""
-    with _edit_scans_lock:
-        _edit_scans.clear()
+    return max([d for d in dates if d is not None], default=None)
 
 
 def last_change(session: Session, kind: str) -> datetime:
     """The latest moment anything a `kind` ("needs" or "ideas") feed shows may have changed:
     the audit log (every moderation and pipeline action, automatic ones included), the newest
-    item, and the items' own edit and deletion dates. Indexed reads, but for authors' edits
-    and deletions of needs (see EDIT_SCAN_SECONDS)."""
+    item, and the items' own edit and deletion dates; indexed reads only."""
     audited = session.exec(select(func.max(AuditEntry.created_at))).one()
     if kind == "needs":
         own = [

@@ -17,7 +17,6 @@ from app.board.service import delete_need
 from app.db import utcnow
 from app.moderation.service import decide_need
 from app.pipeline.models import Idea
-from app.syndication.feeds import forget_edit_scans
 from app.text import render_markdown, slugify
 from tests.factories import fresh, make_need, make_territory, make_theme, make_user
 
@@ -470,8 +469,6 @@ def test_a_need_moving_out_of_a_filtered_feed_or_deleted_makes_it_modified(clien
     session.add(moving)
     session.commit()
     delete_need(session, session.get(Need, leaving.id), author)
-    # Authors' edits and deletions are found by a scan made at most every 30 s per process.
-    forget_edit_scans()
     response = client.get(
         "/feeds/needs.rss",
         params={"theme": "mobilite"},
