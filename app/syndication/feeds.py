@@ -120,8 +120,15 @@ def http_date(value: datetime) -> str:
 
 
 def _latest_edit_or_deletion(session: Session) -> datetime | None:
-    # Two MAX() over indexed columns (ix_needs_updated_at, ix_needs_deleted_at): exact, cheap.
-    dates = session.exec(select(func.max(Need.updated_at), func.max(Need.deleted_at))).one()  # type: ignore[call-overload]
+    # Two MAX() over indexed columns (ix_needs_updated_at, ix_needs_deleted_at), each in its
+    # own subquery: SQLite answers a lone MAX() from the index, but scans the whole table for
+    # two aggregates in one SELECT.
+    dates = session.exec(
+        select(
+            select(func.max(Need.updated_at)).scalar_subquery(),
+            select(func.max(Need.deleted_at)).scalar_subquery(),
+        )
+    ).one()
     return max([d for d in dates if d is not None], default=None)
 
 
