@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
+from app import outbox
 from app.db import utcnow
 from app.mail.models import MailStatus, OutboxMessage
 from app.settings import Settings
@@ -107,26 +107,11 @@ def is_permanent(exc: Exception) -> bool:
 
 
 def backoff(attempts: int) -> timedelta:
-    # The exponent is bounded so a large attempt count cannot overflow timedelta.
-    return min(BASE_BACKOFF * (2 ** min(max(0, attempts - 1), 20)), MAX_BACKOFF)
+    return outbox.backoff(attempts, BASE_BACKOFF, MAX_BACKOFF)
 
 
 def _claim(session: Session, row_id: int) -> bool:
-    now = utcnow()
-    result = session.exec(
-        update(OutboxMessage)  # type: ignore[call-overload]
-        .where(
-            OutboxMessage.id == row_id,
-            or_(
-                OutboxMessage.status == MailStatus.queued.value,
-                (OutboxMessage.status == MailStatus.sending.value)
-                & (OutboxMessage.locked_until < now),  # type: ignore[operator]
-            ),
-        )
-        .values(status=MailStatus.sending.value, locked_until=now + LOCK_DURATION)
-    )
-    session.commit()
-    return result.rowcount == 1
+    return outbox.claim(session, OutboxMessage, row_id, utcnow(), LOCK_DURATION)
 
 
 def deliver_due(engine: Engine, settings: Settings, transport: Transport | None = None) -> int:
@@ -135,19 +120,7 @@ def deliver_due(engine: Engine, settings: Settings, transport: Transport | None 
     sent = 0
     with Session(engine, expire_on_commit=False) as session:
         now = utcnow()
-        due = session.exec(
-            select(OutboxMessage.id)
-            .where(
-                or_(
-                    (OutboxMessage.status == MailStatus.queued.value)
-                    & (OutboxMessage.next_attempt_at <= now),  # type: ignore[operator]
-                    (OutboxMessage.status == MailStatus.sending.value)
-                    & (OutboxMessage.locked_until < now),  # type: ignore[operator]
-                )
-            )
-            .order_by(OutboxMessage.id)  # type: ignore[arg-type]
-            .limit(BATCH_SIZE)
-        ).all()
+        due = outbox.due_ids(session, OutboxMessage, now, BATCH_SIZE)
         for row_id in due:
             if not _claim(session, row_id):
                 continue  # another worker took it

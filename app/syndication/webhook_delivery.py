@@ -27,10 +27,10 @@ from urllib.parse import urlsplit
 
 import httpcore
 import httpx
-from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
+from app import outbox
 from app.db import utcnow
 from app.settings import Settings
 from app.syndication import webhooks
@@ -55,8 +55,7 @@ ClientFactory = Callable[[], httpx.Client]
 
 def backoff(attempts: int) -> timedelta:
     """1 min after the first failure, doubling, at most 6 h (about 8 h 30 before giving up)."""
-    # The exponent is bounded so a large attempt count cannot overflow timedelta.
-    return min(BASE_BACKOFF * (2 ** min(max(0, attempts - 1), 20)), MAX_BACKOFF)
+    return outbox.backoff(attempts, BASE_BACKOFF, MAX_BACKOFF)
 
 
 # --- Network guard (production) ---------------------------------------------------------------
@@ -131,20 +130,7 @@ class Outcome(typing.NamedTuple):
 
 
 def _claim(session: Session, row_id: int, now: datetime) -> bool:
-    result = session.exec(
-        update(WebhookDelivery)  # type: ignore[call-overload]
-        .where(
-            WebhookDelivery.id == row_id,
-            or_(
-                WebhookDelivery.status == DeliveryStatus.queued.value,
-                (WebhookDelivery.status == DeliveryStatus.sending.value)
-                & (WebhookDelivery.locked_until < now),  # type: ignore[operator]
-            ),
-        )
-        .values(status=DeliveryStatus.sending.value, locked_until=now + LOCK_DURATION)
-    )
-    session.commit()
-    return result.rowcount == 1
+    return outbox.claim(session, WebhookDelivery, row_id, now, LOCK_DURATION)
 
 
 def _causes(exc: BaseException) -> Iterable[BaseException]:
@@ -284,19 +270,7 @@ def deliver_due(
     client: httpx.Client | None = None
     with Session(engine, expire_on_commit=False) as session:
         start = clock()
-        due = session.exec(
-            select(WebhookDelivery.id)
-            .where(
-                or_(
-                    (WebhookDelivery.status == DeliveryStatus.queued.value)
-                    & (WebhookDelivery.next_attempt_at <= start),  # type: ignore[operator]
-                    (WebhookDelivery.status == DeliveryStatus.sending.value)
-                    & (WebhookDelivery.locked_until < start),  # type: ignore[operator]
-                )
-            )
-            .order_by(WebhookDelivery.id)  # type: ignore[arg-type]
-            .limit(BATCH_SIZE)
-        ).all()
+        due = outbox.due_ids(session, WebhookDelivery, start, BATCH_SIZE)
         session.commit()
         try:
             for row_id in due:
