@@ -42,7 +42,6 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode, urlsplit, urlunsplit
-from zoneinfo import ZoneInfo
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func
@@ -52,6 +51,7 @@ from sqlmodel import Session, select
 from starlette.requests import HTTPConnection
 
 from app.db import utcnow
+from app.moderation.offline import LOCAL_TIMEZONE, local_today
 from app.pipeline.models import Partner
 from app.settings import Settings
 from app.syndication.models import PartnerReferralDay
@@ -66,7 +66,6 @@ COOKIE_DAYS = 30  # how long a need or a support is still credited to the partne
 VISIT_MINUTES = 30  # a new arrival within this time of the last one is the same visit
 FIGURE_DAYS = 30  # the staff list's window: today and the 29 days before
 FIGURE_MONTHS = 12  # the partner page's table
-LOCAL_TIMEZONE = ZoneInfo("Europe/Paris")  # the day staff mean when they read a figure
 SLUG_MAX = 80  # Partner.slug's length: anything longer is no partner
 
 # Lower-case fragments of the User-Agent of crawlers and link previewers: short on purpose,
@@ -92,10 +91,6 @@ NOT_ARRIVAL_PREFIXES = (
 )
 
 COLUMNS = ("visits", "needs_posted", "supports")
-
-
-def local_today() -> date:
-    return datetime.now(LOCAL_TIMEZONE).date()
 
 
 def local_day(moment: datetime) -> date:
