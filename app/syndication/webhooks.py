@@ -116,7 +116,7 @@ def resolve_public(host: str, port: int) -> list[str]:
     return [str(a) for a in addresses]
 
 
-def validate_endpoint(url: str, settings: Settings, *, resolve: bool = True) -> str:
+def validate_endpoint(url: str, settings: Settings) -> str:
     """The cleaned URL, or Invalid({"url": message}). In production only HTTPS endpoints
     that resolve to public addresses are accepted (checked again at each delivery, since
     DNS can change); in development and tests any http(s) URL, so a local server works."""
@@ -137,13 +137,12 @@ def validate_endpoint(url: str, settings: Settings, *, resolve: bool = True) -> 
     if settings.is_production:
         if parts.scheme != "https":
             raise Invalid({"url": _("L'adresse doit commencer par https://.")})
-        if resolve:
-            try:
-                resolve_public(parts.hostname, port)
-            except RefusedAddress as exc:
-                raise Invalid(
-                    {"url": _("Adresse refusée : {reason}").format(reason=str(exc))}
-                ) from None
+        try:
+            resolve_public(parts.hostname, port)
+        except RefusedAddress as exc:
+            raise Invalid(
+                {"url": _("Adresse refusée : {reason}").format(reason=str(exc))}
+            ) from None
     return url
 
 
