@@ -125,8 +125,13 @@ def test_a_moderator_clears_the_queue_with_the_shortcuts(browser, live_server): 
         item.wait_for()
         key = "a" if item.locator('[data-shortcut="a"]').count() else "d"
         page.keyboard.press(key)
+        # The item is gone at the swap; the focus moves on to the next item at the settle,
+        # a moment later. A key pressed in between would act on an item not yet focused.
         page.wait_for_function(
-            "n => document.querySelectorAll('[data-queue-item]').length < n", arg=left
+            """n => document.querySelectorAll('[data-queue-item]').length < n
+                && document.activeElement
+                && document.activeElement.closest('[data-queue-item], [data-queue-done]')""",
+            arg=left,
         )
     assert _remaining(page) == 0
     page.reload()
