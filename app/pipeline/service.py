@@ -134,6 +134,9 @@ def validate_idea(session: Session, data: IdeaInput, *, from_needs: bool) -> Ide
     )
 
 
+BECOMES_IDEA = N_("Le besoin « %(need)s » devient une idée suivie par la fabrique : « %(idea)s ».")
+
+
 def create_idea(
     session: Session,
     actor: User,
@@ -201,14 +204,9 @@ def create_idea(
             "partner_id": data.partner_id,
         },
     )
-    if idea.is_public and needs:
-        _notify_needs(
-            session,
-            actor,
-            needs,
-            N_("Le besoin « %(need)s » devient une idée suivie par la fabrique : « %(idea)s »."),
-            idea,
-        )
+    if idea.is_public:
+        _notify_needs(session, actor, needs, BECOMES_IDEA, idea)
+        webhooks.idea_published(session, idea)
     if commit:
         session.commit()
         session.refresh(idea)
@@ -244,14 +242,26 @@ def link_needs(session: Session, actor: User, idea: Idea, need_ids: Iterable[int
         session, actor, "idea.link_needs", "idea", idea.id, after={"needs": [n.id for n in needs]}
     )
     if idea.is_public:
-        _notify_needs(
-            session,
-            actor,
-            needs,
-            N_("Le besoin « %(need)s » devient une idée suivie par la fabrique : « %(idea)s »."),
-            idea,
-        )
+        _notify_needs(session, actor, needs, BECOMES_IDEA, idea)
     session.commit()
+
+
+def visibility_changed(session: Session, actor: User, idea: Idea) -> None:
+    """After `idea.is_public` changed, before commit. Made public: the people behind its needs
+    learn of it as if it had been created public (a private idea told them nothing), and
+    partners' webhooks get `idea.published`. Made private: `idea.unpublished`, id only.
+    Flipping back and forth tells the needs' people again: staff rarely do it, and each time
+    the idea did come back into view."""
+    if idea.is_public:
+        public = [
+            need
+            for need in linked_needs(session, idea)
+            if need.status in PUBLIC_NEED_STATUSES and need.deleted_at is None
+        ]
+        _notify_needs(session, actor, public, BECOMES_IDEA, idea)
+        webhooks.idea_published(session, idea)
+    else:
+        webhooks.idea_unpublished(session, idea)
 
 
 # --- moving through the stages ----------------------------------------------------------------

@@ -10,6 +10,7 @@ the pipeline's figures never count an idea that lacks what its stage promises.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date
 from types import SimpleNamespace
@@ -64,9 +65,16 @@ def _one_line(value: str | None) -> str:
     return " ".join((value or "").replace("\x00", "").split())
 
 
-def _save(session: Session, actor: User, idea: Idea, changes: dict[str, Any]) -> Idea:
+def _save(
+    session: Session,
+    actor: User,
+    idea: Idea,
+    changes: dict[str, Any],
+    before_commit: Callable[[dict[str, Any]], None] | None = None,
+) -> Idea:
     """Applies the changed fields, with one « idea.update » audit entry listing them before and
-    after; commits. Nothing changed: nothing written."""
+    after; commits. Nothing changed: nothing written. `before_commit` gets the changed fields'
+    old values once the new ones are set, to add what goes in the same transaction."""
     changed = {k: v for k, v in changes.items() if getattr(idea, k) != v}
     if not changed:
         return idea
@@ -86,6 +94,8 @@ def _save(session: Session, actor: User, idea: Idea, changes: dict[str, Any]) ->
         before={k: _loggable(k, v) for k, v in before.items()},
         after={k: _loggable(k, v) for k, v in changed.items()},
     )
+    if before_commit is not None:
+        before_commit(before)
     session.commit()
     session.refresh(idea)
     return idea
@@ -164,7 +174,12 @@ def update_idea(session: Session, actor: User | None, idea_id: int, data: IdeaEd
         changes["slug"] = slugify(checked.title)
     if checked.summary != idea.summary:
         changes["summary_html"] = render_markdown(checked.summary)
-    return _save(session, actor, idea, changes)
+
+    def visibility(before: dict[str, Any]) -> None:
+        if "is_public" in before:
+            service.visibility_changed(session, actor, idea)
+
+    return _save(session, actor, idea, changes, before_commit=visibility)
 
 
 # --- studying ------------------------------------------------------------------------------

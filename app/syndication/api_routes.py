@@ -928,6 +928,20 @@ def _webhooks_docs() -> dict[str, Any]:
                     "data.previous_stage)."
                 ),
             ),
+            (
+                "idea.published",
+                _(
+                    "Une idée est devenue publique : créée publique ou rendue publique par "
+                    "l'équipe (data.idea)."
+                ),
+            ),
+            (
+                "idea.unpublished",
+                _(
+                    "Une idée publique a été retirée du public : retirez-la aussi "
+                    "(data.idea ne contient que son identifiant)."
+                ),
+            ),
             ("comment.published", _("Un commentaire a été publié (data.comment, data.need).")),
             ("ping", _("Un essai envoyé depuis la page de l'équipe.")),
         ],
@@ -936,7 +950,8 @@ def _webhooks_docs() -> dict[str, Any]:
         "privacy": _(
             "Les données ont la même forme que dans l'API. Rien de caché n'est envoyé : un "
             "besoin qui n'est plus public n'est décrit que par son identifiant et son statut, "
-            "et les idées non publiques ne donnent lieu à aucun appel."
+            "une idée retirée du public par son seul identifiant, et les idées non publiques "
+            "ne donnent lieu à aucun autre appel."
         ),
         "verify_title": _("Vérifier la signature"),
         "verify": _(

@@ -40,6 +40,9 @@ class WebhookEvent(StrEnum):
     need_published = "need.published"
     need_status_changed = "need.status_changed"
     idea_stage_changed = "idea.stage_changed"
+    # An idea the public can see appears (created public, or made public) or disappears.
+    idea_published = "idea.published"
+    idea_unpublished = "idea.unpublished"
     comment_published = "comment.published"
 
 

@@ -9,7 +9,8 @@ Payload (JSON, UTF-8):
 
 `data` uses the public API's shapes (app/syndication/serialize.py), so a partner parses one
 format. Nothing hidden ever leaves: a need that stops being public is reported by id and
-status only, a private idea or a comment on a non-public need is not reported at all.
+status only, an idea made private by its id only; a private idea's moves or a comment on a
+non-public need are not reported at all.
 
 Signature: header `X-Bourse-Signature: t=<unix seconds>,v1=<hex>` where hex is
 HMAC-SHA256(secret, "<t>.<raw body>"), the timestamp letting receivers refuse replays.
@@ -49,6 +50,8 @@ EVENT_LABELS = {
     WebhookEvent.need_published.value: N_("Besoin publié"),
     WebhookEvent.need_status_changed.value: N_("Statut d'un besoin modifié"),
     WebhookEvent.idea_stage_changed.value: N_("Idée passée à une autre étape"),
+    WebhookEvent.idea_published.value: N_("Idée rendue publique"),
+    WebhookEvent.idea_unpublished.value: N_("Idée retirée du public"),
     WebhookEvent.comment_published.value: N_("Commentaire publié"),
 }
 
@@ -285,6 +288,27 @@ def idea_stage_changed(session: Session, idea: Any, previous_stage: str) -> int:
             "previous_stage": previous_stage,
         },
     )
+
+
+def idea_published(session: Session, idea: Any) -> int:
+    """Call when an idea is created public or made public, before commit."""
+    from app.syndication.serialize import idea_json
+
+    if not idea.is_public:
+        return 0
+    return emit(
+        session,
+        WebhookEvent.idea_published.value,
+        {"idea": idea_json(session, idea, _settings(session).base_url)},
+    )
+
+
+def idea_unpublished(session: Session, idea: Any) -> int:
+    """Call when a public idea is made private, before commit: its id is all a partner needs
+    to take it down (the idea's texts are private again)."""
+    if idea.is_public:
+        return 0
+    return emit(session, WebhookEvent.idea_unpublished.value, {"idea": {"id": idea.id}})
 
 
 def ping(session: Session, hook: Webhook) -> WebhookDelivery:

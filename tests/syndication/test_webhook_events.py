@@ -12,11 +12,11 @@ import json
 from typing import Any
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, delete, select
 
 from app.accounts import service as accounts
 from app.board import reports
-from app.board.models import Comment, Need, ReportTarget
+from app.board.models import Comment, Need, Notification, ReportTarget, Support
 from app.db import utcnow
 from app.pipeline import service as pipeline
 from app.pipeline.models import Idea
@@ -26,7 +26,10 @@ from app.syndication.models import Webhook, WebhookDelivery
 from tests.factories import fresh, login_as, make_need, make_user, post_form
 from tests.moderation.queue_helpers import make_comment
 
-ALL_EVENTS = "need.published need.status_changed idea.stage_changed comment.published"
+ALL_EVENTS = (
+    "need.published need.status_changed idea.stage_changed idea.published idea.unpublished "
+    "comment.published"
+)
 SECRET_TITLE = "Un titre que les partenaires ne doivent plus lire"
 
 
@@ -449,7 +452,9 @@ def move(client, idea: Idea, to_stage: str):  # type: ignore[no-untyped-def]
 def test_a_public_idea_moving_sends_its_api_json_and_previous_stage(client, session, hook):
     staff = login_moderator(client, session, role="staff")
     idea = make_idea(session, staff, is_public=True)
-    assert deliveries(session) == []  # created, not moved
+    assert [e for e, _data in events(session)] == ["idea.published"]
+    session.exec(delete(WebhookDelivery))  # type: ignore[call-overload]
+    session.commit()
     assert move(client, idea, "studying").status_code == 303
     response = client.get(f"/api/v1/ideas/{idea.id}")
     assert response.status_code == 200
@@ -465,6 +470,93 @@ def test_a_private_idea_moving_sends_nothing(client, session, hook):
     idea = make_idea(session, staff, is_public=False)
     assert move(client, idea, "studying").status_code == 303
     assert fresh(session).get(Idea, idea.id).stage == "studying"  # type: ignore[union-attr]
+    assert deliveries(session) == []
+
+
+def edit(client, idea: Idea, *, is_public: bool, title: str = ""):  # type: ignore[no-untyped-def]
+    """The staff edit form, as sent by a browser: an unticked box is not sent at all."""
+    form = {"title": title or idea.title, "summary": idea.summary}
+    if is_public:
+        form["is_public"] = "1"
+    return post_form(client, f"/moderation/ideas/{idea.id}/edit", form)
+
+
+def test_an_idea_created_public_from_the_staff_form_is_published(client, session, hook):
+    login_moderator(client, session, role="staff")
+    response = post_form(
+        client,
+        "/moderation/ideas/new",
+        {"title": "Une ressourcerie de quartier", "origin": "fabrique", "is_public": "1"},
+    )
+    assert response.status_code == 303
+    idea = fresh(session).exec(select(Idea)).one()
+    assert only_event(session) == (
+        "idea.published",
+        {"idea": client.get(f"/api/v1/ideas/{idea.id}").json()},
+    )
+
+
+def test_an_idea_created_private_sends_nothing(client, session, hook):
+    login_moderator(client, session, role="staff")
+    response = post_form(
+        client,
+        "/moderation/ideas/new",
+        {"title": "Une ressourcerie de quartier", "origin": "fabrique"},
+    )
+    assert response.status_code == 303
+    assert fresh(session).exec(select(Idea)).one().is_public is False
+    assert deliveries(session) == []
+
+
+def test_a_private_idea_made_public_is_published_and_its_needs_people_told(client, session, hook):
+    staff = login_moderator(client, session, role="staff")
+    need = make_need(session)
+    supporter = make_user(session)
+    idea = pipeline.create_idea(
+        session,
+        staff,
+        pipeline.IdeaInput(title="Une conciergerie d'insertion", is_public=False),
+        need_ids=[need.id],  # type: ignore[list-item]
+    )
+    session.add(Support(need_id=need.id, user_id=supporter.id))  # type: ignore[arg-type]
+    session.commit()
+    told = select(Notification).where(Notification.kind == "pipeline")
+    assert deliveries(session) == [] and fresh(session).exec(told).all() == []
+
+    assert edit(client, idea, is_public=True).status_code == 303
+    assert fresh(session).get(Idea, idea.id).is_public is True  # type: ignore[union-attr]
+    assert only_event(session) == (
+        "idea.published",
+        {"idea": client.get(f"/api/v1/ideas/{idea.id}").json()},
+    )
+    assert {n.user_id for n in fresh(session).exec(told)} == {need.author_id, supporter.id}
+
+
+def test_a_public_idea_made_private_is_taken_down_by_id_only(client, session, hook):
+    staff = login_moderator(client, session, role="staff")
+    idea = make_idea(session, staff, is_public=True)
+    session.exec(delete(WebhookDelivery))  # type: ignore[call-overload]
+    session.commit()
+
+    assert (
+        edit(
+            client, idea, title="Un nom de travail encore confidentiel", is_public=False
+        ).status_code
+        == 303
+    )
+    assert client.get(f"/api/v1/ideas/{idea.id}").status_code == 404
+    (delivery,) = deliveries(session)
+    assert "confidentiel" not in delivery.payload and "conciergerie" not in delivery.payload
+    assert only_event(session) == ("idea.unpublished", {"idea": {"id": idea.id}})
+
+
+def test_editing_a_public_idea_that_stays_public_sends_nothing(client, session, hook):
+    staff = login_moderator(client, session, role="staff")
+    idea = make_idea(session, staff, is_public=True)
+    session.exec(delete(WebhookDelivery))  # type: ignore[call-overload]
+    session.commit()
+    assert edit(client, idea, title="Une conciergerie solidaire", is_public=True).status_code == 303
+    assert fresh(session).get(Idea, idea.id).title == "Une conciergerie solidaire"  # type: ignore[union-attr]
     assert deliveries(session) == []
 
 

@@ -133,6 +133,8 @@ def test_the_forms_label_every_field_and_group_the_events(staff_client, session)
             "need.published",
             "need.status_changed",
             "idea.stage_changed",
+            "idea.published",
+            "idea.unpublished",
             "comment.published",
         ]
     nav = LexborHTMLParser(staff_client.get("/moderation/webhooks").text).css_first(
