@@ -26,7 +26,7 @@ from app.board.queries import get_need_for, get_visible_need
 from app.board.service import ensure_can_participate
 from app.web.antiabuse import GuardData, check_guard, guard_values
 from app.web.deps import SessionDep
-from app.web.errors import AppError, Forbidden, Invalid, NotFound
+from app.web.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.params import parse_id
 from app.web.security import client_ip
@@ -334,7 +334,9 @@ def _set_follow(
             )
         else:
             follows.unfollow(session, need_id, user)
-    except NotFound:
+    except (NotFound, Conflict):
+        # Gone or changed (merged into another need, hidden) meanwhile: the page, reloaded,
+        # shows where it went.
         if fragment:
             return _reload_page()
         raise

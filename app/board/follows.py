@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from app.accounts.models import User
+from app.board.locks import lock_unchanged
 from app.board.models import Follow, Need
 from app.board.permissions import can_participate
 from app.board.queries import get_visible_need
@@ -67,6 +68,7 @@ def follow(
         return
     settings = _settings(session, settings)
     check_rate(session, "follow", user_id=user.id, ip=ip, enabled=settings.rate_limits == "on")
+    lock_unchanged(session, need)  # a merge moving the followers waits, or we see it
     add_follow(session, need.id, user.id)  # type: ignore[arg-type]
     session.commit()
 

@@ -45,6 +45,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
+from app.board.locks import lock_unchanged
 from app.board.models import Concern, Need, Support, Territory
 from app.board.trending import support_weight
 from app.db import utcnow
@@ -135,6 +136,7 @@ def add_support(
     clean_concern(session, concern, territory_id)
     if need.id is None or user.id is None:
         session.flush()  # a need (or account) created in the caller's transaction
+    lock_unchanged(session, need)
     now = utcnow()
     added = _insert_ignoring_duplicate(
         session,
@@ -157,6 +159,7 @@ def add_support(
 
 def remove_support(session: Session, need: Need, user: User, *, commit: bool = True) -> bool:
     """`user` withdraws their support. Idempotent: False if they did not support `need`."""
+    lock_unchanged(session, need)
     statement = (
         delete(Support)
         .where(Support.need_id == need.id, Support.user_id == user.id)  # type: ignore[arg-type]

@@ -839,6 +839,12 @@ def openapi_document(request: Request) -> dict[str, Any]:
             responses["403"] = {"description": _("Compte bloqué"), "content": problem}
             responses["422"] = {"description": _("Données invalides"), "content": problem}
             responses["429"] = {"description": _("Trop de requêtes"), "content": problem}
+        if endpoint["path"].endswith("/support"):
+            # A merge, hiding or deletion committed while the request was running.
+            responses["409"] = {
+                "description": _("Le besoin a changé pendant la requête : relisez-le"),
+                "content": problem,
+            }
         if "{" in endpoint["path"]:
             responses["404"] = {"description": _("Introuvable ou non public"), "content": problem}
         operation["responses"] = responses

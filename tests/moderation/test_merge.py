@@ -16,7 +16,7 @@ from app.board.trending import support_weight
 from app.db import utcnow
 from app.moderation.models import AuditEntry
 from app.moderation.needs import merge_needs
-from app.web.errors import Conflict, Invalid
+from app.web.errors import Conflict, Invalid, NotFound
 from tests.factories import fresh, login_as, make_need, make_user, page_text, post_form
 
 
@@ -441,3 +441,148 @@ def test_merging_two_needs_into_each_other_at_once_merges_only_one_way(app, sess
     )
     assert kept.supports_count == 2 == _count(session, Support, Support.need_id == kept.id)
     assert _count(session, AuditEntry) == 1
+
+
+# --- « Moi aussi » and « Suivre » while a merge happens -----------------------------------------
+
+
+def _stale_view(app, need_id: int, user_id: int):  # type: ignore[no-untyped-def]
+    """A resident's request that read the need as public, before the merge committed."""
+    from sqlmodel import Session
+
+    from app.accounts.models import User
+
+    db = Session(app.state.engine, expire_on_commit=False)
+    db.info["settings"] = app.state.settings
+    need, user = db.get(Need, need_id), db.get(User, user_id)
+    db.commit()  # the read is over; the objects keep what the request saw (no expiry)
+    return db, need, user
+
+
+def _assert_merge_exact(session, source, target) -> None:  # type: ignore[no-untyped-def]
+    fresh(session)
+    merged, kept = session.get(Need, source.id), session.get(Need, target.id)
+    assert merged.status == "merged" and merged.supports_count == 0
+    assert _count(session, Support, Support.need_id == source.id) == 0
+    assert _count(session, Follow, Follow.need_id == source.id) == 0
+    assert kept.supports_count == _count(session, Support, Support.need_id == target.id)
+
+
+@pytest.mark.parametrize("write", ["support", "withdraw", "follow"])
+def test_a_support_or_follow_read_before_a_merge_is_refused_after_it(app, session, pair, write):
+    from app.board.follows import follow
+    from app.board.supports import remove_support
+
+    source, target = pair
+    resident, moderator = make_user(session), make_user(session, role="moderator")
+    if write == "withdraw":
+        _support(session, source, resident)
+    db, need, user = _stale_view(app, source.id, resident.id)
+    merge_needs(session, moderator, source.id, str(target.id), seen_status="published")
+
+    # (« Suivre » reads the need again first: it finds it gone before it could take the lock.)
+    with db, pytest.raises(NotFound if write == "follow" else Conflict):
+        if write == "support":
+            add_support(db, need, user)
+        elif write == "withdraw":
+            remove_support(db, need, user)
+        else:
+            follow(db, need, user, settings=app.state.settings)
+    _assert_merge_exact(session, source, target)
+    # The withdrawn-too-late support moved with the others: the person still counts, once.
+    expected = {"support": 0, "withdraw": 1, "follow": 0}[write]
+    assert _count(session, Support, Support.need_id == target.id) == expected
+
+
+def test_supports_given_while_a_merge_runs_all_land_on_the_target(app, session, pair):
+    """Residents press « Moi aussi » on the duplicate while a moderator merges it: each support
+    either counts on the target or is refused with a message; none stays on the merged need."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlmodel import Session
+
+    from app.accounts.models import User
+
+    source, target = pair
+    residents = [make_user(session).id for _ in range(8)]
+    moderator_id = make_user(session, role="moderator").id
+    barrier = threading.Barrier(len(residents) + 1, timeout=60)
+
+    def resident(user_id: int) -> str:
+        db, need, user = _stale_view(app, source.id, user_id)
+        with db:
+            barrier.wait()
+            try:
+                add_support(db, need, user)
+            except Conflict:
+                return "refused"
+            return "added"
+
+    def merge() -> str:
+        with Session(app.state.engine, expire_on_commit=False) as db:
+            db.info["settings"] = app.state.settings
+            moderator = db.get(User, moderator_id)
+            db.rollback()
+            barrier.wait()
+            merge_needs(db, moderator, source.id, str(target.id), seen_status="published")
+            return "merged"
+
+    with ThreadPoolExecutor(max_workers=len(residents) + 1) as pool:
+        futures = [pool.submit(resident, r) for r in residents] + [pool.submit(merge)]
+        results = [f.result() for f in futures]
+
+    assert results[-1] == "merged"
+    _assert_merge_exact(session, source, target)
+    assert _count(session, Support, Support.need_id == target.id) == results.count("added")
+
+
+def _merged_right_after_the_read(monkeypatch, module, app, source, target, moderator_id):  # type: ignore[no-untyped-def]
+    """The moderator's merge commits between the route's read of the need and its write."""
+    from sqlmodel import Session
+
+    from app.accounts.models import User
+    from app.board import queries
+
+    def read_then_merge(session, need_id):  # type: ignore[no-untyped-def]
+        need = queries.get_visible_need(session, need_id)
+        if need_id == source.id:
+            with Session(app.state.engine) as other:
+                other.info["settings"] = app.state.settings
+                moderator = other.get(User, moderator_id)
+                merge_needs(other, moderator, source.id, str(target.id), seen_status="published")
+        return need
+
+    monkeypatch.setattr(module, "get_visible_need", read_then_merge)
+
+
+@pytest.mark.parametrize("htmx", [True, False])
+def test_moi_aussi_pressed_as_the_need_is_merged_says_so(client, session, pair, monkeypatch, htmx):
+    from app.board import support_routes
+
+    source, target = pair
+    moderator = make_user(session, role="moderator")
+    _merged_right_after_the_read(
+        monkeypatch, support_routes, client.app, source, target, moderator.id
+    )
+    login_as(client, make_user(session), session)
+    headers = {"HX-Request": "true"} if htmx else {}
+    response = post_form(client, f"/needs/{source.id}/support", {"action": "add"}, headers=headers)
+    assert response.status_code == 409
+    assert "vient de changer (fusionné, masqué ou supprimé)" in response.text
+    _assert_merge_exact(session, source, target)
+    assert _count(session, Support, Support.need_id == target.id) == 0
+
+
+def test_suivre_pressed_as_the_need_is_merged_reloads_the_page(client, session, pair, monkeypatch):
+    from app.board import follows
+
+    source, target = pair
+    moderator = make_user(session, role="moderator")
+    _merged_right_after_the_read(monkeypatch, follows, client.app, source, target, moderator.id)
+    login_as(client, make_user(session), session)
+    response = post_form(client, f"/needs/{source.id}/follow", headers={"HX-Request": "true"})
+    # htmx reloads the page, which redirects to the need it was merged into.
+    assert response.headers.get("HX-Refresh") == "true"
+    _assert_merge_exact(session, source, target)
+    assert client.get(f"/needs/{source.id}", follow_redirects=False).status_code == 301

@@ -429,6 +429,9 @@ def test_openapi_documents_every_endpoint_with_examples(client):
     listing = {p["name"]: p for p in paths["/api/v1/needs"]["get"]["parameters"]}
     assert {"sort", "theme", "territory", "status", "q", "limit", "cursor"} <= set(listing)
     assert paths["/api/v1/needs"]["post"]["security"] == [{"bearer": []}]
+    # A merge committed during « Moi aussi » is a 409 (tests/moderation/test_merge.py).
+    for method in ("put", "delete"):
+        assert "409" in paths["/api/v1/needs/{need_id}/support"][method]["responses"]
     assert paths["/api/v1/needs"]["post"]["requestBody"]["content"]["application/json"]["example"]
 
 
