@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
@@ -63,6 +63,18 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return as_utc(value).astimezone(UTC) if value is not None else None
+
+
+# Column builders shared by the model modules (a Column can serve one table only: each call
+# makes a new one).
+
+
+def ts_column(nullable: bool = True, index: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+def fk_column(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Column:  # type: ignore[type-arg]
+    return Column(Integer, ForeignKey(target, ondelete=ondelete), nullable=nullable)
 
 
 def is_sqlite(url: str) -> bool:

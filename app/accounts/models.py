@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime, utcnow
+from app.db import ts_column, utcnow
 
 
 class Role(StrEnum):
@@ -25,10 +25,6 @@ class Role(StrEnum):
 
 
 ROLE_VALUES = ", ".join(f"'{r.value}'" for r in Role)
-
-
-def _ts(nullable: bool = True, index: bool = False) -> Column:  # type: ignore[type-arg]
-    return Column(UTCDateTime(), nullable=nullable, index=index)
 
 
 def _user_fk(nullable: bool = False) -> Column:  # type: ignore[type-arg]
@@ -49,14 +45,14 @@ class User(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=255)
     role: str = Field(default=Role.resident.value, max_length=20)
     locale: str | None = Field(default=None, max_length=5)
-    email_verified_at: datetime | None = Field(default=None, sa_column=_ts())
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
-    last_login_at: datetime | None = Field(default=None, sa_column=_ts())
-    blocked_at: datetime | None = Field(default=None, sa_column=_ts())
-    blocked_until: datetime | None = Field(default=None, sa_column=_ts())
+    email_verified_at: datetime | None = Field(default=None, sa_column=ts_column())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    last_login_at: datetime | None = Field(default=None, sa_column=ts_column())
+    blocked_at: datetime | None = Field(default=None, sa_column=ts_column())
+    blocked_until: datetime | None = Field(default=None, sa_column=ts_column())
     blocked_reason: str | None = Field(default=None, max_length=500)
     # Trusted by a moderator (« valider et faire confiance »): their posts skip the queue.
-    trusted_at: datetime | None = Field(default=None, sa_column=_ts())
+    trusted_at: datetime | None = Field(default=None, sa_column=ts_column())
 
     @property
     def role_enum(self) -> Role:
@@ -80,9 +76,9 @@ class UserSession(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(sa_column=_user_fk())
     token_hash: str = Field(max_length=64, unique=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
-    last_seen_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
-    expires_at: datetime = Field(sa_column=_ts(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    expires_at: datetime = Field(sa_column=ts_column(nullable=False))
     user_agent: str = Field(default="", max_length=300)
 
 
@@ -101,9 +97,9 @@ class EmailToken(SQLModel, table=True):
     user_id: int = Field(sa_column=_user_fk())
     purpose: str = Field(max_length=20)
     token_hash: str = Field(max_length=64, unique=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
-    expires_at: datetime = Field(sa_column=_ts(nullable=False))
-    used_at: datetime | None = Field(default=None, sa_column=_ts())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    expires_at: datetime = Field(sa_column=ts_column(nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=ts_column())
 
 
 class ApiToken(SQLModel, table=True):
@@ -117,9 +113,9 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     # The first characters, so people can tell their tokens apart on the account page.
     prefix: str = Field(max_length=16)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
-    last_used_at: datetime | None = Field(default=None, sa_column=_ts())
-    revoked_at: datetime | None = Field(default=None, sa_column=_ts())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    last_used_at: datetime | None = Field(default=None, sa_column=ts_column())
+    revoked_at: datetime | None = Field(default=None, sa_column=ts_column())
 
 
 class LoginFailure(SQLModel, table=True):
@@ -134,4 +130,4 @@ class LoginFailure(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=254)
     ip: str = Field(max_length=45)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))

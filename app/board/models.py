@@ -15,7 +15,6 @@ from sqlalchemy import (
     Column,
     Date,
     Float,
-    ForeignKey,
     Index,
     Integer,
     Text,
@@ -24,15 +23,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime, utcnow
-
-
-def _ts(nullable: bool = True) -> Column:  # type: ignore[type-arg]
-    return Column(UTCDateTime(), nullable=nullable)
-
-
-def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Column:  # type: ignore[type-arg]
-    return Column(Integer, ForeignKey(target, ondelete=ondelete), nullable=nullable)
+from app.db import UTCDateTime, fk_column, ts_column, utcnow
 
 
 class _Category(SQLModel):
@@ -105,7 +96,7 @@ class Need(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     # SET NULL: a need outlives the account that posted it (shown as « compte supprimé »).
     author_id: int | None = Field(
-        default=None, sa_column=_fk("users.id", nullable=True, ondelete="SET NULL")
+        default=None, sa_column=fk_column("users.id", nullable=True, ondelete="SET NULL")
     )
     title: str = Field(max_length=140)
     slug: str = Field(max_length=80)
@@ -113,10 +104,10 @@ class Need(SQLModel, table=True):
     body_html: str = Field(default="", sa_column=Column(Text, nullable=False))
     excerpt: str = Field(default="", max_length=300)
     theme_id: int | None = Field(
-        default=None, sa_column=_fk("themes.id", nullable=True, ondelete="SET NULL")
+        default=None, sa_column=fk_column("themes.id", nullable=True, ondelete="SET NULL")
     )
     territory_id: int | None = Field(
-        default=None, sa_column=_fk("territories.id", nullable=True, ondelete="SET NULL")
+        default=None, sa_column=fk_column("territories.id", nullable=True, ondelete="SET NULL")
     )
     status: str = Field(default=NeedStatus.published.value, max_length=12)
     supports_count: int = Field(
@@ -130,11 +121,11 @@ class Need(SQLModel, table=True):
         default=0.0, sa_column=Column(Float, nullable=False, server_default=text("0"))
     )
     merged_into_id: int | None = Field(
-        default=None, sa_column=_fk("needs.id", nullable=True, ondelete="SET NULL")
+        default=None, sa_column=fk_column("needs.id", nullable=True, ondelete="SET NULL")
     )
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
-    deleted_at: datetime | None = Field(default=None, sa_column=_ts())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    deleted_at: datetime | None = Field(default=None, sa_column=ts_column())
     # Anti-double-submission: the same form token cannot create two needs.
     submission_key: str | None = Field(default=None, max_length=64, unique=True)
 
@@ -157,12 +148,12 @@ class Need(SQLModel, table=True):
     source_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     source_partner: str | None = Field(default=None, max_length=120)
     recorded_by_id: int | None = Field(
-        default=None, sa_column=_fk("users.id", nullable=True, ondelete="SET NULL")
+        default=None, sa_column=fk_column("users.id", nullable=True, ondelete="SET NULL")
     )
     # Qualification by staff: internal, never shown to the public.
-    qualified_at: datetime | None = Field(default=None, sa_column=_ts())
+    qualified_at: datetime | None = Field(default=None, sa_column=ts_column())
     qualified_by_id: int | None = Field(
-        default=None, sa_column=_fk("users.id", nullable=True, ondelete="SET NULL")
+        default=None, sa_column=fk_column("users.id", nullable=True, ondelete="SET NULL")
     )
     internal_note: str = Field(
         default="", sa_column=Column(Text, nullable=False, server_default=text("''"))
@@ -187,12 +178,12 @@ class Support(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    need_id: int = Field(sa_column=_fk("needs.id"))
-    user_id: int = Field(sa_column=_fk("users.id"))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    need_id: int = Field(sa_column=fk_column("needs.id"))
+    user_id: int = Field(sa_column=fk_column("users.id"))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
     concern: str | None = Field(default=None, max_length=20)
     territory_id: int | None = Field(
-        default=None, sa_column=_fk("territories.id", nullable=True, ondelete="SET NULL")
+        default=None, sa_column=fk_column("territories.id", nullable=True, ondelete="SET NULL")
     )
 
 
@@ -211,25 +202,25 @@ class Comment(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    need_id: int = Field(sa_column=_fk("needs.id"))
+    need_id: int = Field(sa_column=fk_column("needs.id"))
     author_id: int | None = Field(
-        default=None, sa_column=_fk("users.id", nullable=True, ondelete="SET NULL")
+        default=None, sa_column=fk_column("users.id", nullable=True, ondelete="SET NULL")
     )
     # One level of replies: a reply's parent is always a top-level comment.
-    parent_id: int | None = Field(default=None, sa_column=_fk("comments.id", nullable=True))
+    parent_id: int | None = Field(default=None, sa_column=fk_column("comments.id", nullable=True))
     body: str = Field(default="", sa_column=Column(Text, nullable=False))
     body_html: str = Field(default="", sa_column=Column(Text, nullable=False))
     status: str = Field(default=CommentStatus.published.value, max_length=12)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
-    deleted_at: datetime | None = Field(default=None, sa_column=_ts())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    deleted_at: datetime | None = Field(default=None, sa_column=ts_column())
     submission_key: str | None = Field(default=None, max_length=64, unique=True)
     # Why a moderator hid it (told to its author), and where it came from after a merge.
     moderation_reason: str = Field(
         default="", sa_column=Column(Text, nullable=False, server_default=text("''"))
     )
     moved_from_need_id: int | None = Field(
-        default=None, sa_column=_fk("needs.id", nullable=True, ondelete="SET NULL")
+        default=None, sa_column=fk_column("needs.id", nullable=True, ondelete="SET NULL")
     )
 
 
@@ -241,9 +232,9 @@ class Follow(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    need_id: int = Field(sa_column=_fk("needs.id"))
-    user_id: int = Field(sa_column=_fk("users.id"))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    need_id: int = Field(sa_column=fk_column("needs.id"))
+    user_id: int = Field(sa_column=fk_column("users.id"))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
 
 
 class ReportReason(StrEnum):
@@ -281,14 +272,14 @@ class Report(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    reporter_id: int = Field(sa_column=_fk("users.id"))
+    reporter_id: int = Field(sa_column=fk_column("users.id"))
     target_kind: str = Field(max_length=10)
     target_id: int
     reason: str = Field(max_length=20)
     detail: str = Field(default="", max_length=1000)
     status: str = Field(default="open", max_length=10)  # open, dismissed, actioned
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
-    resolved_at: datetime | None = Field(default=None, sa_column=_ts())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    resolved_at: datetime | None = Field(default=None, sa_column=ts_column())
 
 
 class NotificationKind(StrEnum):
@@ -303,18 +294,18 @@ class Notification(SQLModel, table=True):
     __table_args__ = (Index("ix_notifications_user_id_read_at_id", "user_id", "read_at", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(sa_column=_fk("users.id"))
+    user_id: int = Field(sa_column=fk_column("users.id"))
     kind: str = Field(max_length=20)
-    need_id: int | None = Field(default=None, sa_column=_fk("needs.id", nullable=True))
-    comment_id: int | None = Field(default=None, sa_column=_fk("comments.id", nullable=True))
+    need_id: int | None = Field(default=None, sa_column=fk_column("needs.id", nullable=True))
+    comment_id: int | None = Field(default=None, sa_column=fk_column("comments.id", nullable=True))
     actor_id: int | None = Field(
-        default=None, sa_column=_fk("users.id", nullable=True, ondelete="SET NULL")
+        default=None, sa_column=fk_column("users.id", nullable=True, ondelete="SET NULL")
     )
     message: str = Field(default="", max_length=300)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
-    read_at: datetime | None = Field(default=None, sa_column=_ts())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    read_at: datetime | None = Field(default=None, sa_column=ts_column())
     # For the daily digest: when this notification went out by e-mail (None: not yet or never).
-    emailed_at: datetime | None = Field(default=None, sa_column=_ts())
+    emailed_at: datetime | None = Field(default=None, sa_column=ts_column())
 
 
 class EmailMode(StrEnum):
@@ -330,6 +321,6 @@ class NotificationPreference(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(sa_column=_fk("users.id"))
+    user_id: int = Field(sa_column=fk_column("users.id"))
     kind: str = Field(max_length=20)
     email_mode: str = Field(default=EmailMode.immediate.value, max_length=10)

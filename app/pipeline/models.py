@@ -16,24 +16,14 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
-    ForeignKey,
     Index,
-    Integer,
     Text,
     UniqueConstraint,
     text,
 )
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime, utcnow
-
-
-def _ts(nullable: bool = True) -> Column:  # type: ignore[type-arg]
-    return Column(UTCDateTime(), nullable=nullable)
-
-
-def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Column:  # type: ignore[type-arg]
-    return Column(Integer, ForeignKey(target, ondelete=ondelete), nullable=nullable)
+from app.db import fk_column, ts_column, utcnow
 
 
 def _text(default: str = "") -> Column:  # type: ignore[type-arg]
@@ -136,9 +126,9 @@ class Partner(SQLModel, table=True):
     # The logo file under the upload directory (random name) and its checked type.
     logo_file: str | None = Field(default=None, max_length=80)
     logo_type: str | None = Field(default=None, max_length=40)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
-    archived_at: datetime | None = Field(default=None, sa_column=_ts())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    archived_at: datetime | None = Field(default=None, sa_column=ts_column())
 
 
 class Idea(SQLModel, table=True):
@@ -156,14 +146,14 @@ class Idea(SQLModel, table=True):
     summary: str = Field(default="", sa_column=_text())  # Markdown; public when is_public
     summary_html: str = Field(default="", sa_column=_text())
     theme_id: int | None = Field(
-        default=None, sa_column=_fk("themes.id", nullable=True, ondelete="SET NULL")
+        default=None, sa_column=fk_column("themes.id", nullable=True, ondelete="SET NULL")
     )
     territory_id: int | None = Field(
-        default=None, sa_column=_fk("territories.id", nullable=True, ondelete="SET NULL")
+        default=None, sa_column=fk_column("territories.id", nullable=True, ondelete="SET NULL")
     )
     origin: str = Field(default=Origin.resident.value, max_length=20)
     stage: str = Field(default=Stage.detected.value, max_length=20)
-    stage_changed_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    stage_changed_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
     # Staff decide what the public sees: /ideas lists only public ideas.
     is_public: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
@@ -185,10 +175,10 @@ class Idea(SQLModel, table=True):
     launch_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     enterprise_website: str | None = Field(default=None, max_length=500)
     created_by_id: int | None = Field(
-        default=None, sa_column=_fk("users.id", nullable=True, ondelete="SET NULL")
+        default=None, sa_column=fk_column("users.id", nullable=True, ondelete="SET NULL")
     )
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
 
 
 class IdeaNeed(SQLModel, table=True):
@@ -202,9 +192,9 @@ class IdeaNeed(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    idea_id: int = Field(sa_column=_fk("ideas.id"))
-    need_id: int = Field(sa_column=_fk("needs.id"))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    idea_id: int = Field(sa_column=fk_column("ideas.id"))
+    need_id: int = Field(sa_column=fk_column("needs.id"))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
 
 
 class StageChange(SQLModel, table=True):
@@ -214,11 +204,11 @@ class StageChange(SQLModel, table=True):
     __table_args__ = (Index("ix_idea_stage_changes_idea_id_id", "idea_id", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    idea_id: int = Field(sa_column=_fk("ideas.id"))
+    idea_id: int = Field(sa_column=fk_column("ideas.id"))
     from_stage: str | None = Field(default=None, max_length=20)
     to_stage: str = Field(max_length=20)
     actor_id: int | None = Field(
-        default=None, sa_column=_fk("users.id", nullable=True, ondelete="SET NULL")
+        default=None, sa_column=fk_column("users.id", nullable=True, ondelete="SET NULL")
     )
     actor_name: str = Field(max_length=60)
     note: str = Field(default="", sa_column=_text())
@@ -226,7 +216,7 @@ class StageChange(SQLModel, table=True):
     is_public: bool = Field(
         default=True, sa_column=Column(Boolean, nullable=False, server_default=text("true"))
     )
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
 
 
 class IdeaComment(SQLModel, table=True):
@@ -236,14 +226,14 @@ class IdeaComment(SQLModel, table=True):
     __table_args__ = (Index("ix_idea_comments_idea_id_id", "idea_id", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    idea_id: int = Field(sa_column=_fk("ideas.id"))
+    idea_id: int = Field(sa_column=fk_column("ideas.id"))
     author_id: int | None = Field(
-        default=None, sa_column=_fk("users.id", nullable=True, ondelete="SET NULL")
+        default=None, sa_column=fk_column("users.id", nullable=True, ondelete="SET NULL")
     )
     author_name: str = Field(max_length=60)
     body: str = Field(default="", sa_column=_text())
     body_html: str = Field(default="", sa_column=_text())
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
 
 
 class IdeaDocument(SQLModel, table=True):
@@ -254,16 +244,16 @@ class IdeaDocument(SQLModel, table=True):
     __table_args__ = (Index("ix_idea_documents_idea_id", "idea_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    idea_id: int = Field(sa_column=_fk("ideas.id"))
+    idea_id: int = Field(sa_column=fk_column("ideas.id"))
     original_name: str = Field(max_length=200)  # cleaned, for Content-Disposition only
     stored_name: str = Field(max_length=80, unique=True)
     content_type: str = Field(max_length=100)  # from the content, not the name
     size: int
     stage: str | None = Field(default=None, max_length=20)
     uploaded_by_id: int | None = Field(
-        default=None, sa_column=_fk("users.id", nullable=True, ondelete="SET NULL")
+        default=None, sa_column=fk_column("users.id", nullable=True, ondelete="SET NULL")
     )
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
 
 
 class Milestone(SQLModel, table=True):
@@ -273,11 +263,11 @@ class Milestone(SQLModel, table=True):
     __table_args__ = (Index("ix_idea_milestones_idea_id_position", "idea_id", "position"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    idea_id: int = Field(sa_column=_fk("ideas.id"))
+    idea_id: int = Field(sa_column=fk_column("ideas.id"))
     label: str = Field(max_length=200)
     position: int = Field(default=0)
-    done_at: datetime | None = Field(default=None, sa_column=_ts())
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    done_at: datetime | None = Field(default=None, sa_column=ts_column())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
 
 
 class IdeaPartner(SQLModel, table=True):
@@ -289,10 +279,10 @@ class IdeaPartner(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    idea_id: int = Field(sa_column=_fk("ideas.id"))
-    partner_id: int = Field(sa_column=_fk("partners.id"))
+    idea_id: int = Field(sa_column=fk_column("ideas.id"))
+    partner_id: int = Field(sa_column=fk_column("partners.id"))
     link: str = Field(max_length=20)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
 
 
 class CarrierApplication(SQLModel, table=True):
@@ -305,13 +295,13 @@ class CarrierApplication(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    idea_id: int = Field(sa_column=_fk("ideas.id"))
-    user_id: int = Field(sa_column=_fk("users.id"))
+    idea_id: int = Field(sa_column=fk_column("ideas.id"))
+    user_id: int = Field(sa_column=fk_column("users.id"))
     motivation: str = Field(default="", sa_column=_text())
     experience: str = Field(default="", sa_column=_text())
     organisation: str = Field(default="", max_length=160)
     contact: str = Field(default="", max_length=300)  # how to reach them
     status: str = Field(default=ApplicationStatus.new.value, max_length=20)
     staff_notes: str = Field(default="", sa_column=_text())
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
