@@ -6,13 +6,14 @@ re-renders the form with 422, what the person typed kept (the password excepted)
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.accounts import service
+from app.accounts import data, service
 from app.accounts.deps import (
     CurrentUser,
     OptionalUser,
@@ -22,10 +23,11 @@ from app.accounts.deps import (
     set_session_cookie,
 )
 from app.accounts.models import TokenPurpose, User
+from app.moderation.offline import local_today
 from app.ratelimit import check_rate
 from app.web.antiabuse import GuardData, check_guard, guard_values
 from app.web.deps import SessionDep
-from app.web.errors import Invalid
+from app.web.errors import Conflict, Forbidden, Invalid
 from app.web.i18n import get_locale, set_locale_cookie
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
@@ -50,6 +52,9 @@ NOTICES = {
     "token_revoked": N_("Le jeton a été révoqué."),
     "welcome": N_("Vous êtes connecté·e."),
     "need_deleted": N_("Votre besoin a été supprimé."),
+    "account_deleted": N_(
+        "Votre compte et vos contributions ont été supprimés. Un e-mail vous le confirme."
+    ),
 }
 
 
@@ -378,3 +383,59 @@ def create_token(
 def revoke_token(session: SessionDep, user: CurrentUser, token_id: int) -> Response:
     service.revoke_api_token(session, user, token_id)
     return _redirect("/account?notice=token_revoked")
+
+
+# --- your data: download it, delete it -------------------------------------------------------
+
+
+def _browser_only(request: Request) -> None:
+    """The copy of one's data and the deletion of the account are for the person at their
+    browser, never for a personal API token (a token leaked to a partner's site must not be
+    able to read the address and sessions, or erase the account)."""
+    if request.headers.get("authorization"):
+        raise Forbidden(_("Cette action se fait depuis le site, connecté·e, pas avec un jeton."))
+
+
+@router.get("/export")
+def export_my_data(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    _browser_only(request)
+    body = json.dumps(data.export_data(session, user), ensure_ascii=False, indent=2)
+    name = data.export_filename(local_today())
+    return Response(
+        body.encode(),
+        media_type="application/json; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.post("/delete")
+def delete_my_account(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    delete_password: FormStr = "",
+    delete_email: FormStr = "",
+    delete_confirm: FormStr = "",
+) -> Response:
+    _browser_only(request)
+    try:
+        data.check_deletion(
+            user, password=delete_password, email=delete_email, confirmed=bool(delete_confirm)
+        )
+        data.delete_account(session, user)
+    except (Invalid, Conflict) as exc:
+        session.rollback()
+        session.refresh(user)
+        error = exc if isinstance(exc, Invalid) else Invalid({}, detail=exc.detail)
+        values = {
+            "display_name": user.display_name,
+            "locale": user.locale or "",
+            "delete_email": delete_email[:254],
+        }
+        return _settings_page(request, session, user, error=error, values=values)
+    response = _redirect("/?notice=account_deleted")
+    clear_session_cookie(request, response)
+    return response

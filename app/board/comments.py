@@ -85,7 +85,7 @@ def _submission_key(author_id: int, need_id: int, parent_id: int | None, key: st
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _change_count(session: Session, need_id: int, delta: int) -> None:
+def change_comment_count(session: Session, need_id: int, delta: int) -> None:
     session.exec(  # type: ignore[call-overload]
         update(Need)
         .where(Need.id == need_id)  # type: ignore[arg-type]
@@ -179,7 +179,7 @@ def post_comment(
     if blocked:
         audit_hold(session, "comment", comment.id, blocked)
     if not held:
-        _change_count(session, need.id, +1)  # type: ignore[arg-type]
+        change_comment_count(session, need.id, +1)  # type: ignore[arg-type]
         notify_new_comment(session, need, comment, author, answered=answered, settings=settings)
         webhooks.comment_published(session, comment, need)
     session.commit()
@@ -268,7 +268,7 @@ def edit_comment(session: Session, comment: Comment | int, user: User | None, bo
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:
-            _change_count(session, comment.need_id, -1)
+            change_comment_count(session, comment.need_id, -1)
             audit_hold(session, "comment", comment.id, blocked, before="published")
         session.refresh(comment, ["status"])
     comment.body = text
@@ -298,7 +298,7 @@ def delete_comment(session: Session, comment: Comment | int, user: User | None) 
         .execution_options(synchronize_session=False)
     )
     if result.rowcount == 1 and comment.status == CommentStatus.published.value:
-        _change_count(session, comment.need_id, -1)
+        change_comment_count(session, comment.need_id, -1)
     session.commit()
     session.refresh(comment)
     return comment

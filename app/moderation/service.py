@@ -21,6 +21,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
+from app.board.comments import change_comment_count
 from app.board.models import (
     Comment,
     CommentStatus,
@@ -276,12 +277,6 @@ def close_reports(session: Session, target_kind: str, target_id: int, status: st
     return result.rowcount or 0
 
 
-def _change_count(session: Session, need_id: int, delta: int) -> None:
-    from app.board.comments import _change_count as change
-
-    change(session, need_id, delta)
-
-
 def _notify(
     session: Session,
     moderator: User,
@@ -396,7 +391,7 @@ def _block_and_sweep(
         if result.rowcount != 1:
             continue
         if before == CommentStatus.published.value:
-            _change_count(session, comment.need_id, -1)
+            change_comment_count(session, comment.need_id, -1)
         audit.record(
             session,
             moderator,
@@ -589,9 +584,9 @@ def decide_comment(
         raise conflict(session, "comment", comment_id)
     published = CommentStatus.published.value
     if seen_status == published and target != published:
-        _change_count(session, comment.need_id, -1)
+        change_comment_count(session, comment.need_id, -1)
     elif seen_status != published and target == published:
-        _change_count(session, comment.need_id, +1)
+        change_comment_count(session, comment.need_id, +1)
     action = decision.action or ("comment.hide" if seen_status == published else "comment.reject")
     audit.record(
         session,
@@ -758,7 +753,7 @@ def _restore_after_reports(
     )
     session.refresh(item)
     if isinstance(item, Comment):
-        _change_count(session, item.need_id, +1)
+        change_comment_count(session, item.need_id, +1)
         need = session.get(Need, item.need_id)
         assert need is not None
         webhooks.comment_published(session, item, need)

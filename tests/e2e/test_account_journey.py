@@ -4,6 +4,8 @@ French, once with JavaScript (htmx-boosted) and once without."""
 from __future__ import annotations
 
 import itertools
+import json
+from pathlib import Path
 
 import pytest
 
@@ -82,7 +84,21 @@ def test_new_person_signs_up_confirms_logs_out_logs_in_and_resets_password(page,
     page.locator("#f-password").fill("second-mot-de-passe")
     page.get_by_role("button", name="Se connecter", exact=True).click()
     page.get_by_role("link", name="Mon compte").click()
-    page.get_by_role("heading", name="Mon compte").wait_for()
+    page.get_by_role("heading", name="Mon compte", exact=True).wait_for()
+
+    # Downloads a copy of their data, then deletes the account (the box must be ticked).
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Télécharger mes données").click()
+    exported = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert exported["account"]["email"] == email
+    page.get_by_label("Votre mot de passe").fill("second-mot-de-passe")
+    page.get_by_role("button", name="Supprimer définitivement mon compte").click()
+    page.get_by_text("Cochez la case pour confirmer").first.wait_for()
+    page.get_by_label("Votre mot de passe").fill("second-mot-de-passe")
+    page.get_by_label("Je comprends que tout sera effacé définitivement.").check()
+    page.get_by_role("button", name="Supprimer définitivement mon compte").click()
+    page.get_by_text("Votre compte et vos contributions ont été supprimés.").wait_for()
+    assert page.get_by_role("link", name="Se connecter").first.is_visible()
 
     assert page.console_errors == []
 

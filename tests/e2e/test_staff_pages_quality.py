@@ -148,6 +148,10 @@ def staff_world(live_server):  # type: ignore[no-untyped-def]
         "/moderation/webhooks",
         "/moderation/webhooks/new",
         "/moderation/webhooks/{webhook}",
+        # The signed-in person's own pages (the account page holds the deletion form).
+        "/account",
+        "/account/notifications",
+        "/account/notifications/settings",
     ]
     return cookie, [p.format(**ids) for p in pages]
 

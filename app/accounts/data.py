@@ -1,0 +1,211 @@
+"""A person's own data: the copy they download (right of access and portability) and the
+deletion of their account (right to erasure), both from « Mon compte » (SPEC §5 `/account/...`).
+
+Decisions:
+- The export is every row that belongs to the account, as JSON, column by column, so a new
+  column is exported without anyone remembering to add it; left out are secrets (password and
+  token hashes) and the team's working notes and names (a need's internal note, notes on a
+  carrier application): the privacy page says to write to the contact for those.
+- Deleting the account erases the person's contributions too (issue 4: « delete their data,
+  including their own needs »): their needs and comments are deleted as if they had deleted
+  each one (gone from every public surface and partners' webhooks, kept for the moderation
+  history), their « Moi aussi » are withdrawn (counts and trending recomputed), and the account
+  row goes with everything hanging off it (sessions, tokens, follows, notifications, reports
+  made, carrier applications), by the foreign keys' ON DELETE CASCADE. The audit log keeps one
+  entry without a name. Ideas built from their needs stay: they belong to the fabrique.
+- The last active administrator cannot delete their account (nobody could administer the site).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import Session, SQLModel, select
+
+from app.accounts import passwords
+from app.accounts.models import ApiToken, Role, User, UserSession
+from app.board.models import (
+    Comment,
+    CommentStatus,
+    Follow,
+    Need,
+    Notification,
+    NotificationPreference,
+    Report,
+    Support,
+)
+from app.db import utcnow
+from app.mail.service import queue_mail
+from app.moderation import audit
+from app.pipeline.models import CarrierApplication
+from app.web.errors import Conflict, Invalid
+from app.web.i18n import gettext as _
+from app.web.i18n import lazy_gettext as N_
+
+EXPORT_FORMAT = "bourse-export-1"
+DELETED_SUBJECT = N_("Votre compte a été supprimé")
+# Columns never exported: what would let someone sign in or call the API as the person, and
+# the team's own working notes and names (see the module's docstring).
+_SECRET_COLUMNS = frozenset(
+    {
+        "password_hash",
+        "token_hash",
+        "submission_key",
+        "internal_note",
+        "staff_notes",
+        "qualified_by_id",
+        "recorded_by_id",
+    }
+)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _rows(session: Session, model: type[SQLModel], *where: Any) -> list[dict[str, Any]]:
+    order = model.id if hasattr(model, "id") else None  # type: ignore[attr-defined]
+    statement = select(model).where(*where)
+    if order is not None:
+        statement = statement.order_by(order)
+    return [
+        {
+            key: _plain(value)
+            for key, value in row.model_dump().items()
+            if key not in _SECRET_COLUMNS
+        }
+        for row in session.exec(statement)
+    ]
+
+
+def export_data(session: Session, user: User) -> dict[str, Any]:
+    """Everything stored about `user` that is theirs, as JSON-ready data."""
+    uid = user.id
+    account = {
+        key: _plain(value) for key, value in user.model_dump().items() if key not in _SECRET_COLUMNS
+    }
+    account["has_password"] = bool(user.password_hash)
+    return {
+        "format": EXPORT_FORMAT,
+        "exported_at": utcnow().isoformat(),
+        "account": account,
+        "needs": _rows(session, Need, Need.author_id == uid),
+        "comments": _rows(session, Comment, Comment.author_id == uid),
+        "supports": _rows(session, Support, Support.user_id == uid),
+        "follows": _rows(session, Follow, Follow.user_id == uid),
+        "reports_made": _rows(session, Report, Report.reporter_id == uid),
+        "carrier_applications": _rows(
+            session, CarrierApplication, CarrierApplication.user_id == uid
+        ),
+        "notifications": _rows(session, Notification, Notification.user_id == uid),
+        "notification_preferences": _rows(
+            session, NotificationPreference, NotificationPreference.user_id == uid
+        ),
+        "api_tokens": _rows(session, ApiToken, ApiToken.user_id == uid),
+        "sessions": _rows(session, UserSession, UserSession.user_id == uid),
+    }
+
+
+def export_filename(today: date) -> str:
+    return f"bourse-mes-donnees-{today.isoformat()}.json"
+
+
+# --- deletion -------------------------------------------------------------------------------
+
+
+def check_deletion(user: User, *, password: str, email: str, confirmed: bool) -> None:
+    """Invalid unless the person proved it is them (their password, or their address for
+    accounts that sign in by e-mailed link) and ticked the box."""
+    errors: dict[str, str] = {}
+    if user.password_hash:
+        if not password or not passwords.verify_password(user.password_hash, password[:2048]):
+            errors["delete_password"] = _("Le mot de passe est incorrect.")
+    elif " ".join(email.split()).lower() != user.email:
+        errors["delete_email"] = _("Saisissez l'adresse e-mail de ce compte.")
+    if not confirmed:
+        errors["delete_confirm"] = _("Cochez la case pour confirmer que vous voulez tout effacer.")
+    if errors:
+        raise Invalid(errors)
+
+
+def _ensure_not_last_admin(session: Session, user: User) -> None:
+    if user.role != Role.admin.value:
+        return
+    # Locked (PostgreSQL) like a change of role: two admins leaving at once cannot both go.
+    admins = session.exec(select(User).where(User.role == Role.admin.value).with_for_update()).all()
+    if not [a for a in admins if a.id != user.id and not a.is_blocked()]:
+        raise Conflict(
+            _(
+                "Vous êtes le dernier compte administrateur actif : nommez d'abord un·e autre "
+                "administrateur·rice, puis supprimez votre compte."
+            )
+        )
+
+
+def delete_account(session: Session, user: User) -> dict[str, int]:
+    """Erases the account and the person's contributions in one transaction (see the module's
+    docstring); commits and returns what was erased. The caller has checked the confirmation."""
+    from app.board.comments import change_comment_count
+    from app.board.supports import remove_support
+    from app.syndication import webhooks  # late: syndication sits above the board
+
+    _ensure_not_last_admin(session, user)
+    uid, address, locale = user.id, user.email, user.locale
+    now = utcnow()
+
+    needs = list(
+        session.exec(select(Need).where(Need.author_id == uid, Need.deleted_at.is_(None)))  # type: ignore[union-attr]
+    )
+    for need in needs:
+        need.deleted_at = now
+        session.add(need)
+        webhooks.need_changed(session, need, need.status, was_deleted=False)
+
+    # Comments: each need's count drops by its published comments that go.
+    counted = session.exec(
+        select(Comment.need_id, func.count())
+        .where(
+            Comment.author_id == uid,
+            Comment.deleted_at.is_(None),  # type: ignore[union-attr]
+            Comment.status == CommentStatus.published.value,
+        )
+        .group_by(Comment.need_id)
+    ).all()
+    comments = session.exec(
+        update(Comment)  # type: ignore[call-overload]
+        .where(Comment.author_id == uid, Comment.deleted_at.is_(None))  # type: ignore[union-attr]
+        .values(deleted_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    for need_id, count in counted:
+        change_comment_count(session, need_id, -count)
+
+    supported = session.exec(
+        select(Need).join(Support, Support.need_id == Need.id).where(Support.user_id == uid)  # type: ignore[arg-type]
+    ).all()
+    for need in supported:
+        remove_support(session, need, user, commit=False)
+
+    audit.record(
+        session,
+        None,
+        "account.delete",
+        "user",
+        uid,
+        after={"needs": len(needs), "comments": comments, "supports": len(supported)},
+    )
+    session.delete(user)
+    queue_mail(
+        session,
+        to=address,
+        subject=DELETED_SUBJECT,
+        template="mail/account_deleted.txt",
+        context={},
+        locale=locale,
+    )
+    session.commit()
+    return {"needs": len(needs), "comments": comments, "supports": len(supported)}
