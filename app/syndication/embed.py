@@ -61,6 +61,7 @@ class EmbedParams:
     territory: Territory | None = None
     status: str = ""  # needs: "", open, covered
     sort: str = "recent"  # needs
+    q: str = ""  # needs: the board's text search, the same words as on the site
     stage: str = ""  # ideas
     limit: int = LIMIT_DEFAULT
     accent: str = ""  # normalised "#rrggbb" or ""
@@ -80,7 +81,9 @@ class EmbedParams:
             "territory": self.territory.slug if self.territory else "",
         }
         if self.kind == "needs":
-            values.update(status=self.status, sort="" if self.sort == "recent" else self.sort)
+            values.update(
+                status=self.status, sort="" if self.sort == "recent" else self.sort, q=self.q
+            )
         else:
             values["stage"] = self.stage
         return {k: v for k, v in values.items() if v}
@@ -127,6 +130,8 @@ def parse_params(session: Session, kind: str, params: dict[str, str]) -> EmbedPa
             result.sort = sort
         else:
             errors["sort"] = _("Ce tri n'existe pas.")
+        # As on the board (app.board.routes): spaces normalised, at most 200 characters.
+        result.q = " ".join((params.get("q", "") or "").split())[:200]
         status = params.get("status", "")
         if status == "" or status in board_queries.STATUS_FILTERS:
             result.status = status
@@ -216,7 +221,11 @@ def accent_css(accent: str) -> str:
 
 def widget_needs(session: Session, params: EmbedParams) -> list[Need]:
     filters = board_queries.BoardFilters(
-        sort=params.sort, theme=params.theme, territory=params.territory, status=params.status
+        sort=params.sort,
+        theme=params.theme,
+        territory=params.territory,
+        status=params.status,
+        q=params.q,
     )
     return board_queries.board_needs(session, filters, per_page=params.limit).needs  # type: ignore[arg-type]
 

@@ -10,6 +10,7 @@ HTML is cached (app.syndication.embed) and served with an ETag.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 from typing import Any
@@ -398,7 +399,7 @@ def partners_embed(request: Request, session: SessionDep) -> Response:
     filters = urlencode(_site_filters(params))
     iframe_src = f"{base}/embed/{kind}" + (f"?{query}" if query else "")
     data_attrs = "".join(
-        f' data-{name}="{value}"'
+        f' data-{name}="{html.escape(value, quote=True)}"'
         for name, value in [
             *([("kind", "ideas")] if kind == "ideas" else []),
             *sorted(params.filters().items()),

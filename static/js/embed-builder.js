@@ -5,7 +5,7 @@
 
   var HEX = /^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/;
   var COMMON = ["theme", "territory"];
-  var BY_KIND = { needs: ["status", "sort"], ideas: ["stage"] };
+  var BY_KIND = { needs: ["status", "sort", "q"], ideas: ["stage"] };
   var DEFAULTS = { sort: "recent", limit: "5" };
 
   function start() {

@@ -30,7 +30,7 @@
   var names =
     kind === "ideas"
       ? ["theme", "territory", "stage", "limit", "accent", "lang", "ref"]
-      : ["theme", "territory", "status", "sort", "limit", "accent", "lang", "ref"];
+      : ["theme", "territory", "status", "sort", "q", "limit", "accent", "lang", "ref"];
   var query = [];
   for (var i = 0; i < names.length; i++) {
     var value = script.getAttribute("data-" + names[i]);

@@ -440,6 +440,27 @@ def test_the_builder_page_gives_codes_and_a_preview(client, session):
     assert client.get(frame.attributes["src"]).status_code == 200
 
 
+def test_a_text_search_goes_into_every_code_and_the_widget_applies_it(client, session):
+    make_need(session, title="Un atelier vélo au pied des immeubles")
+    make_need(session, title="Une aide aux devoirs le mercredi")
+    response = client.get("/partners/embed", params={"kind": "needs", "q": '  vélo "atelier"  '})
+    assert response.status_code == 200
+    tree = LexborHTMLParser(response.text)
+    assert tree.css_first("input#e-q").attributes["value"] == 'vélo "atelier"'
+    assert tree.css_first('label[for="e-q"]') is not None
+    codes = {t.attributes["data-embed-code"]: t.text() for t in tree.css("textarea[readonly]")}
+    # The quotes typed by the partner are escaped in the pasted code, never closing the attribute.
+    assert codes["script"] == (
+        '<script src="http://testserver/embed.js" data-q="vélo &quot;atelier&quot;" async></script>'
+    )
+    preview = tree.css_first("iframe#embed-preview-frame").attributes["src"]
+    widget = client.get(preview)
+    assert widget.status_code == 200
+    assert "Un atelier vélo" in widget.text and "aide aux devoirs" not in widget.text
+    # embed.js forwards data-q to the frame, like the other filters.
+    assert '"q"' in client.get("/embed.js").text
+
+
 def test_the_builder_for_ideas_and_bad_input(client, session):
     response = client.get("/partners/embed", params={"kind": "ideas", "stage": "studying"})
     assert response.status_code == 200

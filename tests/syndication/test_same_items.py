@@ -82,6 +82,8 @@ def _embed_urls(client, kind: str, **params) -> list[str]:  # type: ignore[no-un
         {"status": "open"},
         {"sort": "top"},
         {"q": "comparer"},
+        # A search that keeps some public needs and not others: the embed must apply it too.
+        {"q": "covered"},
     ],
     ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items()) or "no-filter",
 )
