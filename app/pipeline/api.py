@@ -45,6 +45,7 @@ def _matches(if_none_match: str, etag: str) -> bool:
 
 
 @router.get("/api/v1/stats")
+@router.head("/api/v1/stats", include_in_schema=False)
 def stats(request: Request, session: SessionDep) -> Response:
     year, territory, errors = impact.parse_filters(session, request.query_params)
     if errors:

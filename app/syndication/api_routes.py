@@ -46,8 +46,9 @@ from app.syndication.serialize import (
     territory_json,
     theme_json,
 )
+from app.web.cors import CORS_HEADERS
 from app.web.deps import SessionDep
-from app.web.errors import AppError, Invalid, NotFound
+from app.web.errors import AppError, Invalid, MethodNotAllowed, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
 from app.web.params import parse_id
@@ -59,15 +60,6 @@ PREFIX = "/api/v1"
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 CACHE_CONTROL = "public, max-age=60"
-CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "GET, HEAD, POST, PUT, DELETE, OPTIONS",
-    "Access-Control-Allow-Headers": (
-        "Authorization, Content-Type, If-None-Match, Accept, Accept-Language, Idempotency-Key"
-    ),
-    "Access-Control-Expose-Headers": "ETag, Location, Retry-After, WWW-Authenticate",
-    "Access-Control-Max-Age": "86400",
-}
 NEED_FILTERS = ("sort", "theme", "territory", "status", "q")
 IDEA_FILTERS = ("stage", "theme", "territory")
 
@@ -1036,3 +1028,50 @@ def docs_page(request: Request) -> HTMLResponse:
 
 
 __all__ = ["ENDPOINTS", "api_writer", "router"]
+
+
+# --- anything else under /api/ (registered last: every real route matches first) --------------
+
+
+def _route_patterns(app: Any) -> list[tuple[Any, set[str]]]:
+    """(compiled path, methods) of every route of the app but the catch-alls, once per app.
+    FastAPI 0.16x keeps included routers' routes behind an object of their own."""
+    cached = getattr(app.state, "api_route_patterns", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    from fastapi.routing import APIRoute
+    from starlette.routing import compile_path
+
+    entries: list[tuple[str, set[str]]] = []
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            entries.append((route.path, set(route.methods)))
+        elif hasattr(route, "effective_route_contexts"):
+            entries.extend((c.path, set(c.methods or ())) for c in route.effective_route_contexts())
+    patterns = [
+        (compile_path(path)[0], methods) for path, methods in entries if "{rest:path}" not in path
+    ]
+    app.state.api_route_patterns = patterns
+    return patterns
+
+
+@router.api_route(
+    f"{PREFIX}/{{rest:path}}",
+    methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+    include_in_schema=False,
+)
+def unknown_endpoint(request: Request, rest: str) -> Response:
+    """404 problem+json with CORS for an address the API does not have; 405 (with Allow) when
+    the address exists for other methods. Without this, the preflight route above (any path,
+    OPTIONS) made Starlette answer 405 to every unknown address."""
+    path = request.url.path
+    allowed: set[str] = set()
+    for pattern, methods in _route_patterns(request.app):
+        if pattern.match(path):
+            allowed |= methods
+    with cors_on_errors():
+        if allowed:
+            raise MethodNotAllowed(sorted(allowed | {"OPTIONS"}))
+        raise NotFound(
+            _("Cette adresse n'existe pas dans l'API : voir %(docs)s.", docs=f"{PREFIX}/docs")
+        )

@@ -51,6 +51,17 @@ class Conflict(AppError):
     title = N_("Conflit")
 
 
+class MethodNotAllowed(AppError):
+    status_code = 405
+    title = N_("Méthode non autorisée")
+
+    def __init__(self, allowed: list[str]):
+        super().__init__(
+            _("Cette adresse accepte seulement : %(methods)s.", methods=", ".join(allowed)),
+            headers={"Allow": ", ".join(allowed)},
+        )
+
+
 class TooManyRequests(AppError):
     status_code = 429
     title = N_("Trop de tentatives")
@@ -78,6 +89,14 @@ class LoginRequired(AppError):
 
 def _wants_problem_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
+
+
+def _api_headers(headers: dict[str, str] | None) -> dict[str, str]:
+    """Every API error carries the CORS headers (a partner's page must read why it failed),
+    whichever handler answers: a route's own error, a malformed body, an unknown address."""
+    from app.web.cors import CORS_HEADERS
+
+    return {**CORS_HEADERS, **(headers or {})}
 
 
 def problem_response(
@@ -131,7 +150,9 @@ def error_page(
     default_title, default_detail = _STATUS_TEXT.get(status, _STATUS_TEXT[400])
     title = title or default_title
     if _wants_problem_json(request):
-        return problem_response(status, _(title), detail or _(default_detail), headers=headers)
+        return problem_response(
+            status, _(title), detail or _(default_detail), headers=_api_headers(headers)
+        )
     try:
         from app.web.deps import load_user
 
@@ -148,11 +169,29 @@ def error_page(
     )
 
 
+def _error_key(err: Any) -> str:
+    # A JSON syntax error's location is (body, character offset): the field is the body itself.
+    if err.get("type") == "json_invalid":
+        return "body"
+    return ".".join(str(p) for p in err["loc"][1:]) or "body"
+
+
+def _error_message(err: Any) -> str:
+    kind = err.get("type")
+    if kind == "json_invalid":
+        return _("Le corps de la requête n'est pas du JSON valable.")
+    if err["loc"][1:] == () and kind == "missing":
+        return _("Le corps de la requête est vide : envoyez un objet JSON.")
+    if err["loc"][1:] == () and kind in ("dict_type", "model_attributes_type"):
+        return _("Le corps de la requête doit être un objet JSON.")
+    return _("Valeur invalide.")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:
         if _wants_problem_json(request):
-            return problem_response(401, _(exc.title), exc.detail)
+            return problem_response(401, _(exc.title), exc.detail, headers=_api_headers(None))
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         from urllib.parse import quote
 
@@ -163,7 +202,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if _wants_problem_json(request):
             extra = {"errors": exc.errors} if isinstance(exc, Invalid) else None
             return problem_response(
-                exc.status_code, _(exc.title), exc.detail, extra, headers=exc.headers
+                exc.status_code, _(exc.title), exc.detail, extra, headers=_api_headers(exc.headers)
             )
         return error_page(
             request, exc.status_code, exc.detail, headers=exc.headers, title=exc.title
@@ -179,16 +218,15 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.errors() and all(err["loc"][:1] == ("path",) for err in exc.errors()):
             # A malformed id in the address (/needs/abc/edit): no such page, not a bad form.
             return error_page(request, 404)
-        errors = {
-            ".".join(str(p) for p in err["loc"][1:]) or "body": _("Valeur invalide.")
-            for err in exc.errors()
-        }
+        errors = {_error_key(err): _error_message(err) for err in exc.errors()}
         if _wants_problem_json(request):
+            body_errors = [m for k, m in errors.items() if k == "body"]
             return problem_response(
                 422,
                 _("Données invalides"),
-                _("Certains champs sont invalides."),
+                body_errors[0] if body_errors else _("Certains champs sont invalides."),
                 {"errors": errors},
+                headers=_api_headers(None),
             )
         return error_page(request, 422)
 

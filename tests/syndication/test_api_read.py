@@ -133,6 +133,29 @@ def test_unknown_or_malformed_need_ids_are_404_problems(client):
         assert response.headers["access-control-allow-origin"] == "*"
 
 
+def test_an_unknown_api_address_is_a_404_problem_readable_from_any_site(client):
+    for method in ("GET", "POST", "DELETE"):
+        response = client.request(method, "/api/v1/besoins")
+        body = assert_problem(response, 404)
+        assert "/api/v1/docs" in body["detail"]
+        assert response.headers["access-control-allow-origin"] == "*"
+
+
+def test_a_known_address_with_another_method_is_a_405_with_allow(client):
+    response = client.patch("/api/v1/needs/1")
+    assert_problem(response, 405)
+    assert response.headers["allow"] == "GET, HEAD, OPTIONS"
+    assert response.headers["access-control-allow-origin"] == "*"
+    response = client.delete("/api/v1/needs")
+    assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
+
+
+def test_the_stats_answer_head_like_the_other_reads(client):
+    response = client.head("/api/v1/stats")
+    assert response.status_code == 200
+    assert response.headers["etag"]
+
+
 # --- filters ------------------------------------------------------------------------------------
 
 

@@ -201,12 +201,24 @@ def test_an_invalid_need_is_a_422_with_a_message_per_field(
 
 
 @pytest.mark.parametrize(
-    "content",
-    [b"{pas du json", b"[1, 2]", b'"texte"', b""],
+    ("content", "message"),
+    [
+        (b"{pas du json", "Le corps de la requête n'est pas du JSON valable."),
+        (b"[1, 2]", "Le corps de la requête doit être un objet JSON."),
+        (b'"texte"', "Le corps de la requête doit être un objet JSON."),
+        (b"", "Le corps de la requête est vide : envoyez un objet JSON."),
+    ],
 )
-def test_a_body_that_is_not_a_json_object_is_a_422(client, session, resident, content):
+def test_a_body_that_is_not_a_json_object_is_a_422(client, session, resident, content, message):
     headers = {**bearer(session, resident), "Content-Type": "application/json"}
-    problem(client.post("/api/v1/needs", content=content, headers=headers), 422)
+    response = client.post("/api/v1/needs", content=content, headers=headers)
+    body = problem(response, 422)
+    # Said in words, on the body itself (not on a character offset), readable from any site.
+    assert list(body["errors"]) == ["body"]
+    said = body["errors"]["body"].replace("\u202f", " ").replace("\u00a0", " ")
+    assert said == message
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert fresh(session).exec(select(Need)).all() == []
 
 
 def test_the_same_idempotency_key_creates_one_need(client, session, resident):
