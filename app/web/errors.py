@@ -241,9 +241,16 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         response = error_page(request, 500)
         # Starlette runs this handler outside every middleware: add the headers here too.
-        from app.web.security import security_headers
+        from app.web.security import EMBED_PREFIX, security_headers
 
-        production = request.app.state.settings.is_production
-        for name, value in security_headers(production=production):
+        settings = request.app.state.settings
+        # An /embed/ page lives in a partner's frame: its error page must be allowed there too,
+        # or the partner's visitors see the browser's refusal instead of the message.
+        embed_origins = (
+            settings.embed_allowed_origins if request.url.path.startswith(EMBED_PREFIX) else None
+        )
+        for name, value in security_headers(
+            production=settings.is_production, embed_origins=embed_origins
+        ):
             response.headers.setdefault(name.decode(), value.decode())
         return response

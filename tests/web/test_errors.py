@@ -87,6 +87,20 @@ def test_an_unexpected_exception_under_api_gives_problem_json(app):
     assert response.json()["status"] == 500
 
 
+def test_an_unexpected_exception_in_an_embed_may_still_show_in_the_partners_frame(app):
+    @app.get("/embed/boom")
+    def boom() -> None:
+        raise RuntimeError("kaboom")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/embed/boom")
+        other = client.get("/boom-elsewhere-404")
+    assert response.status_code == 500
+    assert "x-frame-options" not in response.headers
+    assert "frame-ancestors *" in response.headers["content-security-policy"]
+    assert other.headers["x-frame-options"] == "DENY"
+
+
 def test_an_unknown_api_path_gives_problem_json(client):
     response = client.get("/api/nulle-part")
     assert response.status_code == 404
