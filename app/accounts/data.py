@@ -24,8 +24,8 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, SQLModel, select
 
-from app.accounts import passwords
-from app.accounts.models import ApiToken, Role, User, UserSession
+from app.accounts import passwords, service
+from app.accounts.models import ApiToken, LoginFailure, Role, User, UserSession
 from app.board.models import (
     Comment,
     CommentStatus,
@@ -117,12 +117,19 @@ def export_filename(today: date) -> str:
 # --- deletion -------------------------------------------------------------------------------
 
 
-def check_deletion(user: User, *, password: str, email: str, confirmed: bool) -> None:
+def check_deletion(
+    session: Session, user: User, *, password: str, email: str, confirmed: bool, ip: str
+) -> None:
     """Invalid unless the person proved it is them (their password, or their address for
-    accounts that sign in by e-mailed link) and ticked the box."""
+    accounts that sign in by e-mailed link) and ticked the box. A wrong password counts as a
+    failed login (committed), so a stolen session cannot try passwords here faster than at the
+    login form."""
     errors: dict[str, str] = {}
     if user.password_hash:
+        service.check_login_throttle(session, user.email, ip)
         if not password or not passwords.verify_password(user.password_hash, password[:2048]):
+            session.add(LoginFailure(email=user.email, ip=ip[:45]))
+            session.commit()
             errors["delete_password"] = _("Le mot de passe est incorrect.")
     elif " ".join(email.split()).lower() != user.email:
         errors["delete_email"] = _("Saisissez l'adresse e-mail de ce compte.")

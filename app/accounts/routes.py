@@ -423,7 +423,12 @@ def delete_my_account(
     _browser_only(request)
     try:
         data.check_deletion(
-            user, password=delete_password, email=delete_email, confirmed=bool(delete_confirm)
+            session,
+            user,
+            password=delete_password,
+            email=delete_email,
+            confirmed=bool(delete_confirm),
+            ip=client_ip(request),
         )
         data.delete_account(session, user)
     except (Invalid, Conflict) as exc:

@@ -219,6 +219,16 @@ def test_a_wrong_confirmation_erases_nothing(client, session, camille, fields, f
     assert count(db, UserSession, UserSession.user_id == camille.id) == 1
 
 
+def test_wrong_passwords_here_count_as_failed_logins(client, session, camille):
+    for _attempt in range(5):
+        assert _delete(client, delete_password="pas-le-bon-mot-de-passe").status_code == 422
+    # The sixth try is refused before the password is even checked, the right one included.
+    response = _delete(client)
+    assert response.status_code == 429
+    assert "Trop de tentatives" in page_text(response.text)
+    assert fresh(session).get(User, camille.id) is not None
+
+
 def test_an_account_without_password_confirms_with_its_address(client, session):
     person = make_user(session, email="lien@exemple.fr", password=None)
     person_id = person.id
