@@ -359,6 +359,7 @@ def change_password(
             current=current_password,
             new=new_password,
             keep_session_hash=session_token_hash(request),
+            ip=client_ip(request),
         )
     except Invalid as exc:
         return _settings_page(request, session, user, error=exc)

@@ -547,11 +547,22 @@ def update_profile(session: Session, user: User, *, display_name: str, locale: s
 
 
 def change_password(
-    session: Session, user: User, *, current: str, new: str, keep_session_hash: str | None
+    session: Session,
+    user: User,
+    *,
+    current: str,
+    new: str,
+    keep_session_hash: str | None,
+    ip: str = "",
 ) -> None:
-    """Changing a password signs out every other browser, keeping the current one."""
-    if user.password_hash and not passwords.verify_password(user.password_hash, current[:2048]):
-        raise Invalid({"current_password": _("Le mot de passe actuel est incorrect.")})
+    """Changing a password signs out every other browser, keeping the current one. A wrong
+    current password counts as a failed login (a stolen session cannot try passwords here)."""
+    if user.password_hash:
+        check_login_throttle(session, user.email, ip)
+        if not passwords.verify_password(user.password_hash, current[:2048]):
+            session.add(LoginFailure(email=user.email, ip=ip[:45]))
+            session.commit()
+            raise Invalid({"current_password": _("Le mot de passe actuel est incorrect.")})
     check_password(new, field="new_password")
     user.password_hash = passwords.hash_password(new)
     session.add(user)

@@ -138,6 +138,18 @@ def test_changing_the_password_needs_the_current_one(client, session, alice):
     assert is_signed_in(client)
 
 
+def test_wrong_current_passwords_count_as_failed_logins(client, session, alice):
+    original = alice.password_hash
+    wrong = {"current_password": "pas-le-bon-mot-de-passe", "new_password": "un-tout-nouveau"}
+    for _attempt in range(5):
+        assert post_form(client, "/account/password", wrong).status_code == 422
+    right = {"current_password": DEFAULT_PASSWORD, "new_password": "un-tout-nouveau-secret"}
+    response = post_form(client, "/account/password", right)
+    assert response.status_code == 429
+    assert "Trop de tentatives" in page_text(response.text)
+    assert reload(session, alice).password_hash == original
+
+
 @pytest.mark.parametrize(
     ("new", "message"),
     [
