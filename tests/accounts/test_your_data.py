@@ -275,3 +275,31 @@ def test_deletion_needs_the_csrf_token_and_a_browser(client, session, camille):
     )
     assert response.status_code == 403
     assert fresh(session).get(User, camille.id) is not None
+
+
+def test_a_team_member_leaving_keeps_the_fabriques_ideas_and_history(client, session):
+    from app.pipeline import service as pipeline
+    from app.pipeline.models import Idea, StageChange
+
+    staff = make_user(session, role="staff", display_name="Morgane")
+    staff_id = staff.id
+    need = make_need(session)
+    idea = pipeline.create_idea(
+        session,
+        staff,
+        pipeline.IdeaInput(title="Une conciergerie d'insertion", is_public=True),
+        need_ids=[need.id],  # type: ignore[list-item]
+    )
+    idea_id = idea.id
+    login_as(client, staff, session)
+    assert _delete(client).status_code == 303
+
+    db = fresh(session)
+    assert db.get(User, staff_id) is None
+    kept = db.get(Idea, idea_id)
+    assert kept is not None and kept.created_by_id is None
+    (created,) = db.exec(select(StageChange).where(StageChange.idea_id == idea_id)).all()
+    assert created.actor_id is None
+    # The need was someone else's: it stays, still linked.
+    assert db.get(Need, need.id).deleted_at is None  # type: ignore[union-attr]
+    assert client.get(f"/api/v1/ideas/{idea_id}").status_code == 200
