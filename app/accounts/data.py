@@ -14,6 +14,8 @@ Decisions:
   made, carrier applications), by the foreign keys' ON DELETE CASCADE. The audit log keeps one
   entry without a name. Ideas built from their needs stay: they belong to the fabrique.
 - The last active administrator cannot delete their account (nobody could administer the site).
+- A team member's name stays on the actions they took (audit log, idea timelines): that is the
+  fabrique's record of its own work, not the person's contributions.
 """
 
 from __future__ import annotations
