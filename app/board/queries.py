@@ -7,8 +7,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, literal, or_, tuple_
@@ -105,19 +106,33 @@ def encode_cursor(need: Need, sort: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def cursor_datetime(value: Any) -> datetime:
+    """The aware UTC datetime a cursor carries, or ValueError (OverflowError at the calendar's
+    edges is a ValueError here too)."""
+    try:
+        when = datetime.fromisoformat(value)
+        if when.tzinfo is None:
+            raise ValueError
+        return when.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(value) from None
+
+
 def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value, need_id = json.loads(raw)
-        if not isinstance(need_id, int) or isinstance(need_id, bool):
+        # Only what a real page could have written: anything else would reach the database
+        # as a value it cannot bind (an id past 64 bits, a date past year 9999 once in UTC).
+        if not isinstance(need_id, int) or isinstance(need_id, bool) or not is_valid_id(need_id):
             raise ValueError
         if sort == "recent":
-            value = datetime.fromisoformat(value)
-            if value.tzinfo is None:
-                raise ValueError
+            value = cursor_datetime(value)
         elif sort == "trending":
             value = float(value)
-        elif not isinstance(value, int) or isinstance(value, bool):
+            if not math.isfinite(value):
+                raise ValueError
+        elif not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**31:
             raise ValueError
     except (ValueError, TypeError, UnicodeDecodeError, binascii.Error, OverflowError):
         raise BadCursor(cursor) from None

@@ -828,7 +828,13 @@ def openapi_document(request: Request) -> dict[str, Any]:
                 "description": _("Jeton absent, invalide ou révoqué"),
                 "content": problem,
             }
-            responses["403"] = {"description": _("Compte bloqué"), "content": problem}
+            responses["400"] = {"description": _("Corps de requête illisible"), "content": problem}
+            responses["403"] = {
+                "description": _(
+                    "Compte bloqué, ou action non permise (signaler son propre contenu…)"
+                ),
+                "content": problem,
+            }
             responses["422"] = {"description": _("Données invalides"), "content": problem}
             responses["429"] = {"description": _("Trop de requêtes"), "content": problem}
         if endpoint["path"].endswith("/support"):
@@ -837,7 +843,7 @@ def openapi_document(request: Request) -> dict[str, Any]:
                 "description": _("Le besoin a changé pendant la requête : relisez-le"),
                 "content": problem,
             }
-        if "{" in endpoint["path"]:
+        if "{" in endpoint["path"] or endpoint["path"].endswith("/reports"):
             responses["404"] = {"description": _("Introuvable ou non public"), "content": problem}
         operation["responses"] = responses
     return schema

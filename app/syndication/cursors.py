@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import and_, or_
 
-from app.board.queries import BadCursor
+from app.board.queries import BadCursor, cursor_datetime
+from app.web.params import is_valid_id
 
 
 def encode_idea_cursor(idea: Any) -> str:
@@ -26,11 +27,9 @@ def decode_idea_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value, idea_id = json.loads(raw)
-        if not isinstance(idea_id, int) or isinstance(idea_id, bool) or idea_id < 1:
+        if not isinstance(idea_id, int) or isinstance(idea_id, bool) or not is_valid_id(idea_id):
             raise ValueError
-        when = datetime.fromisoformat(value)
-        if when.tzinfo is None:
-            raise ValueError
+        when = cursor_datetime(value)
     except (ValueError, TypeError, UnicodeDecodeError, binascii.Error, OverflowError):
         raise BadCursor(cursor) from None
     return when, idea_id

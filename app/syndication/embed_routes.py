@@ -327,7 +327,10 @@ def oembed(request: Request, session: SessionDep) -> Response:
         return _oembed_error(
             400, _("« maxwidth » et « maxheight » doivent être des entiers positifs.")
         )
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a malformed host, such as "http://[::1/…": not one of our pages
+        parts = urlsplit("")
     base = urlsplit(settings.base_url)
     match = _ITEM_PATH.fullmatch(parts.path)
     if (

@@ -100,3 +100,33 @@ def test_a_forged_cursor_is_a_clear_400_with_the_first_page(client, many_needs, 
     assert response.status_code == 400
     assert "lien de page" in response.text
     assert len(_ids_and_links(response.text)[0]) == PER_PAGE
+
+
+# Cursors that decode to values a page could never have written (found by fuzzing: each one
+# reached the database as a value it could not bind, and answered 500).
+_OUT_OF_RANGE = [
+    (
+        "recent",
+        "WyIyMDI2LTAxLTAxVDAwOjAwOjAwKzAwOjAwIiwgMTAwMDAwMDAwMDAwMDAwMDAwMDAwXQ",
+    ),  # id 10**20
+    ("recent", "WyIyMDI2LTAxLTAxVDAwOjAwOjAwKzAwOjAwIiwgOTIyMzM3MjAzNjg1NDc3NTgwOF0"),  # id 2**63
+    ("recent", "WyIwMDAxLTAxLTAxVDAwOjAwOjAwKzE0OjAwIiwgMV0"),  # year 1 at +14:00
+    ("recent", "WyI5OTk5LTEyLTMxVDIzOjU5OjU5LTE0OjAwIiwgMV0"),  # 31/12/9999 at -14:00
+    ("top", "WzEwMDAwMDAwMDAwMDAwMDAwMDAwMCwgNV0"),  # a count of 10**20
+    ("discussed", "Wy0xLCA1XQ"),  # a negative count
+    ("trending", "WyJpbmYiLCA1XQ"),  # infinity
+    ("trending", "WyJuYW4iLCA1XQ"),  # not a number
+]
+
+
+@pytest.mark.parametrize(("sort", "cursor"), _OUT_OF_RANGE)
+def test_a_cursor_out_of_range_is_a_clear_400_everywhere(client, many_needs, sort, cursor):
+    for direction in ("after", "before"):
+        response = client.get("/", params={"sort": sort, direction: cursor})
+        assert response.status_code == 400, direction
+        assert "lien de page" in response.text
+    response = client.get("/api/v1/needs", params={"sort": sort, "cursor": cursor})
+    assert response.status_code == 400
+    assert response.json()["errors"]["cursor"]
+    if sort == "recent":
+        assert client.get("/api/v1/ideas", params={"cursor": cursor}).status_code == 400

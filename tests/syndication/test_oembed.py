@@ -101,6 +101,9 @@ def test_a_private_idea_is_a_404(client, session):
         "http://testserver/account/login",
         "ftp://testserver/needs/1",
         "javascript:alert(1)",
+        # Malformed hosts (urlsplit raises on them): still "not one of our pages".
+        "http://[::1/needs/1",
+        "http://[zz]/needs/1",
     ],
 )
 def test_other_urls_are_a_404(client, url):
