@@ -32,9 +32,12 @@ from sqlmodel import Session
 
 from app.accounts.models import User
 from app.board import queries, reports, service, supports
+from app.board.comments import BODY_MAX as COMMENT_BODY_MAX
 from app.board.comments import post_comment
-from app.board.models import Need
+from app.board.models import Need, ReportReason, ReportTarget
 from app.board.queries import get_visible_need
+from app.board.service import BODY_MAX as NEED_BODY_MAX
+from app.board.service import TITLE_MAX, TITLE_MIN
 from app.ratelimit import check_rate
 from app.syndication import cursors
 from app.syndication.serialize import (
@@ -667,6 +670,16 @@ ENDPOINTS: list[dict[str, Any]] = [
         ),
         "auth": True,
         "params": [],
+        "request_schema": {
+            "type": "object",
+            "required": ["title"],
+            "properties": {
+                "title": {"type": "string", "minLength": TITLE_MIN, "maxLength": TITLE_MAX},
+                "body": {"type": "string", "maxLength": NEED_BODY_MAX},
+                "theme": {"type": "string", "description": "slug (GET /api/v1/themes)"},
+                "territory": {"type": "string", "description": "slug (GET /api/v1/territories)"},
+            },
+        },
         "request": {
             "title": "Un service de transport solidaire pour les rendez-vous médicaux",
             "body": "Beaucoup de personnes âgées renoncent à des soins faute de transport.",
@@ -703,6 +716,14 @@ ENDPOINTS: list[dict[str, Any]] = [
         ),
         "auth": True,
         "params": [],
+        "request_schema": {
+            "type": "object",
+            "required": ["body"],
+            "properties": {
+                "body": {"type": "string", "minLength": 1, "maxLength": COMMENT_BODY_MAX},
+                "parent_id": {"type": ["integer", "null"], "minimum": 1},
+            },
+        },
         "request": {"body": "Je connais une association qui pourrait aider.", "parent_id": None},
         "example": {
             "id": 310,
@@ -725,6 +746,16 @@ ENDPOINTS: list[dict[str, Any]] = [
         ),
         "auth": True,
         "params": [],
+        "request_schema": {
+            "type": "object",
+            "required": ["kind", "id", "reason"],
+            "properties": {
+                "kind": {"type": "string", "enum": [k.value for k in ReportTarget]},
+                "id": {"type": "integer", "minimum": 1},
+                "reason": {"type": "string", "enum": [r.value for r in ReportReason]},
+                "detail": {"type": "string", "maxLength": reports.DETAIL_MAX_LENGTH},
+            },
+        },
         "request": {"kind": "need", "id": 42, "reason": "spam", "detail": ""},
         "example": {"id": 5, "kind": "need", "target_id": 42, "reason": "spam", "status": "open"},
     },
@@ -789,10 +820,14 @@ def openapi_document(request: Request) -> dict[str, Any]:
                 "in": "query",
                 "required": False,
                 "description": _(text),
-                "schema": {"type": "integer" if name == "limit" else "string"},
+                "schema": (
+                    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}
+                    if name == "limit"
+                    else {"type": "string"}
+                ),
             }
             if example:
-                parameter["example"] = example
+                parameter["example"] = int(example) if name == "limit" else example
             parameters.append(parameter)
         for parameter in parameters:
             if parameter.get("in") == "path":
@@ -805,7 +840,7 @@ def openapi_document(request: Request) -> dict[str, Any]:
                 "required": True,
                 "content": {
                     "application/json": {
-                        "schema": {"type": "object"},
+                        "schema": endpoint.get("request_schema", {"type": "object"}),
                         "example": endpoint["request"],
                     }
                 },

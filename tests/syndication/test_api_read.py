@@ -456,6 +456,12 @@ def test_openapi_documents_every_endpoint_with_examples(client):
     for method in ("put", "delete"):
         assert "409" in paths["/api/v1/needs/{need_id}/support"][method]["responses"]
     assert paths["/api/v1/needs"]["post"]["requestBody"]["content"]["application/json"]["example"]
+    # Write bodies are described field by field, and each example has the required fields.
+    for path in ("/api/v1/needs", "/api/v1/needs/{need_id}/comments", "/api/v1/reports"):
+        body = paths[path]["post"]["requestBody"]["content"]["application/json"]
+        assert body["schema"]["properties"], path
+        assert set(body["schema"]["required"]) <= set(body["example"]), path
+    assert listing["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 100}
 
 
 def test_the_docs_page_lists_endpoints_parameters_and_examples(client):
