@@ -26,8 +26,8 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, SQLModel, select
 
-from app.accounts import passwords, service
-from app.accounts.models import ApiToken, LoginFailure, Role, User, UserSession
+from app.accounts import service
+from app.accounts.models import ApiToken, Role, User, UserSession
 from app.board.models import (
     Comment,
     CommentStatus,
@@ -74,23 +74,19 @@ def _rows(session: Session, model: type[SQLModel], *where: Any) -> list[dict[str
     statement = select(model).where(*where)
     if order is not None:
         statement = statement.order_by(order)
-    return [
-        {
-            key: _plain(value)
-            for key, value in row.model_dump().items()
-            if key not in _SECRET_COLUMNS
-        }
-        for row in session.exec(statement)
-    ]
+    return [_exported(row) for row in session.exec(statement)]
+
+
+def _exported(row: SQLModel) -> dict[str, Any]:
+    return {
+        key: _plain(value) for key, value in row.model_dump().items() if key not in _SECRET_COLUMNS
+    }
 
 
 def export_data(session: Session, user: User) -> dict[str, Any]:
     """Everything stored about `user` that is theirs, as JSON-ready data."""
     uid = user.id
-    account = {
-        key: _plain(value) for key, value in user.model_dump().items() if key not in _SECRET_COLUMNS
-    }
-    account["has_password"] = bool(user.password_hash)
+    account = {**_exported(user), "has_password": bool(user.password_hash)}
     return {
         "format": EXPORT_FORMAT,
         "exported_at": utcnow().isoformat(),
@@ -122,16 +118,12 @@ def export_filename(today: date) -> str:
 def check_deletion(
     session: Session, user: User, *, password: str, email: str, confirmed: bool, ip: str
 ) -> None:
-    """Invalid unless the person proved it is them (their password, or their address for
-    accounts that sign in by e-mailed link) and ticked the box. A wrong password counts as a
-    failed login (committed), so a stolen session cannot try passwords here faster than at the
-    login form."""
+    """Invalid unless the person proved it is them (their password — a wrong one counts as a
+    failed login —, or their address for accounts that sign in by e-mailed link) and ticked the
+    box."""
     errors: dict[str, str] = {}
     if user.password_hash:
-        service.check_login_throttle(session, user.email, ip)
-        if not password or not passwords.verify_password(user.password_hash, password[:2048]):
-            session.add(LoginFailure(email=user.email, ip=ip[:45]))
-            session.commit()
+        if not service.current_password_ok(session, user, password, ip):
             errors["delete_password"] = _("Le mot de passe est incorrect.")
     elif " ".join(email.split()).lower() != user.email:
         errors["delete_email"] = _("Saisissez l'adresse e-mail de ce compte.")

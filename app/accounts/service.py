@@ -546,6 +546,18 @@ def update_profile(session: Session, user: User, *, display_name: str, locale: s
     return user
 
 
+def current_password_ok(session: Session, user: User, password: str, ip: str) -> bool:
+    """The signed-in person's password, asked again before a sensitive change. A wrong one
+    counts as a failed login (committed), throttled like the login form (TooManyRequests), so a
+    stolen session cannot try passwords there. For accounts that have a password."""
+    check_login_throttle(session, user.email, ip)
+    if passwords.verify_password(user.password_hash, password[:2048]):
+        return True
+    session.add(LoginFailure(email=user.email, ip=ip[:45]))
+    session.commit()
+    return False
+
+
 def change_password(
     session: Session,
     user: User,
@@ -555,14 +567,9 @@ def change_password(
     keep_session_hash: str | None,
     ip: str = "",
 ) -> None:
-    """Changing a password signs out every other browser, keeping the current one. A wrong
-    current password counts as a failed login (a stolen session cannot try passwords here)."""
-    if user.password_hash:
-        check_login_throttle(session, user.email, ip)
-        if not passwords.verify_password(user.password_hash, current[:2048]):
-            session.add(LoginFailure(email=user.email, ip=ip[:45]))
-            session.commit()
-            raise Invalid({"current_password": _("Le mot de passe actuel est incorrect.")})
+    """Changing a password signs out every other browser, keeping the current one."""
+    if user.password_hash and not current_password_ok(session, user, current, ip):
+        raise Invalid({"current_password": _("Le mot de passe actuel est incorrect.")})
     check_password(new, field="new_password")
     user.password_hash = passwords.hash_password(new)
     session.add(user)
