@@ -78,6 +78,83 @@ def post_form(
     return client.post(url, data=payload, **kwargs)
 
 
+def read_form(html: str, action: str) -> tuple[str, dict[str, str], set[str]]:
+    """The form whose action is `action` (or starts with it), as a browser sees it: its method,
+    the values it would send untouched (hidden inputs, pre-filled fields, checked boxes, the
+    selected options) and the names of all its fields."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    forms = [
+        f
+        for f in LexborHTMLParser(html).css("form")
+        if (f.attributes.get("action") or "").split("?")[0] == action.split("?")[0]
+    ]
+    assert forms, f"no form posting to {action!r} on this page"
+    assert len(forms) == 1, f"{len(forms)} forms post to {action!r}: name the page more narrowly"
+    form = forms[0]
+    values: dict[str, str] = {}
+    names: set[str] = set()
+    buttons: list[tuple[str, str]] = []
+    for node in form.css("input, textarea, select, button"):
+        name = node.attributes.get("name")
+        if not name or "disabled" in node.attributes:
+            continue
+        names.add(name)
+        kind = (node.attributes.get("type") or ("submit" if node.tag == "button" else "")).lower()
+        if kind in {"submit", "image"}:
+            buttons.append((name, node.attributes.get("value") or ""))
+            continue
+        if kind in {"button", "reset"}:
+            continue
+        if node.tag == "textarea":
+            values[name] = node.text()
+        elif node.tag == "select":
+            chosen = node.css_first("option[selected]") or node.css_first("option")
+            if chosen is not None:
+                values[name] = chosen.attributes.get("value") or chosen.text(strip=True)
+        elif kind in {"checkbox", "radio"}:
+            if "checked" in node.attributes:
+                values[name] = node.attributes.get("value") or "on"
+        else:
+            values[name] = node.attributes.get("value") or ""
+    if len(buttons) == 1:
+        # The form's only named button is the one the person presses, and browsers send it.
+        values.setdefault(*buttons[0])
+    method = (form.attributes.get("method") or "get").lower()
+    return method, values, names
+
+
+def submit_form(
+    client: TestClient,
+    page: str,
+    action: str,
+    fill: dict[str, str] | None = None,
+    *,
+    html: str | None = None,
+    **kwargs: Any,
+) -> Response:
+    """Fills and sends a form the way a person does: renders `page` (or takes its `html`),
+    finds the form posting to `action`, fails if a field in `fill` is not one of the form's
+    own, and posts the form's values with `fill` on top. The one liberty: the anti-abuse fill
+    timestamp is dated ten seconds back, as if the person had taken that long to type."""
+    from app.web.antiabuse import STARTED_FIELD
+
+    if html is None:
+        rendered = client.get(page)
+        assert rendered.status_code == 200, f"{page} answered {rendered.status_code}"
+        html = rendered.text
+    method, values, names = read_form(html, action)
+    unknown = set(fill or {}) - names
+    assert not unknown, f"the form posting to {action} has no field named {sorted(unknown)}"
+    values.update(fill or {})
+    if STARTED_FIELD in values:
+        values[STARTED_FIELD] = guard_fields(client)[STARTED_FIELD]
+    kwargs.setdefault("follow_redirects", False)
+    if method == "get":
+        return client.get(action, params=values, **kwargs)
+    return client.post(action, data=values, **kwargs)
+
+
 def form_errors(html: str) -> list[str]:
     from selectolax.lexbor import LexborHTMLParser
 

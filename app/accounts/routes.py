@@ -205,15 +205,17 @@ def login(
 
 
 @router.post("/login-link")
-def request_login_link(request: Request, session: SessionDep, email: FormStr = "") -> Response:
+def request_login_link(request: Request, session: SessionDep, link_email: FormStr = "") -> Response:
+    # The field is `link_email` on the login page, which also has the password form's `email`
+    # (two fields cannot share an id there).
     try:
-        service.request_login_link(session, email, get_locale())
+        service.request_login_link(session, link_email, get_locale())
     except Invalid as exc:
         return _form_page(
             request,
             "accounts/login.html",
-            {"values": {"link_email": email}, "next": "", "notice": None},
-            Invalid({"link_email": exc.errors.get("email", "")}),
+            {"values": {"link_email": link_email}, "next": "", "notice": None},
+            Invalid({"link_email": exc.errors.get("email", "")}, exc.detail),
         )
     return _redirect("/account/check-email?reason=link")
 

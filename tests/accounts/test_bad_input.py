@@ -165,7 +165,7 @@ def test_a_display_name_of_exactly_sixty_characters_is_accepted(client, session)
             {"email": "a\x00@exemple.fr", "display_name": "Al", "password": ""},
             422,
         ),
-        ("/account/login-link", {"email": "\x00@exemple.fr"}, 422),
+        ("/account/login-link", {"link_email": "\x00@exemple.fr"}, 422),
         ("/account/password/forgot", {"email": "alice\x00@exemple.fr"}, 422),
         ("/account/password/reset", {"token": "\x00", "password": "un-mot-de-passe-long"}, 404),
         ("/account/login-link/confirm", {"token": "\x00abc"}, 404),

@@ -31,7 +31,7 @@ from tests.accounts.helpers import (
     user_by_email,
     user_count,
 )
-from tests.factories import fresh, login_as, make_user, post_form
+from tests.factories import fresh, login_as, make_user, post_form, submit_form
 
 EMAIL = "alice@exemple.fr"
 
@@ -44,7 +44,8 @@ def assert_invalid_link_page(response):
 
 
 def request_login_link(client, email=EMAIL):
-    return post_form(client, "/account/login-link", {"email": email})
+    # The login page's own form and field, as a person fills it.
+    return submit_form(client, "/account/login", "/account/login-link", {"link_email": email})
 
 
 def request_reset(client, email=EMAIL):

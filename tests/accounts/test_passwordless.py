@@ -18,7 +18,7 @@ from tests.accounts.helpers import (
     user_by_email,
     user_count,
 )
-from tests.factories import post_form
+from tests.factories import post_form, submit_form
 
 EMAIL = "camille@exemple.fr"
 
@@ -39,7 +39,7 @@ def test_a_person_without_password_signs_up_and_comes_back_by_link_then_by_passw
     assert not is_signed_in(client)
 
     # Come back with a sign-in link: opening it asks to confirm, confirming signs in.
-    response = post_form(client, "/account/login-link", {"email": EMAIL})
+    response = submit_form(client, "/account/login", "/account/login-link", {"link_email": EMAIL})
     assert response.status_code == 303
     link = mailbox.last_link(EMAIL, "/account/login-link")
     confirm_page = client.get(link)

@@ -19,7 +19,7 @@ from tests.accounts.helpers import (
     session_count,
     session_exists,
 )
-from tests.factories import DEFAULT_PASSWORD, login_as, make_user, post_form
+from tests.factories import DEFAULT_PASSWORD, login_as, make_user, post_form, submit_form
 
 EMAIL = "alice@exemple.fr"
 
@@ -111,7 +111,7 @@ def test_the_saved_language_is_used_for_emails(client, session, alice, mailbox):
     post_form(client, "/account/profile", {"display_name": "Alice", "locale": "en"})
     post_form(client, "/account/logout")
 
-    post_form(client, "/account/login-link", {"email": EMAIL})
+    submit_form(client, "/account/login", "/account/login-link", {"link_email": EMAIL})
 
     [message] = mailbox.to(EMAIL)
     body = message.get_body(preferencelist=("plain",)).get_content()

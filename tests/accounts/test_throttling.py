@@ -23,7 +23,7 @@ from tests.accounts.helpers import (
     login,
     session_count,
 )
-from tests.factories import make_user, post_form
+from tests.factories import make_user, post_form, submit_form
 
 EMAIL = "alice@exemple.fr"
 WRONG = "pas-le-bon-mot-de-passe"
@@ -186,7 +186,7 @@ def test_a_throttled_person_can_still_sign_in_with_an_emailed_link(client, sessi
     user = make_user(session, email=EMAIL)
     fail(client, times=5)
 
-    post_form(client, "/account/login-link", {"email": EMAIL})
+    submit_form(client, "/account/login", "/account/login-link", {"link_email": EMAIL})
     token = link_token(mailbox.last_link(EMAIL, "/account/login-link"))
     response = post_form(client, "/account/login-link/confirm", {"token": token})
 
