@@ -1,4 +1,10 @@
-"""Who is asking: the session cookie (browsers) or a Bearer personal token (API clients)."""
+"""Who is asking on the site's pages: the session cookie, and nothing else.
+
+Personal API tokens (`Authorization: Bearer …`) are honoured by the JSON API alone
+(app.syndication.api_routes.api_writer). On HTML routes any Authorization header is ignored: a
+token leaked to a partner's site must never open the account page, mint new tokens, change the
+password or reach the back office. (A browser may send `Authorization: Basic …` on its own, to a
+site behind an HTTP password: ignoring the header keeps such a site working.)"""
 
 from __future__ import annotations
 
@@ -61,9 +67,6 @@ def clear_session_cookie(request: Request, response: Response) -> None:
 
 
 def _user_from_request(request: Request, session: Session) -> User | None:
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        return service.user_for_api_token(session, auth[7:].strip())
     raw = raw_session_token(request)
     return service.user_for_session(session, raw) if raw else None
 

@@ -28,7 +28,7 @@ from app.accounts.models import (
     UserSession,
 )
 from app.accounts.tokens import hash_secret, new_api_token, new_secret
-from app.db import utcnow
+from app.db import as_utc, utcnow
 from app.mail.models import OutboxMessage
 from app.mail.service import queue_mail
 from app.web.errors import Invalid, NotFound, TooManyRequests
@@ -52,6 +52,7 @@ MAX_FAILURES_PER_IP = 20
 MAX_LINKS_PER_WINDOW = 3
 DISPLAY_NAME_MAX = 60
 API_TOKEN_LABEL_MAX = 80
+TOKEN_USE_PRECISION = timedelta(minutes=1)
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 
@@ -229,8 +230,6 @@ def check_login_throttle(session: Session, email: str, ip: str) -> None:
             )
         ).one()
         if count >= limit:
-            from app.db import as_utc
-
             wait = _retry_after(as_utc(oldest), now)
             minutes = max(1, (wait + 59) // 60)
             raise TooManyRequests(
@@ -524,8 +523,14 @@ def reset_password(session: Session, raw: str, new_password: str) -> User:
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
     session.add(user)
-    # A reset usually means the old password leaked: sign out every browser.
+    # A reset usually means the old password leaked: sign out every browser, and revoke every
+    # personal API token (one minted with the stolen password must not outlive the reset).
     session.exec(delete(UserSession).where(UserSession.user_id == user.id))  # type: ignore[call-overload]
+    session.exec(
+        update(ApiToken)  # type: ignore[call-overload]
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        .values(revoked_at=utcnow())
+    )
     session.exec(delete(LoginFailure).where(LoginFailure.email == user.email))  # type: ignore[call-overload]
     session.commit()
     return user
@@ -633,7 +638,12 @@ def user_for_api_token(session: Session, raw: str) -> User | None:
     user = session.get(User, token.user_id)
     if user is None:
         return None
-    token.last_used_at = utcnow()
-    session.add(token)
-    session.commit()
+    now = utcnow()
+    last = as_utc(token.last_used_at)
+    if last is None or now - last >= TOKEN_USE_PRECISION:
+        # The account page shows when each token was last used; to the minute is enough, and
+        # a script making many calls then costs one write a minute, not one per call.
+        token.last_used_at = now
+        session.add(token)
+        session.commit()
     return user

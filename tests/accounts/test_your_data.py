@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import Session, select
 
 from app.accounts import service as accounts
+from app.accounts.deps import SESSION_COOKIE
 from app.accounts.models import ApiToken, User, UserSession
 from app.board.comments import post_comment
 from app.board.follows import add_follow
@@ -138,8 +139,11 @@ def test_the_export_needs_a_signed_in_browser(client, session):
     # A personal API token (made for partners' scripts) cannot read the address and sessions.
     user = make_user(session)
     raw = accounts.create_api_token(session, user, "script")
-    response = client.get("/account/export", headers={"Authorization": f"Bearer {raw}"})
-    assert response.status_code == 403
+    response = client.get(
+        "/account/export", headers={"Authorization": f"Bearer {raw}"}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/account/login")
     assert EMAIL not in response.text and user.email not in response.text
 
 
@@ -266,14 +270,17 @@ def test_deletion_needs_the_csrf_token_and_a_browser(client, session, camille):
     assert response.status_code == 403
     assert fresh(session).get(User, camille.id) is not None
     raw = accounts.create_api_token(session, camille, "script")
-    # Even with a valid form (CSRF token included), a personal token cannot erase the account.
+    # Even with a valid form (CSRF token included), a personal token cannot erase the account:
+    # without the browser's session cookie it signs nobody in.
+    client.cookies.delete(SESSION_COOKIE)
     response = post_form(
         client,
         "/account/delete",
         {"delete_password": DEFAULT_PASSWORD, "delete_confirm": "1"},
         headers={"Authorization": f"Bearer {raw}"},
     )
-    assert response.status_code == 403
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/account/login")
     assert fresh(session).get(User, camille.id) is not None
 
 
