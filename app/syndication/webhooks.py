@@ -86,19 +86,46 @@ class RefusedAddress(ValueError):
     """The endpoint resolves to an address the server must not call (production only)."""
 
 
-# NAT64 (RFC 6052): a host with a NAT64 gateway reaches 64:ff9b::a00:1 at 10.0.0.1.
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# IPv6 forms that carry an IPv4 address are judged as the IPv4 address they lead to (Python
+# calls most of them global, though ::7f00:1 or 64:ff9b::7f00:1 lead to 127.0.0.1):
+# - IPv4-compatible ::a.b.c.d (RFC 4291, deprecated; :: and ::1 fall in it too, judged as
+#   0.0.0.0 and 0.0.0.1, neither public), IPv4-mapped ::ffff:a.b.c.d and IPv4-translated
+#   ::ffff:0:a.b.c.d (RFC 2765): the last 32 bits;
+# - the NAT64 well-known prefix 64:ff9b::/96 (RFC 6052): the last 32 bits;
+# - 6to4 2002::/16 (RFC 3056): bits 16 to 48.
+_IPV4_IN_LAST_32_BITS = tuple(
+    ipaddress.ip_network(prefix)
+    for prefix in ("::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96")
+)
+# Any other IPv6 address must be global unicast (RFC 4291 §2.4) and global for Python. That
+# leaves out, with the usual private ranges, the NAT64 local-use prefix 64:ff9b:1::/48 (RFC
+# 8215) whatever it carries: an operator's own translator, whose prefix length — and so where
+# the IPv4 address sits (RFC 6052 §2.2) — cannot be known from outside.
+_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
+# Teredo (RFC 4380) is never called: the address names a relay server and an obfuscated
+# client IPv4 address, either of which may be private, and no partner's web server is
+# reached over Teredo. (Python calls 2001::/23 non-global already; this does not rely on it.)
+_TEREDO = ipaddress.ip_network("2001::/32")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address leads to (see above), or None for a plain one."""
+    if any(ip in network for network in _IPV4_IN_LAST_32_BITS):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip.sixtofour
 
 
 def is_public_address(address: str) -> bool:
+    """Whether the server may call `address`: a global unicast address; an IPv6 address that
+    carries an IPv4 address is judged as that IPv4 address."""
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address):
-        # An IPv4 address carried inside IPv6 (mapped, 6to4, NAT64) is judged as that address:
-        # Python calls 2002:7f00:1:: and 64:ff9b::7f00:1 global, though they lead to 127.0.0.1.
-        if ip in _NAT64:
-            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        else:
-            ip = ip.ipv4_mapped or ip.sixtofour or ip
+        carried = embedded_ipv4(ip)
+        if carried is not None:
+            ip = carried
+        elif ip not in _GLOBAL_UNICAST or ip in _TEREDO:
+            return False
     return ip.is_global and not ip.is_multicast
 
 

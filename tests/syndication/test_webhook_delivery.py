@@ -7,6 +7,7 @@ answer, so what the server recorded is complete when deliver_due returns."""
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import threading
 from collections.abc import Iterator
@@ -526,10 +527,117 @@ def test_guard_connects_to_the_address_it_checked_despite_dns_rebinding(
         ("2002:7f00:1::", False),  # 6to4 of 127.0.0.1
         ("64:ff9b::a00:1", False),  # NAT64 of 10.0.0.1
         ("2001:db8::1", False),  # documentation
+        # IPv6 forms that carry an IPv4 address are judged as that address (issue 9, point 8).
+        ("::7f00:1", False),  # IPv4-compatible ::127.0.0.1 (deprecated form)
+        ("::a9fe:a9fe", False),  # IPv4-compatible ::169.254.169.254: cloud metadata
+        ("::10.0.0.1", False),
+        ("::8.8.8.8", True),
+        ("::ffff:0:7f00:1", False),  # IPv4-translated ::ffff:0:127.0.0.1 (RFC 2765)
+        ("::ffff:0:a9fe:a9fe", False),
+        ("::ffff:0:8.8.8.8", True),
+        ("::ffff:8.8.8.8", True),  # IPv4-mapped, public
+        ("::ffff:a9fe:a9fe", False),
+        ("64:ff9b::7f00:1", False),  # NAT64 well-known prefix (RFC 6052)
+        ("64:ff9b::a9fe:a9fe", False),
+        ("64:ff9b::808:808", True),
+        ("64:ff9b:1::7f00:1", False),  # NAT64 local-use prefix (RFC 8215): never public
+        ("64:ff9b:1::808:808", False),
+        ("64:ff9b:1:7f00:1::", False),
+        ("2002:a9fe:a9fe::1", False),  # 6to4 of 169.254.169.254
+        ("2002:c0a8:101::1", False),  # 6to4 of 192.168.1.1
+        ("2002:808:808::1", True),  # 6to4 of 8.8.8.8
+        # Teredo: server 65.54.227.120, client 192.0.2.45 (the RFC 4380 example) — and one whose
+        # client part (last 32 bits, inverted) is 127.0.0.1: never called.
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", False),
+        ("::ffff:0:0:7f00:1", False),  # reserved (::/8), outside global unicast
+        ("100::1", False),  # discard-only
+        ("2606:4700::1111", True),
+        ("2001:4860:4860::8888", True),
     ],
 )
 def test_is_public_address(address: str, public: bool) -> None:
     assert webhooks.is_public_address(address) is public
+
+
+@pytest.mark.parametrize(
+    "address, carried",
+    [
+        ("::7f00:1", "127.0.0.1"),
+        ("::ffff:0:7f00:1", "127.0.0.1"),
+        ("::ffff:7f00:1", "127.0.0.1"),
+        ("64:ff9b::a9fe:a9fe", "169.254.169.254"),
+        ("2002:a00:1::", "10.0.0.1"),
+        ("2606:4700::1111", None),
+        ("64:ff9b:1::7f00:1", None),  # refused as a whole, not read
+    ],
+)
+def test_the_ipv4_address_carried_by_an_ipv6_address(address: str, carried: str | None) -> None:
+    found = webhooks.embedded_ipv4(ipaddress.IPv6Address(address))
+    assert (str(found) if found else None) == carried
+
+
+@pytest.mark.parametrize(
+    "address", ["::7f00:1", "::a9fe:a9fe", "::ffff:0:7f00:1", "64:ff9b:1::7f00:1"]
+)
+def test_production_refuses_an_endpoint_written_as_an_ipv6_form_of_a_private_ipv4(
+    production, address
+) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(Invalid) as caught:
+        webhooks.validate_endpoint(f"https://[{address}]/hook", production)
+    assert plain(caught.value.errors["url"]).startswith(f"Adresse refusée : {address} désigne")
+
+
+@pytest.mark.parametrize(
+    "address", ["::7f00:1", "::a9fe:a9fe", "::ffff:0:7f00:1", "64:ff9b:1::7f00:1"]
+)
+def test_a_name_resolving_to_an_ipv6_form_of_a_private_ipv4_is_refused_when_saved_and_sent(
+    app, session, production, monkeypatch, address
+) -> None:  # type: ignore[no-untyped-def]
+    """Staff save the name while it resolves elsewhere; at delivery it resolves (AAAA) to an
+    IPv6 address carrying a private IPv4 one: no connection is made, the delivery fails."""
+    answers = {"partenaire.example": address}
+    real_getaddrinfo = socket.getaddrinfo
+
+    def fake_getaddrinfo(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host in answers:
+            return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (answers[host], port, 0, 0))]
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    connected_to: list[str] = []
+
+    def no_outside_connection(self: Any, host: str, port: int, **kwargs: Any) -> Any:
+        connected_to.append(host)
+        raise httpcore.ConnectError("connexion simulée impossible")
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+    monkeypatch.setattr(httpcore.SyncBackend, "connect_tcp", no_outside_connection)
+
+    with pytest.raises(Invalid) as caught:
+        webhooks.validate_endpoint("https://partenaire.example/hook", production)
+    assert f"({address})" in plain(caught.value.errors["url"])
+
+    make_hook(session, "https://partenaire.example/hook")
+    delivery = queue_event(session)
+    assert deliver_due(app.state.engine, production) == 0
+    assert connected_to == []
+    row = reload(session, delivery)
+    assert row.status == DeliveryStatus.failed.value
+    assert plain(row.last_error) == (
+        f"Adresse refusée : partenaire.example désigne une adresse privée ou locale ({address})."
+    )
+
+
+def test_a_name_resolving_to_an_ipv6_form_of_a_public_ipv4_is_called(
+    production, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    def fake_getaddrinfo(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::ffff:8.8.8.8", port, 0, 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+    assert webhooks.resolve_public("partenaire.example", 443) == ["::ffff:8.8.8.8"]
+    url = "https://partenaire.example/hook"
+    assert webhooks.validate_endpoint(url, production) == url
 
 
 @pytest.mark.parametrize(
