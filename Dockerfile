@@ -31,5 +31,14 @@ VOLUME ["/data"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["python", "-c", "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
+# Behind a reverse proxy: `bourse serve` believes X-Forwarded-For / X-Forwarded-Proto only
+# from the addresses in FORWARDED_ALLOW_IPS (or --forwarded-allow-ips); the default,
+# 127.0.0.1,::1, fits only a proxy inside this container. A proxy in another container or on
+# another host connects from its own address: set FORWARDED_ALLOW_IPS to it (addresses or
+# networks, comma-separated), e.g. `docker run -e FORWARDED_ALLOW_IPS=172.18.0.2 …`. Otherwise
+# every visitor has the proxy's address, and one person's failed logins (20 per address in 15
+# minutes) lock password logins for everyone. Never '*' unless port 8000 is reachable from the
+# proxy alone: anyone else could then choose their address.
+# ENV FORWARDED_ALLOW_IPS=172.18.0.2
 # BOURSE_SECRET_KEY must be provided (the server refuses to start without it in production).
 CMD ["sh", "-c", "bourse migrate && exec bourse serve --host 0.0.0.0 --port 8000"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import threading
 
@@ -22,10 +23,31 @@ def _settings_or_exit() -> Settings:
     return settings
 
 
+# Whose X-Forwarded-For / X-Forwarded-Proto `bourse serve` believes when no option or
+# FORWARDED_ALLOW_IPS says otherwise: a proxy on the same machine (uvicorn's own default).
+DEFAULT_FORWARDED_ALLOW_IPS = "127.0.0.1,::1"
+
+
+def forwarded_allow_ips(option: str | None) -> str:
+    """The trusted proxy addresses: --forwarded-allow-ips, else FORWARDED_ALLOW_IPS, else the
+    loopback addresses. Behind a proxy that is not one of them every visitor has the proxy's
+    address, and one person's failed logins would lock password logins for everyone."""
+    if option is not None:
+        return option
+    return os.environ.get("FORWARDED_ALLOW_IPS", DEFAULT_FORWARDED_ALLOW_IPS)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = _settings_or_exit()
+    trusted = forwarded_allow_ips(args.forwarded_allow_ips)
+    log.info("X-Forwarded-For is believed from: %s", trusted or "nobody")
+    if trusted == "*":  # as uvicorn reads it: only a lone "*" trusts everyone
+        log.warning(
+            "forwarded-allow-ips is '*': anyone who reaches this port can choose their address; "
+            "only safe when the proxy alone can reach it"
+        )
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -33,6 +55,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         proxy_headers=True,
+        forwarded_allow_ips=trusted,
         log_level="info",
         reload=False,
     )
@@ -197,6 +220,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        metavar="ADDRESSES",
+        help="comma-separated addresses or networks of the reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed (default: $FORWARDED_ALLOW_IPS, "
+        f"else {DEFAULT_FORWARDED_ALLOW_IPS})",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("migrate", help="apply all migrations to the configured database")

@@ -15,6 +15,7 @@ from app import PROJECT_ROOT
 from app.accounts.deps import load_user_for_request
 from app.db import engine_for
 from app.settings import Env, Settings
+from app.web.bodylimit import BodyLimitMiddleware
 from app.web.errors import install_error_handlers
 from app.web.middleware import RequestContextMiddleware
 from app.web.security import SecurityHeadersMiddleware, verify_csrf
@@ -75,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.unread_counter = unread_notifications
 
     # Middleware run outermost last-added: headers wrap everything, including errors.
+    # The body limit is innermost, so its 413 page has the locale and the headers.
+    app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, production=settings.is_production)
 
