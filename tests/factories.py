@@ -78,10 +78,13 @@ def post_form(
     return client.post(url, data=payload, **kwargs)
 
 
-def read_form(html: str, action: str) -> tuple[str, dict[str, str], set[str]]:
-    """The form whose action is `action` (or starts with it), as a browser sees it: its method,
-    the values it would send untouched (hidden inputs, pre-filled fields, checked boxes, the
-    selected options) and the names of all its fields."""
+def read_form(
+    html: str, action: str, press: str | None = None
+) -> tuple[str, dict[str, str], set[str]]:
+    """The form whose action is `action`, as a browser sees it: its method, the values it would
+    send untouched (hidden inputs, pre-filled fields, checked boxes, the selected options) and
+    the names of all its fields. The button sent is the one named `press` (`name` or
+    `name=value`), otherwise the form's first submit button (the one Enter presses)."""
     from selectolax.lexbor import LexborHTMLParser
 
     forms = [
@@ -96,14 +99,18 @@ def read_form(html: str, action: str) -> tuple[str, dict[str, str], set[str]]:
     names: set[str] = set()
     buttons: list[tuple[str, str]] = []
     for node in form.css("input, textarea, select, button"):
-        name = node.attributes.get("name")
-        if not name or "disabled" in node.attributes:
-            continue
-        names.add(name)
+        name = node.attributes.get("name") or ""
         kind = (node.attributes.get("type") or ("submit" if node.tag == "button" else "")).lower()
+        if "disabled" in node.attributes:
+            continue
         if kind in {"submit", "image"}:
             buttons.append((name, node.attributes.get("value") or ""))
+            if name:
+                names.add(name)
             continue
+        if not name:
+            continue
+        names.add(name)
         if kind in {"button", "reset"}:
             continue
         if node.tag == "textarea":
@@ -111,15 +118,21 @@ def read_form(html: str, action: str) -> tuple[str, dict[str, str], set[str]]:
         elif node.tag == "select":
             chosen = node.css_first("option[selected]") or node.css_first("option")
             if chosen is not None:
-                values[name] = chosen.attributes.get("value") or chosen.text(strip=True)
+                value = chosen.attributes.get("value")
+                values[name] = value if value is not None else chosen.text(strip=True)
         elif kind in {"checkbox", "radio"}:
             if "checked" in node.attributes:
                 values[name] = node.attributes.get("value") or "on"
         else:
             values[name] = node.attributes.get("value") or ""
-    if len(buttons) == 1:
-        # The form's only named button is the one the person presses, and browsers send it.
-        values.setdefault(*buttons[0])
+    if press is not None:
+        wanted = [b for b in buttons if press in (b[0], f"{b[0]}={b[1]}")]
+        assert wanted, f"the form posting to {action} has no button {press!r}"
+        pressed: tuple[str, str] | None = wanted[0]
+    else:
+        pressed = buttons[0] if buttons else None
+    if pressed is not None and pressed[0]:
+        values[pressed[0]] = pressed[1]
     method = (form.attributes.get("method") or "get").lower()
     return method, values, names
 
@@ -131,6 +144,7 @@ def submit_form(
     fill: dict[str, str] | None = None,
     *,
     html: str | None = None,
+    press: str | None = None,
     **kwargs: Any,
 ) -> Response:
     """Fills and sends a form the way a person does: renders `page` (or takes its `html`),
@@ -143,7 +157,7 @@ def submit_form(
         rendered = client.get(page)
         assert rendered.status_code == 200, f"{page} answered {rendered.status_code}"
         html = rendered.text
-    method, values, names = read_form(html, action)
+    method, values, names = read_form(html, action, press)
     unknown = set(fill or {}) - names
     assert not unknown, f"the form posting to {action} has no field named {sorted(unknown)}"
     values.update(fill or {})
