@@ -5,7 +5,9 @@ outlived its purpose.
 Retention (stated on the privacy page): failed logins 15 minutes (the throttling window),
 sessions until they expire (30 days), e-mailed links one day after expiry, sent or abandoned
 e-mails 30 days, delivered or abandoned webhook deliveries 30 days, rate-limit events once
-older than the longest rate-limit window (one day).
+older than the longest rate-limit window (one day) — the same table also holds the marks of
+forms already used (app.web.antiabuse, one day) and of partner arrivals already counted
+(app.syndication.attribution, at most a day), each kept at least as long as its own window.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from app.mail.models import MailStatus, OutboxMessage
 from app.mail.worker import deliver_due, transport_for
 from app.ratelimit import LONGEST_WINDOW, RateEvent
 from app.settings import Settings
-from app.syndication import webhook_delivery
+from app.syndication import attribution, webhook_delivery
 from app.syndication.models import DeliveryStatus, WebhookDelivery
+from app.web.antiabuse import MAX_FORM_AGE
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,14 @@ OUTBOX_RETENTION = timedelta(days=30)
 WEBHOOK_DELIVERY_RETENTION = timedelta(days=30)
 # In-app notifications are a recent-activity list, not an archive.
 NOTIFICATION_RETENTION = timedelta(days=180)
+# rate_events rows: rate-limit events, used form values, counted arrivals. Purged only past the
+# longest of their windows, or a replayed form value or a repeated arrival would pass again.
+RATE_EVENT_RETENTION = max(
+    LONGEST_WINDOW,
+    MAX_FORM_AGE,
+    attribution.ADDRESS_WINDOW,
+    timedelta(minutes=attribution.VISIT_MINUTES),
+)
 PURGE_EVERY = 600.0  # seconds
 DIGEST_EVERY = 3600.0  # seconds
 
@@ -68,7 +79,7 @@ def purge_expired(engine: Engine) -> dict[str, int]:
         ),
         # Past the longest window a rate event no longer counts towards any limit.
         "rate_events": delete(RateEvent).where(
-            RateEvent.created_at < now - LONGEST_WINDOW  # type: ignore[operator]
+            RateEvent.created_at < now - RATE_EVENT_RETENTION  # type: ignore[operator]
         ),
     }
     counts = {}

@@ -7,6 +7,7 @@ write; a check counts the rows of the window. Old rows are purged by the backgro
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime, timedelta
 
 from sqlalchemy import Column, Index, func
@@ -37,11 +38,30 @@ LIMITS: dict[str, list[tuple[timedelta, int]]] = {
     "report": [(timedelta(hours=1), 20)],
     "follow": [(timedelta(minutes=1), 30)],
     "signup": [(timedelta(hours=1), 5)],
+    # Every form that makes the site send an e-mail (sign-up, sign-in link, password reset,
+    # confirmation sent again), on top of the per-recipient caps in app.accounts.service: one
+    # client (an address, or an IPv6 /64) makes the site send at most 4 a minute, 20 an hour.
+    "email": [(timedelta(minutes=1), 1), (timedelta(hours=1), 5)],
     # Applying to carry a project is rare and deliberate: a few an hour is plenty.
     "carrier_application": [(timedelta(hours=1), 5), (timedelta(days=1), 10)],
 }
 ADDRESS_FACTOR = 4
 LONGEST_WINDOW = max(w for rules in LIMITS.values() for w, _n in rules)
+
+
+def address_key(ip: str) -> str:
+    """What the per-address limits count by: an IPv4 address, or the /64 network of an IPv6
+    one (a single home or server is usually given a whole /64, so keying by the full address
+    would let one client take a new identity per request)."""
+    try:
+        address = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return ip[:45]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def check_rate(
@@ -52,7 +72,7 @@ def check_rate(
     if not enabled:
         return
     now = utcnow()
-    keys = [(f"{action}:ip:{ip}", ADDRESS_FACTOR)]
+    keys = [(f"{action}:ip:{address_key(ip)}", ADDRESS_FACTOR)]
     if user_id is not None:
         keys.insert(0, (f"{action}:user:{user_id}", 1))
     for window, limit in LIMITS[action]:

@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -148,6 +148,22 @@ def app(settings: Settings):  # type: ignore[no-untyped-def]
 def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     with TestClient(app, base_url="http://testserver") as test_client:
         yield test_client
+
+
+@pytest.fixture
+def client_at(app) -> Iterator[Callable[[str], TestClient]]:  # type: ignore[no-untyped-def]
+    """Browsers at other network addresses (`client_at("198.51.100.7")`), for tests of what is
+    limited per recipient rather than per client."""
+    opened: list[TestClient] = []
+
+    def make(address: str) -> TestClient:
+        other = TestClient(app, base_url="http://testserver", client=(address, 50000))
+        opened.append(other.__enter__())
+        return other
+
+    yield make
+    for other in opened:
+        other.__exit__(None, None, None)
 
 
 @pytest.fixture

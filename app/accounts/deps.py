@@ -8,6 +8,7 @@ site behind an HTTP password: ignoring the header keeps such a site working.)"""
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
@@ -15,7 +16,7 @@ from itsdangerous import BadSignature, Signer
 from sqlmodel import Session
 
 from app.accounts import service
-from app.accounts.models import Role, User
+from app.accounts.models import Role, TokenPurpose, User
 from app.accounts.tokens import hash_secret
 from app.web.deps import SessionDep, request_session
 from app.web.errors import Forbidden, LoginRequired
@@ -60,6 +61,48 @@ def clear_session_cookie(request: Request, response: Response) -> None:
     response.delete_cookie(
         SESSION_COOKIE,
         path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.is_production,
+    )
+
+
+SIGNUP_COOKIE = "bourse_signup"
+
+
+def _signup_signer(request: Request) -> Signer:
+    return Signer(request.app.state.settings.signing_key, salt="bourse.signup")
+
+
+def set_signup_cookie(request: Request, response: Response, email: str) -> None:
+    """Marks the browser that signed up with this address (a keyed hash of it, never the
+    address), so the confirmation opens a session there and nowhere else."""
+    response.set_cookie(
+        SIGNUP_COOKIE,
+        _signup_signer(request).sign(hash_secret(email)).decode(),
+        max_age=int(service.TOKEN_LIFETIMES[TokenPurpose.verify_email].total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.is_production,
+        path="/account",
+    )
+
+
+def signup_cookie_matches(request: Request, email: str) -> bool:
+    cookie = request.cookies.get(SIGNUP_COOKIE)
+    if not cookie or len(cookie) > 200:
+        return False
+    try:
+        value = _signup_signer(request).unsign(cookie).decode()
+    except BadSignature:
+        return False
+    return hmac.compare_digest(value, hash_secret(email))
+
+
+def clear_signup_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(
+        SIGNUP_COOKIE,
+        path="/account",
         httponly=True,
         samesite="lax",
         secure=request.app.state.settings.is_production,

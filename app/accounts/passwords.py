@@ -9,16 +9,17 @@ PASSWORD_MIN = 10
 PASSWORD_MAX = 1024
 
 _hasher = PasswordHasher()  # argon2id
+DUMMY_PASSWORD = "pas-un-vrai-mot-de-passe"
 # Verifying against this when the account does not exist keeps the timing of a failed login
 # the same whether or not the address is registered.
-_DUMMY_HASH = _hasher.hash("pas-un-vrai-mot-de-passe")
+_DUMMY_HASH = _hasher.hash(DUMMY_PASSWORD)
 
 
 def use_hasher(hasher: PasswordHasher) -> None:
     """Swaps the hasher (the test suite uses cheaper argon2id parameters to stay fast)."""
     global _hasher, _DUMMY_HASH
     _hasher = hasher
-    _DUMMY_HASH = hasher.hash("pas-un-vrai-mot-de-passe")
+    _DUMMY_HASH = hasher.hash(DUMMY_PASSWORD)
 
 
 def hash_password(password: str) -> str:

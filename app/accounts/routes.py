@@ -18,9 +18,12 @@ from app.accounts.deps import (
     CurrentUser,
     OptionalUser,
     clear_session_cookie,
+    clear_signup_cookie,
     raw_session_token,
     session_token_hash,
     set_session_cookie,
+    set_signup_cookie,
+    signup_cookie_matches,
 )
 from app.accounts.models import TokenPurpose, User
 from app.moderation.offline import local_today
@@ -41,6 +44,10 @@ FormStr = Annotated[str, Form()]
 # Notices shown after a redirect (?notice=…): a fixed list, so the URL cannot inject text.
 NOTICES = {
     "verified": N_("Votre adresse e-mail est confirmée. Bienvenue !"),
+    "verified_sign_in": N_(
+        "Votre adresse e-mail est confirmée. Connectez-vous pour participer, avec votre mot de "
+        "passe ou un lien de connexion."
+    ),
     "logged_out": N_("Vous êtes déconnecté·e."),
     "logged_out_everywhere": N_("Vous êtes déconnecté·e de tous vos appareils."),
     "password_reset": N_(
@@ -52,6 +59,10 @@ NOTICES = {
     ),
     "profile_saved": N_("Vos informations sont enregistrées."),
     "verification_sent": N_("Un nouveau lien de confirmation vous a été envoyé."),
+    "verification_not_sent": N_(
+        "Plusieurs liens vous ont été envoyés il y a peu : regardez aussi dans vos courriers "
+        "indésirables, ou réessayez dans un quart d'heure."
+    ),
     "token_revoked": N_("Le jeton a été révoqué."),
     "welcome": N_("Vous êtes connecté·e."),
     "need_deleted": N_("Votre besoin a été supprimé."),
@@ -96,6 +107,19 @@ def _sign_in(request: Request, session: SessionDep, user: User, target: str) -> 
     return response
 
 
+def _limit_mails(request: Request, session: SessionDep, user: User | None = None) -> None:
+    """Forms that make the site send an e-mail are limited per client too, not only per
+    recipient: otherwise one client could have mail sent to any number of addresses. The event
+    is recorded with the request's own commit (a refused or invalid request records nothing)."""
+    check_rate(
+        session,
+        "email",
+        user_id=user.id if user else None,
+        ip=client_ip(request),
+        enabled=request.app.state.settings.rate_limits == "on",
+    )
+
+
 def _form_page(
     request: Request, template: str, ctx: dict[str, Any], error: Invalid | None = None
 ) -> Response:
@@ -131,14 +155,17 @@ def signup(
     settings = request.app.state.settings
     try:
         # Honeypot and fill time first: a refused form writes nothing, not even a rate event.
-        check_guard(guard, settings)
-        check_rate(
-            session,
-            "signup",
-            user_id=None,
-            ip=client_ip(request),
-            enabled=settings.rate_limits == "on",
-        )
+        # A form value serves one sign-up; the same form sent again (a double click) passes
+        # once more and is told, like any known address, to look at its e-mail.
+        check_guard(guard, settings, session=session, resend_of=email.strip().lower())
+        for action in ("signup", "email"):
+            check_rate(
+                session,
+                action,
+                user_id=None,
+                ip=client_ip(request),
+                enabled=settings.rate_limits == "on",
+            )
         service.signup(
             session,
             email=email,
@@ -150,7 +177,10 @@ def signup(
         values = {"email": email, "display_name": display_name}
         ctx = {"values": values, "guard": guard_values(settings)}
         return _form_page(request, "accounts/signup.html", ctx, exc)
-    return _redirect("/account/check-email?reason=signup")
+    response = _redirect("/account/check-email?reason=signup")
+    # The same cookie whether or not the address already had an account (no enumeration).
+    set_signup_cookie(request, response, service.normalize_email(email))
+    return response
 
 
 @router.get("/check-email")
@@ -161,15 +191,40 @@ def check_email(request: Request, reason: str = "signup") -> Response:
 
 
 @router.get("/verify")
-def verify(request: Request, session: SessionDep, token: str = "") -> Response:
+def verify_page(request: Request, session: SessionDep, token: str = "") -> Response:
+    # Opening the link only shows a button: a mail scanner that follows links must neither use
+    # it up nor get a session.
+    service.peek_token(session, token, TokenPurpose.verify_email)
+    return render(request, "accounts/verify.html", {"token": token})
+
+
+@router.post("/verify/confirm")
+def verify(
+    request: Request, session: SessionDep, current: OptionalUser, token: FormStr = ""
+) -> Response:
+    """Confirms the address. A session is opened only for the browser that signed up (it holds
+    the sign-up cookie): the e-mail alone, read on another device or by someone else, confirms
+    the address and then asks to sign in."""
     user = service.verify_email(session, token)
-    return _sign_in(request, session, user, "/account?notice=verified")
+    if current is not None and current.id == user.id:
+        response = _redirect("/account?notice=verified")
+    elif signup_cookie_matches(request, user.email):
+        response = _sign_in(request, session, user, "/account?notice=verified")
+    else:
+        response = _redirect("/account/login?notice=verified_sign_in")
+    clear_signup_cookie(request, response)
+    return response
 
 
 @router.post("/verify/resend")
-def resend_verification(session: SessionDep, user: CurrentUser) -> Response:
-    service.resend_verification(session, user)
-    return _redirect("/account?notice=verification_sent")
+def resend_verification(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    if user.email_verified_at is not None:
+        return _redirect("/account")
+    # Per client only: the account's own cap is the one on links (a few per quarter hour).
+    _limit_mails(request, session)
+    if service.resend_verification(session, user):
+        return _redirect("/account?notice=verification_sent")
+    return _redirect("/account?notice=verification_not_sent")
 
 
 # --- sign in and out -----------------------------------------------------------------------
@@ -211,6 +266,7 @@ def login(
 def request_login_link(request: Request, session: SessionDep, link_email: FormStr = "") -> Response:
     # The field is `link_email` on the login page, which also has the password form's `email`
     # (two fields cannot share an id there).
+    _limit_mails(request, session)
     try:
         service.request_login_link(session, link_email, get_locale())
     except Invalid as exc:
@@ -264,6 +320,7 @@ def forgot_page(request: Request) -> Response:
 
 @router.post("/password/forgot")
 def forgot(request: Request, session: SessionDep, email: FormStr = "") -> Response:
+    _limit_mails(request, session)
     try:
         service.request_password_reset(session, email, get_locale())
     except Invalid as exc:

@@ -31,6 +31,7 @@ from app.accounts.tokens import hash_secret, new_api_token, new_secret
 from app.db import as_utc, utcnow
 from app.mail.models import OutboxMessage
 from app.mail.service import queue_mail
+from app.ratelimit import address_key
 from app.web.errors import Invalid, NotFound, TooManyRequests
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
@@ -183,6 +184,10 @@ def signup(session: Session, *, email: str, display_name: str, password: str, lo
             check_password(password)
 
     _collect(("email", _email), ("display_name", _name), ("password", _password))
+    # Hashed first, on both paths and even without a password: a new account costs one hash,
+    # so a known address must cost one too, or the answer's timing would tell which addresses
+    # have an account.
+    password_hash = passwords.hash_password(password or passwords.DUMMY_PASSWORD)
     existing = user_by_email(session, holder["email"])
     if existing is not None:
         _mail_link(
@@ -198,7 +203,7 @@ def signup(session: Session, *, email: str, display_name: str, password: str, lo
     user = User(
         email=holder["email"],
         display_name=holder["name"],
-        password_hash=passwords.hash_password(password) if password else None,
+        password_hash=password_hash if password else None,
         role=Role.resident.value,
         locale=locale,
     )
@@ -218,6 +223,7 @@ def _retry_after(oldest: datetime | None, now: datetime) -> int:
 
 
 def check_login_throttle(session: Session, email: str, ip: str) -> None:
+    ip = address_key(ip)
     now = utcnow()
     since = now - THROTTLE_WINDOW
     for column, value, limit in (
@@ -253,7 +259,7 @@ def authenticate(session: Session, *, email: str, password: str, ip: str) -> Use
     user = user_by_email(session, email)
     ok = passwords.verify_password(user.password_hash if user else None, password[:2048])
     if not ok or user is None:
-        session.add(LoginFailure(email=email, ip=ip[:45]))
+        session.add(LoginFailure(email=email, ip=address_key(ip)))
         session.commit()
         raise Invalid(
             {"password": _("Adresse e-mail ou mot de passe incorrect.")},
@@ -558,7 +564,7 @@ def current_password_ok(session: Session, user: User, password: str, ip: str) ->
     check_login_throttle(session, user.email, ip)
     if passwords.verify_password(user.password_hash, password[:2048]):
         return True
-    session.add(LoginFailure(email=user.email, ip=ip[:45]))
+    session.add(LoginFailure(email=user.email, ip=address_key(ip)))
     session.commit()
     return False
 

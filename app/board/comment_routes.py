@@ -11,6 +11,7 @@ public answers 404.
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -40,11 +41,21 @@ FormStr = Annotated[str, Form()]
 RowId = Annotated[int, Path(ge=1, le=comments.MAX_ID)]
 
 
-def comment_form_state(settings: Any) -> dict[str, str]:
+def comment_form_state(settings: Any) -> dict[str, Any]:
     """What a rendered comment form needs besides the need: the anti-abuse fields (signed
     rendering time, honeypot) and a fresh submission key, so that sending the same form twice
-    creates one comment. Pass it to board/_comments.html as `comment_form`."""
-    return {**guard_values(settings), "submission_key": secrets.token_urlsafe(16)}
+    creates one comment. Pass it to board/_comments.html as `comment_form`.
+
+    A need page shows several comment forms (the new comment's and one reply form per thread)
+    and a signed rendering time serves one write only: `new_guard` gives each form its own
+    (templates/_macros/comments.html), so a person can post a comment, then a reply, from the
+    same page. The submission key may be shared: it is scoped to the form (top level or which
+    reply) in app.board.comments."""
+    return {
+        **guard_values(settings),
+        "new_guard": partial(guard_values, settings),
+        "submission_key": secrets.token_urlsafe(16),
+    }
 
 
 def need_path(need: Need) -> str:
@@ -162,14 +173,18 @@ def post_comment(
     reply_to = _author_name(session, parent)
     try:
         ensure_can_participate(user)
-        check_guard(guard, settings)
+        # The same form sent again (same value, same submission key, same place) returns the
+        # comment it wrote; without a submission key it could write another: no second pass.
+        key = submission_key[:200]
+        resend_of = f"{user.id}:{need.id}:{parent or ''}:{key}" if key else ""
+        check_guard(guard, settings, session=session, resend_of=resend_of)
         comment = comments.post_comment(
             session,
             need,
             user,
             body,
             parent_id=parent,
-            submission_key=submission_key[:200] or None,
+            submission_key=key or None,
             ip=client_ip(request),
             settings=settings,
         )

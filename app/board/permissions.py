@@ -17,8 +17,10 @@ def is_moderator(user: User | None) -> bool:
 
 
 def can_participate(user: User | None) -> bool:
-    """Post, support, comment, report, follow: a signed-in account that is not blocked."""
-    return user is not None and not user.is_blocked()
+    """Post, support, comment, report, follow, apply: a signed-in account that is not blocked
+    and whose e-mail address is confirmed (a throwaway account cannot weigh on the board, and
+    the site never writes to an address nobody confirmed)."""
+    return user is not None and not user.is_blocked() and user.email_verified_at is not None
 
 
 def can_view_need(user: User | None, need: Need) -> bool:

@@ -186,13 +186,17 @@ async def post_need(request: Request, session: SessionDep, user: CurrentUser) ->
         ctx = _form_context(session, data, preview=render_markdown(data.body))
         return render(request, "board/need_form.html", ctx)
     started = utcnow()
+    submission_key = str(form.get("submission_key", ""))[:64]
     try:
-        check_guard(form, settings)
+        # The same form sent again (a double click) passes once more, and create_need hands
+        # back the need it wrote; a used form value is refused otherwise.
+        resend_of = f"{user.id}:{submission_key}" if submission_key else ""
+        check_guard(form, settings, session=session, resend_of=resend_of)
         need = service.create_need(
             session,
             user,
             data,
-            submission_key=str(form.get("submission_key", ""))[:64] or None,
+            submission_key=submission_key or None,
             ip=client_ip(request),
             rate_limits=settings.rate_limits == "on",
         )

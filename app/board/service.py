@@ -52,10 +52,19 @@ class NeedInput:
         )
 
 
+def unconfirmed_message() -> str:
+    return _(
+        "Confirmez d'abord votre adresse e-mail pour participer : ouvrez le lien que nous vous "
+        "avons envoyé. Vous ne l'avez pas reçu ? Demandez un nouvel e-mail depuis « Mon compte »."
+    )
+
+
 def ensure_can_participate(user: User | None) -> User:
     if user is None:
         raise Forbidden(_("Connectez-vous pour participer."))
     if not can_participate(user):
+        if not user.is_blocked():
+            raise Forbidden(unconfirmed_message())
         # The reason and the end date, worded once for every write path (forms and API).
         from app.accounts.service import blocked_message
 

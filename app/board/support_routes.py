@@ -25,6 +25,7 @@ from app.board import supports
 from app.board.models import Need
 from app.board.permissions import can_participate
 from app.board.queries import get_visible_need
+from app.board.service import unconfirmed_message
 from app.ratelimit import check_rate
 from app.web.deps import SessionDep
 from app.web.errors import AppError, Forbidden, Invalid
@@ -53,6 +54,8 @@ def _to_login(request: Request, need_id: int) -> Response:
 
 
 def _blocked(user: User) -> Forbidden:
+    if not user.is_blocked():
+        return Forbidden(unconfirmed_message())
     return Forbidden(blocked_message(user))
 
 

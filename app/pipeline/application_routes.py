@@ -98,7 +98,9 @@ async def apply(request: Request, session: SessionDep, user: CurrentUser, idea_i
     data = ApplicationInput.from_form(form)
     settings = request.app.state.settings
     try:
-        check_guard(form, settings)
+        # The same form sent again (a double click) passes once more, to find the application
+        # it wrote (AlreadyApplied below); a used form value is refused otherwise.
+        check_guard(form, settings, session=session, resend_of=f"{user.id}:{idea_id}")
         applications.apply(
             session,
             user,

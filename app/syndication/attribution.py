@@ -22,6 +22,21 @@ Decisions:
   already names the same partner with an arrival less than 30 minutes old: a reload, or
   browsing on from the same widget, is the same visit. Every arrival moves that time, so the
   30 minutes are counted from the last link followed.
+- The cookie only dedupes browsers that keep it: a client without cookies (a script, a
+  private window reloaded) would count at every GET. So an arrival also counts only if the
+  server has counted none from the same client for the same partner in the last 30 minutes
+  (VISIT_MINUTES: the same « visit » as the cookie's, so a visit is one visit with or without
+  cookies; a day would undercount people who come back through the link later the same day).
+  The client is its address — an IPv6 address by its /64, which one home or server usually
+  gets whole — and its User-Agent, kept as an HMAC with the app's signing key and the partner's
+  id (`rate_events` key `arrival:<partner id>:<hmac>`): never the address itself, and the
+  marks of one client for two partners cannot be linked. The User-Agent separates the people
+  behind one address (a family, a library); since a script can change it at every request,
+  one address (or /64) counts at most ADDRESS_VISITS_PER_DAY arrivals a day for one partner
+  (key `arrival-net:<partner id>:<hmac>`), far more than a local partner's link brings from
+  one place. The marks live in the database, so they hold across workers and instances; two
+  requests at once are serialised on the key (app.web.antiabuse.record_use), so they count
+  once; the background purge drops them after a day (app.jobs).
 - A need posted through the HTML form counts for the partner of a valid cookie younger than
   30 days, including a need waiting for moderation (it was posted; what moderators decide
   later is not the partner's doing). Re-sending the same form (its submission key) counts
@@ -38,6 +53,8 @@ Decisions:
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -53,8 +70,10 @@ from starlette.requests import HTTPConnection
 from app.db import utcnow
 from app.moderation.offline import LOCAL_TIMEZONE, local_today
 from app.pipeline.models import Partner
+from app.ratelimit import address_key
 from app.settings import Settings
 from app.syndication.models import PartnerReferralDay
+from app.web.antiabuse import record_use
 from app.web.i18n import gettext as _
 
 log = logging.getLogger(__name__)
@@ -64,6 +83,11 @@ REF_COOKIE = "bourse_ref"
 REF_SALT = "bourse.partner-ref"
 COOKIE_DAYS = 30  # how long a need or a support is still credited to the partner
 VISIT_MINUTES = 30  # a new arrival within this time of the last one is the same visit
+# Beyond this many arrivals from one address (or IPv6 /64) for one partner over a day, no more
+# count: what keeps a script changing its User-Agent from inflating the figures.
+ADDRESS_VISITS_PER_DAY = 30
+ADDRESS_WINDOW = timedelta(days=1)
+USER_AGENT_MAX = 512
 FIGURE_DAYS = 30  # the staff list's window: today and the 29 days before
 FIGURE_MONTHS = 12  # the partner page's table
 SLUG_MAX = 80  # Partner.slug's length: anything longer is no partner
@@ -221,11 +245,55 @@ def partner_by_slug(session: Session, slug: str) -> Partner | None:
     return session.exec(select(Partner).where(Partner.slug == slug)).first()
 
 
+def _client_mark(settings: Settings, partner_id: int, *parts: str) -> str:
+    """An HMAC (the app's signing key) of a client's traits: the stored key never holds them."""
+    message = "\n".join(("bourse.arrival", str(partner_id), *parts)).encode()
+    return hmac.new(settings.signing_key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def arrival_keys(
+    settings: Settings, partner_id: int, address: str, user_agent: str
+) -> tuple[str, str]:
+    """The `rate_events` keys of a client's arrival: the client (address or /64, and
+    User-Agent), then its address alone."""
+    network = address_key(address)
+    agent = user_agent[:USER_AGENT_MAX]
+    return (
+        f"arrival:{partner_id}:{_client_mark(settings, partner_id, network, agent)}",
+        f"arrival-net:{partner_id}:{_client_mark(settings, partner_id, network)}",
+    )
+
+
+def _first_arrival(
+    session: Session,
+    settings: Settings,
+    partner_id: int,
+    address: str,
+    user_agent: str,
+    now: datetime,
+) -> bool:
+    """Whether this client's arrival counts (see the module's docstring); records it if so, in
+    the session's transaction."""
+    client_key, network_key = arrival_keys(settings, partner_id, address, user_agent)
+    visit = timedelta(minutes=VISIT_MINUTES)
+    if not record_use(session, client_key, window=visit, now=now):
+        return False
+    return record_use(
+        session, network_key, window=ADDRESS_WINDOW, now=now, limit=ADDRESS_VISITS_PER_DAY
+    )
+
+
 def record_arrival(
-    engine: Engine, settings: Settings, slug: str, raw_cookie: str | None
+    engine: Engine,
+    settings: Settings,
+    slug: str,
+    raw_cookie: str | None,
+    address: str = "",
+    user_agent: str = "",
 ) -> str | None:
-    """Counts an arrival through `slug`'s link (one visit unless it is the same visit) and
-    returns the new cookie value, or None for an unknown partner. Runs in a worker thread."""
+    """Counts an arrival through `slug`'s link (one visit unless it is the same visit, by the
+    cookie or by the client's address and User-Agent) and returns the new cookie value, or None
+    for an unknown partner. Runs in a worker thread."""
     now = utcnow()
     with Session(engine, expire_on_commit=False) as session:
         partner = partner_by_slug(session, slug)
@@ -237,9 +305,12 @@ def record_arrival(
             and previous.partner_id == partner.id
             and now - previous.arrived_at < timedelta(minutes=VISIT_MINUTES)
         )
-        if not same_visit:
+        if not same_visit and _first_arrival(
+            session, settings, partner.id, address, user_agent, now
+        ):
             increment(session, partner.id, "visits", local_day(now))
             session.commit()
+        # Not counted: closing the session rolls back (and releases) whatever was taken.
         return cookie_value(settings, partner.id, now)
 
 

@@ -103,6 +103,9 @@ async def _count_arrival(conn: HTTPConnection, message: Message, slug: str) -> N
             settings,
             slug,
             conn.cookies.get(attribution.REF_COOKIE),
+            # Who arrives, for the dedupe of clients without cookies (never stored as such).
+            conn.client.host if conn.client else "",
+            conn.headers.get("user-agent", ""),
         )
     except Exception:  # a visitor's page matters more than a counter
         log.exception("partner attribution: could not count an arrival")

@@ -185,3 +185,11 @@ def link_token(link: str) -> str:
     from urllib.parse import parse_qs, urlsplit
 
     return parse_qs(urlsplit(link).query)["token"][0]
+
+
+def confirm_address(client: TestClient, link: str) -> Response:
+    """Opens the e-mailed confirmation link and presses its « Confirmer mon adresse » button,
+    as a person does (the link alone confirms nothing). Returns the button's answer."""
+    from tests.factories import submit_form
+
+    return submit_form(client, link, "/account/verify/confirm")

@@ -11,6 +11,7 @@ from app.accounts.models import ApiToken, Role, UserSession
 from app.web.security import csrf_token_for
 from tests.accounts.helpers import (
     CSRF_MESSAGE,
+    confirm_address,
     count,
     error_page,
     field_error,
@@ -96,7 +97,7 @@ def test_a_display_name_with_html_or_sql_is_stored_as_typed_and_shown_escaped(
     assert user.display_name == name
     assert inspect(session.get_bind()).has_table("users")
 
-    client.get(mailbox.last_link("alice@exemple.fr", "/account/verify"))
+    confirm_address(client, mailbox.last_link("alice@exemple.fr", "/account/verify"))
     page = client.get("/account")
 
     assert page.status_code == 200

@@ -14,6 +14,7 @@ from app.accounts.passwords import verify_password
 from tests.accounts.helpers import (
     INVALID_LINK,
     block_user,
+    confirm_address,
     count,
     error_page,
     expire_links,
@@ -82,14 +83,73 @@ def test_expired_verification_link_is_refused_and_verifies_nobody(client, sessio
 def test_verification_link_works_only_once(client, session, mailbox):
     signup(client, EMAIL, "Alice")
     link = mailbox.last_link(EMAIL, "/account/verify")
-    assert client.get(link, follow_redirects=False).status_code == 303
+    page = client.get(link)
+    assert confirm_address(client, link).status_code == 303
     post_form(client, "/account/logout")
 
     response = client.get(link, follow_redirects=False)
 
     assert_invalid_link_page(response)
+    again = submit_form(client, link, "/account/verify/confirm", html=page.text)
+    assert_invalid_link_page(again)
     assert not is_signed_in(client)
     assert session_count(session, user_by_email(session, EMAIL)) == 0
+
+
+def test_opening_the_verification_link_confirms_nothing_and_opens_no_session(
+    client, session, mailbox
+):
+    # A mail scanner follows every link in a message: that must neither use the link up nor
+    # get a session.
+    signup(client, EMAIL, "Alice")
+    link = mailbox.last_link(EMAIL, "/account/verify")
+
+    for _ in range(3):
+        response = client.get(link, follow_redirects=False)
+        assert response.status_code == 200
+        assert "Confirmer mon adresse" in page_text(response.text)
+
+    assert user_by_email(session, EMAIL).email_verified_at is None
+    assert not is_signed_in(client)
+    assert count(session, UserSession) == 0
+    # The person then presses the button, in the browser they signed up with: signed in.
+    response = confirm_address(client, link)
+    assert response.headers["location"] == "/account?notice=verified"
+    assert is_signed_in(client)
+
+
+def test_the_email_alone_confirms_but_opens_no_session_elsewhere(
+    client, client_at, session, mailbox
+):
+    # The link read on another device (or by whoever got hold of the message) confirms the
+    # address; signing in there takes the password or a sign-in link.
+    signup(client, EMAIL, "Alice")
+    link = mailbox.last_link(EMAIL, "/account/verify")
+    elsewhere = client_at("203.0.113.9")
+
+    response = confirm_address(elsewhere, link)
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/account/login?notice=verified_sign_in"
+    assert user_by_email(session, EMAIL).email_verified_at is not None
+    assert not is_signed_in(elsewhere)
+    assert count(session, UserSession) == 0
+    assert "adresse e-mail est confirmée" in page_text(
+        elsewhere.get(response.headers["location"]).text
+    )
+
+
+def test_a_signed_in_person_confirming_stays_signed_in(client, session, mailbox):
+    user = make_user(session, email=EMAIL, verified=False)
+    login_as(client, user, session)
+    post_form(client, "/account/verify/resend")
+    link = mailbox.last_link(EMAIL, "/account/verify")
+
+    response = confirm_address(client, link)
+
+    assert response.headers["location"] == "/account?notice=verified"
+    assert session_count(session, user) == 1
+    assert reload(session, user).email_verified_at is not None
 
 
 def test_verification_link_of_a_blocked_account_verifies_and_shows_the_block(
@@ -100,7 +160,7 @@ def test_verification_link_of_a_blocked_account_verifies_and_shows_the_block(
     user = user_by_email(session, EMAIL)
     block_user(session, user, reason="Spam")
 
-    client.get(link)
+    confirm_address(client, link)
 
     assert fresh(session).get(type(user), user.id).email_verified_at is not None
     assert "Motif : Spam" in page_text(client.get("/account").text)
@@ -240,17 +300,20 @@ def test_a_blocked_account_still_gets_its_sign_in_link(client, session, mailbox)
     assert len(mailbox.to(EMAIL)) == 1
 
 
-def test_sign_in_links_to_one_address_are_capped(client, session, mailbox):
+def test_sign_in_links_to_one_address_are_capped(client_at, session, mailbox):
+    # From five addresses: this is the cap per recipient, not the one per client.
     make_user(session, email=EMAIL)
 
-    responses = [request_login_link(client) for _ in range(5)]
+    responses = [request_login_link(client_at(f"198.51.100.{n}")) for n in range(5)]
 
     assert {r.status_code for r in responses} == {303}
     assert len(mailbox.to(EMAIL)) == 3
 
 
-def test_sign_in_link_requests_for_an_unknown_address_do_not_flood_it(client, session, mailbox):
-    responses = [request_login_link(client, "inconnu@exemple.fr") for _ in range(5)]
+def test_sign_in_link_requests_for_an_unknown_address_do_not_flood_it(client_at, session, mailbox):
+    responses = [
+        request_login_link(client_at(f"198.51.100.{n}"), "inconnu@exemple.fr") for n in range(5)
+    ]
 
     assert {r.headers["location"] for r in responses} == {"/account/check-email?reason=link"}
     assert len(mailbox.to("inconnu@exemple.fr")) == 3
@@ -398,18 +461,22 @@ def test_a_reset_confirms_an_unverified_address(client, session, mailbox):
     assert reload(session, user).email_verified_at is not None
 
 
-def test_reset_links_to_one_address_are_capped(client, session, mailbox):
+def test_reset_links_to_one_address_are_capped(client_at, session, mailbox):
     make_user(session, email=EMAIL)
 
-    responses = [request_reset(client) for _ in range(5)]
+    responses = [request_reset(client_at(f"198.51.100.{n}")) for n in range(5)]
 
     assert {r.status_code for r in responses} == {303}
     assert len(mailbox.to(EMAIL)) == 3
 
 
-def test_reset_requests_for_an_unknown_address_do_not_flood_it(client, session, mailbox):
-    # Otherwise the form would let anyone send any number of e-mails to any address.
-    responses = [request_reset(client, "inconnu@exemple.fr") for _ in range(5)]
+def test_reset_requests_for_an_unknown_address_do_not_flood_it(client_at, session, mailbox):
+    # Otherwise the form would let anyone send any number of e-mails to any address (from
+    # five clients: this is the cap per recipient; tests/accounts/test_mail_limits.py has the
+    # one per client).
+    responses = [
+        request_reset(client_at(f"198.51.100.{n}"), "inconnu@exemple.fr") for n in range(5)
+    ]
 
     assert {r.headers["location"] for r in responses} == {"/account/check-email?reason=reset"}
     assert len(mailbox.to("inconnu@exemple.fr")) == 3

@@ -7,6 +7,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from tests.accounts.helpers import (
     WRONG_CREDENTIALS,
+    confirm_address,
     form_errors,
     is_signed_in,
     link_token,
@@ -33,7 +34,7 @@ def test_a_person_without_password_signs_up_and_comes_back_by_link_then_by_passw
     user = user_by_email(session, EMAIL)
     assert user is not None
     assert user.password_hash is None
-    assert client.get(mailbox.last_link(EMAIL, "/account/verify"), follow_redirects=False)
+    assert confirm_address(client, mailbox.last_link(EMAIL, "/account/verify"))
     assert is_signed_in(client)
     post_form(client, "/account/logout")
     assert not is_signed_in(client)
@@ -77,7 +78,7 @@ def test_once_a_link_only_account_has_a_password_changing_it_needs_the_current_o
     client, session, mailbox
 ):
     signup(client, EMAIL, "Camille", "")
-    client.get(mailbox.last_link(EMAIL, "/account/verify"))
+    confirm_address(client, mailbox.last_link(EMAIL, "/account/verify"))
     post_form(client, "/account/password", {"new_password": "enfin-un-mot-de-passe"})
 
     response = post_form(client, "/account/password", {"new_password": "encore-un-autre-secret"})
