@@ -16,6 +16,7 @@ from app.accounts.deps import load_user_for_request
 from app.db import engine_for
 from app.settings import Env, Settings
 from app.web.bodylimit import BodyLimitMiddleware
+from app.web.cache import AnonymousCacheMiddleware, cache_of
 from app.web.errors import install_error_handlers
 from app.web.middleware import RequestContextMiddleware
 from app.web.security import SecurityHeadersMiddleware, verify_csrf
@@ -59,6 +60,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("BOURSE_RATE_LIMITS=off: write rate limits and form timing checks are off")
         yield
         stop.set()
+        cache = cache_of(app)
+        if cache is not None:
+            cache.close()
         if worker:
             worker.join(timeout=5)
         engine.dispose()
@@ -80,6 +84,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, production=settings.is_production)
+    # Outermost: a stored answer (security headers included) is replayed before anything else
+    # runs. Anonymous, public GETs only; see app/web/cache.py.
+    app.add_middleware(AnonymousCacheMiddleware, max_mb=settings.cache_mb)
 
     from app.accounts.routes import router as accounts_router
     from app.board.comment_routes import router as comment_router

@@ -12,6 +12,7 @@ import app.models  # noqa: F401  (registers every table on the metadata)
 from app.board.search import is_search_object
 from app.db import make_engine
 from app.settings import Settings
+from app.web.content_version import is_content_version_object
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -23,8 +24,9 @@ target_metadata = SQLModel.metadata
 def include_object(
     obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
 ) -> bool:
-    # Full-text search objects are engine-specific and created by hand in migration 0002.
-    return not is_search_object(name)
+    # Full-text search objects are engine-specific and created by hand in migration 0002; the
+    # content version and its triggers by hand in 0007.
+    return not is_search_object(name) and not is_content_version_object(name)
 
 
 def _configure(connection: Connection) -> None:

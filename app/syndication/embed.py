@@ -1,15 +1,8 @@
-"""The embeddable widget: parameters, data and a cache of the rendered HTML.
+"""The embeddable widget: parameters and data.
 
-Partners' pages may be viewed far more often than the board changes, so the widget's HTML is
-kept in memory per (path, normalised query, locale) under a "board version":
-
-- a generation counter of this process, bumped after every commit that wrote needs, ideas,
-  their links, themes or territories (ORM unit of work and ORM `update()`/`delete()`
-  statements alike — the support and comment counters are relative UPDATEs);
-- the largest need id and audit entry id in the database (two primary-key lookups), so a need
-  posted or a moderation or pipeline action taken in another worker process invalidates too;
-- a short time to live, which bounds what neither catches across processes (a support counted
-  by another worker) to a minute.
+The rendered widget is stored, like every public answer, by the anonymous response cache
+(app/web/cache.py), which the content version invalidates at the first write: a widget shows a
+« Moi aussi » given a moment ago, whichever worker or instance took it.
 
 Only public data enters the widget: needs come from `visible_needs()` (through the board's own
 query), ideas from `public_ideas()`.
@@ -18,23 +11,14 @@ query), ideas from `public_ideas()`.
 from __future__ import annotations
 
 import re
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import event, func
-from sqlalchemy.orm import ORMExecuteState, Session
-from sqlmodel import Session as SQLModelSession
-from sqlmodel import select
+from sqlalchemy.orm import Session
 
 from app.board import queries as board_queries
 from app.board.models import Need, Territory, Theme
 from app.board.service import active_category
-from app.moderation.models import AuditEntry
 from app.pipeline.models import Idea, Partner
 from app.pipeline.public_routes import public_ideas
 from app.pipeline.service import STAGE_LABELS
@@ -240,102 +224,3 @@ def widget_ideas(session: Session, params: EmbedParams) -> list[Idea]:
         statement = statement.where(Idea.territory_id == params.territory.id)
     statement = statement.order_by(Idea.stage_changed_at.desc(), Idea.id.desc())  # type: ignore[attr-defined]
     return list(session.exec(statement.limit(params.limit)))  # type: ignore[attr-defined]
-
-
-# --- the cache ------------------------------------------------------------------------------------
-
-_TRACKED_TABLES = frozenset({"needs", "ideas", "idea_needs", "themes", "territories"})
-_generation = 0
-_generation_lock = threading.Lock()
-_DIRTY = "embed_cache_dirty"
-
-
-def generation() -> int:
-    return _generation
-
-
-def _bump() -> None:
-    global _generation
-    with _generation_lock:
-        _generation += 1
-
-
-@event.listens_for(Session, "after_flush")
-def _note_flush(session: Session, _context: Any) -> None:
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        table = getattr(obj, "__tablename__", None)
-        if table in _TRACKED_TABLES:
-            session.info[_DIRTY] = True
-            return
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _note_statement(state: ORMExecuteState) -> None:
-    if state.is_update or state.is_delete or state.is_insert:
-        mapper = state.bind_mapper
-        table = getattr(mapper, "local_table", None) if mapper is not None else None
-        if getattr(table, "name", None) in _TRACKED_TABLES:
-            state.session.info[_DIRTY] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _bump_after_commit(session: Session) -> None:
-    # After the commit, not at the flush: a render between the two would read the old rows
-    # and store them under the new version.
-    if session.info.pop(_DIRTY, False):
-        _bump()
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_after_rollback(session: Session) -> None:
-    session.info.pop(_DIRTY, None)
-
-
-def database_stamp(session: SQLModelSession) -> tuple[int, int]:
-    """(largest need id, largest audit entry id): two index lookups, shared by all workers."""
-    need_max = session.exec(select(func.max(Need.id))).one()
-    audit_max = session.exec(select(func.max(AuditEntry.id))).one()
-    return int(need_max or 0), int(audit_max or 0)
-
-
-class RenderCache:
-    """A small thread-safe LRU of rendered pages, each valid for `ttl` seconds."""
-
-    def __init__(self, max_entries: int = 512, ttl: float = 60.0) -> None:
-        self.max_entries = max_entries
-        self.ttl = ttl
-        self._entries: OrderedDict[tuple[Any, ...], tuple[float, str]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_or_render(self, key: tuple[Any, ...], render: Callable[[], str]) -> str:
-        now = time.monotonic()
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None and found[0] > now:
-                self._entries.move_to_end(key)
-                return found[1]
-        body = render()
-        with self._lock:
-            self._entries[key] = (now + self.ttl, body)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-        return body
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-_cache_creation = threading.Lock()
-
-
-def cache_for(app: Any) -> RenderCache:
-    """The app's cache (one per application instance, so tests never share one)."""
-    cache = getattr(app.state, "embed_cache", None)
-    if cache is None:
-        with _cache_creation:
-            cache = getattr(app.state, "embed_cache", None)
-            if cache is None:
-                cache = app.state.embed_cache = RenderCache()
-    return cache

@@ -127,20 +127,10 @@ def _site_filters(params: embed.EmbedParams) -> dict[str, str]:
 
 
 def _cached(request: Request, session: SessionDep, params: embed.EmbedParams, make) -> str:  # type: ignore[no-untyped-def]
-    locale = _locale(params, request)
-    key = (
-        request.url.path,
-        params.query(),
-        locale,
-        embed.generation(),
-        embed.database_stamp(session),
-    )
-
-    def render_now() -> str:
-        with i18n.use_locale(locale):
-            return make()
-
-    return embed.cache_for(request.app).get_or_render(key, render_now)
+    """Renders the widget in its language. Stored and invalidated by the anonymous response
+    cache (app/web/cache.py), like every public answer: a widget never misses a write."""
+    with i18n.use_locale(_locale(params, request)):
+        return make()
 
 
 @router.get("/embed/needs")

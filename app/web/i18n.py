@@ -30,6 +30,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
 from app.db import utcnow
+from app.web import freshness
 
 SUPPORTED_LOCALES = ("fr", "en")
 SOURCE_LOCALE = "fr"
@@ -160,9 +161,11 @@ def timeago(value: datetime | None) -> str:
     """Relative age: « il y a 3 jours » / "3 days ago"."""
     if not value:
         return ""
-    return format_timedelta(
-        value - utcnow(), add_direction=True, threshold=1.1, locale=get_locale()
-    )
+    now = utcnow()
+    age = (value - now).total_seconds()
+    # The words change with the clock: a cached page saying them is exact until then.
+    freshness.expires_at(now.timestamp() + freshness.relative_text_lasts(age, 1.1))
+    return format_timedelta(value - now, add_direction=True, threshold=1.1, locale=get_locale())
 
 
 def set_locale_cookie(response: Any, locale: str | None, *, secure: bool) -> None:

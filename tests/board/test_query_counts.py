@@ -84,6 +84,13 @@ class Board:
             self.count += 1
 
 
+@pytest.fixture(autouse=True)
+def no_response_cache(settings):  # type: ignore[no-untyped-def]
+    """These tests count what the routes run: the anonymous response cache (app/web/cache.py)
+    would answer the repeated request without running the route at all."""
+    settings.cache_mb = 0
+
+
 @pytest.fixture(params=["anonymous", "signed in"])
 def signed_in(request, client, session) -> User | None:  # type: ignore[no-untyped-def]
     viewer = make_user(session)

@@ -265,7 +265,7 @@ def test_stats_api_equals_the_figures(client, session, world):
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
     assert response.headers["access-control-allow-origin"] == "*"
-    assert response.headers["cache-control"] == "public, max-age=300"
+    assert response.headers["cache-control"] == "public, max-age=0, must-revalidate, s-maxage=5"
     body = response.json()
     assert body == impact_figures(session).as_json()
     assert body["ideas"] == {

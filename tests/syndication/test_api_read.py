@@ -381,7 +381,7 @@ def test_reads_send_cors_etag_and_cache_control_and_answer_304(client, session, 
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == "*"
     assert "ETag" in response.headers["access-control-expose-headers"]
-    assert response.headers["cache-control"] == "public, max-age=60"
+    assert response.headers["cache-control"] == "public, max-age=0, must-revalidate, s-maxage=5"
     etag = response.headers["etag"]
     assert etag.startswith('"')
     again = client.get(path, headers={"If-None-Match": etag})

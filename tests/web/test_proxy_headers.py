@@ -16,95 +16,18 @@ the database only stores the string, so the engine cannot change the result.
 
 from __future__ import annotations
 
-import os
-import queue
-import re
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-
 import httpx
 import pytest
 import uvicorn
 from selectolax.lexbor import LexborHTMLParser
 from sqlalchemy import text
 
-from app.cli import DEFAULT_FORWARDED_ALLOW_IPS, forwarded_allow_ips, migrate_database
+from app.cli import DEFAULT_FORWARDED_ALLOW_IPS, forwarded_allow_ips
 from app.db import make_engine
+from tests.serving import bourse_serve
 
-BOURSE = Path(sys.executable).parent / "bourse"
 PEER = "127.0.0.2"
 VISITOR = "203.0.113.7"  # what a proxy would write in X-Forwarded-For
-START_TIMEOUT = 30.0
-
-
-@contextmanager
-def bourse_serve(
-    tmp_path: Path, *args: str, env: dict[str, str] | None = None
-) -> Iterator[tuple[str, str]]:
-    """Runs `bourse serve` on a free loopback port; yields (its URL, its database URL) once
-    /healthz answers, and stops it on the way out."""
-    database_url = f"sqlite:///{tmp_path / 'proxy.sqlite3'}"
-    migrate_database(database_url)
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key != "FORWARDED_ALLOW_IPS" and not key.startswith("BOURSE_")
-    }
-    environment.update(
-        BOURSE_ENV="test",
-        BOURSE_DATA_DIR=str(tmp_path / "data"),
-        BOURSE_DATABASE_URL=database_url,
-        BOURSE_SECRET_KEY="proxy-test-secret-key",
-        **(env or {}),
-    )
-    process = subprocess.Popen(
-        # Port 0: the system picks a free port, which uvicorn prints once it listens.
-        [str(BOURSE), "serve", "--host", "127.0.0.1", "--port", "0", *args],
-        cwd=tmp_path,  # no .env file around
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def read_log() -> None:  # drains stderr, so the server never blocks on a full pipe
-        assert process.stderr is not None
-        for line in process.stderr:
-            lines.put(line)
-        lines.put(None)
-
-    reader = threading.Thread(target=read_log, daemon=True)
-    reader.start()
-    log: list[str] = []
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        url = None
-        while url is None:
-            try:
-                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                pytest.fail("bourse serve did not start in time:\n" + "".join(log))
-            if line is None:
-                pytest.fail("bourse serve stopped:\n" + "".join(log))
-            log.append(line)
-            found = re.search(r"Uvicorn running on (http://[\d.]+:\d+)", line)
-            url = found.group(1) if found else None
-        assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
-        yield url, database_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        reader.join(timeout=10)
 
 
 def fail_a_login(url: str, *, source: str, forwarded_for: str) -> None:

@@ -1,0 +1,126 @@
+"""The content version: one number that changes with every write anyone could see.
+
+Database triggers (migration 0007) bump the single row of `content_version` in the same
+transaction as every insert, update or delete on a public table, whatever wrote it (the app's
+ORM, a Core statement, raw SQL, the CLI, another worker or another instance). A page rendered
+at version v is still exact as long as the row says v: that is how the anonymous response cache
+(app/web/cache.py) knows, with one primary-key read, that a stored page may be served.
+
+The table is created by the migration, not by a model: the test harness empties every model
+table between tests, and this row must always be there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+# Table → the columns whose UPDATE shows somewhere public (None: every column). Each table of
+# the schema is in this list or in PRIVATE_TABLES (tests/web/test_content_version.py fails
+# otherwise); changing either needs a migration that recreates the triggers.
+PUBLIC_TABLES: dict[str, tuple[str, ...] | None] = {
+    "needs": None,
+    "supports": None,
+    "comments": None,
+    "ideas": None,
+    "idea_needs": None,
+    "idea_partners": None,
+    "idea_milestones": None,
+    "idea_stage_changes": None,
+    "partners": None,
+    "themes": None,
+    "territories": None,
+    "tags": None,
+    "need_tags": None,
+    "site_settings": None,
+    "revisions": None,
+    # Names and roles show on public pages; a login only writes last_login_at, which doesn't.
+    "users": ("display_name", "role", "blocked_at", "blocked_until", "trusted_at"),
+}
+
+# Tables no anonymous page, feed, embed or API read shows, with the reason.
+PRIVATE_TABLES: dict[str, str] = {
+    "api_tokens": "shown to their owner only",
+    "audit_entries": "moderation log, staff only",
+    "carrier_applications": "seen by the applicant and staff only",
+    "email_tokens": "secrets of e-mailed links",
+    "follows": "who follows what is shown to the follower only",
+    "idea_comments": "the team's working notes on an idea",
+    "idea_documents": "staff-only attachments",
+    "login_failures": "throttling",
+    "notification_preferences": "personal settings",
+    "notifications": "personal",
+    "outbox_messages": "e-mail queue",
+    "partner_referrals": "arrival counts, staff pages only",
+    "rate_events": "rate limits and anti-abuse marks",
+    "reports": "moderation; the hiding it causes writes needs or comments",
+    "user_sessions": "signed-in browsers",
+    "webhook_deliveries": "delivery queue",
+    "webhooks": "staff configuration",
+}
+
+TABLE = "content_version"
+
+
+def is_content_version_object(name: str | None) -> bool:
+    """For Alembic's comparison: the table exists in migrations only (see the docstring)."""
+    return name == TABLE or bool(name and name.startswith("cv_"))
+
+
+class VersionReader:
+    """Reads the current version with one primary-key SELECT on a connection of its own,
+    kept open for the life of the worker (one per thread that asks), outside the pool and in
+    autocommit, so a read costs one round trip and never holds a snapshot."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._local = threading.local()
+        self._opened: list[Any] = []
+        self._lock = threading.Lock()
+
+    def _connection(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            pooled = self.engine.raw_connection()
+            conn = pooled.driver_connection
+            pooled.detach()  # ours for good: the pool neither counts nor recycles it
+            if self.engine.dialect.name == "postgresql":
+                conn.autocommit = True
+            self._local.conn = conn
+            with self._lock:
+                self._opened.append(conn)
+        return conn
+
+    def read(self) -> tuple[int, int] | None:
+        """(version, changed_at as Unix seconds), or None when the database cannot say (the
+        cache then steps aside and the request goes to the app, which answers 503)."""
+        try:
+            cursor = self._connection().cursor()
+            try:
+                cursor.execute(f"SELECT version, changed_at FROM {TABLE} WHERE id = 1")
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        except Exception:
+            self.close()
+            return None
+        return (int(row[0]), int(row[1])) if row else None
+
+    def close(self) -> None:
+        """Closes this thread's connection (after an error: the next read opens another)."""
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # already broken: nothing to release
+                conn.close()
+
+    def close_all(self) -> None:
+        """At shutdown: every connection this reader opened, in any thread."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            with contextlib.suppress(Exception):
+                conn.close()
