@@ -2,8 +2,15 @@
 JSON Feed 1.1).
 
 Items come from the public read paths only (`visible_needs()` through `board_needs()`, and
-`public_ideas()`); this module turns them into `FeedItem`s and writes the documents. XML is
-built with ElementTree, which escapes every text and attribute, never by pasting strings.
+`public_ideas()`); this module turns them into `FeedItem`s and writes the documents.
+
+A feed is built when the anonymous response cache (app.web.cache) misses, i.e. on the first
+request after any public write, so building one stays cheap at any size of the data: a fixed
+number of indexed queries, the needs' stored excerpt and HTML (written with the text), no
+ORM load per item, and XML written as text (ElementTree took most of the time of an Atom feed of
+50 entries). Every text and attribute value goes through `_text()` / `_attr()`, which drop the
+characters XML 1.0 cannot carry and escape the rest; only the constant tag and attribute names
+are pasted as they are.
 
 Ids stay the same when a title (hence a slug) changes: Atom entries carry a tag: URI made of
 the site's host, the item's creation date and its id (RFC 4151); RSS guids and JSON Feed ids
@@ -23,23 +30,24 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from functools import lru_cache
 from html import escape
 from urllib.parse import urlsplit
-from xml.etree.ElementTree import Element, SubElement, tostring
+from xml.sax.saxutils import escape as xml_escape
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from app.accounts.models import User
 from app.board.models import Need, NeedSource, NeedStatus, Territory, Theme
 from app.moderation.models import AuditEntry
 from app.pipeline.models import Idea
 from app.pipeline.service import stage_label
 from app.syndication.attribution import with_ref
+from app.syndication.serialize import author_names
 from app.text import excerpt
 from app.web.i18n import get_locale
 from app.web.i18n import gettext as _
@@ -63,7 +71,8 @@ CONTENT_TYPES = {
 
 # Characters XML 1.0 cannot carry at all (not even escaped): a title pasted with a stray
 # control character would otherwise make the whole feed unreadable.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_NOT_XML_CHARS = "\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff"
+_NOT_XML = re.compile(f"[{_NOT_XML_CHARS}]")
 
 
 def _xml_text(value: str) -> str:
@@ -163,121 +172,130 @@ def validator_date(changed: datetime, now: datetime | None = None) -> datetime:
 # --- items -------------------------------------------------------------------------------------
 
 
-def _tag(base_url: str, created: datetime, path: str) -> str:
-    host = urlsplit(base_url).hostname or "localhost"
+def _tag(host: str, created: datetime, path: str) -> str:
     return f"tag:{host},{_utc(created).date().isoformat()}:{path}"
+
+
+def _host(base_url: str) -> str:
+    return urlsplit(base_url).hostname or "localhost"
 
 
 def category_name(category: Theme | Territory) -> str:
     return category.name_en if get_locale() == "en" and category.name_en else category.name
 
 
-def _categories(
-    base_url: str,
-    list_path: str,
-    theme: Theme | None,
-    territory: Territory | None,
-) -> list[Category]:
-    found = []
-    if theme is not None:
-        found.append(Category(theme.slug, category_name(theme), f"{base_url}{list_path}?theme="))
-    if territory is not None:
-        found.append(
-            Category(territory.slug, category_name(territory), f"{base_url}{list_path}?territory=")
-        )
-    return found
+def _categories_by_id(
+    categories: Mapping[int, Theme] | Mapping[int, Territory], scheme: str
+) -> dict[int, Category]:
+    """id → its feed Category, made once per feed (a few dozen themes and territories)."""
+    return {
+        category_id: Category(category.slug, category_name(category), scheme)
+        for category_id, category in categories.items()
+    }
 
 
 def need_items(
     session: Session,
     needs: list[Need],
     base_url: str,
-    themes: dict[int, Theme],
-    territories: dict[int, Territory],
+    themes: Mapping[int, Theme],
+    territories: Mapping[int, Territory],
     ref: str = "",
 ) -> list[FeedItem]:
-    """Feed items for needs already read through visible_needs() (one query for the authors).
-    `ref` (a partner's slug) goes on the links to the pages, never on the ids."""
-    author_ids = {n.author_id for n in needs if n.author_id is not None}
-    authors = (
-        {u.id: u for u in session.exec(select(User).where(User.id.in_(author_ids)))}  # type: ignore[union-attr]
-        if author_ids
-        else {}
-    )
+    """Feed items for needs already read through visible_needs() (one query for the authors'
+    names). `ref` (a partner's slug) goes on the links to the pages, never on the ids."""
+    authors = author_names(session, (n.author_id for n in needs if n.author_id is not None))
+    host = _host(base_url)
+    theme_categories = _categories_by_id(themes, f"{base_url}/?theme=")
+    territory_categories = _categories_by_id(territories, f"{base_url}/?territory=")
+    covered = Category("covered", _("Déjà couvert"), f"{base_url}/?status=")
+    fabrique, deleted_account = _("La fabrique à initiatives"), _("Un compte supprimé")
     items = []
     for need in needs:
-        path = f"/needs/{need.id}"
-        author = authors.get(need.author_id) if need.author_id is not None else None
+        need_id, author_id, created = need.id, need.author_id, need.created_at
+        path = f"/needs/{need_id}"
         if need.source != NeedSource.online.value:
             # Collected offline and published under the fabrique's name (SPEC §4).
-            author_name = _("La fabrique à initiatives")
-        elif author is not None:
-            author_name = author.display_name
+            author_name = fabrique
+        elif author_id is not None and author_id in authors:
+            author_name = authors[author_id]
         else:
-            author_name = _("Un compte supprimé")
-        theme = themes.get(need.theme_id) if need.theme_id else None
-        territory = territories.get(need.territory_id) if need.territory_id else None
-        categories = _categories(base_url, "/", theme, territory)
+            author_name = deleted_account
+        theme = theme_categories.get(need.theme_id) if need.theme_id else None
+        territory = territory_categories.get(need.territory_id) if need.territory_id else None
+        categories = [c for c in (theme, territory) if c is not None]
         if need.status == NeedStatus.covered.value:
-            categories.append(Category("covered", _("Déjà couvert"), f"{base_url}/?status="))
+            categories.append(covered)
         items.append(
             FeedItem(
                 permalink=base_url + path,
                 url=with_ref(f"{base_url}{path}-{need.slug}", ref),
-                tag=_tag(base_url, need.created_at, f"needs/{need.id}"),
+                tag=_tag(host, created, f"needs/{need_id}"),
                 title=need.title,
+                # Sanitised by app.text when the need was written, as is its excerpt.
                 content_html=need.body_html or f"<p>{escape(need.title)}</p>",
                 summary=need.excerpt,
-                published=need.created_at,
-                updated=max(need.updated_at, need.created_at),
+                published=created,
+                updated=max(need.updated_at, created),
                 author=author_name,
                 categories=categories,
                 extension={
                     "status": need.status,
-                    "theme": theme.slug if theme else None,
-                    "territory": territory.slug if territory else None,
+                    "theme": theme.term if theme else None,
+                    "territory": territory.term if territory else None,
                 },
             )
         )
     return items
 
 
+@lru_cache(maxsize=1024)
+def _summary_excerpt(summary: str) -> str:
+    """An idea's plain-text excerpt. It renders the Markdown (a fifth of a millisecond an
+    idea) and depends on the text alone, which staff rarely change: kept per text."""
+    return excerpt(summary)
+
+
 def idea_items(
     ideas: list[Idea],
     base_url: str,
-    themes: dict[int, Theme],
-    territories: dict[int, Territory],
+    themes: Mapping[int, Theme],
+    territories: Mapping[int, Territory],
     ref: str = "",
 ) -> list[FeedItem]:
     """Feed items for ideas already read through public_ideas() (`ref` as for needs)."""
+    host = _host(base_url)
+    theme_categories = _categories_by_id(themes, f"{base_url}/ideas?theme=")
+    territory_categories = _categories_by_id(territories, f"{base_url}/ideas?territory=")
+    fabrique = _("La fabrique à initiatives")
     items = []
     for idea in ideas:
         path = f"/ideas/{idea.id}"
-        theme = themes.get(idea.theme_id) if idea.theme_id else None
-        territory = territories.get(idea.territory_id) if idea.territory_id else None
+        theme = theme_categories.get(idea.theme_id) if idea.theme_id else None
+        territory = territory_categories.get(idea.territory_id) if idea.territory_id else None
         label = stage_label(idea.stage)
         categories = [
             Category(idea.stage, label, f"{base_url}/ideas?stage="),
-            *_categories(base_url, "/ideas", theme, territory),
+            *(c for c in (theme, territory) if c is not None),
         ]
-        stage_line = f"<p>{escape(_('Étape : %(stage)s', stage=label))}</p>"
+        stage_text = _("Étape : %(stage)s", stage=label)
         items.append(
             FeedItem(
                 permalink=base_url + path,
                 url=with_ref(f"{base_url}{path}-{idea.slug}", ref),
-                tag=_tag(base_url, idea.created_at, f"ideas/{idea.id}"),
+                tag=_tag(host, idea.created_at, f"ideas/{idea.id}"),
                 title=idea.title,
                 # summary_html is staff Markdown sanitised by app.text when it was written.
-                content_html=stage_line + (idea.summary_html or ""),
-                summary=excerpt(idea.summary) or _("Étape : %(stage)s", stage=label),
+                content_html=f"<p>{escape(stage_text)}</p>" + (idea.summary_html or ""),
+                summary=_summary_excerpt(idea.summary) or stage_text,
                 published=idea.created_at,
                 updated=max(idea.updated_at, idea.stage_changed_at, idea.created_at),
-                author=_("La fabrique à initiatives"),
+                author=fabrique,
                 categories=categories,
                 extension={
                     "stage": idea.stage,
-                    "theme": theme.slug if theme else None,
-                    "territory": territory.slug if territory else None,
+                    "theme": theme.term if theme else None,
+                    "territory": territory.term if territory else None,
                 },
             )
         )
@@ -287,67 +305,111 @@ def idea_items(
 # --- documents ---------------------------------------------------------------------------------
 
 
-def _sub(parent: Element, tag: str, text: str | None = None, **attrs: str) -> Element:
-    element = SubElement(parent, tag, {k: _xml_text(v) for k, v in attrs.items()})
-    if text is not None:
-        element.text = _xml_text(text)
-    return element
+# The documents are the bytes ElementTree used to write, without building ~650 elements first.
+_DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"
+# Inside an attribute value, quotes and white space other than the plain space must be
+# character references too, or a parser would end the value or normalise them to spaces.
+_ATTR_ENTITIES = {'"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"}
+# What _text() and _attr() would change: most values (dates, URLs, names) hold none of it and
+# are written as they are, after one regex search.
+_TEXT_SPECIAL = re.compile(f"[{_NOT_XML_CHARS}&<>]")
+_ATTR_SPECIAL = re.compile(f'[{_NOT_XML_CHARS}&<>"\\t\\n\\r]')
 
 
-def _xml(root: Element) -> bytes:
-    return tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+def _text(value: str) -> str:
+    """Character data: &, < and > escaped, the characters XML forbids dropped."""
+    return xml_escape(_xml_text(value)) if _TEXT_SPECIAL.search(value) else value
+
+
+def _attr(value: str) -> str:
+    """An attribute value, to write between double quotes."""
+    return xml_escape(_xml_text(value), _ATTR_ENTITIES) if _ATTR_SPECIAL.search(value) else value
+
+
+def _attrs(values: Mapping[str, str]) -> str:
+    return "".join(f' {name}="{_attr(value)}"' for name, value in values.items())
+
+
+def _leaf(tag: str, text: str = "", /, **attrs: str) -> str:
+    """An element without children: `<tag a="…">text</tag>`, or `<tag a="…" />` if no text."""
+    start = tag + _attrs(attrs) if attrs else tag
+    content = _text(text)
+    return f"<{start}>{content}</{tag}>" if content else f"<{start} />"
+
+
+def _document(root: str, root_attrs: Mapping[str, str], children: Iterable[str]) -> bytes:
+    return f"{_DECLARATION}<{root}{_attrs(root_attrs)}>{''.join(children)}</{root}>\n".encode()
+
+
+def _atom_entry(item: FeedItem) -> str:
+    return "".join(
+        [
+            "<entry>",
+            _leaf("id", item.tag),
+            _leaf("title", item.title, type="text"),
+            _leaf("link", rel="alternate", type="text/html", href=item.url),
+            _leaf("published", rfc3339(item.published)),
+            _leaf("updated", rfc3339(item.updated)),
+            f"<author>{_leaf('name', item.author)}</author>",
+            *(
+                _leaf("category", term=c.term, label=c.label, scheme=c.scheme)
+                for c in item.categories
+            ),
+            _leaf("summary", item.summary or item.title, type="text"),
+            _leaf("content", item.content_html, type="html"),
+            "</entry>",
+        ]
+    )
 
 
 def atom(feed: Feed) -> bytes:
-    root = Element("feed", {"xmlns": ATOM_NS, "xml:lang": get_locale()})
-    _sub(root, "id", feed.self_urls["atom"])
-    _sub(root, "title", feed.title)
-    _sub(root, "subtitle", feed.description)
-    _sub(root, "updated", rfc3339(feed.updated))
-    _sub(root, "link", rel="self", type="application/atom+xml", href=feed.self_urls["atom"])
-    _sub(root, "link", rel="alternate", type="text/html", href=feed.home_url)
-    author = _sub(root, "author")
-    _sub(author, "name", _("La fabrique à initiatives"))
-    _sub(root, "generator", _("Bourse à initiatives"))
-    for item in feed.items:
-        entry = _sub(root, "entry")
-        _sub(entry, "id", item.tag)
-        _sub(entry, "title", item.title, type="text")
-        _sub(entry, "link", rel="alternate", type="text/html", href=item.url)
-        _sub(entry, "published", rfc3339(item.published))
-        _sub(entry, "updated", rfc3339(item.updated))
-        entry_author = _sub(entry, "author")
-        _sub(entry_author, "name", item.author)
-        for category in item.categories:
-            _sub(
-                entry, "category", term=category.term, label=category.label, scheme=category.scheme
-            )
-        _sub(entry, "summary", item.summary or item.title, type="text")
-        _sub(entry, "content", item.content_html, type="html")
-    return _xml(root)
+    head = [
+        _leaf("id", feed.self_urls["atom"]),
+        _leaf("title", feed.title),
+        _leaf("subtitle", feed.description),
+        _leaf("updated", rfc3339(feed.updated)),
+        _leaf("link", rel="self", type="application/atom+xml", href=feed.self_urls["atom"]),
+        _leaf("link", rel="alternate", type="text/html", href=feed.home_url),
+        f"<author>{_leaf('name', _('La fabrique à initiatives'))}</author>",
+        _leaf("generator", _("Bourse à initiatives")),
+    ]
+    return _document(
+        "feed",
+        {"xmlns": ATOM_NS, "xml:lang": get_locale()},
+        [*head, *(_atom_entry(item) for item in feed.items)],
+    )
+
+
+def _rss_item(item: FeedItem) -> str:
+    return "".join(
+        [
+            "<item>",
+            _leaf("title", item.title),
+            _leaf("link", item.url),
+            _leaf("guid", item.permalink, isPermaLink="true"),
+            _leaf("pubDate", http_date(item.published)),
+            _leaf("dc:creator", item.author),
+            *(_leaf("category", c.label, domain=c.scheme) for c in item.categories),
+            _leaf("description", item.content_html),
+            "</item>",
+        ]
+    )
 
 
 def rss(feed: Feed) -> bytes:
-    root = Element("rss", {"version": "2.0", "xmlns:atom": ATOM_NS, "xmlns:dc": DC_NS})
-    channel = _sub(root, "channel")
-    _sub(channel, "title", feed.title)
-    _sub(channel, "link", feed.home_url)
-    _sub(channel, "description", feed.description)
-    _sub(channel, "language", get_locale())
-    _sub(channel, "lastBuildDate", http_date(feed.updated))
-    _sub(channel, "generator", _("Bourse à initiatives"))
-    _sub(channel, "atom:link", rel="self", type="application/rss+xml", href=feed.self_urls["rss"])
-    for item in feed.items:
-        element = _sub(channel, "item")
-        _sub(element, "title", item.title)
-        _sub(element, "link", item.url)
-        _sub(element, "guid", item.permalink, isPermaLink="true")
-        _sub(element, "pubDate", http_date(item.published))
-        _sub(element, "dc:creator", item.author)
-        for category in item.categories:
-            _sub(element, "category", category.label, domain=category.scheme)
-        _sub(element, "description", item.content_html)
-    return _xml(root)
+    channel = [
+        "<channel>",
+        _leaf("title", feed.title),
+        _leaf("link", feed.home_url),
+        _leaf("description", feed.description),
+        _leaf("language", get_locale()),
+        _leaf("lastBuildDate", http_date(feed.updated)),
+        _leaf("generator", _("Bourse à initiatives")),
+        _leaf("atom:link", rel="self", type="application/rss+xml", href=feed.self_urls["rss"]),
+        *(_rss_item(item) for item in feed.items),
+        "</channel>",
+    ]
+    return _document("rss", {"version": "2.0", "xmlns:atom": ATOM_NS, "xmlns:dc": DC_NS}, channel)
 
 
 def json_feed(feed: Feed) -> bytes:

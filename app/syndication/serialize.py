@@ -69,13 +69,22 @@ def fabrique_name() -> str:
     return _("La fabrique à initiatives")
 
 
-def _author_name(need: NeedRow, authors: dict[int, User]) -> str:
+def author_names(session: Session, author_ids: Iterable[int]) -> dict[int, str]:
+    """id → display name of these accounts, in one query reading two columns."""
+    ids = set(author_ids)
+    if not ids:
+        return {}
+    rows = session.exec(select(User.id, User.display_name).where(User.id.in_(ids)))  # type: ignore[union-attr]
+    return dict(rows.all())  # type: ignore[arg-type]
+
+
+def _author_name(need: NeedRow, authors: dict[int, str]) -> str:
     if need.author_id is None:
         if need.source != NeedSource.online.value:
             return fabrique_name()
         return _("Un compte supprimé")
-    author = authors.get(need.author_id)
-    return author.display_name if author else _("Un compte supprimé")
+    name = authors.get(need.author_id)
+    return name if name is not None else _("Un compte supprimé")
 
 
 def public_ideas_of_needs(session: Session, need_ids: list[int]) -> dict[int, Any]:
@@ -93,12 +102,7 @@ def needs_json(session: Session, needs: Iterable[NeedRow], base_url: str) -> lis
     if not rows:
         return []
     themes, territories = _categories(session)
-    author_ids = {n.author_id for n in rows if n.author_id is not None}
-    authors = (
-        {u.id: u for u in session.exec(select(User).where(User.id.in_(author_ids)))}  # type: ignore[union-attr]
-        if author_ids
-        else {}
-    )
+    authors = author_names(session, (n.author_id for n in rows if n.author_id is not None))
     ideas = public_ideas_of_needs(session, [n.id for n in rows])  # type: ignore[misc]
     items = []
     for need in rows:

@@ -2,7 +2,9 @@
 need page does not grow with the number of needs or comments, signed in or not.
 
 Statements are counted with a `before_cursor_execute` listener on the application's engine,
-after one warm-up request (so connection set-up never counts)."""
+after one warm-up request (so connection set-up never counts). The anonymous response cache
+(app.web.cache) is off here: it would answer the counted request from memory, without running
+the route whose statements are counted."""
 
 from __future__ import annotations
 
@@ -21,10 +23,17 @@ from app.board.models import Comment, Need
 from app.board.queries import PER_PAGE
 from app.board.supports import add_support
 from app.db import utcnow
+from app.settings import Settings
 from tests.factories import login_as, make_need, make_territory, make_theme, make_user
 
 FEW_NEEDS, MANY_NEEDS = 5, 2 * PER_PAGE  # one short page, then two full pages' worth
 FEW_COMMENTS, MANY_COMMENTS = 5, 50
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    settings.cache_mb = 0  # every request runs its route
+    return settings
 
 
 @contextmanager
