@@ -215,9 +215,12 @@ class AnonymousCacheMiddleware:
         """The entry's key, or None when this request must go to the app."""
         if scope["method"] not in ("GET", "HEAD") or not CACHEABLE_PATHS.match(scope["path"]):
             return None
-        if _header(scope, b"authorization") is not None:
+        # One pass over the headers instead of one per name: this runs on every hit.
+        # The first of repeated headers wins, as for Starlette's request.headers.get().
+        headers = dict(reversed(scope["headers"]))
+        if b"authorization" in headers:
             return None
-        has_session, locale_cookie = _has_session(_header(scope, b"cookie"))
+        has_session, locale_cookie = _has_session(headers.get(b"cookie"))
         if has_session:
             return None
         raw_query = scope.get("query_string", b"")
@@ -234,9 +237,9 @@ class AnonymousCacheMiddleware:
             pairs = tuple(sorted(parsed))
         settings = scope["app"].state.settings
         locale = self._locale(
-            locale_cookie, _header(scope, b"accept-language"), settings.default_locale
+            locale_cookie, headers.get(b"accept-language"), settings.default_locale
         )
-        varying = tuple(_header(scope, name) for name in VARY_HEADERS)
+        varying = tuple(headers.get(name) for name in VARY_HEADERS)
         return (scope["path"], pairs, locale, varying)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
