@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stop.set()
         cache = cache_of(app)
         if cache is not None:
-            cache.close()
+            await cache.close()
         if worker:
             worker.join(timeout=5)
         engine.dispose()

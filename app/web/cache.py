@@ -29,6 +29,7 @@ Memory is bounded: an LRU of at most BOURSE_CACHE_MB megabytes (0 turns the cach
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import threading
@@ -43,7 +44,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.web import freshness, i18n
-from app.web.content_version import VersionReader
+from app.web.content_version import AsyncVersionReader, SharedRead, VersionReader
 
 SESSION_COOKIE = "bourse_session"  # app.accounts.deps (imported by name: web/ sits below)
 
@@ -185,19 +186,37 @@ class AnonymousCacheMiddleware:
         self.store = ResponseStore(max_mb * 1024 * 1024)
         self.enabled = max_mb > 0
         self._reader: VersionReader | None = None
+        self._async_reader: AsyncVersionReader | None = None
+        self._shared: SharedRead | None = None
+        # Misses being rendered: (key, version) → the entry it gives (None: not storable).
+        self._filling: dict[tuple[Any, ...], asyncio.Future[Entry | None]] = {}
         self._locales: dict[tuple[str | None, bytes | None], str] = {}
         self.hits = 0
         self.misses = 0
 
-    def close(self) -> None:
+    async def close(self) -> None:
         if self._reader is not None:
             self._reader.close_all()
+        if self._async_reader is not None:
+            await self._async_reader.close()
         self.store.clear()
 
     def reader(self, scope: Scope) -> VersionReader:
         if self._reader is None:
             self._reader = VersionReader(scope["app"].state.engine)
         return self._reader
+
+    async def current_version(self, scope: Scope) -> tuple[int, int] | None:
+        """SQLite answers from a local file in microseconds: read at once. PostgreSQL is a
+        round trip away: read without blocking the loop, shared between concurrent requests
+        (content_version.SharedRead says why that stays exact)."""
+        if self._shared is None:
+            engine = scope["app"].state.engine
+            if engine.dialect.name != "postgresql":
+                return self.reader(scope).read()
+            self._async_reader = AsyncVersionReader(engine)
+            self._shared = SharedRead(self._async_reader.read)
+        return await self._shared()
 
     def _locale(self, cookie: str | None, accept: bytes | None, default: str) -> str:
         key = (cookie, accept)
@@ -250,7 +269,7 @@ class AnonymousCacheMiddleware:
         if key is None:
             await self.app(scope, receive, send)
             return
-        current = self.reader(scope).read()
+        current = await self.current_version(scope)
         if current is None:
             await self.app(scope, receive, send)
             return
@@ -268,7 +287,27 @@ class AnonymousCacheMiddleware:
         if scope["method"] == "HEAD":
             await self.app(scope, receive, send)
             return
-        await self._fill(scope, receive, send, key, version, changed_at)
+        # One render per page and version: when many visitors ask at once for a page that
+        # just changed, the others wait for the first one's answer instead of each running the
+        # route (a crowd of 64 renders at once is what made the tail of the latency).
+        loop = asyncio.get_running_loop()
+        filling = self._filling.get((key, version))
+        if filling is not None and filling.get_loop() is loop:
+            shared = await asyncio.shield(filling)
+            if shared is not None and shared.expires > time.time():
+                self.hits += 1
+                await self._replay(scope, send, shared)
+                return
+            await self.app(scope, receive, send)  # not shareable: the app answers this one
+            return
+        future: asyncio.Future[Entry | None] = loop.create_future()
+        self._filling[(key, version)] = future
+        entry: Entry | None = None
+        try:
+            entry = await self._fill(scope, receive, send, key, version, changed_at)
+        finally:
+            del self._filling[(key, version)]
+            future.set_result(entry)
 
     async def _fill(
         self,
@@ -278,8 +317,9 @@ class AnonymousCacheMiddleware:
         key: tuple[Any, ...],
         version: int,
         changed_at: int,
-    ) -> None:
-        """Runs the app, answers the visitor and keeps the answer if it may be shared."""
+    ) -> Entry | None:
+        """Runs the app, answers the visitor and keeps the answer if it may be shared (then
+        returns it, for the visitors who asked meanwhile)."""
         conditional = {b"if-none-match", b"if-modified-since"}
         client_headers = scope["headers"]
         # The app renders the whole answer (the visitor's validators are checked here after).
@@ -316,7 +356,7 @@ class AnonymousCacheMiddleware:
         with freshness.collect() as box:
             await self.app(inner, receive, capture)
         if streaming or start is None:
-            return
+            return None
         body = b"".join(chunks)
         status = start["status"]
         headers = list(start.get("headers", []))
@@ -332,9 +372,10 @@ class AnonymousCacheMiddleware:
             entry = Entry(version, status, stored, body, etag, modified, box[0])
             self.store.put(key, entry)
             await self._replay({**scope, "headers": client_headers}, send, entry)
-            return
+            return entry
         await send(start)
         await send({"type": "http.response.body", "body": body})
+        return None
 
     @staticmethod
     def _storable(

@@ -12,8 +12,10 @@ table between tests, and this row must always be there.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -63,6 +65,7 @@ PRIVATE_TABLES: dict[str, str] = {
 }
 
 TABLE = "content_version"
+_SELECT = f"SELECT version, changed_at FROM {TABLE} WHERE id = 1"
 
 
 def is_content_version_object(name: str | None) -> bool:
@@ -100,7 +103,7 @@ class VersionReader:
         try:
             cursor = self._connection().cursor()
             try:
-                cursor.execute(f"SELECT version, changed_at FROM {TABLE} WHERE id = 1")
+                cursor.execute(_SELECT)
                 row = cursor.fetchone()
             finally:
                 cursor.close()
@@ -124,3 +127,88 @@ class VersionReader:
         for conn in opened:
             with contextlib.suppress(Exception):
                 conn.close()
+
+
+class AsyncVersionReader:
+    """The same read over an asynchronous psycopg connection (PostgreSQL): a round trip to
+    the database server must not stop the event loop, which serves every other hit meanwhile.
+    One connection per event loop (a worker has one), opened on first use, again after an
+    error."""
+
+    def __init__(self, engine: Engine) -> None:
+        args, kwargs = engine.dialect.create_connect_args(engine.url)
+        kwargs.pop("context", None)  # SQLAlchemy's adapters, for its own connections only
+        kwargs.setdefault("connect_timeout", 5)
+        self._args = args
+        self._kwargs = kwargs
+        self._conn: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def read(self) -> tuple[int, int] | None:
+        import psycopg  # only installations on PostgreSQL reach this
+
+        loop = asyncio.get_running_loop()
+        try:
+            if self._conn is None or self._loop is not loop or self._conn.closed:
+                self._conn = await psycopg.AsyncConnection.connect(
+                    *self._args, autocommit=True, **self._kwargs
+                )
+                self._loop = loop
+            cursor = await self._conn.execute(_SELECT)
+            row = await cursor.fetchone()
+        except Exception:
+            await self.close()
+            return None
+        return (int(row[0]), int(row[1])) if row else None
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # already broken: nothing to release
+                await conn.close()
+
+
+class SharedRead:
+    """Shares version reads between the requests of one worker without ever serving one a
+    version read before it arrived.
+
+    A caller waits for the next read that *starts* after it asked: a read already running may
+    have been answered before a write the caller knows of (its own support, given a moment
+    ago through another worker) and is not joined. Every caller that asks while a read runs
+    shares the one that starts when it ends. So under load the database sees about one read
+    per round trip per worker instead of one per request, and each answer stays as exact as a
+    read of its own."""
+
+    def __init__(self, read: Callable[[], Awaitable[tuple[int, int] | None]]) -> None:
+        self._read = read
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._next: asyncio.Future[tuple[int, int] | None] | None = None
+        self._running: asyncio.Task[None] | None = None
+
+    async def __call__(self) -> tuple[int, int] | None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a new event loop (tests start one per client)
+            self._loop, self._next, self._running = loop, None, None
+        future = self._next
+        if future is None:
+            future = self._next = loop.create_future()
+            if self._running is None:
+                self._start()
+        # Shielded: a visitor who hangs up must not cancel the read the others wait for.
+        return await asyncio.shield(future)
+
+    def _start(self) -> None:
+        future, self._next = self._next, None
+        assert future is not None and self._loop is not None
+        self._running = self._loop.create_task(self._run(future))
+
+    async def _run(self, future: asyncio.Future[tuple[int, int] | None]) -> None:
+        result: tuple[int, int] | None = None
+        try:
+            result = await self._read()
+        finally:
+            self._running = None
+            if not future.done():
+                future.set_result(result)
+            if self._next is not None:
+                self._start()
