@@ -263,3 +263,16 @@ def test_french_spacing_leaves_urls_and_plain_text_alone():
         french_spacing("Déjà inscrit·e ? Oui ; non !")
         == "Déjà inscrit·e\u202f? Oui\u202f; non\u202f!"
     )
+
+
+@pytest.mark.parametrize("locale", i18n.SUPPORTED_LOCALES)
+def test_numbers_are_formatted_as_babel_formats_them(locale):
+    from babel.numbers import format_decimal
+
+    samples = [*range(-1500, 1500), 12_345, 1_000_000, -98_765, 2.5, 1234.5, 0.0]
+    with i18n.use_locale(locale):
+        assert [i18n.format_number(n) for n in samples] == [
+            format_decimal(n, locale=locale) for n in samples
+        ]
+    with i18n.use_locale("fr"):
+        assert i18n.format_number(1234) == format_decimal(1234, locale="fr") != "1234"
