@@ -105,8 +105,10 @@ def board(request: Request, session: SessionDep, user: OptionalUser) -> Response
         filters.after = filters.before = ""
         filters.page = 1
         page = queries.board_needs(session, filters)
-    themes, territories = queries.categories(session)
+    # All of them (two queries, not four): archived ones still name their needs' labels.
     all_themes, all_territories = queries.categories(session, include_archived=True)
+    themes = [t for t in all_themes if t.archived_at is None]
+    territories = [t for t in all_territories if t.archived_at is None]
     # An archived theme chosen by an old link stays selected (and named) in the filter.
     themes += [t for t in [filters.theme] if t is not None and t.archived_at is not None]
     territories += [t for t in [filters.territory] if t is not None and t.archived_at is not None]
