@@ -109,7 +109,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def engine_for(settings: Settings) -> Engine:
-    return make_engine(settings.sqlalchemy_url)
+    # A request holds at most two connections (its session, and a short one for an error
+    # page or a partner arrival), and a worker admits `concurrency` requests at once
+    # (app/web/admission.py): the pool can then never run dry under load.
+    spare = settings.concurrency + 2
+    return make_engine(settings.sqlalchemy_url, pool_size=spare, max_overflow=spare)
 
 
 @contextmanager

@@ -7,6 +7,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import inspect
@@ -15,6 +16,7 @@ from app import PROJECT_ROOT
 from app.accounts.deps import load_user_for_request
 from app.db import engine_for
 from app.settings import Env, Settings
+from app.web.admission import AdmissionMiddleware
 from app.web.bodylimit import BodyLimitMiddleware
 from app.web.cache import AnonymousCacheMiddleware, cache_of
 from app.web.errors import install_error_handlers
@@ -56,6 +58,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 target=run_forever, args=(engine, settings, stop), name="outbox", daemon=True
             )
             worker.start()
+        # Admitted requests use one thread at a time each; the spare tokens serve static
+        # files and the threads of requests that admission lets pass (see admission.py).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.concurrency + 4
         if settings.rate_limits == "off":
             log.warning("BOURSE_RATE_LIMITS=off: write rate limits and form timing checks are off")
         yield
@@ -84,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, production=settings.is_production)
+    # Inside the cache: a hit takes no slot.
+    app.add_middleware(AdmissionMiddleware, limit=settings.concurrency)
     # Outermost: a stored answer (security headers included) is replayed before anything else
     # runs. Anonymous, public GETs only; see app/web/cache.py.
     app.add_middleware(AnonymousCacheMiddleware, max_mb=settings.cache_mb)

@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     cache_mb: int = Field(
         64, ge=0, le=4096, description="Memory of the anonymous response cache per worker"
     )
+    concurrency: int = Field(
+        4,
+        ge=1,
+        le=256,
+        description="Requests a worker runs at once (the others wait their turn); its threads "
+        "and its database pool are sized from it",
+    )
 
     @field_validator("base_url")
     @classmethod
