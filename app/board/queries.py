@@ -178,7 +178,7 @@ def board_needs(session: Session, filters: BoardFilters, per_page: int = PER_PAG
         statement = statement.where(Need.status == STATUS_FILTERS[filters.status])
     dialect = session.get_bind().dialect.name
     if filters.q:
-        matched = matching_needs(statement, dialect, filters.q)
+        matched = matching_needs(session, statement, filters.q)
         if matched is not None:
             statement = matched
     if filters.before:

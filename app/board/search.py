@@ -13,6 +13,7 @@ digits only), each word becomes a quoted prefix term, and all words must match. 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import ColumnElement, literal_column, text
 from sqlalchemy.sql import Select
@@ -67,23 +68,43 @@ def _tsquery(terms: list[str], any_term: bool = False) -> str:
     return (" | " if any_term else " & ").join(f"{term}:*" for term in terms)
 
 
-def matching_needs(statement: Select, dialect: str, query: str) -> Select | None:
+# On SQLite, from this many matches on, a page of results comes sooner by walking the board's
+# sort index and keeping the needs that match (about 21 × needs ÷ matches rows read) than by
+# reading every match by its id and sorting them all. Measured at 100,000 needs: « creche »
+# (4,957 matches) 9 ms → 0.9 ms, « velo » (12,666) 22 → 2.1 ms; but a word that matches
+# nothing walks the whole index (15 ms), hence a probe that counts up to this number first
+# (0.02 to 0.9 ms). PostgreSQL's planner weighs this itself from its statistics.
+MANY_MATCHES = 1000
+
+
+def matching_needs(session: Session, statement: Select, query: str) -> Select | None:
     """`statement` restricted to needs matching `query`, or None when the query has no word
     (the caller then shows the unfiltered list)."""
     terms = search_terms(query)
     if not terms:
         return None
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        fts = _fts5_query(terms)
+        probe = text(
+            "SELECT count(*) FROM (SELECT rowid FROM needs_fts WHERE needs_fts MATCH :fts LIMIT :n)"
+        )
+        found = session.execute(probe, {"fts": fts, "n": MANY_MATCHES}).scalar_one()
+        if found >= MANY_MATCHES:
+            # The unary + keeps SQLite from looking the matches up by primary key, so it
+            # reads the sort's index instead and tests each row against the matches.
+            return statement.where(literal_column("+needs.id").in_(_fts5_rowids(fts)))
     return statement.where(match_clause(dialect, terms))
+
+
+def _fts5_rowids(fts: str) -> Any:
+    return text("SELECT rowid FROM needs_fts WHERE needs_fts MATCH :fts").bindparams(fts=fts)
 
 
 def match_clause(dialect: str, terms: list[str]) -> ColumnElement[bool]:
     """Every term must match (as a prefix, accents and case ignored)."""
     if dialect == "sqlite":
-        return Need.id.in_(  # type: ignore[union-attr]
-            text("SELECT rowid FROM needs_fts WHERE needs_fts MATCH :fts").bindparams(
-                fts=_fts5_query(terms)
-            )
-        )
+        return Need.id.in_(_fts5_rowids(_fts5_query(terms)))  # type: ignore[union-attr]
     return literal_column("needs.search_vector").op("@@")(
         text("to_tsquery('public.fr_unaccent'::regconfig, :tsq)").bindparams(tsq=_tsquery(terms))
     )

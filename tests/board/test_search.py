@@ -254,3 +254,52 @@ def test_similar_needs_use_the_same_accent_insensitive_search(session, needs):
     found = [n.title for n in similar_needs(session, "Une CRÈCHE de nuit")]
 
     assert sorted(found) == CRECHES
+
+
+# --- the plan for searches with many matches ---------------------------------------------------
+
+
+def pages_of(session, sort: str) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    """Every page of a search for « vélo » in `sort` order, following the next-page cursors."""
+    pages: list[list[str]] = []
+    filters = BoardFilters(q="velo", sort=sort)
+    while True:
+        page = board_needs(session, filters, per_page=4)
+        pages.append([n.title for n in page.needs])
+        if not page.has_next:
+            return pages
+        filters = BoardFilters(q="velo", sort=sort, after=page.next_cursor)
+
+
+@pytest.mark.parametrize("sort", ["recent", "top", "discussed"])
+def test_many_matches_give_the_same_pages_as_few(session, monkeypatch, sort):
+    """A search matching many needs reads the sort's index instead of each match by id (on
+    SQLite): same needs, same order, same cursors; hidden needs still left out."""
+    from datetime import timedelta
+
+    from app.board import search as search_module
+    from app.db import utcnow
+
+    start = utcnow() - timedelta(days=30)
+    for i in range(14):
+        need = make_need(
+            session,
+            title=f"Atelier vélo numéro {i}",
+            created_at=start + timedelta(hours=(i * 7) % 13),  # not in insertion order
+            status="hidden" if i % 5 == 0 else "published",
+        )
+        need.supports_count = (i * 3) % 4  # ties, broken by id
+        need.comments_count = i % 3
+        session.add(need)
+    make_need(session, title="Une épicerie solidaire")
+    session.commit()
+
+    monkeypatch.setattr(search_module, "MANY_MATCHES", 10**9)
+    by_id = pages_of(session, sort)
+    monkeypatch.setattr(search_module, "MANY_MATCHES", 3)
+    by_index = pages_of(session, sort)
+
+    assert by_index == by_id
+    titles = [title for page in by_id for title in page]
+    assert len(titles) == 11 and len(set(titles)) == 11  # 14 minus the 3 hidden, no repeat
+    assert len(by_id) == 3
