@@ -22,6 +22,7 @@ from app.web.cache import AnonymousCacheMiddleware, cache_of
 from app.web.errors import install_error_handlers
 from app.web.middleware import RequestContextMiddleware
 from app.web.security import SecurityHeadersMiddleware, verify_csrf
+from app.web.templating import environment
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=None,
     )
     app.state.settings = settings
+    # Templates are read and compiled once; only development looks for edited files again
+    # (Jinja otherwise checks each template's modification time on every page).
+    environment.auto_reload = settings.env == Env.development
     app.state.engine = engine
     app.state.user_loader = load_user_for_request
     app.state.unread_counter = unread_notifications

@@ -64,10 +64,20 @@ def main() -> None:
             sign_in(client, ACCOUNTS[args.who])
         for _ in range(5):  # templates compiled, caches filled
             answer = client.get(args.path)
-        started = time.perf_counter()
-        for _ in range(args.requests):
-            client.get(args.path)
-        wall = (time.perf_counter() - started) / args.requests * 1000
+        # Five rounds, the fastest kept: on a shared machine the others' load only adds time.
+        rounds = []
+        for _ in range(5):
+            started, cpu = time.perf_counter(), time.process_time()
+            for _ in range(max(args.requests // 5, 1)):
+                client.get(args.path)
+            count = max(args.requests // 5, 1)
+            rounds.append(
+                (
+                    (time.perf_counter() - started) / count * 1000,
+                    (time.process_time() - cpu) / count * 1000,
+                )
+            )
+        wall, cpu_ms = min(rounds)
         yappi.set_clock_type("cpu")
         yappi.start()
         for _ in range(args.requests):
@@ -76,7 +86,8 @@ def main() -> None:
 
     print(
         f"{args.who} {args.path}: {answer.status_code}, {len(answer.content):,} bytes, "
-        f"{wall:.1f} ms per request without the profiler"
+        f"{wall:.1f} ms per request without the profiler ({cpu_ms:.1f} ms of CPU; the "
+        f"fastest of 5 rounds)"
     )
     rows = []
     for stat in yappi.get_func_stats():

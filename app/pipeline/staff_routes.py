@@ -41,7 +41,7 @@ from app.pipeline.models import (
 from app.pipeline.panels import panels_for
 from app.web.deps import SessionDep
 from app.web.errors import Conflict, Invalid
-from app.web.i18n import get_locale
+from app.web.i18n import get_locale, localized_name
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
 from app.web.params import parse_id
@@ -249,12 +249,6 @@ def _labelled(labels: Mapping[str, str]) -> list[tuple[str, str]]:
     return [(code, _(label)) for code, label in labels.items()]
 
 
-def _category_name(category: Theme | Territory) -> str:
-    if get_locale() == "en" and category.name_en:
-        return category.name_en
-    return category.name
-
-
 def _list_page(
     request: Request, session: Session, filters: export.IdeaFilters, *, status_code: int = 200
 ) -> Response:
@@ -277,8 +271,8 @@ def _list_page(
             "choices": {
                 "stage": _labelled(service.STAGE_LABELS),
                 "origin": _labelled(service.ORIGIN_LABELS),
-                "theme": [(t.slug, _category_name(t)) for t in themes],
-                "territory": [(t.slug, _category_name(t)) for t in territories],
+                "theme": [(t.slug, localized_name(t)) for t in themes],
+                "territory": [(t.slug, localized_name(t)) for t in territories],
                 "public": _labelled(export.PUBLIC_CHOICES),
                 "sort": _labelled(export.SORTS),
             },

@@ -49,7 +49,7 @@ from app.pipeline.service import stage_label
 from app.syndication.attribution import with_ref
 from app.syndication.serialize import author_names
 from app.text import excerpt
-from app.web.i18n import get_locale
+from app.web.i18n import get_locale, localized_name
 from app.web.i18n import gettext as _
 
 MAX_ITEMS = 50
@@ -181,7 +181,7 @@ def _host(base_url: str) -> str:
 
 
 def category_name(category: Theme | Territory) -> str:
-    return category.name_en if get_locale() == "en" and category.name_en else category.name
+    return localized_name(category)
 
 
 def _categories_by_id(

@@ -18,7 +18,7 @@ from contextvars import ContextVar
 _expiry: ContextVar[list[float] | None] = ContextVar("bourse_freshness", default=None)
 
 # babel.dates.format_timedelta's units, largest first, and its default threshold as we call it.
-_UNITS = (
+UNITS = (
     3600 * 24 * 365,
     3600 * 24 * 30,
     3600 * 24 * 7,
@@ -52,12 +52,12 @@ def relative_text_lasts(age_seconds: float, threshold: float = 1.1) -> float:
     until the rounded count of its unit moves (a half unit further) or the next larger unit
     reaches its threshold, whichever comes first. Never more than the truth, at least 1 s."""
     age = abs(age_seconds)
-    for index, unit in enumerate(_UNITS):
+    for index, unit in enumerate(UNITS):
         value = age / unit
         if value >= threshold:
             next_half = (math.floor(value - 0.5) + 1.5) * unit - age
             if index > 0:
-                next_half = min(next_half, _UNITS[index - 1] * threshold - age)
+                next_half = min(next_half, UNITS[index - 1] * threshold - age)
             # Babel counts whole seconds and rounds a past date's age up to the next one.
             return max(next_half - 1.0, 1.0)
     return 1.0

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache, lru_cache
 from io import BytesIO
 from pathlib import Path
@@ -166,9 +166,38 @@ def format_number(value: int | float) -> str:
     return format_decimal(value, locale=babel_locale(get_locale()))
 
 
+def localized_name(thing: Any) -> str:
+    """A theme's or a territory's name in the current language: `name_en` in English when
+    given, `name` otherwise (the French name is the one always filled)."""
+    name_en = thing.name_en
+    return name_en if name_en and get_locale() == "en" else thing.name
+
+
 def iso(value: datetime | None) -> str:
     """RFC 3339 to the second, for `<time datetime>` (validators refuse microseconds)."""
     return value.replace(microsecond=0).isoformat() if value else ""
+
+
+TIMEAGO_THRESHOLD = 1.1
+# Babel's words for a relative age, by what decides them: (locale, future?, unit, rounded
+# count). A board formats twenty of them and Babel walks its CLDR tables for each; there are
+# only a few hundred different answers in practice. Cleared if it ever grows past the bound.
+_relative_words: dict[tuple[str, bool, int, int], str] = {}
+_RELATIVE_WORDS_MAX = 10_000
+
+
+def relative_key(seconds: int, threshold: float = TIMEAGO_THRESHOLD) -> tuple[bool, int, int]:
+    """What babel.dates.format_timedelta(add_direction=True) prints depends on alone: the
+    direction, the unit it picks (the largest whose count reaches the threshold) and the count
+    rounded as it rounds it (seconds as Babel counts them: whole, a past age rounded up)."""
+    age = abs(seconds)
+    for unit in freshness.UNITS:
+        value = age / unit
+        if value >= threshold or unit == 1:
+            if unit == 1 and value > 0:
+                value = max(1, value)
+            return seconds >= 0, unit, round(value)
+    raise AssertionError("unreachable: the last unit is the second")
 
 
 def timeago(value: datetime | None) -> str:
@@ -176,12 +205,26 @@ def timeago(value: datetime | None) -> str:
     if not value:
         return ""
     now = utcnow()
-    age = (value - now).total_seconds()
+    delta = value - now
+    age = delta.total_seconds()
     # The words change with the clock: a cached page saying them is exact until then.
-    freshness.expires_at(now.timestamp() + freshness.relative_text_lasts(age, 1.1))
-    return format_timedelta(
-        value - now, add_direction=True, threshold=1.1, locale=babel_locale(get_locale())
-    )
+    freshness.expires_at(now.timestamp() + freshness.relative_text_lasts(age, TIMEAGO_THRESHOLD))
+    return relative_words(delta, get_locale())
+
+
+def relative_words(delta: timedelta, locale: str) -> str:
+    """format_timedelta(delta, add_direction=True, threshold=1.1) in `locale`, remembered by
+    what decides the words (relative_key)."""
+    key = (locale, *relative_key(delta.days * 86400 + delta.seconds))
+    words = _relative_words.get(key)
+    if words is None:
+        words = format_timedelta(
+            delta, add_direction=True, threshold=TIMEAGO_THRESHOLD, locale=babel_locale(locale)
+        )
+        if len(_relative_words) >= _RELATIVE_WORDS_MAX:
+            _relative_words.clear()
+        _relative_words[key] = words
+    return words
 
 
 def set_locale_cookie(response: Any, locale: str | None, *, secure: bool) -> None:

@@ -39,6 +39,7 @@ def _make_environment() -> Environment:
     )
     env.globals.update(
         get_locale=i18n.get_locale,
+        category_name=i18n.localized_name,
         language_name=i18n.language_name,
         blocked_message=_blocked_message,
     )

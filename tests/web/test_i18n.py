@@ -276,3 +276,26 @@ def test_numbers_are_formatted_as_babel_formats_them(locale):
         ]
     with i18n.use_locale("fr"):
         assert i18n.format_number(1234) == format_decimal(1234, locale="fr") != "1234"
+
+
+def test_relative_ages_are_babels_own_words_from_the_remembered_ones():
+    """timeago remembers Babel's words by (direction, unit, rounded count): whatever order the
+    ages come in, each answer is the one Babel gives for that very age, at every boundary."""
+    import random
+    from datetime import timedelta
+
+    from babel.dates import format_timedelta
+
+    boundaries = [0, 1, 2, 59, 60, 65, 66, 89, 90, 91, 3599, 3600, 3960, 3961, 5399, 5400]
+    days = [86399, 86400, 95040, 95041, 129599, 129600, 7 * 86400, 665280, 30 * 86400]
+    years = [365 * 86400, 365 * 86400 * 1.1, 365 * 86400 * 2.5, 365 * 86400 * 7]
+    rng = random.Random(7)
+    ages = boundaries + days + years + [rng.uniform(0, 3 * 365 * 86400) for _ in range(3000)]
+    ages += [a + 0.5 for a in boundaries + days]
+    deltas = [timedelta(seconds=sign * age) for age in ages for sign in (1, -1)]
+    rng.shuffle(deltas)
+    i18n._relative_words.clear()
+    for locale in ("fr", "en"):
+        for delta in deltas:
+            expected = format_timedelta(delta, add_direction=True, threshold=1.1, locale=locale)
+            assert i18n.relative_words(delta, locale) == expected, (locale, delta)
