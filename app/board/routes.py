@@ -14,7 +14,11 @@ from fastapi.responses import RedirectResponse, Response
 from app.accounts.deps import CurrentUser, OptionalUser
 from app.accounts.models import User
 from app.accounts.routes import notice_for
-from app.board import queries, service
+from app.board import (
+    cards,  # noqa: F401  (registers the need_card template global)
+    queries,
+    service,
+)
 from app.board.badges import badges_for
 from app.board.models import PUBLIC_NEED_STATUSES, Need, NeedStatus, Territory, Theme
 from app.board.permissions import can_delete_need, can_participate, is_moderator

@@ -480,3 +480,47 @@ def test_the_board_marks_what_i_support(client, session):
         if card.css_first(".count-mine") is not None
     ]
     assert marked == ["Un besoin que je soutiens"]
+
+
+def test_remembered_cards_follow_every_change_they_show(client, session):
+    """Cards are remembered by their content (app.board.cards): what a visitor sees next is
+    always the need as it is now — counts, title, theme, the visitor's own mark, language."""
+    from app.board.cards import _cards
+    from app.board.supports import add_support, remove_support
+
+    _cards.clear()
+    theme = make_theme(session, slug="mobilite", name="Mobilité")
+    theme.name_en = "Mobility"
+    session.add(theme)
+    need = make_need(session, title="Un garage solidaire", theme_id=theme.id)
+    me = make_user(session)
+    login_as(client, me, session)
+
+    def card() -> str:
+        page = LexborHTMLParser(client.get("/").text)
+        node = page.css_first("article.need-card")
+        assert node is not None
+        return node.html or ""
+
+    first = card()
+    assert card() == first and len(_cards) == 1  # the same card, from memory
+    assert "0 soutien" in words(first) and "count-mine" not in first
+
+    add_support(session, need, me)
+    assert "1 soutien" in words(card()) and "count-mine" in card()
+    remove_support(session, need, me)
+    assert "0 soutien" in words(card()) and "count-mine" not in card()
+    add_support(session, need, make_user(session))  # someone else: only the count moves
+    assert "1 soutien" in words(card()) and "count-mine" not in card()
+
+    set_counts(session, need, title="Un garage solidaire et mobile", comments_count=3)
+    changed = card()
+    assert "Un garage solidaire et mobile" in changed and "3 commentaires" in words(changed)
+
+    theme.name = "Déplacements"
+    session.add(theme)
+    session.commit()
+    assert "Déplacements" in card()
+    client.cookies.set("bourse_lang", "en")
+    english = card()
+    assert "Mobility" in english and "comments" in english
