@@ -32,7 +32,13 @@ PASSWORD = "bench-load-mot-de-passe-2026"  # bench/load.py's BENCH_PASSWORD
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("path", help="the page, e.g. / or /needs/3291-…")
+    parser.add_argument("path", help="the page, e.g. / or /needs/3291-…, or a need id")
+    parser.add_argument(
+        "--toggle",
+        action="store_true",
+        help="« Moi aussi » given and withdrawn in turn on the need `path` (API PUT/DELETE "
+        "with a new token of the account)",
+    )
     parser.add_argument(
         "--as", dest="who", choices=["resident", "admin", "anonymous"], default="resident"
     )
@@ -62,14 +68,15 @@ def main() -> None:
     with TestClient(app, base_url="https://127.0.0.1") as client:
         if args.who != "anonymous":
             sign_in(client, ACCOUNTS[args.who])
-        for _ in range(5):  # templates compiled, caches filled
-            answer = client.get(args.path)
+        request = page_request(client, args)
+        for _ in range(6):  # templates compiled, caches filled
+            answer = request()
         # Five rounds, the fastest kept: on a shared machine the others' load only adds time.
         rounds = []
         for _ in range(5):
             started, cpu = time.perf_counter(), time.process_time()
             for _ in range(max(args.requests // 5, 1)):
-                client.get(args.path)
+                request()
             count = max(args.requests // 5, 1)
             rounds.append(
                 (
@@ -82,7 +89,7 @@ def main() -> None:
             yappi.set_clock_type("cpu")
             yappi.start()
             for _ in range(args.requests):
-                client.get(args.path)
+                request()
             yappi.stop()
 
     print(
@@ -99,6 +106,29 @@ def main() -> None:
         print(f"\n{title} (ms per request, calls per request)")
         for total, own, calls, name in sorted(rows, key=lambda r: -r[key])[: args.top]:
             print(f"{total / n * 1000:8.2f} {own / n * 1000:7.2f} {calls / n:8.1f}  {name}")
+
+
+def page_request(client, args):  # type: ignore[no-untyped-def]
+    """The request to repeat: a GET of the page, or a support given then withdrawn."""
+    if not args.toggle:
+        return lambda: client.get(args.path)
+    from app.accounts import service
+    from app.db import session_scope
+
+    with session_scope(client.app.state.engine) as session:
+        user = service.user_by_email(session, ACCOUNTS[args.who])
+        token = service.create_api_token(session, user, "bench/profile_page.py")
+    url = f"/api/v1/needs/{args.path}/support"
+    headers = {"Authorization": f"Bearer {token}"}
+    turn = iter(range(10**9))
+
+    def toggle():  # type: ignore[no-untyped-def]
+        method = client.put if next(turn) % 2 == 0 else client.delete
+        answer = method(url, headers=headers)
+        assert answer.status_code == 200, answer.text
+        return answer
+
+    return toggle
 
 
 def sign_in(client, email: str) -> None:  # type: ignore[no-untyped-def]
