@@ -639,18 +639,22 @@ def revoke_api_token(session: Session, user: User, token_id: int) -> None:
 
 
 def user_for_api_token(session: Session, raw: str) -> User | None:
-    token = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_secret(raw))).first()
-    if token is None or token.revoked_at is not None:
+    """The account of an unrevoked personal token, in one query (every API write asks)."""
+    found = session.exec(
+        select(User, ApiToken.id, ApiToken.last_used_at)
+        .join(ApiToken, ApiToken.user_id == User.id)  # type: ignore[arg-type]
+        .where(ApiToken.token_hash == hash_secret(raw), ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+    ).first()
+    if found is None:
         return None
-    user = session.get(User, token.user_id)
-    if user is None:
-        return None
+    user, token_id, last_used_at = found
     now = utcnow()
-    last = as_utc(token.last_used_at)
+    last = as_utc(last_used_at)
     if last is None or now - last >= TOKEN_USE_PRECISION:
         # The account page shows when each token was last used; to the minute is enough, and
         # a script making many calls then costs one write a minute, not one per call.
-        token.last_used_at = now
-        session.add(token)
+        session.exec(
+            update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)  # type: ignore[call-overload, arg-type]
+        )
         session.commit()
     return user
