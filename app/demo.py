@@ -12,8 +12,10 @@ number of published, non-deleted comments, trending_score the sum of
 "j'ai ce besoin") and follow it, and commenters follow the needs they comment on.
 
 `generate_needs` (`--needs N`) is different: it *adds* N needs each time it runs, with supports
-(Zipf-like, 1 to 200 per need) and comments (0 to 20, a few long discussions of about 50) from a
-pool of generated accounts. It writes with bulk Core inserts in batches, counts computed in
+(Zipf-like, 1 to 300 per need, about ten on average) and comments (0 to 30, about three on
+average, a few long discussions of about 50) from a pool of generated accounts (one per two
+needs, up to 50,000): at 100,000 needs, the sizes of issue 13's benchmark (a million supports,
+300,000 comments, 50,000 accounts). It writes with bulk Core inserts in batches, counts computed in
 Python. Rendering Markdown and the excerpt costs about 0.7 ms per body (markdown-it, then
 bleach), some 70 s for 100,000 needs, more than the whole run takes without it; so generated
 bodies are made only of known-safe sentences (see `app.demo_content`) whose HTML and excerpt
@@ -376,8 +378,14 @@ def _ids_by_slug(session: Session, model: type[Theme] | type[Territory]) -> dict
 # --- generated needs (`--needs N`) ---------------------------------------------------------
 
 BATCH_NEEDS = 2000  # needs written (with their supports, comments, follows) per transaction
-MAX_SUPPORTS = 200
-MAX_COMMENTS = 20
+MAX_SUPPORTS = 300
+MAX_COMMENTS = 30
+# Shapes of the Pareto draws: supports (about nine besides the author's on a public need) and
+# comments (about three, more where more people support).
+SUPPORTS_SHAPE = 0.8
+COMMENTS_SHAPE = 1.2
+COMMENTS_PER_SUPPORTS = 5
+POOL_MAX = 50_000
 LONG_DISCUSSION = (45, 55)  # about one need in a thousand has a long thread
 SPAN = timedelta(days=730)
 POOL_EMAIL = "voisin-{:05d}@demo.bourse.example"
@@ -418,9 +426,9 @@ class GenerationReport:
 
 
 def pool_size(count: int) -> int:
-    """Generated accounts used as authors, supporters and commenters: enough for 200 distinct
-    supporters on one need, and about ten needs per account at scale."""
-    return max(MAX_SUPPORTS + 100, min(20_000, count // 10))
+    """Generated accounts used as authors, supporters and commenters: enough for the most
+    supported need's distinct supporters, and one account per two needs up to POOL_MAX."""
+    return max(MAX_SUPPORTS + 100, min(POOL_MAX, count // 2))
 
 
 def generate_needs(
@@ -646,7 +654,7 @@ class _NeedGenerator:
 
         supports = [self._support(author, created, "has_need", None)]
         if public:
-            others = min(MAX_SUPPORTS - 1, int(rng.paretovariate(1.1)) - 1)
+            others = min(MAX_SUPPORTS - 1, int(rng.paretovariate(SUPPORTS_SHAPE)) - 1)
             if others:
                 people = rng.sample(self.pool, others + 1)
                 people = [p for p in people if p != author][:others]
@@ -753,7 +761,10 @@ class _NeedGenerator:
             count = rng.randint(*LONG_DISCUSSION)
         else:
             # Discussion follows interest: more supports, more comments.
-            count = min(MAX_COMMENTS, int(rng.paretovariate(1.6)) - 1 + supports // 15)
+            count = min(
+                MAX_COMMENTS,
+                int(rng.paretovariate(COMMENTS_SHAPE)) - 1 + supports // COMMENTS_PER_SUPPORTS,
+            )
         if not count:
             return []
         span = self.now - created - timedelta(minutes=10)
