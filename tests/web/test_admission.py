@@ -113,3 +113,26 @@ def test_a_crowd_of_signed_in_pages_never_takes_more_connections_than_admitted(
     # One session per admitted request; the pool holds twice as many plus spares.
     assert out["most"] <= 2
     assert engine.pool.size() == 4
+
+
+def test_outside_tests_the_built_app_is_frozen_out_of_the_collectors_sight(
+    settings: Settings,
+) -> None:
+    """Full garbage collections stop the event loop: they must not walk the modules, models
+    and routes on every pass (70 ms p99 on cached pages on PostgreSQL without this)."""
+    import gc
+
+    app = create_app(settings.model_copy(update={"env": "production"}))
+
+    async def go() -> tuple[int, int]:
+        before = gc.get_freeze_count()
+        async with app.router.lifespan_context(app):
+            during = gc.get_freeze_count()
+        return before, during
+
+    try:
+        before, during = asyncio.run(go())
+    finally:
+        app.state.engine.dispose()
+    assert during > before + 10_000
+    assert gc.get_freeze_count() == 0  # given back at shutdown
