@@ -6,7 +6,6 @@ the web server, the worker and the CLI can share one file. PostgreSQL is used as
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -91,79 +90,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
-
-
-class WriterTurns:
-    """On SQLite, the threads of one process take turns to write, in Python.
-
-    SQLite lets one connection write at a time; the others wait in its busy handler, which
-    sleeps and retries (1, 2, 5, 10 … 100 ms): with several threads writing at once, a waiter
-    sleeps long after the lock is free, and « Moi aussi » under load ran with a fifth of the
-    CPU idle. Here a writer waits on a lock that wakes it as soon as the previous transaction
-    has committed or rolled back. SQLite still arbitrates between processes (the workers, the
-    CLI, `bourse worker`).
-
-    The turn starts where Python's sqlite3 opens the write transaction (before the first
-    INSERT, UPDATE, DELETE or REPLACE; reads before it run outside any transaction) and ends
-    after the commit or rollback. A thread that already has the turn on another connection, or
-    waits longer than the busy timeout, goes on without it: SQLite decides, as before.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._owner: int | None = None
-
-    def install(self, engine: Engine) -> None:
-        engine.writer_turns = self  # type: ignore[attr-defined]  (for tests and diagnostics)
-        event.listen(engine, "before_cursor_execute", self._before_execute)
-        dialect = engine.dialect
-        commit, rollback = dialect.do_commit, dialect.do_rollback
-
-        def do_commit(dbapi_connection: Any) -> None:
-            try:
-                commit(dbapi_connection)
-            finally:
-                self._end(dbapi_connection)
-
-        def do_rollback(dbapi_connection: Any) -> None:
-            try:
-                rollback(dbapi_connection)
-            finally:
-                self._end(dbapi_connection)
-
-        dialect.do_commit = do_commit  # type: ignore[method-assign]
-        dialect.do_rollback = do_rollback  # type: ignore[method-assign]
-        for name in ("close", "invalidate", "checkin"):
-            event.listen(engine, name, self._on_pool_event)
-
-    def _before_execute(self, conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        info = conn.connection.info
-        if info.get("writer_turn") or not statement.lstrip()[:7].upper().startswith(_WRITES):
-            return
-        me = threading.get_ident()
-        if self._owner == me:
-            return  # this thread writes on another connection: SQLite decides
-        if self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
-            self._owner = me
-            info["writer_turn"] = True
-
-    def _end(self, dbapi_connection: Any) -> None:
-        try:
-            info = dbapi_connection.info
-        except (AttributeError, NotImplementedError):  # the dialect's first connect: no pool
-            return
-        if info.pop("writer_turn", False):
-            self._owner = None
-            self._lock.release()
-
-    def _on_pool_event(self, dbapi_connection: Any, record: Any, *_: Any) -> None:
-        # A connection closed or dropped in the middle of a transaction ends its turn too.
-        if record is not None and record.info.pop("writer_turn", False):
-            self._owner = None
-            self._lock.release()
-
-
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if is_sqlite(url):
         if url.startswith("sqlite:///") and ":memory:" not in url:
@@ -176,7 +102,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             **kwargs,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        WriterTurns().install(engine)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
