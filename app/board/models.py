@@ -84,7 +84,8 @@ class Need(SQLModel, table=True):
         Index("ix_needs_supports_count_id", "supports_count", "id"),
         Index("ix_needs_trending_score_id", "trending_score", "id"),
         Index("ix_needs_comments_count_id", "comments_count", "id"),
-        Index("ix_needs_status", "status"),
+        # The moderation counts (pending, not deleted) read this index alone.
+        Index("ix_needs_status_deleted_at", "status", "deleted_at"),
         Index("ix_needs_theme_id_created_at", "theme_id", "created_at"),
         Index("ix_needs_territory_id_created_at", "territory_id", "created_at"),
         Index("ix_needs_author_id_created_at", "author_id", "created_at"),
@@ -199,6 +200,7 @@ class Comment(SQLModel, table=True):
         Index("ix_comments_need_id_created_at", "need_id", "created_at"),
         Index("ix_comments_author_id", "author_id"),
         Index("ix_comments_parent_id", "parent_id"),
+        Index("ix_comments_status_deleted_at", "status", "deleted_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
