@@ -10,12 +10,13 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import select
 
 from app.accounts.deps import CurrentUser, OptionalUser
-from app.accounts.models import User
+from app.accounts.models import Role, User
 from app.accounts.routes import notice_for
 from app.board import (
-    cards,  # noqa: F401  (registers the need_card template global)
+    cards,  # also registers the need_card template global
     queries,
     service,
 )
@@ -25,6 +26,7 @@ from app.board.permissions import can_delete_need, can_participate, is_moderator
 from app.board.provenance import source_label
 from app.db import utcnow
 from app.text import render_markdown
+from app.web import personal
 from app.web.deps import SessionDep
 from app.web.errors import Forbidden, Invalid, NotFound
 from app.web.i18n import gettext as _
@@ -101,6 +103,15 @@ def _board_url(filters: queries.BoardFilters, **changes: Any) -> str:
 
 @router.get("/")
 def board(request: Request, session: SessionDep, user: OptionalUser) -> Response:
+    from app.board.supports import user_supports
+
+    # Signed in: the page rendered once for people of the same shape, filled in for this one
+    # (app/web/personal.py); the cards of the needs they support are swapped for marked ones.
+    shared = personal.shared_page(request, session, user, "board")
+    if shared is not None:
+        entry = shared.lookup()
+        if entry is not None:
+            return shared.answer(entry, user_supports(session, entry.variants, user))
     filters, errors = parse_filters(session, dict(request.query_params))
     try:
         page = queries.board_needs(session, filters)
@@ -116,28 +127,38 @@ def board(request: Request, session: SessionDep, user: OptionalUser) -> Response
     # An archived theme chosen by an old link stays selected (and named) in the filter.
     themes += [t for t in [filters.theme] if t is not None and t.archived_at is not None]
     territories += [t for t in [filters.territory] if t is not None and t.archived_at is not None]
-    from app.board.supports import user_supports
-
-    supported = user_supports(session, [n.id for n in page.needs], user) if user else set()
-    return render(
-        request,
-        "board/board.html",
-        {
-            "page": page,
-            "filters": filters,
-            "errors": errors,
-            "themes": themes,
-            "territories": territories,
-            "themes_by_id": {t.id: t for t in all_themes},
-            "territories_by_id": {t.id: t for t in all_territories},
-            "supported": supported,
-            "badges": badges_for(session, [n.id for n in page.needs]),
-            "board_url": lambda **changes: _board_url(filters, **changes),
-            "notice": notice_for(request),
-        },
-        block="results",
-        status_code=400 if errors else 200,
-    )
+    themes_by_id = {t.id: t for t in all_themes}
+    territories_by_id = {t.id: t for t in all_territories}
+    badges = badges_for(session, [n.id for n in page.needs])
+    context: dict[str, Any] = {
+        "page": page,
+        "filters": filters,
+        "errors": errors,
+        "themes": themes,
+        "territories": territories,
+        "themes_by_id": themes_by_id,
+        "territories_by_id": territories_by_id,
+        "supported": set(),
+        "badges": badges,
+        "board_url": lambda **changes: _board_url(filters, **changes),
+        "notice": notice_for(request),
+    }
+    status = 400 if errors else 200
+    if shared is not None:
+        variants = {
+            n.id: (
+                cards.need_card(n, themes_by_id, territories_by_id, False, badges.get(n.id)),
+                cards.need_card(n, themes_by_id, territories_by_id, True, badges.get(n.id)),
+            )
+            for n in page.needs
+        }
+        entry = shared.render(
+            "board/board.html", context, block="results", status_code=status, variants=variants
+        )
+        if entry is not None:
+            return shared.answer(entry, user_supports(session, variants, user))
+    context["supported"] = user_supports(session, [n.id for n in page.needs], user)
+    return render(request, "board/board.html", context, block="results", status_code=status)
 
 
 # --- posting -----------------------------------------------------------------------------------
@@ -264,6 +285,13 @@ NEED_NOTICES = {
 
 @router.get("/needs/{ref}")
 def need_page(request: Request, session: SessionDep, user: OptionalUser, ref: str) -> Response:
+    # First, before the need is read: on PostgreSQL the version must not be newer than the rows
+    # a shared render shows (app/web/personal.py).
+    shared = (
+        personal.shared_page(request, session, user, "need")
+        if user is not None and user.role == Role.resident.value
+        else None
+    )
     need = session.get(Need, _need_id(ref))
     if need is not None and need.status == NeedStatus.merged.value and need.merged_into_id:
         target = session.get(Need, need.merged_into_id)
@@ -275,41 +303,84 @@ def need_page(request: Request, session: SessionDep, user: OptionalUser, ref: st
         query = f"?{request.url.query}" if request.url.query else ""
         return RedirectResponse(canonical + query, status_code=301)
 
-    from app.board.comment_routes import comment_form_state
-    from app.board.comments import comment_threads
     from app.board.follows import is_following
-    from app.board.supports import support_context
+    from app.board.supports import get_support, support_context
 
-    themes, territories = queries.categories(session, include_archived=True)
-    notice_key = request.query_params.get("notice", "")
+    following = bool(user and is_following(session, need, user))
+    if shared is not None and _shown_alike(session, need, user):
+        # A resident who neither wrote the need nor commented on it sees what every such
+        # resident sees, but for their support and whether they follow it.
+        row = get_support(session, need, user)
+        shared.refine((row.concern, row.territory_id) if row is not None else None, following)
+        entry = shared.lookup()
+        if entry is None:
+            support = support_context(session, need, user)
+            context = _need_context(request, session, need, user, support, following, alike=True)
+            context["comment_form"] = personal.shared_form_state()
+            entry = shared.render("board/need.html", context)
+        if entry is not None:
+            return shared.answer(entry)
+    support = support_context(session, need, user)
     return render(
         request,
         "board/need.html",
-        {
-            "need": need,
-            "author": session.get(User, need.author_id) if need.author_id else None,
-            "provenance": source_label(need),
-            "badge": badges_for(session, [need.id]).get(need.id),
-            "theme": next((t for t in themes if t.id == need.theme_id), None),
-            "territory": next((t for t in territories if t.id == need.territory_id), None),
-            "is_public": need.status in PUBLIC_NEED_STATUSES and need.deleted_at is None,
-            **support_context(session, need, user),
-            "threads": comment_threads(session, need, user),
-            "comment_form": comment_form_state(request.app.state.settings),
-            "following": bool(user and is_following(session, need, user)),
-            "can_comment": can_participate(user) and need.status in PUBLIC_NEED_STATUSES,
-            "can_edit": user is not None
-            and user.id == need.author_id
-            and _can_edit(session, need, user),
-            "can_delete": can_delete_need(user, need),
-            "is_moderator": is_moderator(user),
-            "moderation_reasons": _moderation_reasons() if is_moderator(user) else {},
-            "canonical_url": request.app.state.settings.base_url + canonical,
-            "notice": _(NEED_NOTICES[notice_key])
-            if notice_key in NEED_NOTICES
-            else notice_for(request),
-        },
+        _need_context(request, session, need, user, support, following),
     )
+
+
+def _shown_alike(session: SessionDep, need: Need, user: User) -> bool:
+    """Nothing on the page is the person's own: not the need, not a comment."""
+    from app.board.models import Comment
+
+    if need.author_id == user.id:
+        return False
+    mine = session.exec(
+        select(Comment.id).where(Comment.need_id == need.id, Comment.author_id == user.id).limit(1)
+    ).first()
+    return mine is None
+
+
+def _need_context(
+    request: Request,
+    session: SessionDep,
+    need: Need,
+    user: User | None,
+    support: dict[str, Any],
+    following: bool,
+    *,
+    alike: bool = False,
+) -> dict[str, Any]:
+    """The need page's context. `alike`: for the render shared by residents who wrote neither
+    the need nor a comment on it (the comments as such a resident sees them)."""
+    from app.board.comment_routes import comment_form_state
+    from app.board.comments import comment_threads
+
+    themes, territories = queries.categories(session, include_archived=True)
+    notice_key = request.query_params.get("notice", "")
+    return {
+        "need": need,
+        "author": session.get(User, need.author_id) if need.author_id else None,
+        "provenance": source_label(need),
+        "badge": badges_for(session, [need.id]).get(need.id),
+        "theme": next((t for t in themes if t.id == need.theme_id), None),
+        "territory": next((t for t in territories if t.id == need.territory_id), None),
+        "is_public": need.status in PUBLIC_NEED_STATUSES and need.deleted_at is None,
+        **support,
+        "threads": comment_threads(session, need, None if alike else user),
+        "comment_form": comment_form_state(request.app.state.settings),
+        "following": following,
+        "can_comment": can_participate(user) and need.status in PUBLIC_NEED_STATUSES,
+        "can_edit": user is not None
+        and user.id == need.author_id
+        and _can_edit(session, need, user),
+        "can_delete": can_delete_need(user, need),
+        "is_moderator": is_moderator(user),
+        "moderation_reasons": _moderation_reasons() if is_moderator(user) else {},
+        "canonical_url": request.app.state.settings.base_url + need_url(need),
+        "notice": _(NEED_NOTICES[notice_key])
+        if notice_key in NEED_NOTICES
+        else notice_for(request),
+    }
 
 
 def _moderation_reasons() -> dict[str, str]:

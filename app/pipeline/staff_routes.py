@@ -10,8 +10,9 @@ someone else moved the idea first); on the board, htmx swaps the board in place 
 from __future__ import annotations
 
 import importlib
+import time
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from babel.dates import format_timedelta
@@ -39,6 +40,7 @@ from app.pipeline.models import (
     StageChange,
 )
 from app.pipeline.panels import panels_for
+from app.web import freshness, personal
 from app.web.deps import SessionDep
 from app.web.errors import Conflict, Invalid
 from app.web.i18n import get_locale, localized_name
@@ -84,10 +86,14 @@ SAVED_NOTICES = {
 
 def in_stage_since(moment: datetime) -> str:
     """« depuis 3 semaines »: how long the idea has been at its stage."""
-    elapsed = utcnow() - moment
-    if elapsed.total_seconds() < 60:
+    elapsed = (utcnow() - moment).total_seconds()
+    # A page rendered once for the team (app/web/personal.py) is kept only while these words
+    # stay true.
+    if elapsed < 60:
+        freshness.expires_at(time.time() + 60 - elapsed)
         return _("depuis un instant")
-    age = format_timedelta(elapsed, threshold=1.1, locale=get_locale())
+    freshness.expires_at(time.time() + freshness.relative_text_lasts(elapsed))
+    age = format_timedelta(timedelta(seconds=elapsed), threshold=1.1, locale=get_locale())
     return _("depuis %(age)s", age=age)
 
 
@@ -192,36 +198,46 @@ def _board_page(
     notice: str | None = None,
     focus: int | None = None,
     status_code: int = 200,
+    shared: personal.SharedPage | None = None,
 ) -> Response:
+    """The board; with `shared` (a plain GET), rendered once for the team members of the same
+    role and version, then filled in with each one's form token (app/web/personal.py)."""
     ideas = list(session.exec(select(Idea).order_by(col(Idea.stage_changed_at), col(Idea.id))))
     columns: dict[str, list[Idea]] = {stage: [] for stage in service.STAGE_LABELS}
     for idea in ideas:
         columns.setdefault(idea.stage, []).append(idea)
     reached = _reached_by_idea(session, ideas)
+    context = {
+        "columns": [(s.value, columns[s.value]) for s in STAGE_ORDER],
+        "abandoned": columns[Stage.abandoned.value],
+        "totals": service.support_totals(session, [i.id for i in ideas]),  # type: ignore[misc]
+        "themes_by_id": {t.id: t for t in session.exec(select(Theme))},
+        "territories_by_id": {t.id: t for t in session.exec(select(Territory))},
+        "options": {
+            i.id: _move_options(i, reached.get(i.id, set()))  # type: ignore[arg-type]
+            for i in ideas
+        },
+        "next_stage": _next_stage,
+        "next_requirements": _next_requirements,
+        "stage_label": service.stage_label,
+        "origin_labels": service.ORIGIN_LABELS,
+        "since": in_stage_since,
+        "card_errors": card_errors or {},
+        "card_values": card_values or {},
+        "notice": notice,
+        "focus": focus,
+        "section": "ideas",
+    }
+    if shared is not None:
+        entry = shared.render(
+            "pipeline/board.html", context, block="board", status_code=status_code
+        )
+        if entry is not None:
+            return shared.answer(entry)
     return render(
         request,
         "pipeline/board.html",
-        {
-            "columns": [(s.value, columns[s.value]) for s in STAGE_ORDER],
-            "abandoned": columns[Stage.abandoned.value],
-            "totals": service.support_totals(session, [i.id for i in ideas]),  # type: ignore[misc]
-            "themes_by_id": {t.id: t for t in session.exec(select(Theme))},
-            "territories_by_id": {t.id: t for t in session.exec(select(Territory))},
-            "options": {
-                i.id: _move_options(i, reached.get(i.id, set()))  # type: ignore[arg-type]
-                for i in ideas
-            },
-            "next_stage": _next_stage,
-            "next_requirements": _next_requirements,
-            "stage_label": service.stage_label,
-            "origin_labels": service.ORIGIN_LABELS,
-            "since": in_stage_since,
-            "card_errors": card_errors or {},
-            "card_values": card_values or {},
-            "notice": notice,
-            "focus": focus,
-            "section": "ideas",
-        },
+        context,
         block="board",
         status_code=status_code,
     )
@@ -229,6 +245,12 @@ def _board_page(
 
 @router.get("/ideas")
 def board(request: Request, session: SessionDep, user: Staff) -> Response:
+    # Before any read: on PostgreSQL the version must not be newer than the rows it shows.
+    shared = personal.shared_page(request, session, user, "ideas")
+    if shared is not None:
+        entry = shared.lookup()
+        if entry is not None:
+            return shared.answer(entry)
     moved = parse_id(request.query_params.get("moved"))
     notice = None
     if moved is not None:
@@ -239,7 +261,7 @@ def board(request: Request, session: SessionDep, user: Staff) -> Response:
                 title=idea.title,
                 stage=service.stage_label(idea.stage),
             )
-    return _board_page(request, session, notice=notice, focus=moved)
+    return _board_page(request, session, notice=notice, focus=moved, shared=shared)
 
 
 # --- the list and its CSV --------------------------------------------------------------------

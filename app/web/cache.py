@@ -38,7 +38,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -106,26 +106,34 @@ class Entry:
         self.size = len(self.body) + sum(len(k) + len(v) for k, v in self.headers) + 200
 
 
-class ResponseStore:
-    """A thread-safe LRU of entries, bounded by their total size in bytes."""
+class Sized(Protocol):
+    size: int
+
+
+E = TypeVar("E", bound=Sized)
+
+
+class ResponseStore(Generic[E]):
+    """A thread-safe LRU of entries, bounded by their total size in bytes (the anonymous
+    answers here, the shared signed-in renders in app/web/personal.py)."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.size = 0
-        self._entries: OrderedDict[tuple[Any, ...], Entry] = OrderedDict()
+        self._entries: OrderedDict[tuple[Any, ...], E] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: tuple[Any, ...]) -> Entry | None:
+    def get(self, key: tuple[Any, ...]) -> E | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
                 self._entries.move_to_end(key)
             return entry
 
-    def put(self, key: tuple[Any, ...], entry: Entry) -> None:
+    def put(self, key: tuple[Any, ...], entry: E) -> None:
         if entry.size > self.max_bytes:
             return
         with self._lock:
@@ -183,7 +191,7 @@ def _etag_matches(if_none_match: bytes, etag: bytes) -> bool:
 class AnonymousCacheMiddleware:
     def __init__(self, app: ASGIApp, *, max_mb: int = 64) -> None:
         self.app = app
-        self.store = ResponseStore(max_mb * 1024 * 1024)
+        self.store: ResponseStore[Entry] = ResponseStore(max_mb * 1024 * 1024)
         self.enabled = max_mb > 0
         self._reader: VersionReader | None = None
         self._async_reader: AsyncVersionReader | None = None

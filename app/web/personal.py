@@ -1,0 +1,265 @@
+"""Signed-in pages rendered once per shape and content version, then filled in per person.
+
+Signed-in visitors cannot be served from the anonymous response cache (app/web/cache.py), yet
+the board a resident sees differs from the next resident's in a handful of places only: the
+header (the team's link, the unread count, the form token of « Se déconnecter »), the banner of
+an unconfirmed address, and the « soutenu » mark of the cards they support. Rendering the whole
+page for each of them was most of a signed-in request's time (bench/README.md, issue 13).
+
+So a route that opts in renders its page once for a *shape* of visitor (role, confirmed or not,
+unread notifications or not) with a stand-in for the person, and keeps it in memory with the
+content version it was read at (app/web/content_version.py, read inside the route's own
+transaction, so the version and the rows come from one snapshot) and the moment its relative
+dates change words (app/web/freshness.py). Each request then costs the reads that only concern
+the person (who they are, their unread count, which of the page's needs they support) and a
+few string replacements:
+
+- the form token and the unread count are holes in the shared text, marked by a per-process
+  random string nobody can guess or type into a page;
+- the parts that depend on the person's own rows (a card of a need they support) are stored
+  twice, as rendered for nobody and for someone concerned, and swapped per person.
+
+Nothing of one person reaches another: the stand-in has no name, address or id, and any
+attribute of the person that a template reads beyond the shape raises `NotShared`, which sends
+the request back to the ordinary render (tests pin that the opted-in pages render shared).
+Blocked accounts (whose banner names their own block) always get the ordinary render.
+
+Memory is bounded: an LRU of at most a quarter of BOURSE_CACHE_MB (0 turns it off).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import text
+
+from app.web import freshness, i18n
+from app.web.antiabuse import HONEYPOT_FIELD, STARTED_FIELD, sign_form_start
+from app.web.cache import ResponseStore
+from app.web.templating import is_htmx, page_context, render_to_string
+
+# Marks of the holes: a random string of this process, so no text written by a person (a title,
+# a comment) can ever be taken for one.
+_MARK = "\x1e" + secrets.token_hex(8)
+CSRF_HOLE = f"{_MARK}csrf\x1e"
+UNREAD_HOLE = f"{_MARK}unread\x1e"
+# A form's signed rendering time serves one write (app.web.antiabuse): each occurrence is
+# signed afresh for each person. The submission key is one per page, as when rendered alone.
+GUARD_HOLE = f"{_MARK}guard\x1e"
+SUBMISSION_HOLE = f"{_MARK}submission\x1e"
+# Request headers that change the bytes of the answer (a fragment for htmx), as for the
+# anonymous cache.
+_VARY = ("hx-request", "hx-boosted", "hx-history-restore-request", "hx-target")
+_STAFF_ROLES = frozenset({"moderator", "staff", "admin"})
+
+
+class NotShared(Exception):
+    """A template read something of the person that the shared render does not know: this
+    page is rendered for the person alone (not an AttributeError, which Jinja would swallow)."""
+
+
+class StandIn:
+    """The signed-in person as a shared render sees them: their shape, nothing that is theirs.
+    `id` is no one's, so « is this mine? » tests in templates are false for everyone."""
+
+    __slots__ = ("email_verified_at", "role")
+    id = -1
+
+    def __init__(self, role: str, verified: bool) -> None:
+        self.role = role
+        # Templates only test it; a true value that names no date.
+        self.email_verified_at = True if verified else None
+
+    def is_blocked(self) -> bool:
+        return False  # blocked accounts never get a shared render
+
+    def __getattr__(self, name: str) -> Any:
+        raise NotShared(name)
+
+
+@dataclass
+class Shared:
+    """One shared render: the text with its holes, what may be swapped per person, and until
+    when it is exact."""
+
+    version: int
+    expires: float
+    status: int
+    body: str
+    headers: dict[str, str]
+    # key → (the text as rendered for nobody, the text for a person concerned)
+    variants: dict[Hashable, tuple[str, str]]
+    size: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Characters, counted twice: about what a mostly-ASCII str holds, with its overhead.
+        parts = sum(len(a) + len(b) for a, b in self.variants.values())
+        self.size = 2 * (len(self.body) + parts)
+
+
+def store_for_app(app: Any) -> ResponseStore[Shared] | None:
+    """The app's store (made on first use), or None when caching is off."""
+    state = app.state
+    store = getattr(state, "personal_store", None)
+    if store is None:
+        megabytes = state.settings.cache_mb
+        if megabytes <= 0:
+            return None
+        store = state.personal_store = ResponseStore[Shared](megabytes * 1024 * 1024 // 4)
+    return store
+
+
+def _read_version(session: Any) -> int | None:
+    try:
+        row = session.execute(text("SELECT version FROM content_version WHERE id = 1")).first()
+    except Exception:  # no such table in an odd test database: render as usual
+        return None
+    return int(row[0]) if row else None
+
+
+class SharedPage:
+    """One request's use of a shared render; see the module docstring. The route calls
+    `lookup()`, and on a miss `store()` with what it built, then `answer()`."""
+
+    def __init__(self, request: Request, session: Any, user: Any, name: str) -> None:
+        self.request = request
+        self.session = session
+        self.user = user
+        self.name = name
+        self.store = store_for_app(request.app)
+        self.unread = 0
+        self.key: tuple[Any, ...] | None = None
+        self.version: int | None = None
+
+    def usable(self) -> bool:
+        user = self.user
+        if self.store is None or user is None or user.is_blocked():
+            return False
+        # Inside the route's transaction: the version and the rows come from one snapshot (on
+        # SQLite the snapshot began with the read of the user), never newer rows under an
+        # older version than they are.
+        self.version = _read_version(self.session)
+        if self.version is None:
+            return False
+        counter = getattr(self.request.app.state, "unread_counter", None)
+        self.unread = counter(self.request, user) if counter is not None else 0
+        headers = self.request.headers
+        shape = (
+            user.role if user.role in _STAFF_ROLES else "resident",
+            user.email_verified_at is not None,
+            self.unread > 0,
+        )
+        self.key = (
+            self.name,
+            self.request.url.path,
+            tuple(sorted(self.request.query_params.multi_items())),
+            i18n.get_locale(),
+            tuple(headers.get(h) for h in _VARY),
+            shape,
+        )
+        return True
+
+    def refine(self, *shape: Hashable) -> None:
+        """Adds what else of the person the page shows (their support, whether they follow)
+        to the shape: people who differ there get their own render."""
+        assert self.key is not None
+        self.key = (*self.key, shape)
+
+    def lookup(self) -> Shared | None:
+        if self.store is None or self.key is None:
+            return None
+        entry = self.store.get(self.key)
+        if entry is not None and entry.version == self.version and entry.expires > time.time():
+            return entry
+        return None
+
+    def render(
+        self,
+        template_name: str,
+        context: Mapping[str, Any],
+        *,
+        block: str | None = None,
+        status_code: int = 200,
+        variants: Mapping[Hashable, tuple[str, str]] | None = None,
+    ) -> Shared | None:
+        """Renders the page for the visitor's shape and keeps it; None when the page reads
+        something of the person (then the route renders it for them as usual)."""
+        assert self.store is not None and self.key is not None and self.version is not None
+        shape_role, verified, _unread = self.key[5]
+        ctx = page_context(self.request)
+        ctx.update(context)
+        ctx["current_user"] = StandIn(
+            self.user.role if shape_role != "resident" else "resident", verified
+        )
+        ctx["csrf_token"] = CSRF_HOLE
+        ctx["unread_count"] = UNREAD_HOLE if self.unread else 0
+        partial = (
+            block is not None
+            and is_htmx(self.request)
+            and not self.request.headers.get("HX-Boosted")
+        )
+        try:
+            with freshness.collect() as box:
+                body = render_to_string(template_name, ctx, block if partial else None)
+        except NotShared:
+            return None
+        headers = {"Vary": "HX-Request"} if block is not None else {}
+        entry = Shared(
+            version=self.version,
+            expires=box[0],
+            status=status_code,
+            body=body,
+            headers=headers,
+            variants=dict(variants or {}),
+        )
+        # Kept even when its dates change words within a second or two: on a busy board, the
+        # twenty cards' ages end their words every few seconds, and a render serves hundreds
+        # of requests meanwhile.
+        if entry.expires > time.time():
+            self.store.put(self.key, entry)
+        return entry
+
+    def answer(self, entry: Shared, mine: Iterable[Hashable] = ()) -> HTMLResponse:
+        """The shared text filled in for this person: their form token, their unread count,
+        and the variants of the keys that concern them (`mine`)."""
+        body = entry.body
+        for key in mine:
+            pair = entry.variants.get(key)
+            if pair is not None:
+                body = body.replace(pair[0], pair[1], 1)
+        if CSRF_HOLE in body:
+            body = body.replace(CSRF_HOLE, str(self.request.state.csrf_token))
+        if self.unread:
+            body = body.replace(UNREAD_HOLE, str(self.unread))
+        if SUBMISSION_HOLE in body:
+            body = body.replace(SUBMISSION_HOLE, secrets.token_urlsafe(16))
+        if GUARD_HOLE in body:
+            settings = self.request.app.state.settings
+            pieces = body.split(GUARD_HOLE)
+            signed = [sign_form_start(settings) for _ in range(len(pieces) - 1)]
+            body = "".join(p + s for p, s in zip(pieces, [*signed, ""], strict=True))
+        return HTMLResponse(body, status_code=entry.status, headers=entry.headers)
+
+
+def shared_form_state() -> dict[str, Any]:
+    """What app.board.comment_routes.comment_form_state gives a page rendered alone, with holes
+    for the values that must be new for each person and each form."""
+    guard = {
+        "started_field": STARTED_FIELD,
+        "started": GUARD_HOLE,
+        "honeypot_field": HONEYPOT_FIELD,
+    }
+    return {**guard, "new_guard": lambda: dict(guard), "submission_key": SUBMISSION_HOLE}
+
+
+def shared_page(request: Request, session: Any, user: Any, name: str) -> SharedPage | None:
+    """A shared render for this request, or None when the page must be rendered for the
+    person alone (signed out, blocked, caching off, no version)."""
+    page = SharedPage(request, session, user, name)
+    return page if page.usable() else None
