@@ -1,0 +1,147 @@
+"""SQLite writers take turns (app.db.WriterTurns): a turn starts at the first write of a
+transaction and ends after its commit or rollback, whatever ends it, and it excludes the
+writers of other processes on the same file too."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from app.db import WriterTurns, make_engine
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{tmp_path / 'turns.sqlite3'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER)"))
+        conn.execute(text("INSERT INTO counter VALUES (1, 0)"))
+    return engine
+
+
+def turns_of(engine: Engine) -> WriterTurns:
+    turns = engine.writer_turns  # type: ignore[attr-defined]
+    assert isinstance(turns, WriterTurns)
+    return turns
+
+
+def test_a_turn_runs_from_the_first_write_to_the_commit(engine: Engine) -> None:
+    turns = turns_of(engine)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT n FROM counter"))
+        assert not turns._lock.locked()  # reading takes no turn
+        conn.execute(text("UPDATE counter SET n = n + 1"))
+        assert turns._lock.locked()
+        conn.commit()
+        assert not turns._lock.locked()
+        conn.execute(text("  update counter SET n = n + 1"))
+        assert turns._lock.locked()
+        conn.rollback()
+        assert not turns._lock.locked()
+        conn.execute(text("DELETE FROM counter WHERE id = 2"))
+    # Closed without commit: the pool's reset rolled back, and ended the turn.
+    assert not turns._lock.locked()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 1
+
+
+def test_a_failed_write_ends_its_turn_with_the_rollback(engine: Engine) -> None:
+    turns = turns_of(engine)
+    with pytest.raises(Exception, match="no such table"), engine.begin() as conn:
+        conn.execute(text("UPDATE counter SET n = n + 1"))
+        conn.execute(text("INSERT INTO missing VALUES (1)"))
+    assert not turns._lock.locked()
+
+
+def test_a_second_writer_waits_for_the_first_to_commit_then_writes(engine: Engine) -> None:
+    first = engine.connect()
+    first.execute(text("UPDATE counter SET n = n + 1"))
+    started, done = threading.Event(), threading.Event()
+
+    def second() -> None:
+        with engine.begin() as conn:
+            started.set()
+            conn.execute(text("UPDATE counter SET n = n * 10"))
+        done.set()
+
+    worker = threading.Thread(target=second)
+    worker.start()
+    assert started.wait(timeout=10)
+    assert not done.is_set()  # it cannot write before the first commits
+    first.commit()
+    first.close()
+    worker.join(timeout=10)
+    assert done.is_set()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 10  # (0 + 1) × 10
+
+
+OTHER_PROCESS = textwrap.dedent(
+    """
+    import sys
+    from sqlalchemy import text
+    from app.db import make_engine
+
+    engine = make_engine(sys.argv[1])
+    with engine.connect() as conn:
+        conn.execute(text("UPDATE counter SET n = n + 1"))
+        print("writing", flush=True)
+        sys.stdin.readline()  # holds its turn until told to commit
+        conn.commit()
+    print("committed", flush=True)
+    """
+)
+
+
+def test_another_process_holding_the_turn_makes_writers_wait_for_its_commit(
+    engine: Engine,
+) -> None:
+    """The workers of `bourse serve` are processes: the turn is a lock on a file beside the
+    database, held from the first write to the commit, whatever process writes."""
+    turns = turns_of(engine)
+    assert Path(turns.lock_path).name == "turns.sqlite3-writer.lock"
+    other = subprocess.Popen(
+        [sys.executable, "-c", OTHER_PROCESS, str(engine.url)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert other.stdout is not None and other.stdin is not None
+        assert other.stdout.readline().strip() == "writing"
+        done, waiting = threading.Event(), threading.Event()
+        file_lock = turns._file_lock
+
+        def noted_file_lock(deadline: float) -> bool:
+            waiting.set()
+            return file_lock(deadline)
+
+        turns._file_lock = noted_file_lock  # type: ignore[method-assign]
+
+        def write() -> None:
+            with engine.begin() as conn:
+                conn.execute(text("UPDATE counter SET n = n * 10"))
+            done.set()
+
+        worker = threading.Thread(target=write)
+        worker.start()
+        # Our writer waits on the file lock (not in SQLite): the other process has the turn.
+        assert waiting.wait(timeout=10)
+        assert not done.wait(timeout=0.2)
+        other.stdin.write("\n")
+        other.stdin.flush()
+        assert other.stdout.readline().strip() == "committed"
+        worker.join(timeout=10)
+        assert done.is_set()
+    finally:
+        other.kill()
+        other.wait()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 10  # (0 + 1) × 10
