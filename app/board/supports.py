@@ -39,7 +39,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, update
+from sqlalchemy import Float, bindparam, case, delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
@@ -79,45 +79,57 @@ def clean_concern(session: Session, concern: str | None, territory_id: int | Non
 # --- writes ------------------------------------------------------------------------------
 
 
+# The statements of « Moi aussi », built once: they run under SQLite's one-writer lock, where
+# building and keying them each time was a fifth of a toggle's CPU. Executed on the session's
+# connection (Core): nothing the session holds is changed by them, and the counts come back
+# with RETURNING.
+_INSERTS = {
+    name: dialect.insert(Support)
+    .on_conflict_do_nothing(index_elements=["need_id", "user_id"])
+    .returning(Support.id)  # type: ignore[arg-type]
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_WEIGHT = bindparam("p_weight", type_=Float)
+_RETURNED = (Need.supports_count, Need.trending_score)
+_BUMPS = {
+    True: update(Need)
+    .where(Need.id == bindparam("p_need"))  # type: ignore[arg-type]
+    .values(supports_count=Need.supports_count + 1, trending_score=Need.trending_score + _WEIGHT)
+    .returning(*_RETURNED),  # type: ignore[arg-type]
+    False: update(Need)
+    .where(Need.id == bindparam("p_need"))  # type: ignore[arg-type]
+    .values(
+        supports_count=Need.supports_count - 1,
+        trending_score=case(
+            (Need.supports_count <= 1, 0.0),
+            (Need.trending_score - _WEIGHT > 0, Need.trending_score - _WEIGHT),
+            else_=0.0,
+        ),
+    )
+    .returning(*_RETURNED),  # type: ignore[arg-type]
+}
+_WITHDRAW = (
+    delete(Support)
+    .where(Support.need_id == bindparam("p_need"), Support.user_id == bindparam("p_user"))  # type: ignore[arg-type]
+    .returning(Support.created_at)  # type: ignore[arg-type]
+)
+
+
 def _insert_ignoring_duplicate(session: Session, values: dict[str, Any]) -> bool:
     """Inserts a support unless the account already supports the need; True if inserted."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(Support)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["need_id", "user_id"])
-        .returning(Support.id)  # type: ignore[arg-type]
-    )
-    return session.execute(statement).first() is not None
+    connection = session.connection()
+    statement = _INSERTS[connection.dialect.name]
+    return connection.execute(statement, values).first() is not None
 
 
 def _bump_counts(session: Session, need: Need, *, added: bool, when: datetime) -> None:
     """The relative UPDATE of the need's counters, in the caller's transaction. The new values
     come back with RETURNING and are set on the instance as loaded state (not as changes)."""
-    weight = support_weight(when)
-    if added:
-        values = {
-            "supports_count": Need.supports_count + 1,
-            "trending_score": Need.trending_score + weight,
-        }
-    else:
-        values = {
-            "supports_count": Need.supports_count - 1,
-            "trending_score": case(
-                (Need.supports_count <= 1, 0.0),
-                (Need.trending_score - weight > 0, Need.trending_score - weight),
-                else_=0.0,
-            ),
-        }
-    statement = (
-        update(Need)
-        .where(Need.id == need.id)  # type: ignore[arg-type]
-        .values(**values)
-        .returning(Need.supports_count, Need.trending_score)  # type: ignore[arg-type]
-        .execution_options(synchronize_session=False)
+    row = (
+        session.connection()
+        .execute(_BUMPS[added], {"p_need": need.id, "p_weight": support_weight(when)})
+        .one()
     )
-    row = session.execute(statement).one()
     set_committed_value(need, "supports_count", row[0])
     set_committed_value(need, "trending_score", row[1])
 
@@ -160,13 +172,11 @@ def add_support(
 def remove_support(session: Session, need: Need, user: User, *, commit: bool = True) -> bool:
     """`user` withdraws their support. Idempotent: False if they did not support `need`."""
     lock_unchanged(session, need)
-    statement = (
-        delete(Support)
-        .where(Support.need_id == need.id, Support.user_id == user.id)  # type: ignore[arg-type]
-        .returning(Support.created_at)  # type: ignore[arg-type]
-        .execution_options(synchronize_session="evaluate")
+    # get_support() always asks the database: a Support the session loaded earlier is never
+    # taken for one that still exists.
+    deleted = (
+        session.connection().execute(_WITHDRAW, {"p_need": need.id, "p_user": user.id}).first()
     )
-    deleted = session.execute(statement).first()
     if deleted is not None:
         _bump_counts(session, need, added=False, when=deleted[0])
     if commit:
