@@ -29,7 +29,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import and_, case, func, update
+from sqlalchemy import and_, bindparam, case, func, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
@@ -290,11 +291,15 @@ def unread_count(session: Session, user: User | int | None) -> int:
     user_id = user if isinstance(user, int) or user is None else user.id
     if user_id is None:
         return 0
-    return session.exec(
-        select(func.count())
-        .select_from(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))  # type: ignore[union-attr]
-    ).one()
+    return int(session.connection().execute(_UNREAD, {"p_user": user_id}).scalar_one())
+
+
+# Every signed-in page asks: built once, run on the session's connection.
+_UNREAD = (
+    sa_select(func.count())
+    .select_from(Notification)
+    .where(Notification.user_id == bindparam("p_user"), Notification.read_at.is_(None))  # type: ignore[union-attr, arg-type]
+)
 
 
 def list_notifications(

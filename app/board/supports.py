@@ -40,6 +40,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Float, bindparam, case, delete, func, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
@@ -260,18 +261,21 @@ def get_support(
     return session.exec(query).first()
 
 
+# Every signed-in board asks (app/web/personal.py fills the marks in per person): built once,
+# run on the session's connection.
+_SUPPORTED_AMONG = sa_select(Support.need_id).where(
+    Support.user_id == bindparam("p_user"),  # type: ignore[arg-type]
+    Support.need_id.in_(bindparam("p_needs", expanding=True)),  # type: ignore[attr-defined]
+)
+
+
 def user_supports(session: Session, need_ids: Iterable[int], user: User | None) -> set[int]:
     """Which of `need_ids` `user` supports, in one query for a whole board page."""
     ids = {i for i in need_ids if i is not None}
     if user is None or user.id is None or not ids:
         return set()
-    rows = session.exec(
-        select(Support.need_id).where(
-            Support.user_id == user.id,
-            Support.need_id.in_(ids),  # type: ignore[attr-defined]
-        )
-    ).all()
-    return set(rows)
+    rows = session.connection().execute(_SUPPORTED_AMONG, {"p_user": user.id, "p_needs": list(ids)})
+    return set(rows.scalars())
 
 
 def demand_breakdown(session: Session, need: Need, *, by_territory: bool = False) -> dict[str, Any]:
