@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
@@ -40,6 +41,21 @@ def unread_notifications(request: Request, user: object) -> int:
         return 0
     with request_session(request) as session:
         return unread_count(session, identity[0])
+
+
+def read_signed_in(request: Request, session: Any, raw: str) -> Any:
+    """The account of a browser session, read with the header's unread count and the content
+    version in the same statement; both are kept for a page rendered once per shape
+    (app/web/personal.py), tied to this session. Other pages count unread notifications when
+    they render the header (a page that marks them read must show 0)."""
+    from app.board.notifications import signed_in_with_header
+
+    found = signed_in_with_header(session, raw)
+    if found is None:
+        return None
+    user, unread, version = found
+    request.state.signed_in_reads = (session, version, unread)
+    return user
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -99,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.user_loader = load_user_for_request
     app.state.unread_counter = unread_notifications
+    app.state.signed_in_reader = read_signed_in
 
     # Middleware run outermost last-added: headers wrap everything, including errors.
     # The body limit is innermost, so its 413 page has the locale and the headers.

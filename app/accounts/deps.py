@@ -111,7 +111,14 @@ def clear_signup_cookie(request: Request, response: Response) -> None:
 
 def _user_from_request(request: Request, session: Session) -> User | None:
     raw = raw_session_token(request)
-    return service.user_for_session(session, raw) if raw else None
+    if not raw:
+        return None
+    # The app may read more in the same statement (app.main.read_signed_in: what every
+    # signed-in page shows besides the person).
+    reader = getattr(request.app.state, "signed_in_reader", None)
+    if reader is not None:
+        return reader(request, session, raw)  # type: ignore[no-any-return]
+    return service.user_for_session(session, raw)
 
 
 def load_user_for_request(request: Request) -> User | None:

@@ -29,14 +29,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import and_, bindparam, case, func, update
+from sqlalchemy import and_, bindparam, case, func, literal_column, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from app.accounts.models import User
+from app.accounts.models import User, UserSession
+from app.accounts.tokens import hash_secret
 from app.board.models import (
     Comment,
     CommentStatus,
@@ -51,6 +52,7 @@ from app.db import utcnow
 from app.mail.service import queue_mail
 from app.settings import Settings
 from app.text import excerpt
+from app.web.content_version import TABLE as CONTENT_VERSION_TABLE
 from app.web.errors import Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
@@ -292,6 +294,39 @@ def unread_count(session: Session, user: User | int | None) -> int:
     if user_id is None:
         return 0
     return int(session.connection().execute(_UNREAD, {"p_user": user_id}).scalar_one())
+
+
+# A browser session's account with the header's unread count and the content version, in one
+# statement: what a signed-in page rendered once per shape needs (app/web/personal.py), one
+# round trip instead of three on PostgreSQL.
+_SIGNED_IN = (
+    select(
+        User,
+        sa_select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == User.id, Notification.read_at.is_(None))  # type: ignore[union-attr, arg-type]
+        .scalar_subquery(),
+        literal_column(f"(SELECT version FROM {CONTENT_VERSION_TABLE} WHERE id = 1)"),
+    )
+    .join(UserSession, UserSession.user_id == User.id)  # type: ignore[arg-type]
+    .where(
+        UserSession.token_hash == bindparam("p_hash"),  # type: ignore[arg-type]
+        UserSession.expires_at > bindparam("p_now"),  # type: ignore[arg-type, operator]
+    )
+)
+
+
+def signed_in_with_header(session: Session, raw: str) -> tuple[User, int, int | None] | None:
+    """(the account of the browser session `raw` if still valid, its unread count, the content
+    version), or None."""
+    row = session.exec(
+        _SIGNED_IN,  # type: ignore[call-overload]
+        params={"p_hash": hash_secret(raw), "p_now": utcnow()},
+    ).first()
+    if row is None:
+        return None
+    user, unread, version = row
+    return user, int(unread), (int(version) if version is not None else None)
 
 
 # Every signed-in page asks: built once, run on the session's connection.

@@ -149,11 +149,17 @@ class SharedPage:
         # Inside the route's transaction: the version and the rows come from one snapshot (on
         # SQLite the snapshot began with the read of the user), never newer rows under an
         # older version than they are.
-        self.version = _read_version(self.session)
+        read_with_user = getattr(self.request.state, "signed_in_reads", None)
+        if read_with_user is not None and read_with_user[0] is self.session:
+            # Read in the same statement as the person (app.main.read_signed_in), the first of
+            # this transaction: before any row the page shows.
+            _session, self.version, self.unread = read_with_user
+        else:
+            self.version = _read_version(self.session)
+            counter = getattr(self.request.app.state, "unread_counter", None)
+            self.unread = counter(self.request, user) if counter is not None else 0
         if self.version is None:
             return False
-        counter = getattr(self.request.app.state, "unread_counter", None)
-        self.unread = counter(self.request, user) if counter is not None else 0
         headers = self.request.headers
         shape = (
             user.role if user.role in _STAFF_ROLES else "resident",

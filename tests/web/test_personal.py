@@ -282,3 +282,24 @@ def test_staff_idea_board_is_each_team_members_own_and_shows_moves_at_once(clien
     pipeline.move_idea(session, staff, idea.id, "studying", seen_stage="detected")
     tokens, card = cards(as_admin)
     assert "depuis un instant" in card
+
+
+def test_the_unread_count_on_shared_pages_follows_what_the_person_read(client, session):
+    """The count comes with the person's own row (one statement), never from the shared text:
+    once they mark their notifications read, the next board has no badge."""
+    from tests.factories import submit_form
+
+    make_need(session, title="Une halte-garderie")
+    person = make_user(session)
+    for _ in range(2):
+        session.add(Notification(user_id=person.id, kind="comment", message="x"))
+    session.commit()
+    as_person = browser(client, person, session)
+    assert (unread_badge(page(as_person)) or "").startswith("2")
+    html = as_person.get("/account/notifications").text
+    first = LexborHTMLParser(html).css_first('form[action="/account/notifications/read"]')
+    assert first is not None
+    answer = submit_form(as_person, "", "/account/notifications/read", html=first.html or "")
+    assert answer.status_code in (200, 303)
+    assert unread_badge(page(as_person)) is None
+    assert unread_badge(page(as_person, "/account/notifications")) is None
