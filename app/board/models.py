@@ -71,6 +71,8 @@ class NeedSource(StrEnum):
 
 PUBLIC_NEED_STATUSES = (NeedStatus.published.value, NeedStatus.covered.value)
 _NEED_STATUS_VALUES = ", ".join(f"'{s.value}'" for s in NeedStatus)
+# The condition of the partial indexes of what waits for moderation (needs and comments).
+PENDING_WHERE = "status = 'pending' AND deleted_at IS NULL"
 
 
 class Need(SQLModel, table=True):
@@ -84,8 +86,15 @@ class Need(SQLModel, table=True):
         Index("ix_needs_supports_count_id", "supports_count", "id"),
         Index("ix_needs_trending_score_id", "trending_score", "id"),
         Index("ix_needs_comments_count_id", "comments_count", "id"),
-        # The moderation counts (pending, not deleted) read this index alone.
-        Index("ix_needs_status_deleted_at", "status", "deleted_at"),
+        Index("ix_needs_status", "status"),
+        # What waits for moderation (migration 0008; app.moderation.queue writes it out).
+        Index(
+            "ix_needs_pending",
+            "created_at",
+            "id",
+            sqlite_where=text(PENDING_WHERE),
+            postgresql_where=text(PENDING_WHERE),
+        ),
         Index("ix_needs_theme_id_created_at", "theme_id", "created_at"),
         Index("ix_needs_territory_id_created_at", "territory_id", "created_at"),
         Index("ix_needs_author_id_created_at", "author_id", "created_at"),
@@ -200,7 +209,13 @@ class Comment(SQLModel, table=True):
         Index("ix_comments_need_id_created_at", "need_id", "created_at"),
         Index("ix_comments_author_id", "author_id"),
         Index("ix_comments_parent_id", "parent_id"),
-        Index("ix_comments_status_deleted_at", "status", "deleted_at"),
+        Index(
+            "ix_comments_pending",
+            "created_at",
+            "id",
+            sqlite_where=text(PENDING_WHERE),
+            postgresql_where=text(PENDING_WHERE),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import and_, func, literal_column, or_
 from sqlmodel import Session, select
 
 from app.accounts.models import User
@@ -99,26 +99,27 @@ class QueuePage:
         return max(1, -(-self.total // PER_PAGE))
 
 
+def _pending(model: Any) -> Any:
+    """Pending and not deleted, written out as the partial indexes of migration 0008 say it
+    (PENDING_WHERE): a planner matches a query to such an index only when the condition is
+    literally there, never through a bound value."""
+    assert NeedStatus.pending.value == CommentStatus.pending.value == "pending"
+    return and_(
+        model.status == literal_column("'pending'"),
+        model.deleted_at.is_(None),
+    )
+
+
 def _candidates(session: Session, filters: QueueFilters) -> dict[tuple[str, int], QueueItem]:
     wanted = KINDS.get(filters.kind) if filters.kind else None
     items: dict[tuple[str, int], QueueItem] = {}
     if not filters.reason:
         if wanted in (None, "need"):
-            rows = session.exec(
-                select(Need.id, Need.created_at).where(
-                    Need.status == NeedStatus.pending.value,
-                    Need.deleted_at.is_(None),  # type: ignore[union-attr]
-                )
-            )
+            rows = session.exec(select(Need.id, Need.created_at).where(_pending(Need)))
             for need_id, created_at in rows:
                 items[("need", need_id)] = QueueItem("need", need_id, created_at, pending=True)
         if wanted in (None, "comment"):
-            rows = session.exec(
-                select(Comment.id, Comment.created_at).where(
-                    Comment.status == CommentStatus.pending.value,
-                    Comment.deleted_at.is_(None),  # type: ignore[union-attr]
-                )
-            )
+            rows = session.exec(select(Comment.id, Comment.created_at).where(_pending(Comment)))
             for comment_id, created_at in rows:
                 items[("comment", comment_id)] = QueueItem(
                     "comment", comment_id, created_at, pending=True
@@ -256,17 +257,9 @@ def load_item(session: Session, kind: str, item_id: int) -> QueueItem | None:
 
 def counts(session: Session) -> dict[str, int]:
     """For the dashboard: pending needs, pending comments, reported items."""
-    pending_needs = session.exec(
-        select(func.count()).where(
-            Need.status == NeedStatus.pending.value,
-            Need.deleted_at.is_(None),  # type: ignore[union-attr]
-        )
-    ).one()
+    pending_needs = session.exec(select(func.count()).select_from(Need).where(_pending(Need))).one()
     pending_comments = session.exec(
-        select(func.count()).where(
-            Comment.status == CommentStatus.pending.value,
-            Comment.deleted_at.is_(None),  # type: ignore[union-attr]
-        )
+        select(func.count()).select_from(Comment).where(_pending(Comment))
     ).one()
     reported = session.exec(
         select(func.count()).select_from(
