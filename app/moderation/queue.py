@@ -17,11 +17,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, literal_column, or_
+from sqlalchemy import func, or_, text
 from sqlmodel import Session, select
 
 from app.accounts.models import User
-from app.board.models import Comment, CommentStatus, Need, NeedStatus, Report, ReportReason
+from app.board.models import (
+    PENDING_WHERE,
+    Comment,
+    CommentStatus,
+    Need,
+    NeedStatus,
+    Report,
+    ReportReason,
+)
 from app.web.i18n import lazy_gettext as N_
 
 PER_PAGE = 50
@@ -99,15 +107,10 @@ class QueuePage:
         return max(1, -(-self.total // PER_PAGE))
 
 
-def _pending(model: Any) -> Any:
-    """Pending and not deleted, written out as the partial indexes of migration 0008 say it
-    (PENDING_WHERE): a planner matches a query to such an index only when the condition is
-    literally there, never through a bound value."""
-    assert NeedStatus.pending.value == CommentStatus.pending.value == "pending"
-    return and_(
-        model.status == literal_column("'pending'"),
-        model.deleted_at.is_(None),
-    )
+# Pending and not deleted, written out as the partial indexes of migration 0008 say it (the
+# model's PENDING_WHERE, one definition for both): a planner matches a query to such an index
+# only when the condition is literally there, never through a bound value.
+_PENDING = text(PENDING_WHERE)
 
 
 def _candidates(session: Session, filters: QueueFilters) -> dict[tuple[str, int], QueueItem]:
@@ -115,11 +118,11 @@ def _candidates(session: Session, filters: QueueFilters) -> dict[tuple[str, int]
     items: dict[tuple[str, int], QueueItem] = {}
     if not filters.reason:
         if wanted in (None, "need"):
-            rows = session.exec(select(Need.id, Need.created_at).where(_pending(Need)))
+            rows = session.exec(select(Need.id, Need.created_at).where(_PENDING))
             for need_id, created_at in rows:
                 items[("need", need_id)] = QueueItem("need", need_id, created_at, pending=True)
         if wanted in (None, "comment"):
-            rows = session.exec(select(Comment.id, Comment.created_at).where(_pending(Comment)))
+            rows = session.exec(select(Comment.id, Comment.created_at).where(_PENDING))
             for comment_id, created_at in rows:
                 items[("comment", comment_id)] = QueueItem(
                     "comment", comment_id, created_at, pending=True
@@ -257,10 +260,8 @@ def load_item(session: Session, kind: str, item_id: int) -> QueueItem | None:
 
 def counts(session: Session) -> dict[str, int]:
     """For the dashboard: pending needs, pending comments, reported items."""
-    pending_needs = session.exec(select(func.count()).select_from(Need).where(_pending(Need))).one()
-    pending_comments = session.exec(
-        select(func.count()).select_from(Comment).where(_pending(Comment))
-    ).one()
+    pending_needs = session.exec(select(func.count()).select_from(Need).where(_PENDING)).one()
+    pending_comments = session.exec(select(func.count()).select_from(Comment).where(_PENDING)).one()
     reported = session.exec(
         select(func.count()).select_from(
             select(Report.target_kind, Report.target_id)

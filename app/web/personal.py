@@ -43,6 +43,7 @@ from sqlalchemy.exc import DBAPIError
 from app.web import freshness, i18n
 from app.web.antiabuse import HONEYPOT_FIELD, STARTED_FIELD, sign_form_start
 from app.web.cache import ResponseStore
+from app.web.content_version import TABLE as CONTENT_VERSION_TABLE
 from app.web.templating import is_htmx, page_context, render_to_string
 
 # Marks of the holes: a random string of this process, so no text written by a person (a title,
@@ -116,7 +117,7 @@ def store_for_app(app: Any) -> ResponseStore[Shared] | None:
     return store
 
 
-_VERSION = text("SELECT version FROM content_version WHERE id = 1")
+_VERSION = text(f"SELECT version FROM {CONTENT_VERSION_TABLE} WHERE id = 1")
 
 
 def _read_version(session: Any) -> int | None:
@@ -205,9 +206,7 @@ class SharedPage:
         shape_role, verified, _unread = self.key[5]
         ctx = page_context(self.request)
         ctx.update(context)
-        ctx["current_user"] = StandIn(
-            self.user.role if shape_role != "resident" else "resident", verified
-        )
+        ctx["current_user"] = StandIn(shape_role, verified)
         ctx["csrf_token"] = CSRF_HOLE
         ctx["unread_count"] = UNREAD_HOLE if self.unread else 0
         partial = (
