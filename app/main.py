@@ -13,9 +13,11 @@ import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+from starlette.requests import HTTPConnection
 
 from app import PROJECT_ROOT
-from app.accounts.deps import load_user_for_request
+from app.accounts.deps import load_user_for_request, raw_session_token
 from app.db import engine_for
 from app.settings import Env, Settings
 from app.web.admission import AdmissionMiddleware
@@ -23,6 +25,7 @@ from app.web.bodylimit import BodyLimitMiddleware
 from app.web.cache import AnonymousCacheMiddleware, cache_of
 from app.web.errors import install_error_handlers
 from app.web.middleware import RequestContextMiddleware
+from app.web.personal_path import Person, SignedInPathMiddleware
 from app.web.security import SecurityHeadersMiddleware, verify_csrf
 from app.web.templating import environment
 
@@ -56,6 +59,16 @@ def read_signed_in(request: Request, session: Any, raw: str) -> Any:
     user, unread, version = found
     request.state.signed_in_reads = (session, version, unread)
     return user
+
+
+def read_person(connection: HTTPConnection, db: Connection) -> Person | None:
+    """The signed-in person as the way in before routing needs them (app/web/personal_path.py):
+    their shape, unread count and the content version, in one statement on `db`."""
+    from app.board.notifications import signed_in_shape
+
+    raw = raw_session_token(connection)  # type: ignore[arg-type]
+    found = signed_in_shape(db, raw) if raw else None
+    return Person(*found) if found is not None else None
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -116,10 +129,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.user_loader = load_user_for_request
     app.state.unread_counter = unread_notifications
     app.state.signed_in_reader = read_signed_in
+    app.state.person_reader = read_person
 
     # Middleware run outermost last-added: headers wrap everything, including errors.
     # The body limit is innermost, so its 413 page has the locale and the headers.
     app.add_middleware(BodyLimitMiddleware)
+    # Signed-in pages already rendered for the person's shape, answered before routing.
+    app.add_middleware(SignedInPathMiddleware, inline=engine.dialect.name == "sqlite")
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, production=settings.is_production)
     # Inside the cache: a hit takes no slot.

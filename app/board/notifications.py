@@ -32,7 +32,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import and_, bindparam, case, func, literal_column, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -299,15 +299,15 @@ def unread_count(session: Session, user: User | int | None) -> int:
 # A browser session's account with the header's unread count and the content version, in one
 # statement: what a signed-in page rendered once per shape needs (app/web/personal.py), one
 # round trip instead of three on PostgreSQL.
+_HEADER_COLUMNS = (
+    sa_select(func.count())
+    .select_from(Notification)
+    .where(Notification.user_id == User.id, Notification.read_at.is_(None))  # type: ignore[union-attr, arg-type]
+    .scalar_subquery(),
+    literal_column(f"(SELECT version FROM {CONTENT_VERSION_TABLE} WHERE id = 1)"),
+)
 _SIGNED_IN = (
-    select(
-        User,
-        sa_select(func.count())
-        .select_from(Notification)
-        .where(Notification.user_id == User.id, Notification.read_at.is_(None))  # type: ignore[union-attr, arg-type]
-        .scalar_subquery(),
-        literal_column(f"(SELECT version FROM {CONTENT_VERSION_TABLE} WHERE id = 1)"),
-    )
+    select(User, *_HEADER_COLUMNS)
     .join(UserSession, UserSession.user_id == User.id)  # type: ignore[arg-type]
     .where(
         UserSession.token_hash == bindparam("p_hash"),  # type: ignore[arg-type]
@@ -327,6 +327,44 @@ def signed_in_with_header(session: Session, raw: str) -> tuple[User, int, int | 
         return None
     user, unread, version = row
     return user, int(unread), (int(version) if version is not None else None)
+
+
+# The same, as columns only, for the way in before routing (app/web/personal_path.py): the
+# person's shape, not an ORM object.
+_SIGNED_IN_SHAPE = (
+    sa_select(
+        User.id,  # type: ignore[arg-type]
+        User.role,  # type: ignore[arg-type]
+        User.email_verified_at,  # type: ignore[arg-type]
+        User.blocked_at,  # type: ignore[arg-type]
+        User.blocked_until,  # type: ignore[arg-type]
+        *_HEADER_COLUMNS,
+    )
+    .join(UserSession, UserSession.user_id == User.id)  # type: ignore[arg-type]
+    .where(
+        UserSession.token_hash == bindparam("p_hash"),  # type: ignore[arg-type]
+        UserSession.expires_at > bindparam("p_now"),  # type: ignore[arg-type, operator]
+    )
+)
+
+
+def signed_in_shape(connection: Connection, raw: str) -> tuple[Any, ...] | None:
+    """(id, role, email_verified_at, blocked now?, unread count, content version) of the account
+    of the browser session `raw` if still valid, in one statement; or None."""
+    now = utcnow()
+    row = connection.execute(_SIGNED_IN_SHAPE, {"p_hash": hash_secret(raw), "p_now": now}).first()
+    if row is None:
+        return None
+    user_id, role, verified_at, blocked_at, blocked_until, unread, version = row
+    blocked = blocked_at is not None and (blocked_until is None or blocked_until > now)
+    return (
+        user_id,
+        role,
+        verified_at,
+        blocked,
+        int(unread),
+        int(version) if version is not None else None,
+    )
 
 
 # Every signed-in page asks: built once, run on the session's connection.

@@ -19,6 +19,7 @@ from app.board import (
     cards,  # also registers the need_card template global
     queries,
     service,
+    shared_pages,  # noqa: F401  (registers the board's pages answered before routing)
 )
 from app.board.badges import badges_for
 from app.board.models import PUBLIC_NEED_STATUSES, Need, NeedStatus, Territory, Theme

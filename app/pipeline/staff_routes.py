@@ -10,6 +10,7 @@ someone else moved the idea first); on the board, htmx swaps the board in place 
 from __future__ import annotations
 
 import importlib
+import re
 import time
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
@@ -40,7 +41,7 @@ from app.pipeline.models import (
     StageChange,
 )
 from app.pipeline.panels import panels_for
-from app.web import freshness, personal
+from app.web import freshness, personal, personal_path
 from app.web.deps import SessionDep
 from app.web.errors import Conflict, Invalid
 from app.web.i18n import get_locale, localized_name
@@ -241,6 +242,15 @@ def _board_page(
         block="board",
         status_code=status_code,
     )
+
+
+# Answered before routing when rendered for the member's shape (app/web/personal_path.py):
+# nothing on the board is a member's own.
+personal_path.register(
+    personal_path.FastPage(
+        "ideas", re.compile(r"/moderation/ideas"), roles=frozenset({Role.staff, Role.admin})
+    )
+)
 
 
 @router.get("/ideas")

@@ -39,6 +39,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from starlette.requests import HTTPConnection
 
 from app.web import freshness, i18n
 from app.web.antiabuse import HONEYPOT_FIELD, STARTED_FIELD, sign_form_start
@@ -129,6 +130,53 @@ def _read_version(session: Any) -> int | None:
     return int(row[0]) if row else None
 
 
+def shape_of(role: str, user: Any, unread: int) -> tuple[str, bool, bool]:
+    """What of a person a shared render may show: their role (residents alike), whether their
+    address is confirmed (`user` has `email_verified_at`) and whether they have unread news."""
+    return (
+        role if role in _STAFF_ROLES else "resident",
+        user.email_verified_at is not None,
+        unread > 0,
+    )
+
+
+def page_key(name: str, connection: HTTPConnection, shape: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The store's key of a page: the same for the route (`SharedPage`) and for the way in
+    before routing (app/web/personal_path.py). Call with the locale of the request set."""
+    headers = connection.headers
+    return (
+        name,
+        connection.url.path,
+        tuple(sorted(connection.query_params.multi_items())),
+        i18n.get_locale(),
+        tuple(headers.get(h) for h in _VARY),
+        shape,
+    )
+
+
+def fill(
+    entry: Shared, mine: Iterable[Hashable], csrf_token: object, unread: int, settings: Any
+) -> str:
+    """The shared text filled in for one person: their form token, their unread count, fresh
+    form signatures, and the variants of the keys that concern them (`mine`)."""
+    body = entry.body
+    for key in mine:
+        pair = entry.variants.get(key)
+        if pair is not None:
+            body = body.replace(pair[0], pair[1], 1)
+    if CSRF_HOLE in body:
+        body = body.replace(CSRF_HOLE, str(csrf_token))
+    if unread:
+        body = body.replace(UNREAD_HOLE, str(unread))
+    if SUBMISSION_HOLE in body:
+        body = body.replace(SUBMISSION_HOLE, secrets.token_urlsafe(16))
+    if GUARD_HOLE in body:
+        pieces = body.split(GUARD_HOLE)
+        signed = [sign_form_start(settings) for _ in range(len(pieces) - 1)]
+        body = "".join(p + s for p, s in zip(pieces, [*signed, ""], strict=True))
+    return body
+
+
 class SharedPage:
     """One request's use of a shared render; see the module docstring. The route calls
     `lookup()`, and on a miss `store()` with what it built, then `answer()`."""
@@ -161,20 +209,7 @@ class SharedPage:
             self.unread = counter(self.request, user) if counter is not None else 0
         if self.version is None:
             return False
-        headers = self.request.headers
-        shape = (
-            user.role if user.role in _STAFF_ROLES else "resident",
-            user.email_verified_at is not None,
-            self.unread > 0,
-        )
-        self.key = (
-            self.name,
-            self.request.url.path,
-            tuple(sorted(self.request.query_params.multi_items())),
-            i18n.get_locale(),
-            tuple(headers.get(h) for h in _VARY),
-            shape,
-        )
+        self.key = page_key(self.name, self.request, shape_of(user.role, user, self.unread))
         return True
 
     def refine(self, *shape: Hashable) -> None:
@@ -238,22 +273,13 @@ class SharedPage:
     def answer(self, entry: Shared, mine: Iterable[Hashable] = ()) -> HTMLResponse:
         """The shared text filled in for this person: their form token, their unread count,
         and the variants of the keys that concern them (`mine`)."""
-        body = entry.body
-        for key in mine:
-            pair = entry.variants.get(key)
-            if pair is not None:
-                body = body.replace(pair[0], pair[1], 1)
-        if CSRF_HOLE in body:
-            body = body.replace(CSRF_HOLE, str(self.request.state.csrf_token))
-        if self.unread:
-            body = body.replace(UNREAD_HOLE, str(self.unread))
-        if SUBMISSION_HOLE in body:
-            body = body.replace(SUBMISSION_HOLE, secrets.token_urlsafe(16))
-        if GUARD_HOLE in body:
-            settings = self.request.app.state.settings
-            pieces = body.split(GUARD_HOLE)
-            signed = [sign_form_start(settings) for _ in range(len(pieces) - 1)]
-            body = "".join(p + s for p, s in zip(pieces, [*signed, ""], strict=True))
+        body = fill(
+            entry,
+            mine,
+            self.request.state.csrf_token,
+            self.unread,
+            self.request.app.state.settings,
+        )
         return HTMLResponse(body, status_code=entry.status, headers=entry.headers)
 
 

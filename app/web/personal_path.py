@@ -1,0 +1,153 @@
+"""The way in before routing for signed-in pages rendered once per shape (app/web/personal.py).
+
+A signed-in request that the shared render can answer still paid for everything around it:
+FastAPI's routing and dependencies, an ORM session, four or five hops between the event loop
+and AnyIO's threads, the person loaded as an ORM object. Profiled on the board at 100,000
+needs, that was most of its time (bench/README.md, issue 13). This layer, inside the request
+context (locale, form token) and before routing, answers such a request with one connection
+and two statements: the person with their unread count and the content version, then what of
+the page is theirs (the needs they support among the page's, or their support of one need). It
+answers only from a render the route itself stored for this shape, page and version; anything
+else (signed out, blocked, a page nobody rendered yet, a person who wrote on the page, an error)
+goes on to the route as if this layer did not exist.
+
+Pages opt in with `register()` (the board, the need page, the staff idea board), giving what
+the route adds to the store's key beyond the shape (`extras`) and which of the shared text's
+variants are the person's (`mine`), both read on the connection given.
+
+On SQLite the reads run on the event loop itself: a few indexed lookups in a local file, no
+thread hop, and the pool is sized so a connection is always free (app.db.engine_for). On
+PostgreSQL they run in one of AnyIO's threads, so a slow network never stops the loop.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+
+import anyio.to_thread
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.requests import HTTPConnection
+from starlette.responses import HTMLResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.web.cache import SESSION_COOKIE
+from app.web.personal import Shared, fill, page_key, shape_of, store_for_app
+
+
+@dataclass(frozen=True)
+class Person:
+    """What the way in knows of the signed-in person: their shape and their id, for the reads
+    of what is theirs; no name, no address."""
+
+    id: int
+    role: str
+    email_verified_at: object  # only tested for None (app.web.personal.shape_of)
+    blocked: bool
+    unread: int
+    version: int | None
+
+
+# The person of a request, read on a connection: set by the app (app.main), which knows sessions
+# and notifications (this layer does not import them).
+PersonReader = Callable[[HTTPConnection, Connection], Person | None]
+
+
+@dataclass(frozen=True)
+class FastPage:
+    """A page the way in may answer. `path` is matched in full; `extras(db, person_id, match)`
+    gives what the route adds to the key with `SharedPage.refine()` (None: this person gets
+    the route); `mine(db, person_id, match, entry)` the keys of the variants that are theirs."""
+
+    name: str
+    path: re.Pattern[str]
+    roles: frozenset[str] | None = None
+    extras: Callable[[Connection, int, re.Match[str]], tuple[Hashable, ...] | None] | None = None
+    mine: Callable[[Connection, int, re.Match[str], Shared], Iterable[Hashable]] | None = None
+
+
+_PAGES: dict[str, FastPage] = {}
+
+
+def register(page: FastPage) -> None:
+    """Called by the module of the route, once (again on reload: the newest wins)."""
+    _PAGES[page.name] = page
+
+
+def _match(path: str) -> tuple[FastPage, re.Match[str]] | None:
+    for page in _PAGES.values():
+        found = page.path.fullmatch(path)
+        if found is not None:
+            return page, found
+    return None
+
+
+def answer_for(scope: Scope, page: FastPage, match: re.Match[str]) -> tuple[Shared, str] | None:
+    """The stored render for this person and its text filled in for them, or None."""
+    app = scope["app"]
+    store = store_for_app(app)
+    reader: PersonReader | None = getattr(app.state, "person_reader", None)
+    if store is None or reader is None or not len(store):
+        return None
+    connection = HTTPConnection(scope)
+    with app.state.engine.connect() as db:
+        person = reader(connection, db)
+        if person is None or person.blocked or person.version is None:
+            return None
+        if page.roles is not None and person.role not in page.roles:
+            return None
+        key = page_key(page.name, connection, shape_of(person.role, person, person.unread))
+        if page.extras is not None:
+            extra = page.extras(db, person.id, match)
+            if extra is None:
+                return None
+            key = (*key, extra)
+        entry = store.get(key)
+        if entry is None or entry.version != person.version or entry.expires <= time.time():
+            return None
+        mine = page.mine(db, person.id, match, entry) if page.mine is not None else ()
+        body = fill(entry, mine, scope["state"]["csrf_token"], person.unread, app.state.settings)
+    return entry, body
+
+
+class SignedInPathMiddleware:
+    """Pure ASGI: see the module docstring. Inside RequestContextMiddleware (the locale and the
+    form token are set), outside the routes."""
+
+    def __init__(self, app: ASGIApp, *, inline: bool) -> None:
+        self.app = app
+        self.inline = inline
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = None
+        if scope["type"] == "http" and scope["method"] == "GET" and _has_session(scope):
+            found = _match(scope["path"])
+        if found is None:
+            await self.app(scope, receive, send)
+            return
+        page, match = found
+        try:
+            if self.inline:
+                answer = answer_for(scope, page, match)
+            else:
+                answer = await anyio.to_thread.run_sync(answer_for, scope, page, match)
+        except SQLAlchemyError:
+            # The route meets the same trouble and answers it as it should (a 503 page).
+            answer = None
+        if answer is None:
+            await self.app(scope, receive, send)
+            return
+        entry, body = answer
+        response = HTMLResponse(body, status_code=entry.status, headers=entry.headers)
+        await response(scope, receive, send)
+
+
+_SESSION_MARK = f"{SESSION_COOKIE}=".encode()
+
+
+def _has_session(scope: Scope) -> bool:
+    """A quick look (the person reader checks the cookie itself)."""
+    return any(name == b"cookie" and _SESSION_MARK in value for name, value in scope["headers"])

@@ -1,0 +1,179 @@
+"""Signed-in pages answered before routing (app/web/personal_path.py): from a render the route
+stored for the person's shape, with the reads of what is theirs only, and the route itself for
+anyone the shared render does not fit."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from selectolax.lexbor import LexborHTMLParser
+from sqlmodel import Session, select
+
+from app.accounts.models import User, UserSession
+from app.board.follows import follow
+from app.board.supports import add_support
+from app.db import utcnow
+from app.web import personal
+from tests.board.comment_helpers import count_statements
+from tests.factories import csrf_token, login_as, make_need, make_user
+
+
+def browser(client: TestClient, user: User, session: Session) -> TestClient:
+    other = TestClient(client.app)
+    login_as(other, user, session)
+    return other
+
+
+def statements(client: TestClient):  # type: ignore[no-untyped-def]
+    """The SQL statements the app runs inside the block."""
+    return count_statements(client.app.state.engine)  # type: ignore[attr-defined]
+
+
+def doc_of(client: TestClient, url: str) -> LexborHTMLParser:
+    response = client.get(url)
+    assert response.status_code == 200, response.text
+    assert "\x1e" not in response.text
+    return LexborHTMLParser(response.text)
+
+
+def pressed(doc: LexborHTMLParser, selector: str) -> str | None:
+    node = doc.css_first(selector)
+    return node.attributes.get("aria-pressed") if node is not None else None
+
+
+def routed(monkeypatch) -> list[str]:
+    """The names of the shared pages whose route ran (each route asks `shared_page` first)."""
+    calls: list[str] = []
+    real = personal.shared_page
+
+    def spy(request, session, user, name):  # type: ignore[no-untyped-def]
+        calls.append(name)
+        return real(request, session, user, name)
+
+    monkeypatch.setattr(personal, "shared_page", spy)
+    return calls
+
+
+def test_the_board_again_costs_two_reads_and_is_the_persons_own(client, session, monkeypatch):
+    calls = routed(monkeypatch)
+    need = make_need(session, title="Une épicerie solidaire")
+    make_need(session, title="Un atelier vélo")
+    alice, bruno = make_user(session), make_user(session)
+    add_support(session, need, alice)
+    as_alice, as_bruno = browser(client, alice, session), browser(client, bruno, session)
+    first = doc_of(as_alice, "/")
+
+    with statements(client) as seen:
+        again = doc_of(as_alice, "/")
+        other = doc_of(as_bruno, "/")
+    # Each: the person with their unread count and the content version, then which of the
+    # page's needs they support. No routing, no categories, no needs read again.
+    assert len(seen) == 4, seen
+    assert calls == ["board"]  # only the first request reached the route
+    assert first.html == again.html or _same_but_tokens(first, again)
+    token = again.css_first('form[action="/account/logout"] input[name="csrf_token"]')
+    assert token is not None and token.attributes["value"] == csrf_token(as_alice)
+    mine = [c.css_first(".need-card-title a").text(strip=True) for c in again.css(".need-card")]
+    assert mine == ["Un atelier vélo", "Une épicerie solidaire"]
+    assert [c.css_first(".count-mine") is not None for c in again.css(".need-card")] == [
+        False,
+        True,
+    ]
+    assert [c.css_first(".count-mine") is not None for c in other.css(".need-card")] == [
+        False,
+        False,
+    ]
+
+
+def _same_but_tokens(a: LexborHTMLParser, b: LexborHTMLParser) -> bool:
+    """Equal but for the per-request values (anti-abuse signatures, submission keys)."""
+
+    def strip(doc: LexborHTMLParser) -> str:
+        for node in doc.css('input[type="hidden"]'):
+            node.attrs["value"] = ""
+        return doc.html or ""
+
+    return strip(a) == strip(b)
+
+
+def test_need_page_again_is_each_residents_own(client, session, monkeypatch):
+    need = make_need(session, title="Un repair café")
+    url = f"/needs/{need.id}-{need.slug}"
+    alice, bruno, chloe = make_user(session), make_user(session), make_user(session)
+    add_support(session, need, alice)
+    follow(session, need, bruno)
+    people = {"alice": alice, "bruno": bruno, "chloe": chloe}
+    browsers = {name: browser(client, person, session) for name, person in people.items()}
+    expected = {
+        "alice": ("true", "false"),
+        "bruno": ("false", "true"),
+        "chloe": ("false", "false"),
+    }
+    for _round in range(2):
+        for name, person_browser in browsers.items():
+            doc = doc_of(person_browser, url)
+            got = (pressed(doc, ".support-button"), pressed(doc, ".follow-button"))
+            assert got == expected[name], (name, _round)
+    calls = routed(monkeypatch)
+    with statements(client) as seen:
+        doc_of(browsers["chloe"], url)
+    assert len(seen) == 2, seen  # the person, then their relation to the need
+    assert calls == []
+
+
+def test_the_author_of_a_need_or_a_comment_gets_the_route(client, session):
+    from tests.board.comment_helpers import add_comment
+
+    author, commenter, reader = make_user(session), make_user(session), make_user(session)
+    need = make_need(session, title="Une laverie", author=author)
+    add_comment(session, need, commenter, body="J'en ai besoin aussi.")
+    url = f"/needs/{need.id}-{need.slug}"
+    doc_of(browser(client, reader, session), url)  # the shared render exists
+    for person in (author, commenter):
+        as_person = browser(client, person, session)
+        doc_of(as_person, url)
+        with statements(client) as seen:
+            doc = doc_of(as_person, url)
+        assert len(seen) > 2  # the whole route
+        assert doc.css_first(f'a[href^="/needs/{need.id}/edit"], a[href$="/edit"]') is not None
+
+
+def test_a_demoted_team_member_is_refused_the_idea_board(client, session, monkeypatch):
+    member = make_user(session, role="staff")
+    as_member = browser(client, member, session)
+    assert as_member.get("/moderation/ideas").status_code == 200
+    calls = routed(monkeypatch)
+    assert as_member.get("/moderation/ideas").status_code == 200
+    assert calls == []  # answered before routing
+    member.role = "moderator"
+    session.add(member)
+    session.commit()
+    assert as_member.get("/moderation/ideas").status_code == 403
+    resident = browser(client, make_user(session), session)
+    assert resident.get("/moderation/ideas").status_code == 403
+
+
+def test_an_ended_or_blocked_session_gets_the_route(client, session):
+    make_need(session, title="Une recyclerie")
+    person = make_user(session)
+    as_person = browser(client, person, session)
+    doc_of(as_person, "/")
+    doc_of(as_person, "/")
+    for row in session.exec(select(UserSession).where(UserSession.user_id == person.id)):
+        row.expires_at = utcnow() - timedelta(minutes=1)
+        session.add(row)
+    session.commit()
+    doc = doc_of(as_person, "/")
+    assert doc.css_first('form[action="/account/logout"]') is None  # signed out
+    assert doc.css_first('a[href^="/account/login"]') is not None
+
+    other = make_user(session)
+    as_other = browser(client, other, session)
+    doc_of(as_other, "/")
+    other.blocked_at = utcnow()
+    other.blocked_reason = "Messages publicitaires"
+    session.add(other)
+    session.commit()
+    banner = doc_of(as_other, "/").css_first("main .notice-warning")
+    assert banner is not None and "Messages publicitaires" in banner.text()
