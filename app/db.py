@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -222,7 +223,35 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A pooled PostgreSQL connection unused for longer than this is tested (SELECT 1) before a
+# request gets it. SQLAlchemy's pool_pre_ping tests every checkout: one more round trip per
+# request, about a tenth of a signed-in page's time on PostgreSQL (bench/README.md, issue 13).
+# A connection used a moment ago is alive or the server has just gone: then the request's first
+# statement fails, SQLAlchemy invalidates the whole pool, the request gets the 503 page, and
+# the next ones connect afresh (tests/test_db.py).
+IDLE_PING_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _note(dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool drops this connection and hands out another (up to three tries).
+            raise DisconnectionError() from exc
 
 
 def engine_for(settings: Settings) -> Engine:

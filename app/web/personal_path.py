@@ -93,7 +93,9 @@ def answer_for(scope: Scope, page: FastPage, match: re.Match[str]) -> tuple[Shar
     if store is None or reader is None or not len(store):
         return None
     connection = HTTPConnection(scope)
-    with app.state.engine.connect() as db:
+    # Autocommit: two statements, no BEGIN and ROLLBACK round trips around them on PostgreSQL
+    # (each statement has its own snapshot there anyway; see need_shape for the order).
+    with app.state.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as db:
         person = reader(connection, db)
         if person is None or person.blocked or person.version is None:
             return None

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from app.main import create_app
 from app.settings import MissingSecretKey, Settings
+from tests.conftest import pg_admin_url
 from tests.web.helpers import make_settings
 
 BOURSE = Path(sys.executable).parent / "bourse"
@@ -127,3 +128,39 @@ def test_the_default_sqlite_database_uses_wal_too(tmp_path):
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
     finally:
         app.state.engine.dispose()
+
+
+def test_a_postgresql_connection_the_server_closed_is_replaced(app, db_engine_name, monkeypatch):
+    """Pooled PostgreSQL connections are tested only after a few idle seconds
+    (app.db.IDLE_PING_SECONDS): a stale one is then replaced before use; one used a moment
+    ago fails once, and the pool hands out new connections from then on."""
+    from sqlalchemy.exc import OperationalError
+
+    from app import db
+
+    engine = app.state.engine
+    if db_engine_name != "postgres":
+        assert engine.dialect.name == "sqlite"
+        return
+
+    def backend() -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+    def terminate(pid: int) -> None:
+        admin = db.make_engine(pg_admin_url())
+        with admin.connect() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+        admin.dispose()
+
+    first = backend()
+    terminate(first)
+    monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0.0)
+    second = backend()  # tested at checkout, replaced: no error
+    assert second != first
+
+    monkeypatch.setattr(db, "IDLE_PING_SECONDS", 3600.0)
+    terminate(second)
+    with pytest.raises(OperationalError):
+        backend()
+    assert backend() not in (first, second)
