@@ -135,7 +135,10 @@ def _latest_edit_or_deletion(session: Session) -> datetime | None:
     dates = session.exec(
         select(
             select(func.max(Need.updated_at)).scalar_subquery(),
-            select(func.max(Need.deleted_at)).scalar_subquery(),
+            # The condition of the partial index of deleted needs (migration 0009).
+            select(func.max(Need.deleted_at))
+            .where(Need.deleted_at.is_not(None))  # type: ignore[union-attr]
+            .scalar_subquery(),
         )
     ).one()
     return max([d for d in dates if d is not None], default=None)
