@@ -258,10 +258,24 @@ def load_item(session: Session, kind: str, item_id: int) -> QueueItem | None:
     return item
 
 
+def _count_pending(model: type[Need] | type[Comment]) -> Any:
+    """COUNT of the pending rows, read from their partial index (migration 0008). In the order
+    of that index: a plain COUNT with the same condition made SQLite's planner read the status
+    index and every pending row of the table (1.8 ms against 0.15 at 100,000 needs) whatever
+    the statistics said; PostgreSQL reads the index either way."""
+    ordered = (
+        select(model.id)
+        .where(_PENDING)
+        .order_by(model.created_at, model.id)  # type: ignore[arg-type]
+        .subquery()
+    )
+    return select(func.count()).select_from(ordered)
+
+
 def counts(session: Session) -> dict[str, int]:
     """For the dashboard: pending needs, pending comments, reported items."""
-    pending_needs = session.exec(select(func.count()).select_from(Need).where(_PENDING)).one()
-    pending_comments = session.exec(select(func.count()).select_from(Comment).where(_PENDING)).one()
+    pending_needs = session.exec(_count_pending(Need)).one()
+    pending_comments = session.exec(_count_pending(Comment)).one()
     reported = session.exec(
         select(func.count()).select_from(
             select(Report.target_kind, Report.target_id)

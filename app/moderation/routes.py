@@ -7,6 +7,7 @@ read-only — nobody can edit it: the log has no write route at all).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Annotated, Any
@@ -18,6 +19,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from app.accounts.deps import require_role
 from app.accounts.models import Role, User
 from app.moderation import audit, queue, service
+from app.web import personal, personal_path
 from app.web.deps import SessionDep
 from app.web.errors import Conflict, Invalid, NotFound
 from app.web.i18n import gettext as _
@@ -31,8 +33,28 @@ Moderator = Annotated[User, Depends(require_role(Role.moderator))]
 FormStr = Annotated[str, Form()]
 
 
+# Rendered once per role and content version, every count included (reports bump the version
+# too: migration 0010), and answered before routing (app/web/personal_path.py).
+personal_path.register(
+    personal_path.FastPage(
+        "moderation",
+        re.compile(r"/moderation/"),
+        roles=frozenset({Role.moderator, Role.staff, Role.admin}),
+    )
+)
+
+
 @router.get("/")
 def dashboard(request: Request, session: SessionDep, user: Moderator) -> Response:
+    # Before any read: on PostgreSQL the version must not be newer than the counts it shows.
+    shared = personal.shared_page(request, session, user, "moderation")
+    if shared is not None:
+        entry = shared.lookup()
+        if entry is None:
+            context = {"counts": queue.counts(session), "section": "dashboard"}
+            entry = shared.render("moderation/index.html", context)
+        if entry is not None:
+            return shared.answer(entry)
     return render(
         request,
         "moderation/index.html",

@@ -41,6 +41,9 @@ PUBLIC_TABLES: dict[str, tuple[str, ...] | None] = {
     "revisions": None,
     # Names and roles show on public pages; a login only writes last_login_at, which doesn't.
     "users": ("display_name", "role", "blocked_at", "blocked_until", "trusted_at"),
+    # Not shown to the public, but the moderation dashboard counts them and is rendered once
+    # per version (migration 0010).
+    "reports": None,
 }
 
 # Tables no anonymous page, feed, embed or API read shows, with the reason.
@@ -58,7 +61,6 @@ PRIVATE_TABLES: dict[str, str] = {
     "outbox_messages": "e-mail queue",
     "partner_referrals": "arrival counts, staff pages only",
     "rate_events": "rate limits and anti-abuse marks",
-    "reports": "moderation; the hiding it causes writes needs or comments",
     "user_sessions": "signed-in browsers",
     "webhook_deliveries": "delivery queue",
     "webhooks": "staff configuration",

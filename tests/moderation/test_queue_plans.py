@@ -38,4 +38,5 @@ def test_dashboard_counts_never_read_every_need(session: Session, db_engine_name
     for statement in counts_of_needs:
         plan = " ".join(str(row) for row in connection.exec_driver_sql(explain + statement))
         assert "ix_needs_deleted_at" not in plan, plan
-        assert "SCAN needs" not in plan, plan
+        if db_engine_name == "sqlite":  # PostgreSQL's plan of an empty test table says little
+            assert "ix_needs_pending" in plan, plan

@@ -177,3 +177,29 @@ def test_an_ended_or_blocked_session_gets_the_route(client, session):
     session.commit()
     banner = doc_of(as_other, "/").css_first("main .notice-warning")
     assert banner is not None and "Messages publicitaires" in banner.text()
+
+
+def test_the_moderation_dashboard_counts_a_new_report_at_once(client, session, monkeypatch):
+    from tests.moderation.queue_helpers import make_report
+
+    need = make_need(session, title="Un local associatif")
+    moderator = browser(client, make_user(session, role="moderator"), session)
+    reporter = make_user(session)  # before the visits: a new account bumps the version too
+
+    def reported() -> str:
+        response = moderator.get("/moderation/")
+        assert response.status_code == 200 and "\x1e" not in response.text
+        doc = LexborHTMLParser(response.text)
+        link = doc.css_first('section[aria-labelledby="waiting-title"] a[href="/moderation/queue"]')
+        assert link is not None
+        return link.text(strip=True)
+
+    assert reported().startswith("0 ")
+    calls = routed(monkeypatch)
+    assert reported().startswith("0 ")
+    assert calls == []  # the second visit was answered before routing
+    make_report(session, reporter, "need", need.id)
+    assert reported().startswith("1 ")  # a report bumps the version (migration 0010)
+    assert calls == ["moderation"]
+    resident = browser(client, make_user(session), session)
+    assert resident.get("/moderation/").status_code == 403
