@@ -30,7 +30,9 @@ Memory is bounded: an LRU of at most a quarter of BOURSE_CACHE_MB (0 turns it of
 from __future__ import annotations
 
 import secrets
+import threading
 import time
+import weakref
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -177,6 +179,44 @@ def fill(
     return body
 
 
+class _Flights:
+    """One render at a time per key and version, in a worker. When a shared render ends (a
+    write, or its relative dates changing words), every request in flight for that page missed
+    at once and rendered it: 32 renders of the need page queued behind the worker's four
+    threads, which made the p99 of a signed-in page (bench/README.md, issue 13). Now the first
+    miss renders, the others wait for it and take its entry; if it could not be shared, or
+    takes longer than WAIT_SECONDS, they render the page themselves as before."""
+
+    WAIT_SECONDS = 2.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: dict[Hashable, threading.Event] = {}
+
+    def lead(self, flight: Hashable) -> bool:
+        """True when the caller is to render (nobody is): it must `land()` afterwards."""
+        with self._lock:
+            if flight in self._events:
+                return False
+            self._events[flight] = threading.Event()
+            return True
+
+    def wait(self, flight: Hashable) -> None:
+        with self._lock:
+            event = self._events.get(flight)
+        if event is not None:
+            event.wait(self.WAIT_SECONDS)
+
+    def land(self, flight: Hashable) -> None:
+        with self._lock:
+            event = self._events.pop(flight, None)
+        if event is not None:
+            event.set()
+
+
+_FLIGHTS = _Flights()
+
+
 class SharedPage:
     """One request's use of a shared render; see the module docstring. The route calls
     `lookup()`, and on a miss `store()` with what it built, then `answer()`."""
@@ -219,8 +259,23 @@ class SharedPage:
         self.key = (*self.key, shape)
 
     def lookup(self) -> Shared | None:
+        """The stored render for this shape and version; on a miss, waits for the render of a
+        request already making it (see `_Flights`), or returns None: this request renders."""
         if self.store is None or self.key is None:
             return None
+        entry = self._stored()
+        if entry is not None:
+            return entry
+        flight = (self.key, self.version)
+        if _FLIGHTS.lead(flight):
+            # Ended by render(), or when this request is done with its page, whatever happens.
+            self._landing = weakref.finalize(self, _FLIGHTS.land, flight)
+            return None
+        _FLIGHTS.wait(flight)
+        return self._stored()
+
+    def _stored(self) -> Shared | None:
+        assert self.store is not None and self.key is not None
         entry = self.store.get(self.key)
         if entry is not None and entry.version == self.version and entry.expires > time.time():
             return entry
@@ -253,6 +308,7 @@ class SharedPage:
             with freshness.collect() as box:
                 body = render_to_string(template_name, ctx, block if partial else None)
         except NotShared:
+            self._land()
             return None
         headers = {"Vary": "HX-Request"} if block is not None else {}
         entry = Shared(
@@ -268,7 +324,13 @@ class SharedPage:
         # of requests meanwhile.
         if entry.expires > time.time():
             self.store.put(self.key, entry)
+        self._land()
         return entry
+
+    def _land(self) -> None:
+        landing = getattr(self, "_landing", None)
+        if landing is not None:
+            landing()  # once: a finalizer runs at most once
 
     def answer(self, entry: Shared, mine: Iterable[Hashable] = ()) -> HTMLResponse:
         """The shared text filled in for this person: their form token, their unread count,

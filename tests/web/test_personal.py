@@ -303,3 +303,50 @@ def test_the_unread_count_on_shared_pages_follows_what_the_person_read(client, s
     assert answer.status_code in (200, 303)
     assert unread_badge(page(as_person)) is None
     assert unread_badge(page(as_person, "/account/notifications")) is None
+
+
+def test_a_page_missed_by_many_at_once_is_rendered_once(client, session, monkeypatch):
+    """When a shared render ends, the requests in flight for it wait for the first one's render
+    instead of each rendering the page (app.web.personal._Flights)."""
+    import threading
+
+    make_need(session, title="Une ressourcerie")
+    alice, bruno = make_user(session), make_user(session)
+    as_alice, as_bruno = browser(client, alice, session), browser(client, bruno, session)
+    renders: list[str] = []
+    rendering, waiting, release = threading.Event(), threading.Event(), threading.Event()
+    real_render, real_wait = personal.render_to_string, personal._FLIGHTS.wait
+
+    def slow_render(*args, **kwargs):  # type: ignore[no-untyped-def]
+        renders.append(args[0])
+        rendering.set()
+        assert release.wait(10)
+        return real_render(*args, **kwargs)
+
+    def noted_wait(flight):  # type: ignore[no-untyped-def]
+        waiting.set()
+        real_wait(flight)
+
+    monkeypatch.setattr(personal, "render_to_string", slow_render)
+    monkeypatch.setattr(personal._FLIGHTS, "wait", noted_wait)
+    answers: dict[str, str] = {}
+
+    def visit(name: str, browser_: TestClient) -> None:
+        response = browser_.get("/")
+        assert response.status_code == 200
+        answers[name] = response.text
+
+    first = threading.Thread(target=visit, args=("alice", as_alice))
+    first.start()
+    assert rendering.wait(10)  # Alice's request renders the page…
+    second = threading.Thread(target=visit, args=("bruno", as_bruno))
+    second.start()
+    assert waiting.wait(10)  # …and Bruno's waits for it
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert renders == ["board/board.html"]
+    for name, person_browser in (("alice", as_alice), ("bruno", as_bruno)):
+        doc = LexborHTMLParser(answers[name])
+        assert logout_token(doc) == csrf_token(person_browser)
+        assert "\x1e" not in answers[name]
