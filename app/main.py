@@ -25,7 +25,7 @@ from app.web.bodylimit import BodyLimitMiddleware
 from app.web.cache import AnonymousCacheMiddleware, cache_of
 from app.web.errors import install_error_handlers
 from app.web.middleware import RequestContextMiddleware
-from app.web.personal_path import Person, SignedInPathMiddleware
+from app.web.personal_path import Person, Reads, SignedInPathMiddleware
 from app.web.security import SecurityHeadersMiddleware, verify_csrf
 from app.web.templating import environment
 
@@ -61,14 +61,20 @@ def read_signed_in(request: Request, session: Any, raw: str) -> Any:
     return user
 
 
-def read_person(connection: HTTPConnection, db: Connection) -> Person | None:
+def read_person(
+    connection: HTTPConnection, db: Connection, reads: Reads | None = None
+) -> tuple[Person, tuple[Any, ...]] | None:
     """The signed-in person as the way in before routing needs them (app/web/personal_path.py):
-    their shape, unread count and the content version, in one statement on `db`."""
+    their shape, unread count and the content version, with the page's `reads`, in one
+    statement on `db`."""
     from app.board.notifications import signed_in_shape
 
     raw = raw_session_token(connection)  # type: ignore[arg-type]
-    found = signed_in_shape(db, raw) if raw else None
-    return Person(*found) if found is not None else None
+    found = signed_in_shape(db, raw, reads) if raw else None
+    if found is None:
+        return None
+    person, values = found
+    return Person(*person), values
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -23,7 +23,7 @@ links.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -348,16 +348,35 @@ _SIGNED_IN_SHAPE = (
 )
 
 
-def signed_in_shape(connection: Connection, raw: str) -> tuple[Any, ...] | None:
-    """(id, role, email_verified_at, blocked now?, unread count, content version) of the account
-    of the browser session `raw` if still valid, in one statement; or None."""
+_WITH_PAGE_READS: dict[Hashable, Any] = {}
+
+
+def signed_in_shape(
+    connection: Connection, raw: str, reads: Any = None
+) -> tuple[tuple[Any, ...], tuple[Any, ...]] | None:
+    """((id, role, email_verified_at, blocked now?, unread count, content version), the values
+    of `reads`) for the account of the browser session `raw` if still valid, or None: one
+    statement, the page's own reads (app.web.personal_path.Reads) in it as scalar subqueries
+    correlated to the person's id."""
+    statement = _SIGNED_IN_SHAPE
+    params: dict[str, Any] = {}
+    if reads is not None:
+        statement = _WITH_PAGE_READS.get(reads.key)
+        if statement is None:
+            # Built once per kind of read (a few: the board's by number of needs, the need's).
+            if len(_WITH_PAGE_READS) > 256:
+                _WITH_PAGE_READS.clear()
+            statement = _SIGNED_IN_SHAPE.add_columns(*reads.build(User.id))
+            _WITH_PAGE_READS[reads.key] = statement
+        params.update(reads.params)
     now = utcnow()
-    row = connection.execute(_SIGNED_IN_SHAPE, {"p_hash": hash_secret(raw), "p_now": now}).first()
+    params.update(p_hash=hash_secret(raw), p_now=now)
+    row = connection.execute(statement, params).first()
     if row is None:
         return None
-    user_id, role, verified_at, blocked_at, blocked_until, unread, version = row
+    user_id, role, verified_at, blocked_at, blocked_until, unread, version = row[:7]
     blocked = blocked_at is not None and (blocked_until is None or blocked_until > now)
-    return (
+    person = (
         user_id,
         role,
         verified_at,
@@ -365,6 +384,7 @@ def signed_in_shape(connection: Connection, raw: str) -> tuple[Any, ...] | None:
         int(unread),
         int(version) if version is not None else None,
     )
+    return person, tuple(row[7:])
 
 
 # Every signed-in page asks: built once, run on the session's connection.

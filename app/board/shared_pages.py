@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable
+from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.engine import Connection
 
 from app.board.models import Comment, Follow, Need, Support
 from app.web.params import parse_id
 from app.web.personal import Shared
-from app.web.personal_path import FastPage, register
+from app.web.personal_path import FastPage, Reads, register
 
 _SUPPORTED_AMONG = select(Support.need_id).where(  # type: ignore[call-overload]
     Support.user_id == bindparam("p_user"),  # type: ignore[arg-type]
@@ -26,9 +27,7 @@ _SUPPORTED_AMONG = select(Support.need_id).where(  # type: ignore[call-overload]
 )
 
 
-def supported_on_board(
-    db: Connection, person_id: int, _match: re.Match[str], entry: Shared
-) -> set[int]:
+def supported_on_board(db: Connection, person_id: int, entry: Shared) -> set[int]:
     """The page's needs (its variants' keys) that the person supports."""
     ids = [key for key in entry.variants if isinstance(key, int)]
     if not ids:
@@ -36,52 +35,89 @@ def supported_on_board(
     return set(db.execute(_SUPPORTED_AMONG, {"p_user": person_id, "p_needs": ids}).scalars())
 
 
-# The need's author, whether the person commented on it, their support and whether they follow
-# it: one row, or none when the need does not exist.
-_NEED_FOR_PERSON = (
-    select(
-        Need.author_id,  # type: ignore[arg-type]
-        exists()
-        .where(Comment.need_id == Need.id, Comment.author_id == bindparam("p_user"))  # type: ignore[arg-type]
-        .correlate(Need),
-        Support.id,  # type: ignore[arg-type]
-        Support.concern,  # type: ignore[arg-type]
-        Support.territory_id,  # type: ignore[arg-type]
-        exists()
-        .where(Follow.need_id == Need.id, Follow.user_id == bindparam("p_user"))  # type: ignore[arg-type]
-        .correlate(Need),
-    )
-    .select_from(Need)
-    .outerjoin(
-        Support,
-        and_(Support.need_id == Need.id, Support.user_id == bindparam("p_user")),  # type: ignore[arg-type]
-    )
-    .where(Need.id == bindparam("p_need"))  # type: ignore[arg-type]
-)
+def board_reads(_match: re.Match[str], hint: tuple[Hashable, ...]) -> Reads | None:
+    """Whether the person supports each need the page showed last time (`hint`): one EXISTS
+    each, read with the person."""
+    ids = [key for key in hint if isinstance(key, int)][:_MAX_CARDS]
+    if not ids:
+        return None
+
+    def build(person_id: Any) -> list[Any]:
+        return [
+            exists().where(
+                Support.need_id == bindparam(f"p_n{i}"),  # type: ignore[arg-type]
+                Support.user_id == person_id,  # type: ignore[arg-type]
+            )
+            for i in range(len(ids))
+        ]
+
+    return Reads(("board", len(ids)), build, {f"p_n{i}": need for i, need in enumerate(ids)})
 
 
-def need_shape(db: Connection, person_id: int, match: re.Match[str]) -> tuple[Hashable, ...] | None:
-    """What the need page's route adds to the key (`shared.refine(support, following)`), or None
-    when the page is the person's own (they wrote the need or a comment) or the need is unknown."""
+# A board page shows 20 needs; more than this would be another page size than the board's.
+_MAX_CARDS = 100
+
+
+def board_mine(values: tuple[Any, ...], reads: Reads | None, entry: Shared) -> set[int] | None:
+    """The supported needs among the entry's, or None when the reads named other needs."""
+    if reads is None:
+        return None
+    ids = list(reads.params.values())
+    if set(ids) != {key for key in entry.variants if isinstance(key, int)}:
+        return None
+    return {need for need, supported in zip(ids, values, strict=True) if supported}
+
+
+def need_reads(match: re.Match[str], _hint: tuple[Hashable, ...]) -> Reads | None:
+    """The need (does it exist, who wrote it) and the person's relation to it: whether they
+    commented, their support (id, concern, territory) and whether they follow it."""
     need_id = parse_id(match["ref"].split("-", 1)[0])
     if need_id is None:
         return None
-    row = db.execute(_NEED_FOR_PERSON, {"p_user": person_id, "p_need": need_id}).first()
-    if row is None:
-        return None
-    author_id, commented, support_id, concern, territory_id, following = row
-    if author_id == person_id or commented:
+    return Reads("need", _need_columns, {"p_need": need_id})
+
+
+def _need_columns(person_id: Any) -> list[Any]:
+    need = bindparam("p_need")
+    mine = (Support.need_id == need, Support.user_id == person_id)
+    return [
+        select(Need.id).where(Need.id == need).scalar_subquery(),  # type: ignore[arg-type]
+        select(Need.author_id).where(Need.id == need).scalar_subquery(),  # type: ignore[arg-type]
+        exists().where(Comment.need_id == need, Comment.author_id == person_id),  # type: ignore[arg-type]
+        select(Support.id).where(*mine).scalar_subquery(),  # type: ignore[arg-type]
+        select(Support.concern).where(*mine).scalar_subquery(),  # type: ignore[arg-type]
+        select(Support.territory_id).where(*mine).scalar_subquery(),  # type: ignore[arg-type]
+        exists().where(Follow.need_id == need, Follow.user_id == person_id),  # type: ignore[arg-type]
+    ]
+
+
+def need_shape(
+    values: tuple[Any, ...], person_id: int, _match: re.Match[str]
+) -> tuple[Hashable, ...] | None:
+    """What the need page's route adds to the key (`shared.refine(support, following)`), or None
+    when the page is the person's own (they wrote the need or a comment) or the need is unknown."""
+    found, author_id, commented, support_id, concern, territory_id, following = values
+    if found is None or author_id == person_id or commented:
         return None
     support = (concern, territory_id) if support_id is not None else None
     return (support, bool(following))
 
 
-register(FastPage("board", re.compile(r"/"), mine=supported_on_board))
+register(
+    FastPage(
+        "board",
+        re.compile(r"/"),
+        reads=board_reads,
+        mine=board_mine,
+        mine_again=supported_on_board,
+    )
+)
 register(
     FastPage(
         "need",
         re.compile(r"/needs/(?P<ref>[^/]+)"),
         roles=frozenset({"resident"}),
+        reads=need_reads,
         extras=need_shape,
     )
 )

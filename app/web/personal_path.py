@@ -5,15 +5,17 @@ FastAPI's routing and dependencies, an ORM session, four or five hops between th
 and AnyIO's threads, the person loaded as an ORM object. Profiled on the board at 100,000
 needs, that was most of its time (bench/README.md, issue 13). This layer, inside the request
 context (locale, form token) and before routing, answers such a request with one connection
-and two statements: the person with their unread count and the content version, then what of
+and one statement: the person with their unread count and the content version, and what of
 the page is theirs (the needs they support among the page's, or their support of one need). It
 answers only from a render the route itself stored for this shape, page and version; anything
 else (signed out, blocked, a page nobody rendered yet, a person who wrote on the page, an error)
 goes on to the route as if this layer did not exist.
 
-Pages opt in with `register()` (the board, the need page, the staff idea board), giving what
-the route adds to the store's key beyond the shape (`extras`) and which of the shared text's
-variants are the person's (`mine`), both read on the connection given.
+Pages opt in with `register()` (the board, the need page, the staff idea board, the moderation
+dashboard), giving what to read with the person (`reads`), what the route adds to the store's
+key beyond the shape (`extras`) and which of the shared text's variants are the person's
+(`mine`). The board's reads name its needs in advance, as the last render served held them
+(the same for every shape); when they changed, a second statement reads them again.
 
 On SQLite the reads run on the event loop itself: a few indexed lookups in a local file, no
 thread hop, and the pool is sized so a connection is always free (app.db.engine_for). On
@@ -24,8 +26,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import anyio.to_thread
 from sqlalchemy.engine import Connection
@@ -51,25 +54,52 @@ class Person:
     version: int | None
 
 
-# The person of a request, read on a connection: set by the app (app.main), which knows sessions
-# and notifications (this layer does not import them).
-PersonReader = Callable[[HTTPConnection, Connection], Person | None]
+@dataclass(frozen=True)
+class Reads:
+    """What of a page is the person's, read in the person's own statement (one round trip):
+    `build(person_id_column)` gives scalar subqueries correlated to it, `params` their bind
+    values; `key` names the statement, built once per key."""
+
+    key: Hashable
+    build: Callable[[Any], Sequence[Any]]
+    params: Mapping[str, Any]
+
+
+# The person of a request, read on a connection with a page's reads: set by the app (app.main),
+# which knows sessions and notifications (this layer does not import them).
+PersonReader = Callable[
+    [HTTPConnection, Connection, Reads | None], tuple[Person, tuple[Any, ...]] | None
+]
 
 
 @dataclass(frozen=True)
 class FastPage:
-    """A page the way in may answer. `path` is matched in full; `extras(db, person_id, match)`
-    gives what the route adds to the key with `SharedPage.refine()` (None: this person gets
-    the route); `mine(db, person_id, match, entry)` the keys of the variants that are theirs."""
+    """A page the way in may answer; `path` is matched in full.
+
+    - `reads(match, hint)`: what to read with the person (None: nothing, or for a page with
+      `extras`, this request goes to the route); `hint` is what the last render of this page
+      served held (its variants' keys), for reads that depend on the page's content;
+    - `extras(values, person_id, match)`: from those values, what the route adds to the key
+      with `SharedPage.refine()` (None: this person gets the route);
+    - `mine(values, reads, entry)`: the keys of the variants that are the person's, or None when
+      the values do not fit this entry: then `mine_again(db, person_id, entry)` reads them."""
 
     name: str
     path: re.Pattern[str]
     roles: frozenset[str] | None = None
-    extras: Callable[[Connection, int, re.Match[str]], tuple[Hashable, ...] | None] | None = None
-    mine: Callable[[Connection, int, re.Match[str], Shared], Iterable[Hashable]] | None = None
+    reads: Callable[[re.Match[str], tuple[Hashable, ...]], Reads | None] | None = None
+    extras: Callable[[tuple[Any, ...], int, re.Match[str]], tuple[Hashable, ...] | None] | None = (
+        None
+    )
+    mine: Callable[[tuple[Any, ...], Reads | None, Shared], Iterable[Hashable] | None] | None = None
+    mine_again: Callable[[Connection, int, Shared], Iterable[Hashable]] | None = None
 
 
 _PAGES: dict[str, FastPage] = {}
+# (page, path, query, language, htmx headers) → the variants' keys of its last render served:
+# the same for every shape, so the next person's reads can name them in advance.
+_HINTS: dict[tuple[Any, ...], tuple[Hashable, ...]] = {}
+_MAX_HINTS = 4096
 
 
 def register(page: FastPage) -> None:
@@ -93,25 +123,42 @@ def answer_for(scope: Scope, page: FastPage, match: re.Match[str]) -> tuple[Shar
     if store is None or reader is None or not len(store):
         return None
     connection = HTTPConnection(scope)
-    # Autocommit: two statements, no BEGIN and ROLLBACK round trips around them on PostgreSQL
-    # (each statement has its own snapshot there anyway; see need_shape for the order).
+    # The key but for the shape: known before the person is.
+    page_of = page_key(page.name, connection, ())[:-1]
+    reads = page.reads(match, _HINTS.get(page_of, ())) if page.reads is not None else None
+    if reads is None and page.extras is not None:
+        return None
+    # Autocommit: one statement (two when the hint missed), no BEGIN and ROLLBACK round trips
+    # around it on PostgreSQL.
     with app.state.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as db:
-        person = reader(connection, db)
-        if person is None or person.blocked or person.version is None:
+        found = reader(connection, db, reads)
+        if found is None:
+            return None
+        person, values = found
+        if person.blocked or person.version is None:
             return None
         if page.roles is not None and person.role not in page.roles:
             return None
-        key = page_key(page.name, connection, shape_of(person.role, person, person.unread))
+        key = (*page_of, shape_of(person.role, person, person.unread))
         if page.extras is not None:
-            extra = page.extras(db, person.id, match)
+            extra = page.extras(values, person.id, match)
             if extra is None:
                 return None
             key = (*key, extra)
         entry = store.get(key)
         if entry is None or entry.version != person.version or entry.expires <= time.time():
             return None
-        mine = page.mine(db, person.id, match, entry) if page.mine is not None else ()
-        body = fill(entry, mine, scope["state"]["csrf_token"], person.unread, app.state.settings)
+        mine: Iterable[Hashable] | None = ()
+        if page.mine is not None:
+            mine = page.mine(values, reads, entry)
+            if mine is None and page.mine_again is not None:
+                mine = page.mine_again(db, person.id, entry)
+                if len(_HINTS) >= _MAX_HINTS:
+                    _HINTS.clear()
+                _HINTS[page_of] = tuple(entry.variants)
+        body = fill(
+            entry, mine or (), scope["state"]["csrf_token"], person.unread, app.state.settings
+        )
     return entry, body
 
 
