@@ -62,9 +62,13 @@ class User(SQLModel, table=True):
         return self.role_enum.rank >= minimum.rank
 
     def is_blocked(self, now: datetime | None = None) -> bool:
-        if self.blocked_at is None:
-            return False
-        return self.blocked_until is None or self.blocked_until > (now or utcnow())
+        return blocked_now(self.blocked_at, self.blocked_until, now or utcnow())
+
+
+def blocked_now(blocked_at: datetime | None, blocked_until: datetime | None, now: datetime) -> bool:
+    """The rule of a block, for an account loaded or only its two columns: blocked since
+    `blocked_at`, until `blocked_until` or for good."""
+    return blocked_at is not None and (blocked_until is None or blocked_until > now)
 
 
 class UserSession(SQLModel, table=True):

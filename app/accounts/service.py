@@ -12,6 +12,7 @@ import logging
 import re
 import unicodedata
 from datetime import datetime, timedelta
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import bindparam, delete, func, update
@@ -307,16 +308,18 @@ def start_session(session: Session, user: User, *, user_agent: str = "") -> str:
     return raw
 
 
+def of_valid_session(statement: Any) -> Any:
+    """`statement` (a SELECT of `User` or of its columns) limited to the account of a browser
+    session still valid: bind `p_hash` (hash_secret of the cookie's token) and `p_now`."""
+    return statement.join(UserSession, UserSession.user_id == User.id).where(
+        UserSession.token_hash == bindparam("p_hash"),
+        UserSession.expires_at > bindparam("p_now"),
+    )
+
+
 # Built once: every signed-in request runs it, and building and keying the statement each
 # time cost as much as running it.
-_USER_FOR_SESSION = (
-    select(User)
-    .join(UserSession, UserSession.user_id == User.id)  # type: ignore[arg-type]
-    .where(
-        UserSession.token_hash == bindparam("p_hash"),  # type: ignore[arg-type]
-        UserSession.expires_at > bindparam("p_now"),  # type: ignore[arg-type, operator]
-    )
-)
+_USER_FOR_SESSION = of_valid_session(select(User))
 
 
 def user_for_session(session: Session, raw: str) -> User | None:

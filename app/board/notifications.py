@@ -36,7 +36,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from app.accounts.models import User, UserSession
+from app.accounts.models import User, blocked_now
+from app.accounts.service import of_valid_session
 from app.accounts.tokens import hash_secret
 from app.board.models import (
     Comment,
@@ -306,14 +307,7 @@ _HEADER_COLUMNS = (
     .scalar_subquery(),
     literal_column(f"(SELECT version FROM {CONTENT_VERSION_TABLE} WHERE id = 1)"),
 )
-_SIGNED_IN = (
-    select(User, *_HEADER_COLUMNS)
-    .join(UserSession, UserSession.user_id == User.id)  # type: ignore[arg-type]
-    .where(
-        UserSession.token_hash == bindparam("p_hash"),  # type: ignore[arg-type]
-        UserSession.expires_at > bindparam("p_now"),  # type: ignore[arg-type, operator]
-    )
-)
+_SIGNED_IN = of_valid_session(select(User, *_HEADER_COLUMNS))
 
 
 def signed_in_with_header(session: Session, raw: str) -> tuple[User, int, int | None] | None:
@@ -331,7 +325,7 @@ def signed_in_with_header(session: Session, raw: str) -> tuple[User, int, int | 
 
 # The same, as columns only, for the way in before routing (app/web/personal_path.py): the
 # person's shape, not an ORM object.
-_SIGNED_IN_SHAPE = (
+_SIGNED_IN_SHAPE = of_valid_session(
     sa_select(
         User.id,  # type: ignore[arg-type]
         User.role,  # type: ignore[arg-type]
@@ -339,11 +333,6 @@ _SIGNED_IN_SHAPE = (
         User.blocked_at,  # type: ignore[arg-type]
         User.blocked_until,  # type: ignore[arg-type]
         *_HEADER_COLUMNS,
-    )
-    .join(UserSession, UserSession.user_id == User.id)  # type: ignore[arg-type]
-    .where(
-        UserSession.token_hash == bindparam("p_hash"),  # type: ignore[arg-type]
-        UserSession.expires_at > bindparam("p_now"),  # type: ignore[arg-type, operator]
     )
 )
 
@@ -375,12 +364,11 @@ def signed_in_shape(
     if row is None:
         return None
     user_id, role, verified_at, blocked_at, blocked_until, unread, version = row[:7]
-    blocked = blocked_at is not None and (blocked_until is None or blocked_until > now)
     person = (
         user_id,
         role,
         verified_at,
-        blocked,
+        blocked_now(blocked_at, blocked_until, now),
         int(unread),
         int(version) if version is not None else None,
     )

@@ -17,22 +17,15 @@ from sqlalchemy import bindparam, exists, select
 from sqlalchemy.engine import Connection
 
 from app.board.models import Comment, Follow, Need, Support
+from app.board.supports import supported_among
 from app.web.params import parse_id
 from app.web.personal import Shared
 from app.web.personal_path import FastPage, Reads, register
 
-_SUPPORTED_AMONG = select(Support.need_id).where(  # type: ignore[call-overload]
-    Support.user_id == bindparam("p_user"),  # type: ignore[arg-type]
-    Support.need_id.in_(bindparam("p_needs", expanding=True)),  # type: ignore[attr-defined]
-)
-
 
 def supported_on_board(db: Connection, person_id: int, entry: Shared) -> set[int]:
     """The page's needs (its variants' keys) that the person supports."""
-    ids = [key for key in entry.variants if isinstance(key, int)]
-    if not ids:
-        return set()
-    return set(db.execute(_SUPPORTED_AMONG, {"p_user": person_id, "p_needs": ids}).scalars())
+    return supported_among(db, person_id, [key for key in entry.variants if isinstance(key, int)])
 
 
 def board_reads(_match: re.Match[str], hint: tuple[Hashable, ...]) -> Reads | None:

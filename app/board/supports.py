@@ -42,6 +42,7 @@ from typing import Any
 from sqlalchemy import Float, bindparam, case, delete, func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -274,7 +275,16 @@ def user_supports(session: Session, need_ids: Iterable[int], user: User | None) 
     ids = {i for i in need_ids if i is not None}
     if user is None or user.id is None or not ids:
         return set()
-    rows = session.connection().execute(_SUPPORTED_AMONG, {"p_user": user.id, "p_needs": list(ids)})
+    return supported_among(session.connection(), user.id, ids)
+
+
+def supported_among(connection: Connection, user_id: int, need_ids: Iterable[int]) -> set[int]:
+    """Which of `need_ids` the account `user_id` supports, on a Core connection (also the
+    signed-in pages answered before routing: app/board/shared_pages.py)."""
+    ids = list(need_ids)
+    if not ids:
+        return set()
+    rows = connection.execute(_SUPPORTED_AMONG, {"p_user": user_id, "p_needs": ids})
     return set(rows.scalars())
 
 

@@ -107,6 +107,14 @@ class Shared:
         parts = sum(len(a) + len(b) for a, b in self.variants.values())
         self.size = 2 * (len(self.body) + parts)
 
+    def serves(self, version: int | None) -> bool:
+        """Exact for a request that read `version`: rendered at it, its dates' words unchanged."""
+        return self.version == version and self.expires > time.time()
+
+    def response(self, body: str) -> HTMLResponse:
+        """The answer with `body`, this render filled in for one person (`fill`)."""
+        return HTMLResponse(body, status_code=self.status, headers=self.headers)
+
 
 def store_for_app(app: Any) -> ResponseStore[Shared] | None:
     """The app's store (made on first use), or None when caching is off."""
@@ -277,9 +285,7 @@ class SharedPage:
     def _stored(self) -> Shared | None:
         assert self.store is not None and self.key is not None
         entry = self.store.get(self.key)
-        if entry is not None and entry.version == self.version and entry.expires > time.time():
-            return entry
-        return None
+        return entry if entry is not None and entry.serves(self.version) else None
 
     def render(
         self,
@@ -342,7 +348,7 @@ class SharedPage:
             self.unread,
             self.request.app.state.settings,
         )
-        return HTMLResponse(body, status_code=entry.status, headers=entry.headers)
+        return entry.response(body)
 
 
 def shared_form_state() -> dict[str, Any]:

@@ -25,7 +25,6 @@ PostgreSQL they run in one of AnyIO's threads, so a slow network never stops the
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +33,6 @@ import anyio.to_thread
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import HTTPConnection
-from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.web.cache import SESSION_COOKIE
@@ -146,7 +144,7 @@ def answer_for(scope: Scope, page: FastPage, match: re.Match[str]) -> tuple[Shar
                 return None
             key = (*key, extra)
         entry = store.get(key)
-        if entry is None or entry.version != person.version or entry.expires <= time.time():
+        if entry is None or not entry.serves(person.version):
             return None
         mine: Iterable[Hashable] | None = ()
         if page.mine is not None:
@@ -190,8 +188,7 @@ class SignedInPathMiddleware:
             await self.app(scope, receive, send)
             return
         entry, body = answer
-        response = HTMLResponse(body, status_code=entry.status, headers=entry.headers)
-        await response(scope, receive, send)
+        await entry.response(body)(scope, receive, send)
 
 
 _SESSION_MARK = f"{SESSION_COOKIE}=".encode()
