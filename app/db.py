@@ -96,6 +96,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 _TURN_POLL_SECONDS = 0.0005
+# Execution option: `False` makes a write raise TurnTaken instead of waiting for its turn.
+NO_WAIT = {"wait_for_turn": False}
+
+
+class TurnTaken(Exception):
+    """Another writer has the turn, and the connection was asked not to wait for it
+    (`execution_options(**NO_WAIT)`): nothing was written by the statement that raised."""
 
 
 class WriterTurns:
@@ -111,6 +118,10 @@ class WriterTurns:
     `bourse worker` take turns too. A first attempt with the Python lock alone made things
     worse: the turn's holder slept in the busy handler while another process wrote, and every
     writer of its process waited behind it (bench/README.md).
+
+    A caller that must not block (a write on the event loop itself, app/syndication/
+    support_path.py) asks with `execution_options(**NO_WAIT)`: when the turn is not free at
+    once, its first write raises TurnTaken, and it tries again where it may wait.
 
     The turn starts where Python's sqlite3 opens the write transaction (before the first
     INSERT, UPDATE, DELETE or REPLACE; reads before it run outside any transaction) and ends
@@ -169,6 +180,9 @@ class WriterTurns:
         me = threading.get_ident()
         if self._owner == me:
             return  # this thread writes on another connection: SQLite decides
+        if not conn.get_execution_options().get("wait_for_turn", True):
+            self._try(info, me)
+            return
         deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
         if not self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
             return
@@ -179,6 +193,21 @@ class WriterTurns:
         if not locked:
             self._lock.release()
             return
+        self._owner = me
+        info["writer_turn"] = True
+
+    def _try(self, info: dict[str, Any], me: int) -> None:
+        import fcntl
+
+        if not self._lock.acquire(blocking=False):
+            raise TurnTaken()
+        try:
+            if self._fd is None:
+                self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # BlockingIOError: another process writes
+            self._lock.release()
+            raise TurnTaken() from None
         self._owner = me
         info["writer_turn"] = True
 

@@ -20,6 +20,7 @@ from app import PROJECT_ROOT
 from app.accounts.deps import load_user_for_request, raw_session_token
 from app.db import engine_for
 from app.settings import Env, Settings
+from app.syndication.support_path import SupportPathMiddleware
 from app.web.admission import AdmissionMiddleware
 from app.web.bodylimit import BodyLimitMiddleware
 from app.web.cache import AnonymousCacheMiddleware, cache_of
@@ -142,6 +143,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware)
     # Signed-in pages already rendered for the person's shape, answered before routing.
     app.add_middleware(SignedInPathMiddleware, inline=engine.dialect.name == "sqlite")
+    # « Moi aussi » through the API with a personal token, answered before routing.
+    app.add_middleware(SupportPathMiddleware, sqlite=engine.dialect.name == "sqlite")
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, production=settings.is_production)
     # Inside the cache: a hit takes no slot.

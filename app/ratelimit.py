@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Column, Index, func
-from sqlmodel import Field, Session, SQLModel, select
+from sqlalchemy import Column, Index, bindparam, func, insert
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import Connection
+from sqlmodel import Field, Session, SQLModel
 
 from app.db import UTCDateTime, as_utc, utcnow
 from app.web.errors import TooManyRequests
@@ -47,6 +50,12 @@ LIMITS: dict[str, list[tuple[timedelta, int]]] = {
 }
 ADDRESS_FACTOR = 4
 LONGEST_WINDOW = max(w for rules in LIMITS.values() for w, _n in rules)
+# Built once: every limited write runs them.
+_COUNT = sa_select(func.count(), func.min(RateEvent.created_at)).where(
+    RateEvent.key == bindparam("p_key"),  # type: ignore[arg-type]
+    RateEvent.created_at > bindparam("p_since", type_=UTCDateTime()),  # type: ignore[arg-type, operator]
+)
+_INSERT = insert(RateEvent)
 
 
 def address_key(ip: str) -> str:
@@ -64,6 +73,47 @@ def address_key(ip: str) -> str:
     return str(address)
 
 
+def _keys(action: str, user_id: int | None, ip: str) -> list[tuple[str, int]]:
+    keys = [(f"{action}:ip:{address_key(ip)}", ADDRESS_FACTOR)]
+    if user_id is not None:
+        keys.insert(0, (f"{action}:user:{user_id}", 1))
+    return keys
+
+
+def over_limit(
+    connection: Connection, action: str, *, user_id: int | None, ip: str, now: datetime
+) -> TooManyRequests | None:
+    """The error to answer when the account or the address went over a limit, else None;
+    reads only, on a Core connection in the caller's transaction."""
+    keys = _keys(action, user_id, ip)
+    for window, limit in LIMITS[action]:
+        since = now - window
+        for key, factor in keys:
+            count, oldest = connection.execute(_COUNT, {"p_key": key, "p_since": since}).one()
+            if count >= limit * factor:
+                wait = int(((as_utc(oldest) or now) + window - now).total_seconds()) + 1
+                minutes = max(1, (wait + 59) // 60)
+                return TooManyRequests(
+                    _(
+                        "Vous êtes allé·e un peu vite : par précaution, cette action est limitée. "
+                        "Réessayez dans %(minutes)s minute(s).",
+                        minutes=minutes,
+                    ),
+                    retry_after=wait,
+                )
+    return None
+
+
+def events(action: str, *, user_id: int | None, ip: str, now: datetime) -> list[dict[str, Any]]:
+    """The rows that record one write of `action` (per account and per address)."""
+    return [{"key": key, "created_at": now} for key, _factor in _keys(action, user_id, ip)]
+
+
+def record(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """Writes events() on a Core connection, in the caller's transaction."""
+    connection.execute(_INSERT, rows)
+
+
 def check_rate(
     session: Session, action: str, *, user_id: int | None, ip: str, enabled: bool = True
 ) -> None:
@@ -72,27 +122,10 @@ def check_rate(
     if not enabled:
         return
     now = utcnow()
-    keys = [(f"{action}:ip:{address_key(ip)}", ADDRESS_FACTOR)]
-    if user_id is not None:
-        keys.insert(0, (f"{action}:user:{user_id}", 1))
-    for window, limit in LIMITS[action]:
-        since = now - window
-        for key, factor in keys:
-            count, oldest = session.exec(
-                select(func.count(), func.min(RateEvent.created_at)).where(
-                    RateEvent.key == key, RateEvent.created_at > since
-                )
-            ).one()
-            if count >= limit * factor:
-                wait = int(((as_utc(oldest) or now) + window - now).total_seconds()) + 1
-                minutes = max(1, (wait + 59) // 60)
-                raise TooManyRequests(
-                    _(
-                        "Vous êtes allé·e un peu vite : par précaution, cette action est limitée. "
-                        "Réessayez dans %(minutes)s minute(s).",
-                        minutes=minutes,
-                    ),
-                    retry_after=wait,
-                )
-    for key, _factor in keys:
-        session.add(RateEvent(key=key, created_at=now))
+    error = over_limit(session.connection(), action, user_id=user_id, ip=ip, now=now)
+    if error is not None:
+        raise error
+    # Added to the session, written with its flush: a caller's first write, on SQLite, is
+    # where it starts waiting for the write lock (app.db.WriterTurns).
+    for row in events(action, user_id=user_id, ip=ip, now=now):
+        session.add(RateEvent(**row))

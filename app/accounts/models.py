@@ -71,6 +71,17 @@ def blocked_now(blocked_at: datetime | None, blocked_until: datetime | None, now
     return blocked_at is not None and (blocked_until is None or blocked_until > now)
 
 
+def participates(
+    email_verified_at: datetime | None,
+    blocked_at: datetime | None,
+    blocked_until: datetime | None,
+    now: datetime,
+) -> bool:
+    """The rule of app.board.permissions.can_participate() on an account's columns (also
+    for an account read as columns only): confirmed address, not blocked."""
+    return email_verified_at is not None and not blocked_now(blocked_at, blocked_until, now)
+
+
 class UserSession(SQLModel, table=True):
     """A signed-in browser. The cookie carries a random token; only its hash is stored, so a
     leaked database cannot be replayed, and deleting rows signs people out."""

@@ -27,6 +27,7 @@ from app.accounts.models import (
     TokenPurpose,
     User,
     UserSession,
+    participates,
 )
 from app.accounts.tokens import hash_secret, new_api_token, new_secret
 from app.db import as_utc, utcnow
@@ -651,23 +652,61 @@ def revoke_api_token(session: Session, user: User, token_id: int) -> None:
         session.commit()
 
 
+def _token_use(
+    connection: Any, token_id: int, last_used_at: datetime | None, now: datetime
+) -> None:
+    """Notes when a token was last used. The account page shows it; to the minute is enough,
+    and a script making many calls then costs one write a minute, not one per call."""
+    last = as_utc(last_used_at)
+    if last is None or now - last >= TOKEN_USE_PRECISION:
+        connection.execute(_TOKEN_USED, {"p_id": token_id, "p_now": now})
+
+
+def _of_live_token(statement: Any) -> Any:
+    """`statement` (a SELECT of `User` or of its columns) limited to the account of an
+    unrevoked token: bind `p_hash` (hash_secret of the token)."""
+    return statement.join(ApiToken, ApiToken.user_id == User.id).where(
+        ApiToken.token_hash == bindparam("p_hash"),
+        ApiToken.revoked_at.is_(None),  # type: ignore[union-attr]
+    )
+
+
+# Built once: every API write runs one of them.
+_USER_FOR_TOKEN = _of_live_token(select(User, ApiToken.id, ApiToken.last_used_at))
+_HOLDER_OF_TOKEN = _of_live_token(
+    select(
+        User.id,
+        User.email_verified_at,
+        User.blocked_at,
+        User.blocked_until,
+        ApiToken.id,
+        ApiToken.last_used_at,
+    )
+)
+_TOKEN_USED = (
+    update(ApiToken)
+    .where(ApiToken.id == bindparam("p_id"))  # type: ignore[arg-type]
+    .values(last_used_at=bindparam("p_now"))
+)
+
+
 def user_for_api_token(session: Session, raw: str) -> User | None:
     """The account of an unrevoked personal token, in one query (every API write asks)."""
-    found = session.exec(
-        select(User, ApiToken.id, ApiToken.last_used_at)
-        .join(ApiToken, ApiToken.user_id == User.id)  # type: ignore[arg-type]
-        .where(ApiToken.token_hash == hash_secret(raw), ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
-    ).first()
+    found = session.exec(_USER_FOR_TOKEN, params={"p_hash": hash_secret(raw)}).first()
     if found is None:
         return None
     user, token_id, last_used_at = found
-    now = utcnow()
-    last = as_utc(last_used_at)
-    if last is None or now - last >= TOKEN_USE_PRECISION:
-        # The account page shows when each token was last used; to the minute is enough, and
-        # a script making many calls then costs one write a minute, not one per call.
-        session.exec(
-            update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)  # type: ignore[call-overload, arg-type]
-        )
-        session.commit()
+    _token_use(session.connection(), token_id, last_used_at, utcnow())
+    session.commit()
     return user
+
+
+def token_holder(connection: Any, raw: str, now: datetime) -> tuple[int, bool] | None:
+    """user_for_api_token() on a Core connection, in the caller's transaction, reading only
+    columns: (account id, whether it may participate), or None for no live token."""
+    found = connection.execute(_HOLDER_OF_TOKEN, {"p_hash": hash_secret(raw)}).first()
+    if found is None:
+        return None
+    user_id, verified_at, blocked_at, blocked_until, token_id, last_used_at = found
+    _token_use(connection, token_id, last_used_at, now)
+    return user_id, participates(verified_at, blocked_at, blocked_until, now)

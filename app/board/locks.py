@@ -12,9 +12,10 @@ COMMITTED; SQLite runs one writer at a time anyway.
 from __future__ import annotations
 
 from sqlalchemy import bindparam, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from app.board.models import Need
+from app.board.models import PUBLIC_NEED_STATUSES, Need
 from app.web.errors import Conflict
 from app.web.i18n import gettext as _
 
@@ -30,6 +31,18 @@ _LOCKS = {
     .values(supports_count=Need.supports_count)
     for deleted in (False, True)
 }
+# The same lock for a caller that has not loaded the need: taken only if the need is public
+# (app.board.queries.visible_needs), with its support count.
+_LOCK_VISIBLE = (
+    update(Need)
+    .where(
+        Need.id == bindparam("p_need"),  # type: ignore[arg-type]
+        Need.status.in_(PUBLIC_NEED_STATUSES),  # type: ignore[attr-defined]
+        Need.deleted_at.is_(None),  # type: ignore[union-attr]
+    )
+    .values(supports_count=Need.supports_count)
+    .returning(Need.supports_count)  # type: ignore[arg-type]
+)
 
 
 def lock_unchanged(session: Session, need: Need) -> None:
@@ -46,3 +59,10 @@ def lock_unchanged(session: Session, need: Need) -> None:
         raise Conflict(
             _("Ce besoin vient de changer (fusionné, masqué ou supprimé) : rechargez la page.")
         )
+
+
+def lock_visible(connection: Connection, need_id: int) -> int | None:
+    """Locks the need's row until commit if it is public, and gives its support count; None
+    (nothing locked) when it does not exist or is not public. On a Core connection, for a
+    write that did not load the need (app/syndication/support_path.py)."""
+    return connection.execute(_LOCK_VISIBLE, {"p_need": need_id}).scalar_one_or_none()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from app.accounts.models import Role, User
+from app.accounts.models import Role, User, participates
 from app.board.models import PUBLIC_NEED_STATUSES, Comment, Need
 from app.db import utcnow
 
@@ -20,7 +20,9 @@ def can_participate(user: User | None) -> bool:
     """Post, support, comment, report, follow, apply: a signed-in account that is not blocked
     and whose e-mail address is confirmed (a throwaway account cannot weigh on the board, and
     the site never writes to an address nobody confirmed)."""
-    return user is not None and not user.is_blocked() and user.email_verified_at is not None
+    return user is not None and participates(
+        user.email_verified_at, user.blocked_at, user.blocked_until, utcnow()
+    )
 
 
 def can_view_need(user: User | None, need: Need) -> bool:

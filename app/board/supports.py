@@ -117,23 +117,54 @@ _WITHDRAW = (
 )
 
 
-def _insert_ignoring_duplicate(session: Session, values: dict[str, Any]) -> bool:
-    """Inserts a support unless the account already supports the need; True if inserted."""
-    connection = session.connection()
-    statement = _INSERTS[connection.dialect.name]
-    return connection.execute(statement, values).first() is not None
+def give(
+    connection: Connection,
+    need_id: int,
+    user_id: int,
+    *,
+    now: datetime,
+    concern: str | None = None,
+    territory_id: int | None = None,
+) -> tuple[int, float] | None:
+    """The support itself, on a Core connection in the caller's transaction, after the need's
+    row was taken (app.board.locks): the need's new (supports_count, trending_score), or None
+    when the account already supported it (nothing changed). Shared by add_support() and the
+    API's way in before routing (app/syndication/support_path.py)."""
+    inserted = connection.execute(
+        _INSERTS[connection.dialect.name],
+        {
+            "need_id": need_id,
+            "user_id": user_id,
+            "created_at": now,
+            "concern": concern,
+            "territory_id": territory_id,
+        },
+    ).first()
+    if inserted is None:
+        return None
+    row = connection.execute(
+        _BUMPS[True], {"p_need": need_id, "p_weight": support_weight(now)}
+    ).one()
+    return row[0], row[1]
 
 
-def _bump_counts(session: Session, need: Need, *, added: bool, when: datetime) -> None:
-    """The relative UPDATE of the need's counters, in the caller's transaction. The new values
-    come back with RETURNING and are set on the instance as loaded state (not as changes)."""
-    row = (
-        session.connection()
-        .execute(_BUMPS[added], {"p_need": need.id, "p_weight": support_weight(when)})
-        .one()
-    )
-    set_committed_value(need, "supports_count", row[0])
-    set_committed_value(need, "trending_score", row[1])
+def withdraw(connection: Connection, need_id: int, user_id: int) -> tuple[int, float] | None:
+    """The withdrawal, as give(): the new counters, or None when there was no support."""
+    # Always asks the database: a Support a session loaded earlier is never taken for one
+    # that still exists.
+    deleted = connection.execute(_WITHDRAW, {"p_need": need_id, "p_user": user_id}).first()
+    if deleted is None:
+        return None
+    row = connection.execute(
+        _BUMPS[False], {"p_need": need_id, "p_weight": support_weight(deleted[0])}
+    ).one()
+    return row[0], row[1]
+
+
+def _set_counts(need: Need, counts: tuple[int, float]) -> None:
+    """The new values, set on the instance as loaded state (not as changes)."""
+    set_committed_value(need, "supports_count", counts[0])
+    set_committed_value(need, "trending_score", counts[1])
 
 
 def add_support(
@@ -151,39 +182,34 @@ def add_support(
     if need.id is None or user.id is None:
         session.flush()  # a need (or account) created in the caller's transaction
     lock_unchanged(session, need)
-    now = utcnow()
-    added = _insert_ignoring_duplicate(
-        session,
-        {
-            "need_id": need.id,
-            "user_id": user.id,
-            "created_at": now,
-            "concern": concern,
-            "territory_id": territory_id,
-        },
+    assert need.id is not None and user.id is not None
+    counts = give(
+        session.connection(),
+        need.id,
+        user.id,
+        now=utcnow(),
+        concern=concern,
+        territory_id=territory_id,
     )
-    if added:
-        _bump_counts(session, need, added=True, when=now)
+    if counts is not None:
+        _set_counts(need, counts)
     if commit:
         session.commit()
     else:
         session.flush()
-    return added
+    return counts is not None
 
 
 def remove_support(session: Session, need: Need, user: User, *, commit: bool = True) -> bool:
     """`user` withdraws their support. Idempotent: False if they did not support `need`."""
     lock_unchanged(session, need)
-    # get_support() always asks the database: a Support the session loaded earlier is never
-    # taken for one that still exists.
-    deleted = (
-        session.connection().execute(_WITHDRAW, {"p_need": need.id, "p_user": user.id}).first()
-    )
-    if deleted is not None:
-        _bump_counts(session, need, added=False, when=deleted[0])
+    assert need.id is not None and user.id is not None
+    counts = withdraw(session.connection(), need.id, user.id)
+    if counts is not None:
+        _set_counts(need, counts)
     if commit:
         session.commit()
-    return deleted is not None
+    return counts is not None
 
 
 def toggle_support(

@@ -1,0 +1,138 @@
+"""« Moi aussi » through the API, answered before routing.
+
+`PUT` and `DELETE /api/v1/needs/{id}/support` with a personal token are the API's busiest
+writes (a partner's widget, a script relaying a meeting's show of hands). Through the route,
+each paid for FastAPI's routing and dependencies, an ORM session and the account as an ORM
+object, and four hops between the event loop and AnyIO's threads, for five short statements:
+348 toggles a second on SQLite, 200 on PostgreSQL, with the workers' CPU half idle waiting on
+one another (bench/README.md, issue 13). This layer, inside the request context and before
+routing, runs the same statements on one connection in one transaction: the token's account
+(app.accounts.service.token_holder), the rate limits when they are on (app.ratelimit), the
+need's row taken if it is public (app.board.locks.lock_visible), the support given or withdrawn
+(app.board.supports.give / withdraw), and answers what the route answers.
+
+Only the plain success is answered here. Anything else — no token or an invalid one, a blocked
+or unconfirmed account, a need that is not public, a limit reached, a request with a body, a
+database error — goes on to the route as if this layer did not exist, and the route gives its
+401, 403, 404, 413, 429 or 503 with its own words (what it wrote before that is the token's
+« last used » date, which the route writes as well).
+
+On SQLite the transaction runs on the event loop itself when the write turn is free at once
+(app.db.WriterTurns: a toggle then holds it for a few hundred microseconds, with no thread of
+its process in the way); when another writer has it, in one of AnyIO's threads, which waits
+for its turn. On PostgreSQL, always in a thread: a slow network, or a row another request
+holds, never stops the loop.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import anyio.to_thread
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app import ratelimit
+from app.accounts.service import token_holder
+from app.board.locks import lock_visible
+from app.board.supports import give, withdraw
+from app.db import NO_WAIT, TurnTaken, utcnow
+from app.syndication.api_routes import PREFIX, write_response
+from app.web.params import parse_id
+
+_PATH = re.compile(re.escape(PREFIX) + r"/needs/([^/]+)/support")
+_TOKEN_MAX = 200  # longer ones are refused by the route (api_writer) without a query
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _sep, raw = value.decode("latin-1").partition(" ")
+            raw = raw.strip()
+            if scheme.lower() == "bearer" and raw and len(raw) <= _TOKEN_MAX:
+                return raw
+            return None
+    return None
+
+
+def _without_body(scope: Scope) -> bool:
+    """The route ignores a body, but the body limit (413) and a chunked stream are its
+    business: such requests go to it."""
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            return False
+    return True
+
+
+def support_for(scope: Scope, need_id: int, raw: str, want: bool, *, wait: bool) -> Any | None:
+    """Gives (`want`) or withdraws the support of the token's account in one transaction,
+    and returns the route's answer; None when the route must answer. Raises TurnTaken (with
+    nothing written) on SQLite when `wait` is False and another writer has the turn."""
+    app = scope["app"]
+    settings = app.state.settings
+    now = utcnow()
+    connection = app.state.engine.connect()
+    if not wait:
+        connection = connection.execution_options(**NO_WAIT)
+    with connection as db, db.begin():
+        holder = token_holder(db, raw, now)
+        if holder is None or not holder[1]:
+            return None
+        user_id = holder[0]
+        events = None
+        if settings.rate_limits == "on":
+            client = scope.get("client")
+            ip = client[0] if client else "unknown"  # as app.web.security.client_ip
+            if ratelimit.over_limit(db, "support", user_id=user_id, ip=ip, now=now) is not None:
+                return None
+            events = ratelimit.events("support", user_id=user_id, ip=ip, now=now)
+        count = lock_visible(db, need_id)
+        if count is None:
+            return None
+        if events:
+            ratelimit.record(db, events)
+        counts = give(db, need_id, user_id, now=now) if want else withdraw(db, need_id, user_id)
+        if counts is not None:
+            count = counts[0]
+    return write_response({"need_id": need_id, "supported": want, "supports": count})
+
+
+class SupportPathMiddleware:
+    """Pure ASGI: see the module docstring. Inside RequestContextMiddleware, outside the body
+    limit and the routes."""
+
+    def __init__(self, app: ASGIApp, *, sqlite: bool) -> None:
+        self.app = app
+        self.sqlite = sqlite
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        answer = None
+        if scope["type"] == "http" and scope["method"] in ("PUT", "DELETE"):
+            answer = await self._answer(scope)
+        if answer is None:
+            await self.app(scope, receive, send)
+            return
+        await answer(scope, receive, send)
+
+    async def _answer(self, scope: Scope) -> Any | None:
+        match = _PATH.fullmatch(scope["path"])
+        if match is None:
+            return None
+        need_id = parse_id(match[1])
+        raw = _bearer(scope)
+        if need_id is None or raw is None or not _without_body(scope):
+            return None
+        want = scope["method"] == "PUT"
+        try:
+            if self.sqlite:
+                try:
+                    return support_for(scope, need_id, raw, want, wait=False)
+                except TurnTaken:
+                    pass
+            return await anyio.to_thread.run_sync(
+                lambda: support_for(scope, need_id, raw, want, wait=True)
+            )
+        except SQLAlchemyError:
+            # The route meets the same trouble and answers it as it should (a 503).
+            return None
