@@ -40,6 +40,8 @@ def forwarded_allow_ips(option: str | None) -> str:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app import workers
+
     settings = _settings_or_exit()
     trusted = forwarded_allow_ips(args.forwarded_allow_ips)
     log.info("X-Forwarded-For is believed from: %s", trusted or "nobody")
@@ -48,18 +50,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "forwarded-allow-ips is '*': anyone who reaches this port can choose their address; "
             "only safe when the proxy alone can reach it"
         )
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        proxy_headers=True,
-        forwarded_allow_ips=trusted,
-        log_level="info",
-        reload=False,
-    )
+    options = {
+        "app": "app.main:create_app",
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "proxy_headers": True,
+        "forwarded_allow_ips": trusted,
+        "log_level": "info",
+    }
     del settings
+    if args.workers > 1 and workers.spreads_connections():
+        # One listening socket per worker, so connections are spread evenly (app/workers.py).
+        return workers.run(options, args.workers)
+    uvicorn.run(**options, workers=args.workers, reload=False)
     return 0
 
 

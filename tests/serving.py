@@ -32,6 +32,18 @@ def bourse_serve(
     """Runs `bourse serve` (the console script: uvicorn exactly as in production) on a free
     loopback port; yields (its URL, its database URL) once /healthz answers, and stops it on
     the way out. Without `database_url`, a SQLite file of its own, migrated here."""
+    with bourse_process(tmp_path, *args, env=env, database_url=database_url) as (_p, url, db):
+        yield url, db
+
+
+@contextmanager
+def bourse_process(
+    tmp_path: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    database_url: str | None = None,
+) -> Iterator[tuple[subprocess.Popen[str], str, str]]:
+    """bourse_serve(), yielding the process too."""
     if database_url is None:
         database_url = f"sqlite:///{tmp_path / 'serve.sqlite3'}"
         migrate_database(database_url)
@@ -86,7 +98,7 @@ def bourse_serve(
             url = found.group(1) if found else url
             started += "Application startup complete" in line
         assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
-        yield url, database_url
+        yield process, url, database_url
     finally:
         process.terminate()
         try:
