@@ -501,7 +501,13 @@ def make_accounts(env: dict[str, str], cwd: Path, token_accounts: int) -> dict[s
         {"email": f"habitant@{ACCOUNT_DOMAIN}", "role": "resident", "password": BENCH_PASSWORD},
         {"email": f"admin@{ACCOUNT_DOMAIN}", "role": "admin", "password": BENCH_PASSWORD},
     ] + [
-        {"email": f"moi-aussi-{n:03d}@{ACCOUNT_DOMAIN}", "role": "resident", "token": True}
+        {
+            "email": f"moi-aussi-{n:03d}@{ACCOUNT_DOMAIN}",
+            "role": "resident",
+            "token": True,
+            # They sign in too, for the form's « Moi aussi » (run_form_toggles).
+            "password": BENCH_PASSWORD,
+        }
         for n in range(1, token_accounts + 1)
     ]
     done = subprocess.run(
@@ -869,7 +875,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="only the rows whose key contains one of these words (keys: board, board-theme, "
         "board-top, search, deep, need, ideas, idea, impact, partners, embed-needs, "
         "embed-ideas, embed-js, feed-needs-atom, …, api-needs, api-stats, oembed, me-board, "
-        "me-top, me-search, me-deep, me-need, staff-moderation, staff-ideas, toggles, cold); "
+        "me-top, me-search, me-deep, me-need, staff-moderation, staff-ideas, toggles (with "
+        "form-toggles), cold); "
         "the reference always runs",
     )
     args = parser.parse_args(argv)
@@ -1069,8 +1076,24 @@ def run_toggles(
         log(f"!! toggles: {row.status}; not loaded")
         return row
     log(f"toggles: {withdrawn} supports left by an earlier run (or the probe) withdrawn first")
-    pairs = workdir / "toggle-pairs.txt"
-    pairs.write_text("".join(f"{token} {need}\n" for need in need_ids for token in tokens.values()))
+    pairs = "".join(f"{token} {need}\n" for need in need_ids for token in tokens.values())
+    load_pairs(row, "toggles", base_url, pairs, workdir, args, options, quiet)
+    return row
+
+
+def load_pairs(
+    row: Row,
+    name: str,
+    base_url: str,
+    pairs: str,
+    workdir: Path,
+    args: argparse.Namespace,
+    options: WrkOptions,
+    quiet: Quiet,
+) -> None:
+    """wrk with bench/wrk/toggles.lua over `pairs` (the file's text), into `row`."""
+    path = workdir / f"{row.key}-pairs.txt"
+    path.write_text(pairs)
     quiet.wait()
     try:
         with CpuMeter(quiet.servers) as meter:
@@ -1079,20 +1102,74 @@ def run_toggles(
                 options,
                 args.duration,
                 script=WRK_SCRIPTS / "toggles.lua",
-                script_args=[str(pairs)],
+                script_args=[str(path)],
             )
         row.cpu = meter.share
     except WrkFailed as exc:
         row.note = str(exc)
-        log(f"!! toggles: {exc}")
+        log(f"!! {name}: {exc}")
     else:
         r = row.result
         log(
-            f"toggles: {rate(r.rps)}/s, p50 {ms(r.p50)} ms, p99 {ms(r.p99)} ms"
+            f"{name}: {rate(r.rps)}/s, p50 {ms(r.p50)} ms, p99 {ms(r.p99)} ms"
             + (f", {r.status_errors} non-2xx/3xx" if r.status_errors else "")
         )
     finally:
-        pairs.unlink(missing_ok=True)  # it holds the tokens
+        path.unlink(missing_ok=True)  # it holds the tokens or the sessions
+
+
+def form_pairs(base_url: str, emails: Sequence[str], need_ids: Sequence[int]) -> str:
+    """One "<Cookie header>\t<csrf_token>\t<need id>" line per pair: each account signs in
+    through the login form, and its token is read from the « Moi aussi » form of a need page
+    it is shown (the same for every need: it belongs to the browser)."""
+    lines = []
+    for email in emails:
+        cookie = sign_in(base_url, email, BENCH_PASSWORD)
+        action = f"/needs/{need_ids[0]}/support"
+        page = httpx.get(f"{base_url}/needs/{need_ids[0]}", timeout=60)
+        if page.is_redirect:  # to the address with its slug (httpx would drop the Cookie)
+            page = httpx.get(
+                base_url + page.headers["location"], headers={"Cookie": cookie}, timeout=60
+            )
+        page.raise_for_status()
+        form = FormReader(action)
+        form.feed(page.text)
+        token = form.hidden.get("csrf_token")
+        if not token:
+            raise RuntimeError(f"the need page shows {email} no « Moi aussi » form")
+        lines += [f"{cookie}\t{token}\t{need}\n" for need in need_ids]
+    return "".join(lines)
+
+
+def run_form_toggles(
+    base_url: str,
+    engine: Engine,
+    tokens: dict[str, str],
+    need_ids: Sequence[int],
+    workdir: Path,
+    args: argparse.Namespace,
+    options: WrkOptions,
+    quiet: Quiet,
+) -> Row:
+    """« Moi aussi » given and withdrawn through the form with htmx (bench/wrk/toggles.lua),
+    by the accounts of the API's toggles, signed in."""
+    row = Row(
+        "form-toggles",
+        "form",
+        f"« Moi aussi » form with htmx ({len(tokens)} accounts × {len(need_ids)} needs)",
+        "/needs/{id}/support",
+    )
+    quiet.wait()
+    try:
+        withdrawn = withdraw_supports(engine, base_url, tokens, need_ids)
+        pairs_text = form_pairs(base_url, list(tokens), need_ids)
+    except (httpx.HTTPError, RuntimeError) as exc:
+        row.status = f"preparing the form's toggles failed: {type(exc).__name__} {exc}"
+        log(f"!! form toggles: {row.status}; not loaded")
+        return row
+    row.status = 200
+    log(f"form toggles: {withdrawn} supports left by the API's toggles withdrawn first")
+    load_pairs(row, "form toggles", base_url, pairs_text, workdir, args, options, quiet)
     return row
 
 
@@ -1160,6 +1237,18 @@ def main(argv: list[str] | None = None) -> int:
             if selected(args, "toggles") and tokens and needs_for_toggles:
                 rows.append(
                     run_toggles(
+                        base,
+                        engine,
+                        tokens_by_email,
+                        needs_for_toggles,
+                        workdir,
+                        args,
+                        options,
+                        quiet,
+                    )
+                )
+                rows.append(
+                    run_form_toggles(
                         base,
                         engine,
                         tokens_by_email,

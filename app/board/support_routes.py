@@ -74,10 +74,17 @@ def _authorise(request: Request, session: SessionDep, user: User) -> None:
 
 
 def _block(
-    request: Request, session: SessionDep, need: Need, user: User, error: AppError | None = None
+    request: Request,
+    session: SessionDep,
+    need: Need,
+    user: User,
+    error: AppError | None = None,
+    *,
+    given_now: bool | None = None,
 ) -> Response:
     """The support block (htmx) or the way back to the need page (plain form). After an
-    error, nothing of the request is kept (the rate event included)."""
+    error, nothing of the request is kept (the rate event included). `given_now`: see
+    supports.support_context()."""
     if not is_htmx(request):
         if error is not None:
             # No rollback here: it would expire the signed-in user, whom the error page shows
@@ -87,7 +94,7 @@ def _block(
     if error is not None:
         session.rollback()  # discards the rate event; need and user reload just below
     context = {"need": need, "error": error.detail if error else None}
-    context.update(supports.support_context(session, need, user))
+    context.update(supports.support_context(session, need, user, given_now=given_now))
     # End the read transaction before rendering, so this request holds no pooled connection
     # while the page context opens its own session (the header's unread count): under many
     # simultaneous requests, holding one while waiting for another exhausts the pool.
@@ -127,18 +134,24 @@ def support_need(
         want = ACTIONS[action]
         if want is None:
             want = supports.get_support(session, need, user) is None
+        # What the block shows is known without reading the support again, but for a
+        # support that was already there (it may carry an answer).
+        given_now: bool | None = False
         if want:
             # Only a support newly added is credited to the partner the person came from.
             if supports.add_support(session, need, user, commit=False):
                 from app.syndication import attribution  # late: syndication is above the board
 
                 attribution.count_for_request(session, request, "supports")
+                given_now = True
+            else:
+                given_now = None
             session.commit()
         else:
             supports.remove_support(session, need, user)
     except AppError as error:
         return _block(request, session, need, user, error)
-    return _block(request, session, need, user)
+    return _block(request, session, need, user, given_now=given_now)
 
 
 @router.post("/needs/{need_id}/support/concern")

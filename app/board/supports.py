@@ -373,13 +373,22 @@ def offered_territories(session: Session) -> list[Territory]:
     )
 
 
-def support_context(session: Session, need: Need, user: User | None) -> dict[str, Any]:
+def support_context(
+    session: Session, need: Need, user: User | None, *, given_now: bool | None = None
+) -> dict[str, Any]:
     """Everything `support_block` needs besides need, csrf_token and current_user: the need
-    page and the htmx fragment both use it. Staff get the breakdown by territory too."""
-    support = get_support(session, need, user)
+    page and the htmx fragment both use it. Staff get the breakdown by territory too.
+
+    `given_now`: what the caller's « Moi aussi » just did, when that says it all — True, a
+    support given now (no concern yet), False, none any more — so it is not read again."""
+    if given_now is None:
+        support = get_support(session, need, user)
+        supported = support is not None
+    else:
+        support, supported = None, given_now
     staff = user is not None and user.has_role(Role.staff)
     return {
-        "supported": support is not None,
+        "supported": supported,
         "support": support,
         "territories": offered_territories(session),
         "demand": demand_breakdown(session, need, by_territory=staff),

@@ -60,6 +60,12 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
+def is_fragment(template_name: str) -> bool:
+    """A template whose file name starts with « _ » is a fragment: it extends no page and
+    shows no header (tests/web/test_fragments.py checks it)."""
+    return template_name.rsplit("/", 1)[-1].startswith("_")
+
+
 def render_to_string(template_name: str, context: dict[str, Any], block: str | None = None) -> str:
     template = environment.get_template(template_name)
     if block is None:
@@ -68,17 +74,20 @@ def render_to_string(template_name: str, context: dict[str, Any], block: str | N
     return "".join(block_render(template.new_context(context)))
 
 
-def page_context(request: Request) -> dict[str, Any]:
-    """What every page needs: the request, the signed-in user, the CSRF token, the locale."""
+def page_context(request: Request, *, header: bool = True) -> dict[str, Any]:
+    """What every page needs: the request, the signed-in user, the CSRF token, the locale.
+    `header=False` for a fragment, which shows no header: its unread count is not read (a
+    query and a session of its own, a tenth of a « Moi aussi » through the form)."""
     from app.web.deps import load_user
 
     user = load_user(request)
     counter = getattr(request.app.state, "unread_counter", None)
+    unread = counter(request, user) if header and user is not None and counter else 0
     return {
         "request": request,
         # Every page shows who is signed in, even routes that did not ask for the user.
         "current_user": user,
-        "unread_count": counter(request, user) if user is not None and counter else 0,
+        "unread_count": unread,
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "settings": request.app.state.settings,
         "locale": i18n.get_locale(),
@@ -95,9 +104,9 @@ def render(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    ctx = page_context(request)
-    ctx.update(context or {})
     partial = block is not None and is_htmx(request) and not request.headers.get("HX-Boosted")
+    ctx = page_context(request, header=not partial and not is_fragment(template_name))
+    ctx.update(context or {})
     body = render_to_string(template_name, ctx, block if partial else None)
     response = HTMLResponse(body, status_code=status_code, headers=headers)
     if block is not None:

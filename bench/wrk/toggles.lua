@@ -1,14 +1,21 @@
--- « Moi aussi » toggles (bench/load.py): PUT and DELETE /api/v1/needs/{id}/support with
--- personal API tokens, cycling over every (token, need) pair.
+-- « Moi aussi » toggles (bench/load.py), through the API or through the form, cycling over
+-- every pair of a file:
 --
 --   BENCH_WRK_DIR=bench/wrk BENCH_WRK_THREADS=2 \
 --     wrk -t2 -c64 -d10s -s bench/wrk/toggles.lua http://127.0.0.1:PORT -- PAIRS_FILE
 --
--- PAIRS_FILE holds one "<token> <need id>" line per pair. Request n of thread t (of T) takes
--- the global index i = n * T + t: pair i % P, PUT on even passes over the pairs (i // P even),
--- DELETE on odd ones, so each pair alternates between supported and not, and the threads'
--- requests interleave over all pairs. Two connections may still act on the same pair at once,
--- which is what the exact-counts check afterwards is about.
+-- API: PAIRS_FILE holds one "<token> <need id>" line per pair: PUT and DELETE
+-- /api/v1/needs/{id}/support with a personal API token.
+-- Form: one "<Cookie header>\t<csrf_token>\t<need id>" line per pair, the fields read from the
+-- form of a need page the account was shown: POST /needs/{id}/support with the form's own
+-- fields (csrf_token, action=add|remove), the signed-in browser's cookies and HX-Request, as a
+-- browser with JavaScript sends it.
+--
+-- Request n of thread t (of T) takes the global index i = n * T + t: pair i % P, giving on
+-- even passes over the pairs (i // P even), withdrawing on odd ones, so each pair alternates
+-- between supported and not, and the threads' requests interleave over all pairs. Two
+-- connections may still act on the same pair at once, which is what the exact-counts check
+-- afterwards is about.
 
 dofile(os.getenv("BENCH_WRK_DIR") .. "/report.lua")
 
@@ -24,31 +31,41 @@ local pairs_count = 0
 local thread_count = 1
 local n = 0
 
+local function api_pair(token, need)
+   local headers = { ["Authorization"] = "Bearer " .. token, ["Accept"] = "application/json" }
+   local target = "/api/v1/needs/" .. need .. "/support"
+   return { give = wrk.format("PUT", target, headers, ""),
+            withdraw = wrk.format("DELETE", target, headers, "") }
+end
+
+local function form_pair(cookie, csrf, need)
+   local headers = {
+      ["Cookie"] = cookie,
+      ["Content-Type"] = "application/x-www-form-urlencoded",
+      ["HX-Request"] = "true",
+   }
+   local target = "/needs/" .. need .. "/support"
+   local body = "csrf_token=" .. csrf .. "&action="
+   return { give = wrk.format("POST", target, headers, body .. "add"),
+            withdraw = wrk.format("POST", target, headers, body .. "remove") }
+end
+
 function init(args)
    local path = args[1]
    local file = assert(io.open(path, "r"), "cannot open " .. tostring(path))
-   local pairs_list = {}
    for line in file:lines() do
+      local cookie, csrf, form_need = line:match("^([^\t]+)\t([^\t]+)\t(%d+)$")
       local token, need = line:match("^(%S+)%s+(%d+)$")
-      if token then
-         pairs_list[#pairs_list + 1] = { token = token, need = need }
+      if cookie then
+         requests[#requests + 1] = form_pair(cookie, csrf, form_need)
+      elseif token then
+         requests[#requests + 1] = api_pair(token, need)
       end
    end
    file:close()
-   pairs_count = #pairs_list
+   pairs_count = #requests
    assert(pairs_count > 0, "no pair in " .. path)
    thread_count = tonumber(os.getenv("BENCH_WRK_THREADS") or "1")
-   for index, pair in ipairs(pairs_list) do
-      local headers = {
-         ["Authorization"] = "Bearer " .. pair.token,
-         ["Accept"] = "application/json",
-      }
-      local target = "/api/v1/needs/" .. pair.need .. "/support"
-      requests[index] = {
-         put = wrk.format("PUT", target, headers, ""),
-         delete = wrk.format("DELETE", target, headers, ""),
-      }
-   end
 end
 
 function request()
@@ -56,7 +73,7 @@ function request()
    n = n + 1
    local pair = requests[(i % pairs_count) + 1]
    if math.floor(i / pairs_count) % 2 == 0 then
-      return pair.put
+      return pair.give
    end
-   return pair.delete
+   return pair.withdraw
 end
