@@ -18,8 +18,10 @@ from starlette.requests import HTTPConnection
 
 from app import PROJECT_ROOT
 from app.accounts.deps import load_user_for_request, raw_session_token
+from app.board.support_form_path import SupportFormPathMiddleware
 from app.db import engine_for
 from app.settings import Env, Settings
+from app.syndication.attribution import REF_COOKIE
 from app.syndication.support_path import SupportPathMiddleware
 from app.web.admission import AdmissionMiddleware
 from app.web.bodylimit import BodyLimitMiddleware
@@ -143,8 +145,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware)
     # Signed-in pages already rendered for the person's shape, answered before routing.
     app.add_middleware(SignedInPathMiddleware, inline=engine.dialect.name == "sqlite")
-    # « Moi aussi » through the API with a personal token, answered before routing.
+    # « Moi aussi » through the API with a personal token, and through the form, answered
+    # before routing.
     app.add_middleware(SupportPathMiddleware, sqlite=engine.dialect.name == "sqlite")
+    app.add_middleware(
+        SupportFormPathMiddleware,
+        sqlite=engine.dialect.name == "sqlite",
+        route_cookies=(REF_COOKIE,),
+    )
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, production=settings.is_production)
     # Inside the cache: a hit takes no slot.

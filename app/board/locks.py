@@ -32,7 +32,7 @@ _LOCKS = {
     for deleted in (False, True)
 }
 # The same lock for a caller that has not loaded the need: taken only if the need is public
-# (app.board.queries.visible_needs), with its support count.
+# (app.board.queries.visible_needs), with its support count and slug.
 _LOCK_VISIBLE = (
     update(Need)
     .where(
@@ -41,7 +41,7 @@ _LOCK_VISIBLE = (
         Need.deleted_at.is_(None),  # type: ignore[union-attr]
     )
     .values(supports_count=Need.supports_count)
-    .returning(Need.supports_count)  # type: ignore[arg-type]
+    .returning(Need.supports_count, Need.slug)  # type: ignore[arg-type]
 )
 
 
@@ -61,8 +61,9 @@ def lock_unchanged(session: Session, need: Need) -> None:
         )
 
 
-def lock_visible(connection: Connection, need_id: int) -> int | None:
-    """Locks the need's row until commit if it is public, and gives its support count; None
-    (nothing locked) when it does not exist or is not public. On a Core connection, for a
-    write that did not load the need (app/syndication/support_path.py)."""
-    return connection.execute(_LOCK_VISIBLE, {"p_need": need_id}).scalar_one_or_none()
+def lock_visible(connection: Connection, need_id: int) -> tuple[int, str] | None:
+    """Locks the need's row until commit if it is public, and gives its support count and
+    slug; None (nothing locked) when it does not exist or is not public. On a Core connection,
+    for a write that did not load the need (« Moi aussi » answered before routing)."""
+    row = connection.execute(_LOCK_VISIBLE, {"p_need": need_id}).first()
+    return (row[0], row[1]) if row is not None else None

@@ -46,8 +46,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
+from app import ratelimit
 from app.accounts.models import Role, User
-from app.board.locks import lock_unchanged
+from app.board.locks import lock_unchanged, lock_visible
 from app.board.models import Concern, Need, Support, Territory
 from app.board.trending import support_weight
 from app.db import utcnow
@@ -159,6 +160,44 @@ def withdraw(connection: Connection, need_id: int, user_id: int) -> tuple[int, f
         _BUMPS[False], {"p_need": need_id, "p_weight": support_weight(deleted[0])}
     ).one()
     return row[0], row[1]
+
+
+def toggle_on(
+    connection: Connection,
+    need_id: int,
+    user_id: int,
+    want: bool,
+    *,
+    now: datetime,
+    address: str | None,
+) -> tuple[int, str, bool | None] | None:
+    """« Moi aussi » for the ways in before routing (app/syndication/support_path.py, app/board/
+    support_form_path.py), on a Core connection in the caller's transaction, for an account
+    the caller found allowed to participate: the rate limits when `address` is given (the
+    client's), the need's row taken if it is public, the support given (`want`) or withdrawn.
+    Returns (the need's support count, its slug, what changed: True a support given now,
+    False none any more, None it was already there), or None when the route must answer (a
+    limit reached, a need that is not public): then nothing was written."""
+    events = None
+    if address is not None:
+        if (
+            ratelimit.over_limit(connection, "support", user_id=user_id, ip=address, now=now)
+            is not None
+        ):
+            return None
+        events = ratelimit.events("support", user_id=user_id, ip=address, now=now)
+    locked = lock_visible(connection, need_id)
+    if locked is None:
+        return None
+    if events:
+        ratelimit.record(connection, events)
+    counts = (
+        give(connection, need_id, user_id, now=now)
+        if want
+        else withdraw(connection, need_id, user_id)
+    )
+    changed: bool | None = (True if counts is not None else None) if want else False
+    return (counts[0] if counts is not None else locked[0]), locked[1], changed
 
 
 def _set_counts(need: Need, counts: tuple[int, float]) -> None:
@@ -314,7 +353,9 @@ def supported_among(connection: Connection, user_id: int, need_ids: Iterable[int
     return set(rows.scalars())
 
 
-def demand_breakdown(session: Session, need: Need, *, by_territory: bool = False) -> dict[str, Any]:
+def demand_breakdown(
+    session: Session | Connection, need: Any, *, by_territory: bool = False
+) -> dict[str, Any]:
     """How supporters are concerned:
 
     {"total": n, "unspecified": n, "by_concern": {concern: n for each Concern, in order},
@@ -322,10 +363,11 @@ def demand_breakdown(session: Session, need: Need, *, by_territory: bool = False
 
     `by_territory` (staff only: see the module docstring) adds the per-territory rows, largest
     first, the row of supporters who gave no territory last; otherwise it is an empty list.
+    Reads columns only, on a session or a Core connection; of `need`, only its id.
     """
     by_concern = dict.fromkeys(CONCERNS, 0)
     unspecified = 0
-    for concern, count in session.exec(
+    for concern, count in session.execute(
         select(Support.concern, func.count())
         .where(Support.need_id == need.id)
         .group_by(Support.concern)  # type: ignore[arg-type]
@@ -342,7 +384,7 @@ def demand_breakdown(session: Session, need: Need, *, by_territory: bool = False
     }
     if by_territory:
         rows: dict[int | None, dict[str, Any]] = {}
-        for territory_id, name, concern, count in session.exec(
+        for territory_id, name, concern, count in session.execute(
             select(Territory.id, Territory.name, Support.concern, func.count())
             .select_from(Support)
             .outerjoin(Territory, Territory.id == Support.territory_id)  # type: ignore[arg-type]
@@ -363,10 +405,12 @@ def demand_breakdown(session: Session, need: Need, *, by_territory: bool = False
     return result
 
 
-def offered_territories(session: Session) -> list[Territory]:
+def offered_territories(session: Session | Connection) -> list[Any]:
+    """The territories a supporter may name: rows of (id, name, name_en), what the support
+    block shows, on a session or a Core connection."""
     return list(
-        session.exec(
-            select(Territory)
+        session.execute(
+            sa_select(Territory.id, Territory.name, Territory.name_en)
             .where(Territory.archived_at.is_(None))  # type: ignore[union-attr]
             .order_by(Territory.position, Territory.name)  # type: ignore[arg-type]
         ).all()

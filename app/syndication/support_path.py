@@ -7,9 +7,9 @@ object, and four hops between the event loop and AnyIO's threads, for five short
 348 toggles a second on SQLite, 200 on PostgreSQL, with the workers' CPU half idle waiting on
 one another (bench/README.md, issue 13). This layer, inside the request context and before
 routing, runs the same statements on one connection in one transaction: the token's account
-(app.accounts.service.token_holder), the rate limits when they are on (app.ratelimit), the
-need's row taken if it is public (app.board.locks.lock_visible), the support given or withdrawn
-(app.board.supports.give / withdraw), and answers what the route answers.
+(app.accounts.service.token_holder), then app.board.supports.toggle_on: the rate limits when
+they are on, the need's row taken if it is public, the support given or withdrawn; and it
+answers what the route answers.
 
 Only the plain success is answered here. Anything else — no token or an invalid one, a blocked
 or unconfirmed account, a need that is not public, a limit reached, a request with a body, a
@@ -29,16 +29,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import anyio.to_thread
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app import ratelimit
 from app.accounts.service import token_holder
-from app.board.locks import lock_visible
-from app.board.supports import give, withdraw
-from app.db import NO_WAIT, TurnTaken, utcnow
+from app.board.supports import toggle_on
+from app.db import NO_WAIT, utcnow
 from app.syndication.api_routes import PREFIX, write_response
+from app.web.fast_writes import rate_address, write_soon
 from app.web.params import parse_id
 
 _PATH = re.compile(re.escape(PREFIX) + r"/needs/([^/]+)/support")
@@ -70,7 +67,6 @@ def support_for(scope: Scope, need_id: int, raw: str, want: bool, *, wait: bool)
     and returns the route's answer; None when the route must answer. Raises TurnTaken (with
     nothing written) on SQLite when `wait` is False and another writer has the turn."""
     app = scope["app"]
-    settings = app.state.settings
     now = utcnow()
     connection = app.state.engine.connect()
     if not wait:
@@ -79,23 +75,10 @@ def support_for(scope: Scope, need_id: int, raw: str, want: bool, *, wait: bool)
         holder = token_holder(db, raw, now)
         if holder is None or not holder[1]:
             return None
-        user_id = holder[0]
-        events = None
-        if settings.rate_limits == "on":
-            client = scope.get("client")
-            ip = client[0] if client else "unknown"  # as app.web.security.client_ip
-            if ratelimit.over_limit(db, "support", user_id=user_id, ip=ip, now=now) is not None:
-                return None
-            events = ratelimit.events("support", user_id=user_id, ip=ip, now=now)
-        count = lock_visible(db, need_id)
-        if count is None:
-            return None
-        if events:
-            ratelimit.record(db, events)
-        counts = give(db, need_id, user_id, now=now) if want else withdraw(db, need_id, user_id)
-        if counts is not None:
-            count = counts[0]
-    return write_response({"need_id": need_id, "supported": want, "supports": count})
+        done = toggle_on(db, need_id, holder[0], want, now=now, address=rate_address(scope))
+    if done is None:
+        return None
+    return write_response({"need_id": need_id, "supported": want, "supports": done[0]})
 
 
 class SupportPathMiddleware:
@@ -124,15 +107,6 @@ class SupportPathMiddleware:
         if need_id is None or raw is None or not _without_body(scope):
             return None
         want = scope["method"] == "PUT"
-        try:
-            if self.sqlite:
-                try:
-                    return support_for(scope, need_id, raw, want, wait=False)
-                except TurnTaken:
-                    pass
-            return await anyio.to_thread.run_sync(
-                lambda: support_for(scope, need_id, raw, want, wait=True)
-            )
-        except SQLAlchemyError:
-            # The route meets the same trouble and answers it as it should (a 503).
-            return None
+        return await write_soon(
+            self.sqlite, lambda wait: support_for(scope, need_id, raw, want, wait=wait)
+        )

@@ -145,29 +145,43 @@ async def verify_csrf(request: Request) -> None:
         return
     # No exemption for Authorization headers here: HTML routes are for browsers, which send
     # the session cookie; API clients with Bearer tokens use /api/, outside this check.
-    fetch_site = request.headers.get("sec-fetch-site")
-    if fetch_site and fetch_site not in {"same-origin", "none"}:
-        raise CsrfFailed(_("Cette requête vient d'un autre site : elle a été refusée."))
-    origin = request.headers.get("origin")
-    if origin and not _same_origin(request, origin):
-        raise CsrfFailed(_("Cette requête vient d'un autre site : elle a été refusée."))
-    cookie = request.cookies.get(CSRF_COOKIE)
     submitted = request.headers.get(CSRF_HEADER)
-    if submitted is None:
+    if submitted is None and not _from_another_site(request):
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
             form = await request.form()
             value = form.get(CSRF_FIELD)
             submitted = value if isinstance(value, str) else None
+    refusal = csrf_refusal(request, submitted)
+    if refusal is not None:
+        raise refusal
+
+
+def _from_another_site(request: Request) -> bool:
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site and fetch_site not in {"same-origin", "none"}:
+        return True
+    origin = request.headers.get("origin")
+    return bool(origin) and not _same_origin(request, origin)  # type: ignore[arg-type]
+
+
+def csrf_refusal(request: Request, submitted: str | None) -> CsrfFailed | None:
+    """What verify_csrf() answers a request whose form token is `submitted` (from its header
+    or its form), or None when it may go on; also for « Moi aussi » answered before routing
+    (app/board/support_form_path.py), which reads the form itself."""
+    if _from_another_site(request):
+        return CsrfFailed(_("Cette requête vient d'un autre site : elle a été refusée."))
+    cookie = request.cookies.get(CSRF_COOKIE)
     secret = request.app.state.settings.signing_key
     if (
         not cookie
         or not submitted
         or not hmac.compare_digest(submitted, csrf_token_for(secret, cookie))
     ):
-        raise CsrfFailed(
+        return CsrfFailed(
             _(
                 "Le formulaire a expiré ou sa vérification de sécurité a échoué. "
                 "Rechargez la page et réessayez."
             )
         )
+    return None

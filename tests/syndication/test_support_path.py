@@ -5,54 +5,23 @@ everything that is not a plain success."""
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
 from app.accounts import service as accounts
-from app.board import supports
 from app.board.models import Need, Support
-from app.db import TurnTaken, utcnow
+from app.db import TurnTaken
 from app.ratelimit import LIMITS, RateEvent
 from app.syndication import support_path
 from tests.board.comment_helpers import count_statements
 from tests.factories import fresh, make_need, make_user
-
-# What differs between two answers to the same request whoever gives them.
-PER_ANSWER = {"date", "x-request-id", "content-length"}
+from tests.support_spies import block_for_three_days, headers_of, spied
 
 
 def bearer(session, user) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {"Authorization": f"Bearer {accounts.create_api_token(session, user, 'test')}"}
-
-
-def spied(monkeypatch) -> dict[str, list]:  # type: ignore[type-arg, no-untyped-def]
-    """What each side did: the way in's answers (None: it let the route answer) and the
-    route's calls to the supports service."""
-    seen: dict[str, list] = {"way_in": [], "route": []}  # type: ignore[type-arg]
-    real = support_path.support_for
-
-    def way_in(*args, **kwargs):  # type: ignore[no-untyped-def]
-        answer = real(*args, **kwargs)
-        seen["way_in"].append(answer)
-        return answer
-
-    monkeypatch.setattr(support_path, "support_for", way_in)
-    for name in ("add_support", "remove_support"):
-        real_service = getattr(supports, name)
-
-        def route(*args, _name=name, _real=real_service, **kwargs):  # type: ignore[no-untyped-def]
-            seen["route"].append(_name)
-            return _real(*args, **kwargs)
-
-        monkeypatch.setattr(supports, name, route)
-    return seen
-
-
-def headers_of(response) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {k: v for k, v in response.headers.items() if k not in PER_ANSWER}
 
 
 def test_a_toggle_is_answered_before_routing_exactly_as_the_route_answers(
@@ -62,7 +31,7 @@ def test_a_toggle_is_answered_before_routing_exactly_as_the_route_answers(
     alice = make_user(session)
     headers = bearer(session, alice)
     url = f"/api/v1/needs/{need.id}/support"
-    seen = spied(monkeypatch)
+    seen = spied(monkeypatch, support_path, "support_for")
 
     with count_statements(client.app.state.engine) as statements:
         fast = [client.put(url, headers=headers) for _ in range(2)]
@@ -91,7 +60,7 @@ def test_a_toggle_is_answered_before_routing_exactly_as_the_route_answers(
 def test_counts_stay_exact_and_the_rate_limits_count_every_toggle(client, session, monkeypatch):
     need = make_need(session)
     people = [make_user(session) for _ in range(3)]
-    seen = spied(monkeypatch)
+    seen = spied(monkeypatch, support_path, "support_for")
     for person in people:
         headers = bearer(session, person)
         assert (
@@ -121,7 +90,7 @@ def test_a_limit_reached_is_the_routes_429(client, session, monkeypatch):
         assert (client.put if n % 2 == 0 else client.delete)(
             url, headers=headers
         ).status_code == 200
-    seen = spied(monkeypatch)
+    seen = spied(monkeypatch, support_path, "support_for")
     response = client.put(url, headers=headers)
     assert response.status_code == 429
     assert response.headers["content-type"].startswith("application/problem+json")
@@ -129,14 +98,6 @@ def test_a_limit_reached_is_the_routes_429(client, session, monkeypatch):
     assert "un peu vite" in response.json()["detail"]
     assert seen["way_in"] == [None]
     assert fresh(session).exec(select(Support)).all() == []
-
-
-def _blocked(session, user):  # type: ignore[no-untyped-def]
-    user.blocked_at = utcnow()
-    user.blocked_until = utcnow() + timedelta(days=3)
-    user.blocked_reason = "Propos insultants"
-    session.add(user)
-    session.commit()
 
 
 def _revoked(session, user):  # type: ignore[no-untyped-def]
@@ -170,9 +131,9 @@ def test_what_is_not_a_plain_success_gets_the_routes_answer(
     elif case == "revoked token":
         _revoked(session, user)
     elif case == "blocked account":
-        _blocked(session, user)
+        block_for_three_days(session, user)
     target = {"unknown need": "999999", "not an id": "abc"}.get(case, str(need.id))
-    seen = spied(monkeypatch)
+    seen = spied(monkeypatch, support_path, "support_for")
 
     response = client.put(f"/api/v1/needs/{target}/support", headers=headers)
 
@@ -187,7 +148,7 @@ def test_what_is_not_a_plain_success_gets_the_routes_answer(
 def test_a_request_with_a_body_goes_to_the_route(client, session, monkeypatch):
     need = make_need(session)
     headers = bearer(session, make_user(session))
-    seen = spied(monkeypatch)
+    seen = spied(monkeypatch, support_path, "support_for")
     response = client.put(f"/api/v1/needs/{need.id}/support", headers=headers, json={"x": 1})
     assert response.status_code == 200
     assert response.json()["supported"] is True

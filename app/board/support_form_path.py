@@ -1,0 +1,220 @@
+"""« Moi aussi » through the form, answered before routing.
+
+The form's « Moi aussi » (`POST /needs/{id}/support`, `action=add|remove`) is the board's most
+frequent write from browsers. Through its route it paid for FastAPI's routing and
+dependencies, the form parsed twice, the person and the need loaded as ORM objects, and four
+hops between the event loop and AnyIO's threads, for a handful of statements: 235–313 a
+second on PostgreSQL, one round trip per statement (bench/README.md, issue 13). This layer,
+inside the request context and before routing, reads the small form itself, checks its token
+as the route would (app.web.security.csrf_refusal), and runs on one connection, in one
+transaction, what the route runs: the person of the browser session (app.main.read_person),
+the rate limits, the need's row taken if it is public, the support given or withdrawn
+(app.board.supports.toggle_on, as the API's way in); then, outside the write, the
+block's reads (the demand, the territories, the person's answer when the support was already
+there). It answers what the route answers: the support block to htmx, `303` to the need page
+otherwise.
+
+Anything else — signed out, a blocked or unconfirmed account, a form token that does not
+match, a need that is not public, a limit reached, an `action` other than add or remove, a
+person who came from a partner's site (the route credits the partner), a body that is not a
+small urlencoded form, a database error — goes on to the route with the body as it came, and
+the route gives its own answer with its own words.
+
+As the API's way in: on SQLite on the event loop when the write turn is free at once, else in
+a thread; on PostgreSQL in a thread (app.web.fast_writes.write_soon).
+"""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+from urllib.parse import parse_qs
+
+from sqlalchemy import bindparam, select
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.accounts.models import Role
+from app.board.models import Support
+from app.board.supports import demand_breakdown, offered_territories, toggle_on
+from app.db import NO_WAIT, utcnow
+from app.web.cache import SESSION_COOKIE
+from app.web.fast_writes import rate_address, write_soon
+from app.web.params import parse_id
+from app.web.security import CSRF_FIELD, csrf_refusal
+from app.web.templating import is_htmx, render_to_string
+
+_PATH = re.compile(r"/needs/([^/]+)/support")
+_BODY_MAX = 2048  # the form is a token and a word; anything bigger is not it
+_WANT = {"add": True, "remove": False}
+_ANSWER = select(Support.concern, Support.territory_id).where(
+    Support.need_id == bindparam("p_need"),  # type: ignore[arg-type]
+    Support.user_id == bindparam("p_user"),  # type: ignore[arg-type]
+)
+
+
+class _Person(SimpleNamespace):
+    """What the support block reads of the person: that someone is signed in."""
+
+
+def _form(scope: Scope, body: bytes) -> tuple[str, bool] | None:
+    """(the form token, the wanted state) from the form, or None when it is not the form."""
+    try:
+        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    tokens, actions = fields.get(CSRF_FIELD, []), fields.get("action", [])
+    if len(tokens) != 1 or len(actions) != 1 or actions[0] not in _WANT:
+        return None
+    return tokens[0], _WANT[actions[0]]
+
+
+def support_by_form(
+    scope: Scope,
+    need_id: int,
+    submitted: str,
+    want: bool,
+    *,
+    wait: bool,
+    route_cookies: tuple[str, ...] = (),
+) -> Response | None:
+    """The route's answer to this form, or None when the route must answer (see the module
+    docstring). Raises TurnTaken as app.syndication.support_path.support_for."""
+    app = scope["app"]
+    request = Request(scope)
+    if any(request.cookies.get(name) is not None for name in route_cookies):
+        return None
+    if csrf_refusal(request, submitted) is not None:
+        return None
+    reader = getattr(app.state, "person_reader", None)
+    if reader is None:
+        return None
+    now = utcnow()
+    connection = app.state.engine.connect()
+    if not wait:
+        connection = connection.execution_options(**NO_WAIT)
+    with connection as db:
+        with db.begin():
+            found = reader(HTTPConnection(scope), db, None)
+            if found is None:
+                return None
+            person = found[0]
+            if person.blocked or person.email_verified_at is None:
+                return None
+            done = toggle_on(db, need_id, person.id, want, now=now, address=rate_address(scope))
+        if done is None:
+            return None
+        count, slug, changed = done
+        if not is_htmx(request):
+            return RedirectResponse(f"/needs/{need_id}-{slug}#soutien", status_code=303)
+        # The block, read after the write as the route reads it; in autocommit: no BEGIN and
+        # ROLLBACK round trips around these reads on PostgreSQL.
+        db = db.execution_options(isolation_level="AUTOCOMMIT")
+        answer = (
+            db.execute(_ANSWER, {"p_need": need_id, "p_user": person.id}).first()
+            if changed is None
+            else None
+        )
+        need = SimpleNamespace(id=need_id, slug=slug, supports_count=count)
+        staff = Role(person.role).rank >= Role.staff.rank
+        context = {
+            "request": request,
+            "current_user": _Person(),
+            "csrf_token": scope["state"]["csrf_token"],
+            "need": need,
+            "supported": want if changed is not None else True,
+            "support": answer,
+            "error": None,
+            "territories": offered_territories(db),
+            "demand": demand_breakdown(db, need, by_territory=staff),
+        }
+    body = render_to_string("board/_support.html", context)
+    return HTMLResponse(body, headers={"Vary": "HX-Request"})
+
+
+class SupportFormPathMiddleware:
+    """Pure ASGI: see the module docstring. Inside RequestContextMiddleware (the locale and the
+    form token are set), outside the body limit and the routes."""
+
+    def __init__(self, app: ASGIApp, *, sqlite: bool, route_cookies: tuple[str, ...] = ()) -> None:
+        """`route_cookies`: a request carrying one of them goes to the route (the partner's
+        referral, which the route credits: app.syndication.attribution, above this layer)."""
+        self.app = app
+        self.sqlite = sqlite
+        self.route_cookies = route_cookies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or not _candidate(scope):
+            await self.app(scope, receive, send)
+            return
+        match = _PATH.fullmatch(scope["path"])
+        need_id = parse_id(match[1]) if match is not None else None
+        if need_id is None:
+            await self.app(scope, receive, send)
+            return
+        body, complete = await _read_small(receive)
+        answer = None
+        if complete:
+            form = _form(scope, body)
+            if form is not None:
+                submitted, want = form
+                answer = await write_soon(
+                    self.sqlite,
+                    lambda wait: support_by_form(
+                        scope, need_id, submitted, want, wait=wait, route_cookies=self.route_cookies
+                    ),
+                )
+        if answer is None:
+            await self.app(scope, _replay(body, complete, receive), send)
+            return
+        await answer(scope, receive, send)
+
+
+_SESSION_MARK = f"{SESSION_COOKIE}=".encode()
+
+
+def _candidate(scope: Scope) -> bool:
+    """A signed-in browser's small urlencoded form, at a glance."""
+    cookie = length = kind = False
+    for name, value in scope["headers"]:
+        if name == b"cookie":
+            cookie = cookie or _SESSION_MARK in value
+        elif name == b"content-length":
+            length = value.strip().isdigit() and int(value) <= _BODY_MAX
+        elif name == b"content-type":
+            kind = value.split(b";")[0].strip().lower() == b"application/x-www-form-urlencoded"
+        elif name == b"transfer-encoding":
+            return False
+    return cookie and length and kind
+
+
+async def _read_small(receive: Receive) -> tuple[bytes, bool]:
+    """The body, if it ends within _BODY_MAX bytes (complete), else what was read."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), False
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > _BODY_MAX:
+            return b"".join(chunks), False
+        if not message.get("more_body", False):
+            return b"".join(chunks), True
+
+
+def _replay(body: bytes, complete: bool, receive: Receive) -> Receive:
+    """The request's body for the route as it came: what this layer read, then the rest."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": not complete}
+        return await receive()
+
+    return replayed
