@@ -144,7 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The body limit is innermost, so its 413 page has the locale and the headers.
     app.add_middleware(BodyLimitMiddleware)
     # Signed-in pages already rendered for the person's shape, answered before routing.
-    app.add_middleware(SignedInPathMiddleware, inline=engine.dialect.name == "sqlite")
+    app.add_middleware(SignedInPathMiddleware)
     # « Moi aussi » through the API with a personal token, and through the form, answered
     # before routing.
     app.add_middleware(SupportPathMiddleware, sqlite=engine.dialect.name == "sqlite")

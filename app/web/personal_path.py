@@ -17,9 +17,12 @@ key beyond the shape (`extras`) and which of the shared text's variants are the 
 (`mine`). The board's reads name its needs in advance, as the last render served held them
 (the same for every shape); when they changed, a second statement reads them again.
 
-On SQLite the reads run on the event loop itself: a few indexed lookups in a local file, no
-thread hop, and the pool is sized so a connection is always free (app.db.engine_for). On
-PostgreSQL they run in one of AnyIO's threads, so a slow network never stops the loop.
+The reads run in one of AnyIO's threads, on both engines. On SQLite they first ran on the
+event loop itself (a few indexed lookups in a local file, no thread hop): 12 % more requests
+a second, but the loop then ran the reads of all its connections in each turn, and the
+slowest requests grew over a run — the need page with 50 comments, alternated three times,
+10 s each: p99 128 / 151 / 216 ms and max 283 / 653 / 837 ms on the loop, 125 / 86 / 101 ms
+and 240 / 116 / 126 ms in a thread (bench/README.md, issue 13).
 """
 
 from __future__ import annotations
@@ -164,9 +167,8 @@ class SignedInPathMiddleware:
     """Pure ASGI: see the module docstring. Inside RequestContextMiddleware (the locale and the
     form token are set), outside the routes."""
 
-    def __init__(self, app: ASGIApp, *, inline: bool) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.inline = inline
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         found = None
@@ -177,10 +179,7 @@ class SignedInPathMiddleware:
             return
         page, match = found
         try:
-            if self.inline:
-                answer = answer_for(scope, page, match)
-            else:
-                answer = await anyio.to_thread.run_sync(answer_for, scope, page, match)
+            answer = await anyio.to_thread.run_sync(answer_for, scope, page, match)
         except SQLAlchemyError:
             # The route meets the same trouble and answers it as it should (a 503 page).
             answer = None
