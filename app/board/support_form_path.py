@@ -37,6 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.accounts.models import Role
 from app.board.models import Support
+from app.board.notifications import need_path
 from app.board.supports import demand_breakdown, offered_territories, toggle_on
 from app.db import NO_WAIT, utcnow
 from app.web.cache import SESSION_COOKIE
@@ -106,8 +107,9 @@ def support_by_form(
         if done is None:
             return None
         count, slug, changed = done
+        need = SimpleNamespace(id=need_id, slug=slug, supports_count=count)
         if not is_htmx(request):
-            return RedirectResponse(f"/needs/{need_id}-{slug}#soutien", status_code=303)
+            return RedirectResponse(f"{need_path(need)}#soutien", status_code=303)  # type: ignore[arg-type]
         # The block, read after the write as the route reads it; in autocommit: no BEGIN and
         # ROLLBACK round trips around these reads on PostgreSQL.
         db = db.execution_options(isolation_level="AUTOCOMMIT")
@@ -116,14 +118,13 @@ def support_by_form(
             if changed is None
             else None
         )
-        need = SimpleNamespace(id=need_id, slug=slug, supports_count=count)
         staff = Role(person.role).rank >= Role.staff.rank
         context = {
             "request": request,
             "current_user": _Person(),
             "csrf_token": scope["state"]["csrf_token"],
             "need": need,
-            "supported": want if changed is not None else True,
+            "supported": want,  # an add that changed nothing: supported all the same
             "support": answer,
             "error": None,
             "territories": offered_territories(db),

@@ -23,6 +23,7 @@ from app.accounts.models import User
 from app.accounts.service import blocked_message
 from app.board import supports
 from app.board.models import Need
+from app.board.notifications import need_path
 from app.board.permissions import can_participate
 from app.board.queries import get_visible_need
 from app.board.service import unconfirmed_message
@@ -41,7 +42,7 @@ ACTIONS = {"add": True, "remove": False, "": None}
 
 
 def _need_page(need: Need) -> str:
-    return f"/needs/{need.id}-{need.slug}#soutien"
+    return f"{need_path(need)}#soutien"
 
 
 def _to_login(request: Request, need_id: int) -> Response:
