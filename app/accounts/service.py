@@ -309,13 +309,19 @@ def start_session(session: Session, user: User, *, user_agent: str = "") -> str:
     return raw
 
 
+# The account of a browser session still valid: bind `p_hash` (hash_secret of the cookie's
+# token) and `p_now`.
+VALID_SESSION = (
+    UserSession.user_id == User.id,
+    UserSession.token_hash == bindparam("p_hash"),
+    UserSession.expires_at > bindparam("p_now"),
+)
+
+
 def of_valid_session(statement: Any) -> Any:
     """`statement` (a SELECT of `User` or of its columns) limited to the account of a browser
-    session still valid: bind `p_hash` (hash_secret of the cookie's token) and `p_now`."""
-    return statement.join(UserSession, UserSession.user_id == User.id).where(
-        UserSession.token_hash == bindparam("p_hash"),
-        UserSession.expires_at > bindparam("p_now"),
-    )
+    session still valid (VALID_SESSION)."""
+    return statement.join(UserSession, VALID_SESSION[0]).where(*VALID_SESSION[1:])
 
 
 # Built once: every signed-in request runs it, and building and keying the statement each

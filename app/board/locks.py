@@ -11,7 +11,11 @@ COMMITTED; SQLite runs one writer at a time anyway.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, update
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import bindparam, true, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
@@ -33,16 +37,34 @@ _LOCKS = {
 }
 # The same lock for a caller that has not loaded the need: taken only if the need is public
 # (app.board.queries.visible_needs), with its support count and slug.
+_VISIBLE = (
+    Need.id == bindparam("p_need"),  # type: ignore[arg-type]
+    Need.status.in_(PUBLIC_NEED_STATUSES),  # type: ignore[attr-defined]
+    Need.deleted_at.is_(None),  # type: ignore[union-attr]
+)
 _LOCK_VISIBLE = (
     update(Need)
-    .where(
-        Need.id == bindparam("p_need"),  # type: ignore[arg-type]
-        Need.status.in_(PUBLIC_NEED_STATUSES),  # type: ignore[attr-defined]
-        Need.deleted_at.is_(None),  # type: ignore[union-attr]
-    )
+    .where(*_VISIBLE)
     .values(supports_count=Need.supports_count)
     .returning(Need.supports_count, Need.slug)  # type: ignore[arg-type]
 )
+
+
+def visible_lock_with(*columns: Any, join: Any, where: Iterable[Any]) -> Any:
+    """PostgreSQL: lock_visible() and a read the writer needs in one round trip. A SELECT of
+    the need's support count and slug and of `columns`, from the need's row and the table
+    `join` (and those `where` links to it), taking the need's row (FOR UPDATE OF needs, which
+    waits for a moderator's lock as the UPDATE does and re-checks the need's conditions on the
+    row it gets). No row, and nothing taken, unless both find theirs. Bind `p_need` and what
+    `where` binds. (SQLite may not return the other tables' columns from UPDATE … FROM, and
+    has no row locks: there the caller reads, then lock_visible().)"""
+    return (
+        sa_select(Need.supports_count, Need.slug, *columns)
+        .select_from(Need)
+        .join(join, true())
+        .where(*_VISIBLE, *where)
+        .with_for_update(of=Need)  # type: ignore[arg-type]
+    )
 
 
 def lock_unchanged(session: Session, need: Need) -> None:

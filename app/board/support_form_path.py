@@ -7,12 +7,13 @@ hops between the event loop and AnyIO's threads, for a handful of statements: 23
 second on PostgreSQL, one round trip per statement (bench/README.md, issue 13). This layer,
 inside the request context and before routing, reads the small form itself, checks its token
 as the route would (app.web.security.csrf_refusal), and runs on one connection, in one
-transaction, what the route runs: the person of the browser session (app.main.read_person),
-the rate limits, the need's row taken if it is public, the support given or withdrawn
-(app.board.supports.toggle_on, as the API's way in); then, outside the write, the
-block's reads (the demand, the territories, the person's answer when the support was already
-there). It answers what the route answers: the support block to htmx, `303` to the need page
-otherwise.
+transaction, what the route runs: the need's row taken if it is public and the person of the
+browser session (one statement on PostgreSQL: app.board.locks.visible_lock_with), the rate
+limits, the support given or withdrawn (app.board.supports.toggle_on, as the API's way in);
+then, outside the write, the block's reads in one statement (app.board.supports.block_reads:
+the demand, the territories, the person's answer when the support was already there). It
+answers what the route answers: the support block to htmx, `303` to the need page otherwise.
+On PostgreSQL that is five round trips where there were eight (bench/README.md, issue 13).
 
 Anything else — signed out, a blocked or unconfirmed account, a form token that does not
 match, a need that is not public, a limit reached, an `action` other than add or remove, a
@@ -20,25 +21,31 @@ person who came from a partner's site (the route credits the partner), a body th
 small urlencoded form, a database error — goes on to the route with the body as it came, and
 the route gives its own answer with its own words.
 
-As the API's way in: on SQLite on the event loop when the write turn is free at once, else in
-a thread; on PostgreSQL in a thread (app.web.fast_writes.write_soon).
+As the API's way in: on SQLite on the event loop, trying again for a moment while another
+writer has the turn, then in a thread; on PostgreSQL in a thread (app.web.fast_writes.write_soon).
 """
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from types import SimpleNamespace
+from typing import Any
 from urllib.parse import parse_qs
 
-from sqlalchemy import bindparam, select
-from starlette.requests import HTTPConnection, Request
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.accounts.models import Role
-from app.board.models import Support
+from app.accounts.deps import raw_session_token
+from app.accounts.models import Role, User, UserSession, blocked_now
+from app.accounts.service import VALID_SESSION, of_valid_session
+from app.accounts.tokens import hash_secret
+from app.board.locks import lock_visible, visible_lock_with
 from app.board.notifications import need_path
-from app.board.supports import demand_breakdown, offered_territories, toggle_on
+from app.board.supports import block_reads, demand_breakdown, toggle_on
 from app.db import NO_WAIT, utcnow
 from app.web.cache import SESSION_COOKIE
 from app.web.fast_writes import rate_address, write_soon
@@ -49,10 +56,32 @@ from app.web.templating import is_htmx, render_to_string
 _PATH = re.compile(r"/needs/([^/]+)/support")
 _BODY_MAX = 2048  # the form is a token and a word; anything bigger is not it
 _WANT = {"add": True, "remove": False}
-_ANSWER = select(Support.concern, Support.territory_id).where(
-    Support.need_id == bindparam("p_need"),  # type: ignore[arg-type]
-    Support.user_id == bindparam("p_user"),  # type: ignore[arg-type]
+_PERSON_COLUMNS = (
+    User.id,
+    User.role,
+    User.email_verified_at,
+    User.blocked_at,
+    User.blocked_until,
 )
+# PostgreSQL: the need's row taken if it is public, with the account of the browser session,
+# in one round trip for what were two. SQLite: two statements, in-process calls there.
+_LOCK_FOR_PERSON = visible_lock_with(*_PERSON_COLUMNS, join=UserSession, where=VALID_SESSION)
+_PERSON = of_valid_session(select(*_PERSON_COLUMNS))
+
+
+def _lock_for_person(db: Connection, need_id: int, raw: str, now: datetime) -> Any | None:
+    """(support count, slug, the account's id, role, email_verified_at, blocked_at,
+    blocked_until) for the browser session `raw`, the need's row taken; None, nothing taken,
+    when the session is not valid or the need not public."""
+    params = {"p_need": need_id, "p_hash": hash_secret(raw), "p_now": now}
+    if db.dialect.name == "postgresql":
+        return db.execute(_LOCK_FOR_PERSON, params).first()
+    # The lock first: when the write turn is taken (TurnTaken), nothing was read in vain.
+    locked = lock_visible(db, need_id)
+    if locked is None:
+        return None
+    person = db.execute(_PERSON, params).first()
+    return (*locked, *person) if person is not None else None
 
 
 class _Person(SimpleNamespace):
@@ -88,8 +117,8 @@ def support_by_form(
         return None
     if csrf_refusal(request, submitted) is not None:
         return None
-    reader = getattr(app.state, "person_reader", None)
-    if reader is None:
+    raw = raw_session_token(request)
+    if raw is None:
         return None
     now = utcnow()
     connection = app.state.engine.connect()
@@ -97,38 +126,44 @@ def support_by_form(
         connection = connection.execution_options(**NO_WAIT)
     with connection as db:
         with db.begin():
-            found = reader(HTTPConnection(scope), db, None)
+            found = _lock_for_person(db, need_id, raw, now)
             if found is None:
                 return None
-            person = found[0]
-            if person.blocked or person.email_verified_at is None:
+            count, slug, user_id, role, verified_at, blocked_at, blocked_until = found
+            if verified_at is None or blocked_now(blocked_at, blocked_until, now):
                 return None
-            done = toggle_on(db, need_id, person.id, want, now=now, address=rate_address(scope))
+            done = toggle_on(
+                db,
+                need_id,
+                user_id,
+                want,
+                now=now,
+                address=rate_address(scope),
+                locked=(count, slug),
+            )
         if done is None:
             return None
         count, slug, changed = done
         need = SimpleNamespace(id=need_id, slug=slug, supports_count=count)
         if not is_htmx(request):
             return RedirectResponse(f"{need_path(need)}#soutien", status_code=303)  # type: ignore[arg-type]
-        # The block, read after the write as the route reads it; in autocommit: no BEGIN and
-        # ROLLBACK round trips around these reads on PostgreSQL.
+        # The block, read after the write as the route reads it, in one statement and in
+        # autocommit: no BEGIN and ROLLBACK round trips around it on PostgreSQL.
         db = db.execution_options(isolation_level="AUTOCOMMIT")
-        answer = (
-            db.execute(_ANSWER, {"p_need": need_id, "p_user": person.id}).first()
-            if changed is None
-            else None
-        )
-        staff = Role(person.role).rank >= Role.staff.rank
+        territories, demand, answer = block_reads(db, need_id, user_id)
+        if Role(role).rank >= Role.staff.rank:
+            demand = demand_breakdown(db, need, by_territory=True)
         context = {
             "request": request,
             "current_user": _Person(),
             "csrf_token": scope["state"]["csrf_token"],
             "need": need,
             "supported": want,  # an add that changed nothing: supported all the same
-            "support": answer,
+            # The person's answer to the block's question: none on a support given now.
+            "support": answer if changed is None else None,
             "error": None,
-            "territories": offered_territories(db),
-            "demand": demand_breakdown(db, need, by_territory=staff),
+            "territories": territories,
+            "demand": demand,
         }
     body = render_to_string("board/_support.html", context)
     return HTMLResponse(body, headers={"Vary": "HX-Request"})

@@ -37,9 +37,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Float, bindparam, case, delete, func, update
+from sqlalchemy import (
+    Float,
+    Integer,
+    String,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    literal_column,
+    null,
+    union_all,
+    update,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -111,6 +124,28 @@ _BUMPS = {
     )
     .returning(*_RETURNED),  # type: ignore[arg-type]
 }
+# PostgreSQL: the insert and the count in one statement. The UPDATE reads what the INSERT
+# returned, so it runs only when a row went in; it sees the need's row as the lock left it (a
+# new statement, a new snapshot, after app.board.locks took the row).
+_GIVEN = (
+    postgresql.insert(Support)
+    .values(
+        need_id=bindparam("p_need"),
+        user_id=bindparam("p_user"),
+        created_at=bindparam("p_created_at"),
+        concern=bindparam("p_concern"),
+        territory_id=bindparam("p_territory"),
+    )
+    .on_conflict_do_nothing(index_elements=["need_id", "user_id"])
+    .returning(Support.need_id)  # type: ignore[arg-type]
+    .cte("given")
+)
+_GIVE_POSTGRESQL = (
+    update(Need)
+    .where(Need.id == _GIVEN.c.need_id)  # type: ignore[arg-type]
+    .values(supports_count=Need.supports_count + 1, trending_score=Need.trending_score + _WEIGHT)
+    .returning(*_RETURNED)  # type: ignore[arg-type]
+)
 _WITHDRAW = (
     delete(Support)
     .where(Support.need_id == bindparam("p_need"), Support.user_id == bindparam("p_user"))  # type: ignore[arg-type]
@@ -131,6 +166,20 @@ def give(
     row was taken (app.board.locks): the need's new (supports_count, trending_score), or None
     when the account already supported it (nothing changed). Shared by add_support() and the
     API's way in before routing (app/syndication/support_path.py)."""
+    if connection.dialect.name == "postgresql":
+        # One round trip instead of two: the count moves only if the row went in.
+        row = connection.execute(
+            _GIVE_POSTGRESQL,
+            {
+                "p_need": need_id,
+                "p_user": user_id,
+                "p_created_at": now,
+                "p_concern": concern,
+                "p_territory": territory_id,
+                "p_weight": support_weight(now),
+            },
+        ).first()
+        return (row[0], row[1]) if row is not None else None
     inserted = connection.execute(
         _INSERTS[connection.dialect.name],
         {
@@ -170,6 +219,7 @@ def toggle_on(
     *,
     now: datetime,
     address: str | None,
+    locked: tuple[int, str] | None = None,
 ) -> tuple[int, str, bool | None] | None:
     """« Moi aussi » for the ways in before routing (app/syndication/support_path.py, app/board/
     support_form_path.py), on a Core connection in the caller's transaction, for an account
@@ -177,7 +227,10 @@ def toggle_on(
     client's), the need's row taken if it is public, the support given (`want`) or withdrawn.
     Returns (the need's support count, its slug, what changed: True a support given now,
     False none any more, None it was already there), or None when the route must answer (a
-    limit reached, a need that is not public): then nothing was written."""
+    limit reached, a need that is not public): then nothing was written.
+
+    `locked`: (support count, slug) when the caller took the need's row already
+    (app.board.locks.visible_lock_with)."""
     events = None
     if address is not None:
         if (
@@ -186,9 +239,10 @@ def toggle_on(
         ):
             return None
         events = ratelimit.events("support", user_id=user_id, ip=address, now=now)
-    locked = lock_visible(connection, need_id)
     if locked is None:
-        return None
+        locked = lock_visible(connection, need_id)
+        if locked is None:
+            return None
     if events:
         ratelimit.record(connection, events)
     counts = (
@@ -365,23 +419,13 @@ def demand_breakdown(
     first, the row of supporters who gave no territory last; otherwise it is an empty list.
     Reads columns only, on a session or a Core connection; of `need`, only its id.
     """
-    by_concern = dict.fromkeys(CONCERNS, 0)
-    unspecified = 0
-    for concern, count in session.execute(
-        select(Support.concern, func.count())
-        .where(Support.need_id == need.id)
-        .group_by(Support.concern)  # type: ignore[arg-type]
-    ).all():
-        if concern in by_concern:
-            by_concern[concern] = count
-        else:
-            unspecified += count
-    result: dict[str, Any] = {
-        "total": unspecified + sum(by_concern.values()),
-        "unspecified": unspecified,
-        "by_concern": by_concern,
-        "by_territory": [],
-    }
+    result = _demand(
+        session.execute(
+            select(Support.concern, func.count())
+            .where(Support.need_id == need.id)
+            .group_by(Support.concern)  # type: ignore[arg-type]
+        ).all()
+    )
     if by_territory:
         rows: dict[int | None, dict[str, Any]] = {}
         for territory_id, name, concern, count in session.execute(
@@ -403,6 +447,86 @@ def demand_breakdown(
             key=lambda r: (r["territory"] is None, -r["total"], r["territory"] or ""),
         )
     return result
+
+
+def _demand(counts: Iterable[Any]) -> dict[str, Any]:
+    """demand_breakdown() without `by_territory`, from the rows (concern, count)."""
+    by_concern = dict.fromkeys(CONCERNS, 0)
+    unspecified = 0
+    for concern, count in counts:
+        if concern in by_concern:
+            by_concern[concern] = count
+        else:
+            unspecified += count
+    return {
+        "total": unspecified + sum(by_concern.values()),
+        "unspecified": unspecified,
+        "by_concern": by_concern,
+        "by_territory": [],
+    }
+
+
+class OfferedTerritory(NamedTuple):
+    id: int
+    name: str
+    name_en: str | None
+
+
+class GivenAnswer(NamedTuple):
+    """What the support block reads of a support: the person's answer to its question."""
+
+    concern: str | None
+    territory_id: int | None
+
+
+# The support block's three reads in one statement (one round trip on PostgreSQL, where the
+# block after a « Moi aussi » answered before routing paid one per read): rows of kind 0 are
+# the demand (concern, count), 1 the territories offered (name, name_en, id, position), 2 the
+# person's support (concern, territory id).
+_TEXT, _NUMBER = cast(null(), String), cast(null(), Integer)
+_BLOCK_READS = union_all(
+    sa_select(
+        literal_column("0").label("kind"),
+        Support.concern.label("text"),  # type: ignore[attr-defined]
+        _TEXT.label("text_en"),
+        func.count().label("number"),
+        _NUMBER.label("position"),
+    )
+    .where(Support.need_id == bindparam("p_need"))  # type: ignore[arg-type]
+    .group_by(Support.concern),  # type: ignore[arg-type]
+    sa_select(
+        literal_column("1"), Territory.name, Territory.name_en, Territory.id, Territory.position
+    ).where(Territory.archived_at.is_(None)),  # type: ignore[union-attr]
+    sa_select(literal_column("2"), Support.concern, _TEXT, Support.territory_id, _NUMBER).where(
+        Support.need_id == bindparam("p_need"),  # type: ignore[arg-type]
+        Support.user_id == bindparam("p_user"),  # type: ignore[arg-type]
+    ),
+)
+_BLOCK_READS = _BLOCK_READS.order_by(
+    _BLOCK_READS.selected_columns.kind,
+    _BLOCK_READS.selected_columns.position,
+    _BLOCK_READS.selected_columns.text,
+)
+
+
+def block_reads(
+    connection: Connection, need_id: int, user_id: int
+) -> tuple[list[OfferedTerritory], dict[str, Any], GivenAnswer | None]:
+    """(offered_territories(), demand_breakdown() without `by_territory`, the person's support)
+    for the support block of `need_id` shown to `user_id`, in one statement."""
+    counts: list[tuple[str | None, int]] = []
+    territories: list[OfferedTerritory] = []
+    answer = None
+    for kind, text, text_en, number, _position in connection.execute(
+        _BLOCK_READS, {"p_need": need_id, "p_user": user_id}
+    ):
+        if kind == 0:
+            counts.append((text, number))
+        elif kind == 1:
+            territories.append(OfferedTerritory(number, text, text_en))
+        else:
+            answer = GivenAnswer(text, number)
+    return territories, _demand(counts), answer
 
 
 def offered_territories(session: Session | Connection) -> list[Any]:

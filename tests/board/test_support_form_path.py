@@ -11,6 +11,7 @@ from sqlmodel import select
 from app.accounts.models import Role
 from app.board import support_form_path, supports
 from app.board.models import Support, Territory
+from app.db import utcnow
 from app.ratelimit import LIMITS
 from tests.factories import fresh, login_as, make_need, make_user, submit_form
 from tests.support_spies import block_for_three_days, headers_of, spied
@@ -32,10 +33,16 @@ def press(client, need, **kwargs):  # type: ignore[no-untyped-def]
 def test_the_form_is_answered_before_routing_exactly_as_the_route_answers(
     client, session, monkeypatch, role
 ):
-    territory = Territory(name="Quartier des Chartrons", slug="chartrons", position=1)
-    session.add(territory)
+    # Offered in their order (position, then name), the archived one not at all; another
+    # supporter's answer shows in the demand (by territory too, to staff).
+    session.add(Territory(name="Quartier des Chartrons", slug="chartrons", position=1))
+    session.add(Territory(name="Bastide", slug="bastide", position=2))
+    session.add(Territory(name="Saint-Michel", slug="saint-michel", position=1))
+    session.add(Territory(name="Ancien quartier", slug="ancien", archived_at=utcnow()))
     session.commit()
     need = make_need(session)
+    bastide = session.exec(select(Territory).where(Territory.slug == "bastide")).one()
+    supports.set_concern(session, need, make_user(session), "could_help", bastide.id)
     person = make_user(session, role=role)
     login_as(client, person, session)
     seen = spied(monkeypatch, support_form_path, "support_by_form")
@@ -53,18 +60,23 @@ def test_the_form_is_answered_before_routing_exactly_as_the_route_answers(
         assert one.status_code == other.status_code
         assert one.text == other.text
         assert headers_of(one) == headers_of(other)
-    assert 'aria-pressed="true"' in fast[0].text and "Chartrons" in fast[0].text
+    assert 'aria-pressed="true"' in fast[0].text and "Ancien" not in fast[0].text
+    offered = [fast[0].text.index(name) for name in ("Chartrons", "Saint-Michel", "Bastide")]
+    assert offered == sorted(offered) and "1 personne pourrait aider" in fast[0].text
     assert fast[2].status_code == 303
     assert fast[2].headers["location"] == f"/needs/{need.id}-{need.slug}#soutien"
-    assert fresh(session).exec(select(Support)).all() == []
+    assert [s.concern for s in fresh(session).exec(select(Support)).all()] == ["could_help"]
 
 
 def test_a_support_already_given_shows_the_persons_answer_as_the_route_does(
     client, session, monkeypatch
 ):
+    territory = Territory(name="Bastide", slug="bastide")
+    session.add(territory)
+    session.commit()
     need = make_need(session)
     person = make_user(session)
-    supports.set_concern(session, need, person, "would_use")
+    supports.set_concern(session, need, person, "would_use", territory.id)
     login_as(client, person, session)
     page = f"/needs/{need.id}-{need.slug}"
     html = client.get(page).text  # a page left open before the support was given
@@ -75,7 +87,7 @@ def test_a_support_already_given_shows_the_persons_answer_as_the_route_does(
     assert seen["way_in"][0] is not None and seen["route"] == []
     route_only(monkeypatch)
     routed = submit_form(client, page, f"/needs/{need.id}/support", html=html, headers=HTMX)
-    assert fast.text == routed.text and "Votre réponse" in fast.text
+    assert fast.text == routed.text and "Votre réponse" in fast.text and "(Bastide)" in fast.text
     stored = fresh(session).exec(select(Support)).one()
     assert stored.concern == "would_use"
     assert fresh(session).get(type(need), need.id).supports_count == 1  # type: ignore[union-attr]
