@@ -121,7 +121,8 @@ class WriterTurns:
 
     A caller that must not block (a write on the event loop itself, app/syndication/
     support_path.py) asks with `execution_options(**NO_WAIT)`: when the turn is not free at
-    once, its first write raises TurnTaken, and it tries again where it may wait.
+    once, its first write raises TurnTaken, with nothing written, and it tries again
+    (app/web/fast_writes.py).
 
     The turn starts where Python's sqlite3 opens the write transaction (before the first
     INSERT, UPDATE, DELETE or REPLACE; reads before it run outside any transaction) and ends

@@ -17,11 +17,12 @@ database error — goes on to the route as if this layer did not exist, and the 
 401, 403, 404, 413, 429 or 503 with its own words (what it wrote before that is the token's
 « last used » date, which the route writes as well).
 
-On SQLite the transaction runs on the event loop itself when the write turn is free at once
+On SQLite the transaction runs on the event loop itself when the write turn is free
 (app.db.WriterTurns: a toggle then holds it for a few hundred microseconds, with no thread of
-its process in the way); when another writer has it, in one of AnyIO's threads, which waits
-for its turn. On PostgreSQL, always in a thread: a slow network, or a row another request
-holds, never stops the loop.
+its process in the way); when another writer has it, the loop tries again after a pause of
+half a millisecond, up to 40 times, then hands the write to one of AnyIO's threads, which
+waits for its turn (app.web.fast_writes.write_soon). On PostgreSQL, always in a thread: a slow network,
+or a row another request holds, never stops the loop.
 """
 
 from __future__ import annotations

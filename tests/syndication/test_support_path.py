@@ -8,6 +8,7 @@ import threading
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from app.accounts import service as accounts
@@ -155,6 +156,23 @@ def test_a_request_with_a_body_goes_to_the_route(client, session, monkeypatch):
     assert seen == {"way_in": [], "route": ["add_support"]}
 
 
+def other_writer(
+    engine: Engine, need_id: int, release: threading.Event
+) -> tuple[threading.Thread, threading.Event]:
+    """Another writer, in a thread as another request would be (not started): it writes the
+    need's row, sets the event it returns (held), and commits once `release` is set."""
+    held = threading.Event()
+
+    def write() -> None:
+        with engine.connect() as other:
+            other.execute(text("UPDATE needs SET status = status WHERE id = :id"), {"id": need_id})
+            held.set()
+            release.wait(timeout=30)
+            other.commit()
+
+    return threading.Thread(target=write), held
+
+
 def test_a_toggle_waiting_for_the_database_never_stops_the_event_loop(client, session, monkeypatch):
     """Another writer holds what the toggle needs (SQLite: the write turn; PostgreSQL: the
     need's row): the toggle waits in a thread, other requests are answered meanwhile, and it
@@ -191,8 +209,47 @@ def test_a_toggle_waiting_for_the_database_never_stops_the_event_loop(client, se
         other.commit()
     toggle.join(timeout=30)
     assert [(r.status_code, r.json()["supports"]) for r in answers] == [(200, 1)]
-    # SQLite tries on the loop first and finds the turn taken; PostgreSQL goes to a thread.
-    assert calls == ([False, True] if engine.dialect.name == "sqlite" else [True])
+    # SQLite tries on the loop first, again while the turn is taken, then waits in a thread;
+    # PostgreSQL goes to a thread at once.
+    if engine.dialect.name == "sqlite":
+        assert len(calls) >= 2 and not any(calls[:-1]) and calls[-1] is True
+    else:
+        assert calls == [True]
+
+
+def test_a_turn_freed_soon_is_taken_on_the_event_loop(client, session, monkeypatch):
+    """SQLite: another writer has the turn when the toggle first tries, and gives it back
+    right after; the toggle tries again on the loop and writes there, with no thread."""
+    need = make_need(session)
+    headers = bearer(session, make_user(session))
+    engine = client.app.state.engine
+    calls: list[bool] = []
+    release = threading.Event()
+    writer, held = other_writer(engine, need.id, release)
+    real = support_path.support_for
+
+    def way_in(*args, wait, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(wait)
+        try:
+            return real(*args, wait=wait, **kwargs)
+        except TurnTaken:
+            release.set()  # the other writer commits: the next try finds the turn free
+            writer.join(timeout=30)
+            raise
+
+    monkeypatch.setattr(support_path, "support_for", way_in)
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite:  # PostgreSQL has no turns: its toggle would only wait for the row
+        writer.start()
+        assert held.wait(timeout=30)
+    try:
+        response = client.put(f"/api/v1/needs/{need.id}/support", headers=headers)
+    finally:
+        release.set()
+        if sqlite:
+            writer.join(timeout=30)
+    assert (response.status_code, response.json()["supports"]) == (200, 1)
+    assert calls == ([False, False] if sqlite else [True])  # PostgreSQL: in a thread
 
 
 def test_a_write_that_may_not_wait_writes_nothing_when_the_turn_is_taken(app, session):
@@ -202,16 +259,8 @@ def test_a_write_that_may_not_wait_writes_nothing_when_the_turn_is_taken(app, se
     need = make_need(session)
     raw = accounts.create_api_token(session, make_user(session), "test")
     scope = {"app": app, "client": ("127.0.0.1", 5000)}
-    held, done = threading.Event(), threading.Event()
-
-    def other_writer() -> None:  # another thread, as another request would be
-        with engine.connect() as other:
-            other.execute(text("UPDATE needs SET status = status WHERE id = :id"), {"id": need.id})
-            held.set()
-            done.wait(timeout=30)
-            other.commit()
-
-    writer = threading.Thread(target=other_writer)
+    done = threading.Event()
+    writer, held = other_writer(engine, need.id, done)
     writer.start()
     try:
         assert held.wait(timeout=30)
