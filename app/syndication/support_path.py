@@ -21,8 +21,8 @@ On SQLite the transaction runs on the event loop itself when the write turn is f
 (app.db.WriterTurns: a toggle then holds it for a few hundred microseconds, with no thread of
 its process in the way); when another writer has it, the loop tries again after a pause of
 half a millisecond, up to 40 times, then hands the write to one of AnyIO's threads, which
-waits for its turn (app.web.fast_writes.write_soon). On PostgreSQL, always in a thread: a slow network,
-or a row another request holds, never stops the loop.
+waits for its turn (app.web.fast_writes.write_soon). On PostgreSQL, always in a thread: a slow
+network, or a row another request holds, never stops the loop.
 """
 
 from __future__ import annotations
