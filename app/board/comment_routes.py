@@ -31,7 +31,7 @@ from app.web.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.params import parse_id
 from app.web.security import client_ip
-from app.web.templating import is_htmx, render
+from app.web.templating import render, wants_fragment
 
 router = APIRouter()
 
@@ -62,18 +62,13 @@ def need_path(need: Need) -> str:
     return f"/needs/{need.id}-{need.slug}"
 
 
-def _fragment_wanted(request: Request) -> bool:
-    # A boosted form (data-hx-boost on <body>) expects a whole page, like a plain browser.
-    return is_htmx(request) and not request.headers.get("HX-Boosted")
-
-
 def _redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
 def _login_redirect(request: Request, next_path: str) -> Response:
     url = f"/account/login?next={quote(next_path)}"
-    if _fragment_wanted(request):
+    if wants_fragment(request):
         return Response(status_code=200, headers={"HX-Redirect": url})
     return _redirect(url)
 
@@ -108,7 +103,7 @@ def _comment_form_response(
     headers: dict[str, str] | None = None,
 ) -> Response:
     settings = request.app.state.settings
-    fragment = _fragment_wanted(request)
+    fragment = wants_fragment(request)
     headers = dict(headers or {})
     if fragment:
         form_id = f"reply-form-{parent_id}" if parent_id else f"comment-form-{need.id}"
@@ -159,7 +154,7 @@ def post_comment(
     try:
         need = get_visible_need(session, need_id)
     except NotFound:
-        if _fragment_wanted(request):
+        if wants_fragment(request):
             return _reload_page()
         raise
     try:
@@ -201,7 +196,7 @@ def post_comment(
     except AppError as exc:
         # Blocked account (403), too many comments (429): the form in place with htmx, the
         # French error page without it.
-        if not _fragment_wanted(request):
+        if not wants_fragment(request):
             raise
         return _comment_form_response(
             request,
@@ -213,7 +208,7 @@ def post_comment(
             status_code=exc.status_code,
             headers=exc.headers,
         )
-    if not _fragment_wanted(request):
+    if not wants_fragment(request):
         return _redirect(f"{need_path(need)}#comment-{comment.id}")
     session.refresh(need)
     view = comments.comment_view(session, comment, user)
@@ -303,10 +298,10 @@ def delete_comment(
     except AppError:
         # With htmx the page reloads and shows the comment as it is (the button only appears
         # for those who may delete, so this is a stale page or a forged request).
-        if _fragment_wanted(request):
+        if wants_fragment(request):
             return _reload_page()
         raise
-    if not _fragment_wanted(request):
+    if not wants_fragment(request):
         return _redirect(f"{need_path(need)}#commentaires")
     session.refresh(need)  # the count changed in SQL
     # What remains in place of the swapped <li>: nothing, or the thread with its placeholder.
@@ -336,7 +331,7 @@ def _set_follow(
 ) -> Response:
     if user is None:
         return _login_redirect(request, f"/needs/{need_id}")
-    fragment = _fragment_wanted(request)
+    fragment = wants_fragment(request)
     context: dict[str, Any] = {}
     try:
         if wanted:

@@ -27,7 +27,7 @@ from app.web.errors import AppError, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
 from app.web.security import client_ip
-from app.web.templating import is_htmx, render
+from app.web.templating import render, wants_fragment
 
 router = APIRouter()
 
@@ -161,7 +161,7 @@ def report(
         return _thanks_page(request, back_url, already=True)
     except Invalid as exc:
         return _form_page(request, subject, {"reason": reason, "detail": detail}, exc)
-    if is_htmx(request) and not request.headers.get("HX-Boosted"):
+    if wants_fragment(request):
         return _thanks_page(request, back_url)
     return RedirectResponse("/report/thanks?" + urlencode({"back": back_url}), status_code=303)
 

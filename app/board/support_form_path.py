@@ -51,7 +51,7 @@ from app.web.cache import SESSION_COOKIE
 from app.web.fast_writes import rate_address, write_soon
 from app.web.params import parse_id
 from app.web.security import CSRF_FIELD, csrf_refusal
-from app.web.templating import is_htmx, render_to_string
+from app.web.templating import FRAGMENT_VARY, render_to_string, wants_fragment
 
 _PATH = re.compile(r"/needs/([^/]+)/support")
 _BODY_MAX = 2048  # the form is a token and a word; anything bigger is not it
@@ -145,7 +145,7 @@ def support_by_form(
             return None
         count, slug, changed = done
         need = SimpleNamespace(id=need_id, slug=slug, supports_count=count)
-        if not is_htmx(request):
+        if not wants_fragment(request):
             return RedirectResponse(f"{need_path(need)}#soutien", status_code=303)  # type: ignore[arg-type]
         # The block, read after the write as the route reads it, in one statement and in
         # autocommit: no BEGIN and ROLLBACK round trips around it on PostgreSQL.
@@ -166,7 +166,7 @@ def support_by_form(
             "demand": demand,
         }
     body = render_to_string("board/_support.html", context)
-    return HTMLResponse(body, headers={"Vary": "HX-Request"})
+    return HTMLResponse(body, headers={"Vary": FRAGMENT_VARY})
 
 
 class SupportFormPathMiddleware:

@@ -33,7 +33,7 @@ from app.web.errors import AppError, Forbidden, Invalid
 from app.web.i18n import gettext as _
 from app.web.params import parse_id
 from app.web.security import client_ip
-from app.web.templating import is_htmx, render
+from app.web.templating import FRAGMENT_VARY, is_htmx, render, wants_fragment
 
 router = APIRouter()
 
@@ -86,7 +86,7 @@ def _block(
     """The support block (htmx) or the way back to the need page (plain form). After an
     error, nothing of the request is kept (the rate event included). `given_now`: see
     supports.support_context()."""
-    if not is_htmx(request):
+    if not wants_fragment(request):
         if error is not None:
             # No rollback here: it would expire the signed-in user, whom the error page shows
             # after this session is closed. Closing the session discards the pending writes.
@@ -100,7 +100,7 @@ def _block(
     # while the page context opens its own session (the header's unread count): under many
     # simultaneous requests, holding one while waiting for another exhausts the pool.
     session.commit()
-    headers = {"Vary": "HX-Request", **(error.headers if error else {})}
+    headers = {"Vary": FRAGMENT_VARY, **(error.headers if error else {})}
     status = error.status_code if error else 200
     return render(request, "board/_support.html", context, status_code=status, headers=headers)
 

@@ -25,7 +25,7 @@ from app.web.errors import Conflict, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
 from app.web.params import parse_id
-from app.web.templating import is_htmx, render
+from app.web.templating import FRAGMENT_VARY, render, wants_fragment
 
 router = APIRouter(prefix="/moderation", dependencies=[Depends(require_role(Role.moderator))])
 Staff = Annotated[User, Depends(require_role(Role.staff))]
@@ -313,12 +313,8 @@ def _item_fragment(
         },
         status_code=status_code,
     )
-    response.headers["Vary"] = "HX-Request"
+    response.headers["Vary"] = FRAGMENT_VARY
     return response
-
-
-def _wants_fragment(request: Request) -> bool:
-    return is_htmx(request) and not request.headers.get("HX-Boosted")
 
 
 def _answer(
@@ -342,7 +338,7 @@ def _answer(
     except Invalid as exc:
         if next_page:  # acting from the public page: say what is missing there, in a plain page
             raise Invalid(exc.errors, detail=" ".join(exc.errors.values())) from None
-        if _wants_fragment(request):
+        if wants_fragment(request):
             return _item_fragment(
                 request, session, kind, item_id, errors=exc.errors, values=values, status_code=422
             )
@@ -357,7 +353,7 @@ def _answer(
     except Conflict as exc:
         if next_page:
             raise
-        if _wants_fragment(request):
+        if wants_fragment(request):
             return _item_fragment(
                 request, session, kind, item_id, message=exc.detail or "", status_code=409
             )
@@ -371,7 +367,7 @@ def _answer(
     target = safe_next(next_page, "")
     if target:
         return RedirectResponse(f"{target}?notice=moderated{anchor}", status_code=303)
-    if _wants_fragment(request):
+    if wants_fragment(request):
         return _item_fragment(request, session, kind, item_id, message=done)
     return RedirectResponse(_queue_url(back, {"done": 1}), status_code=303)
 

@@ -48,7 +48,7 @@ from app.web.i18n import get_locale, localized_name
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
 from app.web.params import parse_id
-from app.web.templating import is_htmx, render
+from app.web.templating import render, wants_fragment
 
 router = APIRouter(prefix="/moderation", dependencies=[Depends(require_role(Role.staff))])
 Staff = Annotated[User, Depends(require_role(Role.staff))]
@@ -101,10 +101,6 @@ def in_stage_since(moment: datetime) -> str:
 def _text(form: FormData, name: str, limit: int = 100_000) -> str:
     value = form.get(name, "")
     return value[:limit] if isinstance(value, str) else ""
-
-
-def _wants_fragment(request: Request) -> bool:
-    return is_htmx(request) and not request.headers.get("HX-Boosted")
 
 
 def _categories(session: Session, idea: Idea | None = None) -> tuple[list[Theme], list[Territory]]:
@@ -710,7 +706,7 @@ async def move_idea(request: Request, session: SessionDep, user: Staff, idea_id:
             request, session, user, idea, form="move", form_error=exc.detail, status_code=409
         )
     if from_board:
-        if _wants_fragment(request):
+        if wants_fragment(request):
             notice = _(
                 "« %(title)s » est maintenant à l'étape : %(stage)s.",
                 title=idea.title,

@@ -79,7 +79,7 @@ VARY_HEADERS = (b"hx-request", b"hx-boosted", b"hx-history-restore-request", b"h
 STORED_STATUSES = frozenset({200, 301, 308, 404, 410})
 MAX_ENTRY_BYTES = 2 * 1024 * 1024
 CACHE_CONTROL = b"public, max-age=0, must-revalidate, s-maxage=5"
-VARY = b"Accept-Language, Cookie, HX-Request"
+VARY = b"Accept-Language, Cookie, HX-Request, HX-Boosted, HX-History-Restore-Request"
 # Headers that describe one transfer, not the content: never stored.
 _NOT_STORED = frozenset({b"date", b"server", b"set-cookie", b"content-length", b"connection"})
 

@@ -47,7 +47,7 @@ from app.web import freshness, i18n
 from app.web.antiabuse import HONEYPOT_FIELD, STARTED_FIELD, sign_form_start
 from app.web.cache import ResponseStore
 from app.web.content_version import TABLE as CONTENT_VERSION_TABLE
-from app.web.templating import is_htmx, page_context, render_to_string
+from app.web.templating import FRAGMENT_VARY, page_context, render_to_string, wants_fragment
 
 # Marks of the holes: a random string of this process, so no text written by a person (a title,
 # a comment) can ever be taken for one.
@@ -305,18 +305,14 @@ class SharedPage:
         ctx["current_user"] = StandIn(shape_role, verified)
         ctx["csrf_token"] = CSRF_HOLE
         ctx["unread_count"] = UNREAD_HOLE if self.unread else 0
-        partial = (
-            block is not None
-            and is_htmx(self.request)
-            and not self.request.headers.get("HX-Boosted")
-        )
+        partial = block is not None and wants_fragment(self.request)
         try:
             with freshness.collect() as box:
                 body = render_to_string(template_name, ctx, block if partial else None)
         except NotShared:
             self._land()
             return None
-        headers = {"Vary": "HX-Request"} if block is not None else {}
+        headers = {"Vary": FRAGMENT_VARY} if block is not None else {}
         entry = Shared(
             version=self.version,
             expires=box[0],

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.requests import HTTPConnection
 
 from app import PROJECT_ROOT
 from app.web import i18n
@@ -60,6 +61,26 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
+# On an answer that is a page to some requests and a block to others (wants_fragment): the
+# headers that decide it, so that no cache gives one for the other.
+FRAGMENT_VARY = "HX-Request, HX-Boosted, HX-History-Restore-Request"
+
+
+def wants_fragment(request: HTTPConnection) -> bool:
+    """Whether to answer a block of the page rather than the whole page: an htmx request
+    (`hx-get` of a filter, `hx-post` of a form), but not a boosted navigation and not a
+    history restore — htmx asks again for an address it put in the history, on Back, Forward
+    or a reload after them, and swaps the answer in place of the whole body (issue 14: the
+    board came back as a bare list, without its header, filters or footer). The one decision
+    of every route that answers a block."""
+    headers = request.headers
+    return (
+        headers.get("HX-Request") == "true"
+        and not headers.get("HX-Boosted")
+        and not headers.get("HX-History-Restore-Request")
+    )
+
+
 def is_fragment(template_name: str) -> bool:
     """A template whose file name starts with « _ » is a fragment: it extends no page and
     shows no header (tests/web/test_fragments.py checks it)."""
@@ -104,12 +125,12 @@ def render(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    partial = block is not None and is_htmx(request) and not request.headers.get("HX-Boosted")
+    partial = block is not None and wants_fragment(request)
     ctx = page_context(request, header=not partial and not is_fragment(template_name))
     ctx.update(context or {})
     body = render_to_string(template_name, ctx, block if partial else None)
     response = HTMLResponse(body, status_code=status_code, headers=headers)
     if block is not None:
         # The same URL answers with a page or a fragment: caches must keep them apart.
-        response.headers["Vary"] = "HX-Request"
+        response.headers["Vary"] = FRAGMENT_VARY
     return response

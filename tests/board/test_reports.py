@@ -539,7 +539,7 @@ def test_with_htmx_the_form_is_replaced_by_a_confirmation_fragment(client, sessi
 
     assert response.status_code == 200
     assert "<html" not in response.text
-    assert response.headers["vary"] == "HX-Request"
+    assert response.headers["vary"] == "HX-Request, HX-Boosted, HX-History-Restore-Request"
     node = _tree(response).css_first("#report-panel")
     assert node.attributes["role"] == "status"
     assert "transmis" in node.text()

@@ -356,7 +356,7 @@ def test_htmx_filtering_returns_only_the_lists(client, session, staff):
     make_need(session, title="Besoin pour le fragment htmx")
     response = client.get("/moderation/qualification", headers={"HX-Request": "true"})
     assert response.text.lstrip().startswith('<div id="qualification-lists">')
-    assert response.headers["Vary"] == "HX-Request"
+    assert response.headers["Vary"] == "HX-Request, HX-Boosted, HX-History-Restore-Request"
 
 
 # --- the autocomplete -------------------------------------------------------------------------
