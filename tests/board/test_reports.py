@@ -18,7 +18,7 @@ from app.board.models import Comment, Need, Report, ReportReason, ReportTarget
 from app.db import utcnow
 from app.ratelimit import LIMITS, RateEvent
 from app.text import render_markdown
-from tests.factories import fresh, login_as, make_need, make_user, post_form
+from tests.factories import fresh, login_as, make_need, make_user, post_form, submit_form
 from tests.factories import page_text as _page_text
 
 REASONS = [reason.value for reason in ReportReason]
@@ -137,6 +137,45 @@ def test_a_resident_reports_a_comment(client, session, need, author):
     assert (report.target_kind, report.target_id, report.reason) == (
         "comment",
         comment.id,
+        "abusive",
+    )
+
+
+def _report_links(html: str) -> dict[str, str]:
+    """The « Signaler » links of the page's comments: the comment's anchor id → the link."""
+    found = {}
+    for article in LexborHTMLParser(html).css("article.comment"):
+        for link in article.css("a"):
+            if link.text(strip=True).startswith("Signaler"):
+                found[article.attributes["id"] or ""] = link.attributes["href"] or ""
+    return found
+
+
+def test_a_comment_is_reported_from_its_own_link_on_the_need_page(client, session, need, author):
+    """The charter says to use « Signaler »: each published comment of someone else has it,
+    and its link leads to the report form, which the person fills and sends."""
+    page = f"/needs/{need.id}-{need.slug}"
+    theirs = make_comment(session, need, author, "Un avis de quelqu'un d'autre.")
+    held = make_comment(session, need, author, "En attente.", status="pending")
+    assert _report_links(client.get(page).text) == {}  # signed out: no link
+    reporter = _signed_in(client, session)
+    mine = make_comment(session, need, reporter, "Mon propre avis.")
+
+    links = _report_links(client.get(page).text)
+
+    assert set(links) == {f"comment-{theirs.id}"}  # not their own, not one held back
+    assert f"comment-{mine.id}" not in links and f"comment-{held.id}" not in links
+    form_page = client.get(links[f"comment-{theirs.id}"])
+    assert form_page.status_code == 200 and "Signaler un commentaire" in form_page.text
+    sent = submit_form(
+        client, links[f"comment-{theirs.id}"], "/report", {"reason": "abusive"}, html=form_page.text
+    )
+    assert sent.status_code == 303
+    [report] = _reports(session)
+    assert (report.reporter_id, report.target_kind, report.target_id, report.reason) == (
+        reporter.id,
+        "comment",
+        theirs.id,
         "abusive",
     )
 
