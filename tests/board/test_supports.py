@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
-from sqlalchemy import event, func
+from sqlalchemy import event, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -570,6 +570,38 @@ def test_trending_score_goes_up_by_the_weight_and_back_to_zero(session):
     supports.remove_support(session, reload(session, need), second)
     assert reload(session, need).trending_score == 0.0
     assert reload(session, need).supports_count == 0
+
+
+def test_a_withdrawal_takes_off_exactly_the_weight_its_support_added(session):
+    """The score after a withdrawal is, to the bit, what Python's arithmetic gives with
+    support_weight(): on PostgreSQL the weight of the deleted row is computed by the database
+    (trending.support_weight_in_postgresql), on SQLite by Python. Dates far apart, down to
+    the microsecond, both sides of the epoch."""
+    need = make_need(session)
+    people = [make_user(session) for _ in range(4)]
+    for person in people:
+        supports.add_support(session, need, person)
+    given = [
+        utcnow() - timedelta(days=900, microseconds=7),
+        utcnow() - timedelta(days=3, seconds=11, microseconds=999_999),
+        utcnow() + timedelta(microseconds=1),
+        utcnow() - timedelta(days=2000, microseconds=123_457),  # before the epoch
+    ]
+    for person, when in zip(people, given, strict=True):
+        row = session.exec(select(Support).where(Support.user_id == person.id)).one()
+        row.created_at = when
+        session.add(row)
+    score = sum(support_weight(when) for when in given)
+    session.execute(update(Need).where(Need.id == need.id).values(trending_score=score))  # type: ignore[arg-type]
+    session.commit()
+    assert reload(session, need).trending_score == score
+
+    for person, when in zip(people[:3], given[:3], strict=True):
+        supports.remove_support(session, reload(session, need), person)
+        score = score - support_weight(when) if score - support_weight(when) > 0 else 0.0
+        assert reload(session, need).trending_score == score  # exactly, not approximately
+    supports.remove_support(session, reload(session, need), people[3])
+    assert reload(session, need).trending_score == 0.0  # the last one goes: exactly zero
 
 
 def test_the_instance_shows_the_new_counts_without_being_marked_changed(session):
