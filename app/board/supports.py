@@ -63,7 +63,7 @@ from app import ratelimit
 from app.accounts.models import Role, User
 from app.board.locks import lock_unchanged, lock_visible
 from app.board.models import Concern, Need, Support, Territory
-from app.board.trending import support_weight, support_weight_in_postgresql
+from app.board.trending import support_weight
 from app.db import utcnow
 from app.web.errors import Conflict, Invalid
 from app.web.i18n import gettext as _
@@ -107,32 +107,22 @@ _INSERTS = {
 }
 _WEIGHT = bindparam("p_weight", type_=Float)
 _RETURNED = (Need.supports_count, Need.trending_score)
-
-
-def _counted(given: bool, weight: Any) -> dict[str, Any]:
-    """The need's counters after a support given (or withdrawn) of `weight`: relative
-    updates; the score clamped at 0 (float rounding) and exactly 0 when the last one goes."""
-    if given:
-        return {
-            "supports_count": Need.supports_count + 1,
-            "trending_score": Need.trending_score + weight,
-        }
-    return {
-        "supports_count": Need.supports_count - 1,
-        "trending_score": case(
+_BUMPS = {
+    True: update(Need)
+    .where(Need.id == bindparam("p_need"))  # type: ignore[arg-type]
+    .values(supports_count=Need.supports_count + 1, trending_score=Need.trending_score + _WEIGHT)
+    .returning(*_RETURNED),  # type: ignore[arg-type]
+    False: update(Need)
+    .where(Need.id == bindparam("p_need"))  # type: ignore[arg-type]
+    .values(
+        supports_count=Need.supports_count - 1,
+        trending_score=case(
             (Need.supports_count <= 1, 0.0),
-            (Need.trending_score - weight > 0, Need.trending_score - weight),
+            (Need.trending_score - _WEIGHT > 0, Need.trending_score - _WEIGHT),
             else_=0.0,
         ),
-    }
-
-
-_BUMPS = {
-    given: update(Need)
-    .where(Need.id == bindparam("p_need"))  # type: ignore[arg-type]
-    .values(**_counted(given, _WEIGHT))
-    .returning(*_RETURNED)  # type: ignore[arg-type]
-    for given in (True, False)
+    )
+    .returning(*_RETURNED),  # type: ignore[arg-type]
 }
 # PostgreSQL: the insert and the count in one statement. The UPDATE reads what the INSERT
 # returned, so it runs only when a row went in; it sees the need's row as the lock left it (a
@@ -153,21 +143,7 @@ _GIVEN = (
 _GIVE_POSTGRESQL = (
     update(Need)
     .where(Need.id == _GIVEN.c.need_id)  # type: ignore[arg-type]
-    .values(**_counted(True, _WEIGHT))
-    .returning(*_RETURNED)  # type: ignore[arg-type]
-)
-# PostgreSQL: the withdrawal and the count in one statement, the weight of the deleted row
-# computed by the database (trending.support_weight_in_postgresql: the same double).
-_WITHDRAWN = (
-    delete(Support)
-    .where(Support.need_id == bindparam("p_need"), Support.user_id == bindparam("p_user"))  # type: ignore[arg-type]
-    .returning(Support.need_id, Support.created_at)  # type: ignore[arg-type]
-    .cte("withdrawn")
-)
-_WITHDRAW_POSTGRESQL = (
-    update(Need)
-    .where(Need.id == _WITHDRAWN.c.need_id)  # type: ignore[arg-type]
-    .values(**_counted(False, support_weight_in_postgresql(_WITHDRAWN.c.created_at)))
+    .values(supports_count=Need.supports_count + 1, trending_score=Need.trending_score + _WEIGHT)
     .returning(*_RETURNED)  # type: ignore[arg-type]
 )
 _WITHDRAW = (
@@ -226,11 +202,6 @@ def withdraw(connection: Connection, need_id: int, user_id: int) -> tuple[int, f
     """The withdrawal, as give(): the new counters, or None when there was no support."""
     # Always asks the database: a Support a session loaded earlier is never taken for one
     # that still exists.
-    if connection.dialect.name == "postgresql":
-        row = connection.execute(
-            _WITHDRAW_POSTGRESQL, {"p_need": need_id, "p_user": user_id}
-        ).first()
-        return (row[0], row[1]) if row is not None else None
     deleted = connection.execute(_WITHDRAW, {"p_need": need_id, "p_user": user_id}).first()
     if deleted is None:
         return None

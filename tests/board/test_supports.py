@@ -574,9 +574,8 @@ def test_trending_score_goes_up_by_the_weight_and_back_to_zero(session):
 
 def test_a_withdrawal_takes_off_exactly_the_weight_its_support_added(session):
     """The score after a withdrawal is, to the bit, what Python's arithmetic gives with
-    support_weight(): on PostgreSQL the weight of the deleted row is computed by the database
-    (trending.support_weight_in_postgresql), on SQLite by Python. Dates far apart, down to
-    the microsecond, both sides of the epoch."""
+    support_weight() of the deleted row's own date. Dates far apart, down to the microsecond,
+    both sides of the epoch."""
     need = make_need(session)
     people = [make_user(session) for _ in range(4)]
     for person in people:
