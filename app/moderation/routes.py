@@ -403,6 +403,7 @@ def decide(
     covered_name: FormStr = "",
     covered_url: FormStr = "",
     covered_note: FormStr = "",
+    confirm_block: FormStr = "",
     next: FormStr = "",
     back: FormStr = "",
 ) -> Response:
@@ -418,6 +419,7 @@ def decide(
             covered_name=covered_name,
             covered_url=covered_url,
             covered_note=covered_note,
+            confirmed_block=confirm_block == "1",
         )
         return _(NEED_DONE[decision])
 
@@ -442,6 +444,7 @@ def decide_comment(
     seen_status: FormStr = "",
     reason: FormStr = "",
     detail: FormStr = "",
+    confirm_block: FormStr = "",
     next: FormStr = "",
     back: FormStr = "",
 ) -> Response:
@@ -454,6 +457,7 @@ def decide_comment(
             seen_status=seen_status,
             reason=reason,
             detail=detail,
+            confirmed_block=confirm_block == "1",
         )
         return _(COMMENT_DONE[decision])
 

@@ -181,6 +181,25 @@ def validate_reason(reason: str, detail: str) -> str:
     return reason_text(reason, detail)
 
 
+def check_block_confirmed(decision_name: str, confirmed: bool, reason: str, detail: str) -> None:
+    """« Refuser et bloquer » hides every contribution of the author at once: it needs its own,
+    ticked confirmation (a form of its own in the queue, apart from « Refuser »). Invalid on
+    `confirm_block`, with the reason's own error beside it so both show in one answer."""
+    if decision_name != "reject_block" or confirmed:
+        return
+    errors = {
+        "confirm_block": _(
+            "Cochez la case pour confirmer le blocage : l'auteur·e ne pourra plus participer "
+            "et toutes ses contributions seront masquées."
+        )
+    }
+    try:
+        validate_reason(reason, detail)
+    except Invalid as exc:
+        errors.update(exc.errors)
+    raise Invalid(errors)
+
+
 @dataclass(frozen=True)
 class CoveredService:
     name: str
@@ -433,6 +452,7 @@ def decide_need(
     covered_name: str = "",
     covered_url: str = "",
     covered_note: str = "",
+    confirmed_block: bool = False,
 ) -> Need:
     """Applies one decision to a need (see DECISIONS). Commits."""
     ensure_moderator(moderator)
@@ -443,6 +463,7 @@ def decide_need(
     if need is None or need.deleted_at is not None:
         raise NotFound(_("Ce besoin n'existe pas ou a été supprimé."))
     detail = clean_detail(detail)
+    check_block_confirmed(decision_name, confirmed_block, reason, detail)
     why = validate_reason(reason, detail) if decision.needs_reason else detail
     covered = None
     if decision_name == "covered":
@@ -551,6 +572,7 @@ def decide_comment(
     seen_status: str,
     reason: str = "",
     detail: str = "",
+    confirmed_block: bool = False,
 ) -> Comment:
     """Approve or reject a waiting comment, hide or restore a published one; `comments_count`
     follows in the same transaction (it counts published comments). Commits."""
@@ -564,6 +586,7 @@ def decide_comment(
     if comment is None or comment.deleted_at is not None:
         raise NotFound(_("Ce commentaire n'existe pas ou plus."))
     detail = clean_detail(detail)
+    check_block_confirmed(decision_name, confirmed_block, reason, detail)
     why = validate_reason(reason, detail) if decision.needs_reason else detail
     if seen_status not in decision.source:
         raise Invalid({"decision": _("Cette décision ne s'applique pas à ce commentaire.")})

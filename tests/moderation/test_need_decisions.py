@@ -10,7 +10,16 @@ from sqlmodel import select
 from app.accounts.models import User
 from app.board.models import Comment, Need, Report
 from app.moderation.models import AuditEntry
-from tests.factories import fresh, login_as, make_need, make_user, page_text, post_form
+from tests.factories import (
+    form_errors,
+    fresh,
+    login_as,
+    make_need,
+    make_user,
+    page_text,
+    post_form,
+    submit_form,
+)
 from tests.moderation.queue_helpers import (
     audit_actions,
     count,
@@ -60,7 +69,12 @@ def test_refuse_and_block_hides_everything_of_the_author_and_blocks_them(client,
     moderator = make_user(session, role="moderator")
     login_as(client, moderator, session)
     response = _decide(
-        client, target, decision="reject_block", seen_status="pending", reason="spam"
+        client,
+        target,
+        decision="reject_block",
+        seen_status="pending",
+        reason="spam",
+        confirm_block="1",
     )
     assert response.status_code == 303
     fresh(session)
@@ -93,12 +107,93 @@ def test_refuse_and_block_hides_everything_of_the_author_and_blocks_them(client,
     assert "3 besoin(s), 3 commentaire(s)" in note.message
 
 
+def _block_form_html(client, key: str) -> str:  # type: ignore[no-untyped-def]
+    """The queue item's folded « … et bloquer l'auteur·e » form, as the moderator sees it."""
+    item = LexborHTMLParser(client.get("/moderation/queue").text).css_first(f"#item-{key}")
+    assert item is not None
+    folded = item.css_first("details.queue-block")
+    assert folded is not None
+    return folded.html  # type: ignore[return-value]
+
+
+def test_refuse_and_block_is_folded_apart_and_needs_its_box_ticked(client, session):
+    spammer = make_user(session, display_name="Spammeur")
+    target = make_need(session, author=spammer, status="pending")
+    published = make_need(session, author=spammer)
+    login_as(client, make_user(session, role="moderator"), session)
+    item = LexborHTMLParser(client.get("/moderation/queue").text).css_first(
+        f"#item-need-{target.id}"
+    )
+    # Not beside « Refuser »: the everyday form has no blocking button.
+    everyday = item.css_first("form.queue-actions")
+    assert "reject_block" not in {b.attributes.get("value") for b in everyday.css("button")}
+    folded = item.css_first("details.queue-block")
+    assert "open" not in folded.attributes
+    assert "Refuser et bloquer" in folded.css_first("summary").text()
+    box = folded.css_first("input[name=confirm_block]")
+    assert box.attributes["type"] == "checkbox" and "required" in box.attributes
+    assert "Spammeur" in folded.css_first(f'label[for="{box.attributes["id"]}"]').text()
+
+    action = f"/moderation/needs/{target.id}/decision"
+    # The box left unticked (a browser without `required`, or a hurried click): refused, in
+    # French, the form comes back open with the chosen reason, and nothing is written.
+    html = _block_form_html(client, f"need-{target.id}")
+    response = submit_form(client, "", action, {"reason": "spam"}, html=html)
+    assert response.status_code == 422
+    assert any("Cochez la case pour confirmer le blocage" in e for e in form_errors(response.text))
+    again = LexborHTMLParser(response.text).css_first(f"#item-need-{target.id} details.queue-block")
+    assert "open" in again.attributes
+    assert again.css_first("select[name=reason] option[selected]").attributes["value"] == "spam"
+    fresh(session)
+    assert session.get(Need, target.id).status == "pending"  # type: ignore[union-attr]
+    assert session.get(Need, published.id).status == "published"  # type: ignore[union-attr]
+    assert not session.get(User, spammer.id).is_blocked()  # type: ignore[union-attr]
+    assert count(session, AuditEntry) == 0
+
+    # Neither a reason nor the box: both messages at once.
+    response = submit_form(client, "", action, html=html)
+    shown = " ".join(form_errors(response.text))
+    assert "Choisissez un motif" in shown and "Cochez la case" in shown
+
+    response = submit_form(client, "", action, {"reason": "spam", "confirm_block": "1"}, html=html)
+    assert response.status_code == 303
+    fresh(session)
+    assert session.get(Need, target.id).status == "rejected"  # type: ignore[union-attr]
+    assert session.get(Need, published.id).status == "hidden"  # type: ignore[union-attr]
+    assert session.get(User, spammer.id).is_blocked()  # type: ignore[union-attr]
+
+
+def test_hide_and_block_a_comment_is_folded_apart_too(client, session):
+    spammer = make_user(session, display_name="Spammeuse")
+    need = make_need(session)
+    comment = make_comment(session, need, spammer)
+    make_report(session, make_user(session), "comment", comment.id)
+    login_as(client, make_user(session, role="moderator"), session)
+    html = _block_form_html(client, f"comment-{comment.id}")
+    assert "Masquer et bloquer" in html
+    action = f"/moderation/comments/{comment.id}/decision"
+    response = submit_form(client, "", action, {"reason": "spam"}, html=html)
+    assert response.status_code == 422
+    fresh(session)
+    assert session.get(Comment, comment.id).status == "published"  # type: ignore[union-attr]
+    response = submit_form(client, "", action, {"reason": "spam", "confirm_block": "1"}, html=html)
+    assert response.status_code == 303
+    fresh(session)
+    assert session.get(Comment, comment.id).status == "hidden"  # type: ignore[union-attr]
+    assert session.get(User, spammer.id).is_blocked()  # type: ignore[union-attr]
+
+
 def test_a_moderator_cannot_block_a_team_member_and_nothing_is_written(client, session):
     colleague = make_user(session, role="staff")
     need = make_need(session, author=colleague)
     login_as(client, make_user(session, role="moderator"), session)
     response = _decide(
-        client, need, decision="reject_block", seen_status="published", reason="spam"
+        client,
+        need,
+        decision="reject_block",
+        seen_status="published",
+        reason="spam",
+        confirm_block="1",
     )
     assert response.status_code == 403
     fresh(session)

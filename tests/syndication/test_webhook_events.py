@@ -206,7 +206,14 @@ def test_refuse_and_block_reports_each_public_need_of_the_author_it_hides(client
     make_need(session, author=spammer, status="pending")
     make_comment(session, make_need(session), spammer)  # hidden too: comments send nothing
     login_moderator(client, session)
-    response = decide(client, target, decision="reject_block", seen_status="pending", reason="spam")
+    response = decide(
+        client,
+        target,
+        decision="reject_block",
+        seen_status="pending",
+        reason="spam",
+        confirm_block="1",
+    )
     assert response.status_code == 303
     found = events(session)
     assert SECRET_TITLE not in "".join(d.payload for d in deliveries(session))
