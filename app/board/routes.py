@@ -282,6 +282,23 @@ NEED_NOTICES = {
     "moderated": N_("Décision enregistrée ; l'auteur·e est prévenu·e."),
     "recorded": N_("Besoin enregistré et publié au nom de la fabrique, avec sa provenance."),
 }
+# Whom each notice speaks to. The address with ?notice= is the one a person copies to share
+# their need: whoever opens it must not be thanked for a need they did not post.
+_NOTICES_FOR_AUTHOR = frozenset({"posted", "pending", "edited"})
+_NOTICES_FOR_TEAM = frozenset({"moderated", "recorded"})
+
+
+def _need_notice(request: Request, need: Need, user: User | None) -> tuple[str, str | None]:
+    """The need page's notice after a redirect: (its key, its text), or ("", the account
+    notices' text) when the key is not the need's or not for this viewer."""
+    key = request.query_params.get("notice", "")
+    if key in _NOTICES_FOR_AUTHOR and user is not None and user.id == need.author_id:
+        return key, _(NEED_NOTICES[key])
+    if key in _NOTICES_FOR_TEAM and is_moderator(user):
+        return key, _(NEED_NOTICES[key])
+    if key in NEED_NOTICES:
+        return "", None
+    return "", notice_for(request)
 
 
 @router.get("/needs/{ref}")
@@ -357,7 +374,7 @@ def _need_context(
     from app.board.comments import comment_threads
 
     themes, territories = queries.categories(session, include_archived=True)
-    notice_key = request.query_params.get("notice", "")
+    notice_key, notice = _need_notice(request, need, user)
     return {
         "need": need,
         "author": session.get(User, need.author_id) if need.author_id else None,
@@ -378,9 +395,9 @@ def _need_context(
         "is_moderator": is_moderator(user),
         "moderation_reasons": _moderation_reasons() if is_moderator(user) else {},
         "canonical_url": request.app.state.settings.base_url + need_url(need),
-        "notice": _(NEED_NOTICES[notice_key])
-        if notice_key in NEED_NOTICES
-        else notice_for(request),
+        "notice": notice,
+        # Just published: the author gets the link to pass on, ready to copy or to mail.
+        "share": notice_key == "posted" and need.status == NeedStatus.published.value,
     }
 
 

@@ -20,4 +20,64 @@
       target.focus({ preventScroll: false });
     }
   });
+
+  // A notice after a redirect (?notice=…) is for the person who just acted: once shown, take it
+  // out of the address, so that the link they copy and share carries no « Merci ! ».
+  function dropNotice() {
+    var url = new URL(window.location.href);
+    if (url.searchParams.has("notice") && window.history.replaceState) {
+      url.searchParams.delete("notice");
+      window.history.replaceState(window.history.state, "", url.pathname + url.search + url.hash);
+    }
+  }
+
+  // « Partagez votre besoin »: copy the address, or open the system's share sheet, where the
+  // browser can; without them the address stays selectable and « Envoyer par e-mail » works.
+  function enhanceShare() {
+    var link = document.querySelector("[data-share-link]");
+    if (!link) {
+      return;
+    }
+    var status = document.querySelector("[data-share-status]");
+    var copy = document.querySelector("[data-copy-link]");
+    if (copy && navigator.clipboard && window.isSecureContext) {
+      copy.hidden = false;
+      copy.addEventListener("click", function () {
+        navigator.clipboard.writeText(link.value).then(function () {
+          if (status) {
+            status.textContent = copy.getAttribute("data-copied");
+          }
+        });
+      });
+    }
+    var share = document.querySelector("[data-share-native]");
+    if (share && navigator.share) {
+      share.hidden = false;
+      share.addEventListener("click", function () {
+        navigator.share({ title: share.getAttribute("data-share-title"), url: link.value })
+          .catch(function () {});
+      });
+    }
+    link.addEventListener("focus", function () {
+      link.select();
+    });
+  }
+
+  function onPage() {
+    dropNotice();
+    enhanceShare();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", onPage);
+  } else {
+    onPage();
+  }
+  // A boosted link or form swaps the body in without a page load, and pushes its address.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail.boosted) {
+      enhanceShare();
+    }
+  });
+  document.addEventListener("htmx:pushedIntoHistory", dropNotice);
 })();

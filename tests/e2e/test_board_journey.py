@@ -107,6 +107,14 @@ def test_post_support_comment_follow_report_and_find(browser, live_server, peopl
     page.get_by_role("heading", name=re.compile(word)).wait_for()
     need_url = page.url.split("?")[0]
     assert page.get_by_text("1 soutien", exact=False).first.is_visible()
+    # Thanked, with the need's address ready to pass on; with JavaScript the « Merci ! » leaves
+    # the address bar, so the link the author copies from it is the clean one.
+    assert page.get_by_role("heading", name="Partagez votre besoin").is_visible()
+    shared = page.get_by_label("Son adresse, à copier et envoyer").input_value()
+    assert shared.endswith(need_url.removeprefix(base)) and "notice" not in shared
+    if js:
+        page.wait_for_url(lambda url: "notice=" not in url)
+        assert page.url == need_url
     assert page.errors == []
     context.close()
 
