@@ -232,6 +232,11 @@ def _merge_page(
     if errors and status_code == 200:
         status_code = 422
     results = needs.search_targets(session, source, query) if query and not source_error else []
+    likely = (
+        needs.likely_duplicates(session, source)
+        if not query and not into and not source_error
+        else []
+    )
     return render(
         request,
         "moderation/need_merge.html",
@@ -244,6 +249,7 @@ def _merge_page(
             "into": into,
             "note": note,
             "results": results,
+            "likely": likely,
             "target": target,
             "plan": plan,
             "errors": errors,
@@ -251,7 +257,7 @@ def _merge_page(
             "section": "need",
         },
         status_code=status_code,
-        block="results" if query and not into else None,
+        block="results" if not into else None,
     )
 
 

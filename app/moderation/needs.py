@@ -465,21 +465,35 @@ def edit_comment_text(
 
 
 def search_targets(session: Session, source: Need, query: str) -> list[Need]:
-    """Public needs a duplicate can be merged into: by number, or by words of the title."""
+    """Public needs a duplicate can be merged into: by number, or by words (the board's search:
+    every word, in any order, as a prefix, accents ignored, title and text)."""
     from app.board.queries import visible_needs
+    from app.board.search import match_clause, search_terms
 
     query = " ".join((query or "").replace("\x00", "").split())[:100]
     if not query:
         return []
     statement = visible_needs().where(Need.id != source.id)
     candidate = query.removeprefix("#").removeprefix("n°").strip()
-    conditions = [Need.title.icontains(query, autoescape=True)]  # type: ignore[attr-defined]
+    conditions = []
+    terms = search_terms(query)
+    if terms:
+        conditions.append(match_clause(session.get_bind().dialect.name, terms))
     if candidate.isascii() and candidate.isdigit() and is_valid_id(int(candidate)):
         conditions.append(Need.id == int(candidate))
+    if not conditions:
+        return []
     statement = statement.where(or_(*conditions))
     return list(
         session.exec(statement.order_by(Need.supports_count.desc(), Need.id).limit(SEARCH_LIMIT))  # type: ignore[attr-defined]
     )
+
+
+def likely_duplicates(session: Session, source: Need) -> list[Need]:
+    """Public needs whose title and text look like the duplicate's: offered before any search."""
+    from app.board.queries import similar_needs
+
+    return similar_needs(session, source.title, limit=5, exclude_id=source.id)
 
 
 def source_errors(source: Need) -> dict[str, str]:

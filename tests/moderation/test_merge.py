@@ -17,7 +17,15 @@ from app.db import utcnow
 from app.moderation.models import AuditEntry
 from app.moderation.needs import merge_needs
 from app.web.errors import Conflict, Invalid, NotFound
-from tests.factories import fresh, login_as, make_need, make_user, page_text, post_form
+from tests.factories import (
+    fresh,
+    login_as,
+    make_need,
+    make_user,
+    page_text,
+    post_form,
+    read_form,
+)
 
 
 def _count(session, model, *where) -> int:  # type: ignore[no-untyped-def]
@@ -590,3 +598,35 @@ def test_suivre_pressed_as_the_need_is_merged_reloads_the_page(client, session, 
     assert response.headers.get("HX-Refresh") == "true"
     _assert_merge_exact(session, source, target)
     assert client.get(f"/needs/{source.id}", follow_redirects=False).status_code == 301
+
+
+def test_the_search_matches_words_in_any_order_and_without_accents(client, session, moderator):
+    source = make_need(session, title="Un garage à vélos sécurisé près de la gare")
+    target = make_need(session, title="Stationnement vélo à la gare de Bègles")
+    other = make_need(session, title="Un vélo-école pour adultes")
+    page = client.get(f"/moderation/needs/{source.id}/merge").text
+    # The search form as the moderator fills it (the words reversed, no accent).
+    search = LexborHTMLParser(page).css_first("form.merge-search").html
+    method, values, names = read_form(search, f"/moderation/needs/{source.id}/merge")
+    assert method == "get" and "q" in names
+    found = client.get(f"/moderation/needs/{source.id}/merge", params={**values, "q": "gare velo"})
+    assert f"?into={target.id}" in found.text
+    assert f"?into={other.id}" not in found.text and f"?into={source.id}" not in found.text
+    # Cleared with htmx: the results block only, never the whole page inside it.
+    cleared = client.get(
+        f"/moderation/needs/{source.id}/merge", params={"q": ""}, headers={"HX-Request": "true"}
+    )
+    assert cleared.text.lstrip().startswith('<div id="merge-results"')
+
+
+def test_likely_duplicates_are_offered_before_any_search(client, session, moderator):
+    source = make_need(session, title="Une laverie solidaire à Bègles")
+    twin = make_need(session, title="Laverie solidaire pour le quartier de Bègles")
+    unrelated = make_need(session, title="Cours de cuisine pour les jeunes")
+    hidden = make_need(session, title="Une laverie solidaire cachée à Bègles", status="hidden")
+    html = client.get(f"/moderation/needs/{source.id}/merge").text
+    results = LexborHTMLParser(html).css_first("#merge-results")
+    assert "Doublons probables" in results.text()
+    links = {a.attributes["href"] for a in results.css("a")}
+    assert f"/moderation/needs/{source.id}/merge?into={twin.id}" in links
+    assert not any(f"into={n.id}" in link for n in (unrelated, hidden, source) for link in links)
