@@ -513,7 +513,8 @@ def decide_need(
         before={"status": seen_status},
         after=after,
     )
-    if target in (HIDDEN, REJECTED):
+    if target in (HIDDEN, REJECTED, COVERED):
+        # « Déjà couvert » answers the reports too (often « ça existe déjà »): they close.
         close_reports(session, "need", need_id, "actioned")
     elif decision_name == "restore":
         # Restoring is the review the reports asked for: they close, so an item hidden by

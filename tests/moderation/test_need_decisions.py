@@ -305,3 +305,36 @@ def test_the_reason_is_not_shown_to_other_residents(client, session):
     session.commit()
     login_as(client, make_user(session, role="moderator"), session)
     assert "Motif confidentiel" in client.get(f"/needs/{need.id}-{need.slug}").text
+
+
+def test_covered_is_offered_on_the_need_page_and_closes_its_reports(client, session):
+    author = make_user(session)
+    need = make_need(session, author=author, title="Un repair café à Bègles")
+    reporter = make_user(session)
+    make_report(session, reporter, "need", need.id, reason="other")
+    url = f"/needs/{need.id}-{need.slug}"
+    login_as(client, make_user(session, role="moderator"), session)
+    html = client.get(url).text
+    box = LexborHTMLParser(html).css_first("section.moderation-box details.queue-covered")
+    assert box is not None and "Déjà couvert" in box.css_first("summary").text()
+
+    response = submit_form(
+        client,
+        url,
+        f"/moderation/needs/{need.id}/decision",
+        {"covered_name": "Repair café de la maison de quartier"},
+        html=box.html,
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == f"{url}?notice=moderated"
+    fresh(session)
+    stored = session.get(Need, need.id)
+    assert (stored.status, stored.covered_name) == (  # type: ignore[union-attr]
+        "covered",
+        "Repair café de la maison de quartier",
+    )
+    assert session.exec(select(Report)).one().status == "actioned"
+    assert "Décision enregistrée" in page_text(client.get(response.headers["location"]).text)
+    # A resident sees no moderation form at all.
+    login_as(client, reporter, session)
+    assert "queue-covered" not in client.get(url).text
