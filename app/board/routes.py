@@ -172,10 +172,15 @@ def _form_context(
     errors: dict[str, str] | None = None,
     preview: str | None = None,
     need: Need | None = None,
+    carried: Any = None,
 ) -> dict[str, Any]:
-    from app.web.antiabuse import guard_values
+    """`carried`: the posted form, when it is shown again for « Aperçu » — it keeps its
+    submission key and the time it was first rendered (app.web.antiabuse)."""
+    from app.web.antiabuse import carried_guard_values, guard_values
 
+    settings = session.info["settings"]
     themes, territories = queries.categories(session)
+    key = str(carried.get("submission_key", ""))[:64] if carried is not None else ""
     return {
         "values": data,
         "errors": errors or {},
@@ -185,8 +190,10 @@ def _form_context(
         "preview": preview,
         "similar": queries.similar_needs(session, data.title) if data.title else [],
         "need": need,
-        "submission_key": secrets.token_urlsafe(16),
-        "guard": guard_values(session.info["settings"]),
+        "submission_key": key or secrets.token_urlsafe(16),
+        "guard": carried_guard_values(carried, settings)
+        if carried is not None
+        else guard_values(settings),
     }
 
 
@@ -211,7 +218,7 @@ async def post_need(request: Request, session: SessionDep, user: CurrentUser) ->
     data = service.NeedInput.from_form(form)
     settings = request.app.state.settings
     if form.get("action") == "preview":
-        ctx = _form_context(session, data, preview=render_markdown(data.body))
+        ctx = _form_context(session, data, preview=render_markdown(data.body), carried=form)
         return render(request, "board/need_form.html", ctx)
     started = utcnow()
     submission_key = str(form.get("submission_key", ""))[:64]
@@ -229,7 +236,14 @@ async def post_need(request: Request, session: SessionDep, user: CurrentUser) ->
             rate_limits=settings.rate_limits == "on",
         )
     except FormRejected as exc:
-        ctx = _form_context(session, data)
+        # What is wrong with the need itself is said too: a refusal of the fill time must not
+        # hide that the title is too short (the person would send it again, and be refused).
+        try:
+            service.validate_need(session, data)
+            field_errors: dict[str, str] = {}
+        except Invalid as invalid:
+            field_errors = invalid.errors
+        ctx = _form_context(session, data, errors=field_errors)
         ctx["form_error"] = exc.detail
         return render(request, "board/need_form.html", ctx, status_code=422)
     except Invalid as exc:

@@ -100,6 +100,23 @@ def guard_values(settings: Any, now: datetime | None = None) -> dict[str, str]:
     }
 
 
+def carried_guard_values(form_data: Mapping[str, Any], settings: Any) -> dict[str, str]:
+    """guard_values for a form shown again without being sent for good (« Aperçu »): the
+    posted `form_started` when it is genuine and fresh, so the fill time keeps counting from
+    the first rendering (a person who previews and then publishes within three seconds has
+    been at the form far longer than that); a fresh one otherwise."""
+    token = _text(form_data, STARTED_FIELD)
+    if token and len(token) <= 200:
+        try:
+            _value, started = _signer(settings).unsign(token, return_timestamp=True)
+        except BadSignature:
+            pass
+        else:
+            if datetime.now(UTC) - started <= MAX_FORM_AGE:
+                return {**guard_values(settings), "started": token}
+    return guard_values(settings)
+
+
 def _text(form_data: Mapping[str, Any], name: str) -> str:
     value = form_data.get(name)
     return value if isinstance(value, str) else ""

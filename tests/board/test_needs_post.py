@@ -324,6 +324,54 @@ def test_a_form_sent_too_fast_is_refused(client, session, resident):
     assert need_count(session) == 0
 
 
+def test_a_form_sent_too_fast_also_says_what_is_wrong_with_it(client, session, resident):
+    from tests.factories import guard_fields
+
+    response = post_need(client, title="court", **guard_fields(client, seconds_ago=0))
+
+    assert response.status_code == 422
+    shown = words(page_text(response.text))
+    assert "trop rapide" in shown
+    assert field_error(response.text, "title")  # the real problem, not hidden behind the timing
+    assert need_count(session) == 0
+
+
+def test_publishing_right_after_a_preview_is_never_refused_as_too_fast(
+    client, session, published_resident
+):
+    from app.web.antiabuse import STARTED_FIELD
+    from tests.factories import guard_fields, read_form
+
+    make_need(session, title="Une laverie solidaire pour le quartier de la gare")
+    # The person opened the form ten seconds ago, typed, and pressed « Aperçu »…
+    _method, values, _names = read_form(client.get("/needs/new").text, "/needs/new", "action")
+    values.update(
+        {
+            STARTED_FIELD: guard_fields(client)[STARTED_FIELD],
+            "title": "Une laverie solidaire près de la gare",
+            "body": "Pas de machine **chez soi**.",
+        }
+    )
+    previewed = client.post("/needs/new", data=values)
+    assert previewed.status_code == 200
+    page = LexborHTMLParser(previewed.text)
+    assert page.css_first("#preview strong").text() == "chez soi"  # type: ignore[union-attr]
+    # The similar needs stay under the title, and without JavaScript the page comes back at
+    # the preview rather than at its top.
+    assert "laverie solidaire pour le quartier" in page.css_first("#similar").text()  # type: ignore[union-attr]
+    preview_button = page.css_first("button[name=action][value=preview]")
+    assert preview_button.attributes["formaction"] == "/needs/new#preview"  # type: ignore[union-attr]
+    # … then « Publier le besoin » at once: the form still counts from its first rendering.
+    _method, again, _names = read_form(previewed.text, "/needs/new")
+    assert again[STARTED_FIELD] == values[STARTED_FIELD]
+    assert again["submission_key"] == values["submission_key"]
+    published = client.post("/needs/new", data=again, follow_redirects=False)
+    assert published.status_code == 303
+    assert (
+        needs_by(session, published_resident)[-1].title == "Une laverie solidaire près de la gare"
+    )
+
+
 # --- what is typed stays inert -----------------------------------------------------------------
 
 HOSTILE_TITLE = '<script>alert("titre")</script> une crèche'

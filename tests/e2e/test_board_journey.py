@@ -103,6 +103,11 @@ def test_post_support_comment_follow_report_and_find(browser, live_server, peopl
     page.locator("#f-body").fill("Les parents qui **travaillent** tard n'ont pas de solution.")
     page.locator("#f-theme").select_option("petite-enfance-famille")
     page.locator("#f-territory").select_option("begles")
+    # « Aperçu » shows the text as it will look (in place with JavaScript, the page back at the
+    # preview without), and publishing straight after it is not refused as too fast.
+    page.get_by_role("button", name="Aperçu").click()
+    page.locator("#preview strong", has_text="travaillent").wait_for()
+    assert page.locator("#f-title").input_value().startswith(f"Une {word}")
     page.get_by_role("button", name="Publier le besoin").click()
     page.get_by_role("heading", name=re.compile(word)).wait_for()
     need_url = page.url.split("?")[0]
