@@ -34,7 +34,7 @@ from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
 from app.web.params import parse_id
 from app.web.security import client_ip
-from app.web.templating import render
+from app.web.templating import render, wants_fragment
 
 router = APIRouter()
 FormStr = Annotated[str, Form()]
@@ -218,6 +218,8 @@ async def post_need(request: Request, session: SessionDep, user: CurrentUser) ->
     data = service.NeedInput.from_form(form)
     settings = request.app.state.settings
     if form.get("action") == "preview":
+        if wants_fragment(request):  # « Aperçu » with htmx: the preview alone, in place
+            return _preview_fragment(request, data)
         ctx = _form_context(session, data, preview=render_markdown(data.body), carried=form)
         return render(request, "board/need_form.html", ctx)
     started = utcnow()
@@ -267,6 +269,11 @@ def similar(request: Request, session: SessionDep, title: str = "") -> Response:
     """While typing a title: public needs that look alike, with their support counts."""
     needs = queries.similar_needs(session, title[:140]) if len(title.strip()) >= 4 else []
     return render(request, "board/_similar.html", {"similar": needs})
+
+
+def _preview_fragment(request: Request, data: service.NeedInput) -> Response:
+    body = render_markdown(data.body[: service.BODY_MAX])
+    return render(request, "board/_preview.html", {"preview": body})
 
 
 @router.post("/needs/preview")
@@ -453,6 +460,8 @@ async def edit(request: Request, session: SessionDep, user: CurrentUser, need_id
     data = service.NeedInput.from_form(form)
     if form.get("action") == "preview":
         service.ensure_can_edit(session, need, user)
+        if wants_fragment(request):
+            return _preview_fragment(request, data)
         ctx = _form_context(session, data, preview=render_markdown(data.body), need=need)
         return render(request, "board/need_form.html", ctx)
     was_pending = need.status == NeedStatus.pending.value

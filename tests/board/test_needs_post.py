@@ -361,6 +361,10 @@ def test_publishing_right_after_a_preview_is_never_refused_as_too_fast(
     assert "laverie solidaire pour le quartier" in page.css_first("#similar").text()  # type: ignore[union-attr]
     preview_button = page.css_first("button[name=action][value=preview]")
     assert preview_button.attributes["formaction"] == "/needs/new#preview"  # type: ignore[union-attr]
+    # With htmx the same button asks for the preview alone, and nothing else changes.
+    fragment = client.post("/needs/new", data=values, headers={"HX-Request": "true"})
+    assert fragment.text.lstrip().startswith('<div id="preview"')
+    assert "chez soi" in fragment.text and "<form" not in fragment.text
     # … then « Publier le besoin » at once: the form still counts from its first rendering.
     _method, again, _names = read_form(previewed.text, "/needs/new")
     assert again[STARTED_FIELD] == values[STARTED_FIELD]
