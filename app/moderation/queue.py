@@ -219,6 +219,11 @@ def _load_details(session: Session, items: list[QueueItem]) -> None:
         item.last_report_id = max((r.id for r in own), default=None)  # type: ignore[type-var]
 
 
+def queue_total(session: Session, filters: QueueFilters) -> int:
+    """How many items wait under these filters (what the queue's counter says)."""
+    return len(_candidates(session, filters))
+
+
 def queue_page(session: Session, filters: QueueFilters) -> QueuePage:
     """The items of one page of the queue, oldest first, and the total for these filters."""
     candidates = sorted(

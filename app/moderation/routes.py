@@ -296,6 +296,9 @@ def _item_fragment(
         message = " ".join(errors.values())
     back = request.headers.get("HX-Current-URL", "")
     back = urlsplit(back).query if back else ""
+    # The counter above the list follows the decision (an out-of-band swap in the fragment).
+    filters, _errors = _filters({k: v[0] for k, v in parse_qs(back).items() if v})
+    total = queue.queue_total(session, filters)
     response = render(
         request,
         "moderation/_queue_fragment.html",
@@ -310,6 +313,9 @@ def _item_fragment(
             "reasons": service.REASONS,
             "report_reasons": queue.REPORT_REASON_LABELS,
             "back": _back_query(back),
+            "total": total,
+            "page_number": filters.page,
+            "pages": max(1, -(-total // queue.PER_PAGE)),
         },
         status_code=status_code,
     )

@@ -137,6 +137,12 @@ def test_a_moderator_clears_the_queue_with_the_shortcuts(browser, live_server): 
             }""",
             arg=left,
         )
+        # The counter above the list follows each decision (an out-of-band swap).
+        page.wait_for_function(
+            """n => (document.getElementById('queue-total') || {}).textContent
+                .includes(n + (n > 1 ? ' éléments' : ' élément'))""",
+            arg=_remaining(page),
+        )
     assert _remaining(page) == 0
     page.reload()
     assert page.get_by_text("Rien à traiter : la file est vide.").is_visible()

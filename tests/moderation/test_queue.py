@@ -16,7 +16,7 @@ from app.moderation.models import AuditEntry
 from app.moderation.queue import PER_PAGE
 from app.moderation.service import decide_need
 from app.web.errors import Conflict, Invalid
-from tests.factories import login_as, make_need, make_user, page_text, post_form
+from tests.factories import login_as, make_need, make_user, page_text, post_form, submit_form
 from tests.moderation.queue_helpers import make_comment, make_report
 
 
@@ -382,3 +382,31 @@ def test_an_unknown_need_is_a_404(client, session, moderator):
         {"decision": "approve", "seen_status": "pending"},
     )
     assert response.status_code == 404
+
+
+def test_the_counter_follows_each_decision_made_with_htmx(client, session, moderator):
+    first = make_need(session, status="pending")
+    make_need(session, status="pending")
+    make_need(session, status="pending")
+    page = client.get("/moderation/queue?kind=need").text
+    assert "3 éléments à traiter" in page_text(page, "#queue-total")
+    html = LexborHTMLParser(page).css_first(f"#item-need-{first.id} form.queue-actions").html
+    # « Valider » pressed with htmx on the filtered queue: the item's answer carries the
+    # counter out of band, for the same filters.
+    response = submit_form(
+        client,
+        "",
+        f"/moderation/needs/{first.id}/decision",
+        html=html,
+        press="decision=approve",
+        headers={
+            "HX-Request": "true",
+            "HX-Current-URL": "http://testserver/moderation/queue?kind=need",
+        },
+    )
+    assert response.status_code == 200
+    counter = LexborHTMLParser(response.text).css_first("#queue-total")
+    assert counter is not None and counter.attributes.get("data-hx-swap-oob") == "true"
+    assert "2 éléments à traiter" in counter.text()
+    # Without htmx the page itself says the same.
+    assert "2 éléments à traiter" in page_text(client.get("/moderation/queue").text, "#queue-total")
