@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from app.accounts.deps import require_role
 from app.accounts.models import Role, User
 from app.board.models import Comment, Need
-from app.moderation import needs
+from app.moderation import needs, qualification
 from app.moderation.service import REASONS
 from app.web.deps import SessionDep
 from app.web.errors import Conflict, Invalid
@@ -55,6 +55,10 @@ def need_file_page(
         "moderation/need.html",
         {
             "file": file,
+            # Promoted already: the file names the idea instead of offering « Promouvoir ».
+            "idea": qualification.ideas_of(session, [need_id]).get(need_id)
+            if file.can_qualify
+            else None,
             "notice": _(NOTICES[done]) if done in NOTICES else None,
             "report_reasons": REASONS,
             "comment_status_labels": needs.COMMENT_STATUS_LABELS,

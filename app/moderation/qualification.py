@@ -430,6 +430,7 @@ class ListFilters:
     tag: Tag | None = None
     todo_page: int = 1
     done_page: int = 1
+    idea_page: int = 1
 
 
 @dataclass
@@ -468,6 +469,42 @@ def not_yet_promoted(statement):  # type: ignore[no-untyped-def]
     )
 
 
+def already_promoted(statement):  # type: ignore[no-untyped-def]
+    """The other side of not_yet_promoted: needs an idea was made from."""
+    from app.pipeline.models import IdeaNeed
+
+    return statement.where(Need.id.in_(select(IdeaNeed.need_id)))  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True)
+class IdeaRef:
+    """The idea a need belongs to (one at most), as the qualification pages name it."""
+
+    id: int
+    title: str
+    stage: str
+
+    @property
+    def stage_label(self) -> str:
+        from app.pipeline.service import stage_label
+
+        return stage_label(self.stage)
+
+
+def ideas_of(session: Session, need_ids: list[int]) -> dict[int, IdeaRef]:
+    """need id → the idea it was promoted into, for the needs that were."""
+    from app.pipeline.models import Idea, IdeaNeed
+
+    if not need_ids:
+        return {}
+    rows = session.exec(
+        select(IdeaNeed.need_id, Idea.id, Idea.title, Idea.stage)
+        .join(Idea, Idea.id == IdeaNeed.idea_id)  # type: ignore[arg-type]
+        .where(IdeaNeed.need_id.in_(need_ids))  # type: ignore[attr-defined]
+    )
+    return {need_id: IdeaRef(idea_id, title, stage) for need_id, idea_id, title, stage in rows}  # type: ignore[arg-type]
+
+
 def _page(session: Session, statement, page: int) -> NeedList:  # type: ignore[no-untyped-def]
     total = session.exec(select(func.count()).select_from(statement.subquery())).one()
     rows = list(
@@ -490,6 +527,13 @@ def qualified_not_promoted(session: Session, filters: ListFilters) -> NeedList:
     """Qualified public needs waiting for the pipeline, most supported first."""
     statement = not_yet_promoted(_base(filters).where(Need.qualified_at.is_not(None)))  # type: ignore[union-attr]
     return _page(session, statement, filters.done_page)
+
+
+def qualified_in_ideas(session: Session, filters: ListFilters) -> NeedList:
+    """Qualified public needs already promoted into an idea (shown with it), most supported
+    first: a need qualified after its promotion stays in sight."""
+    statement = already_promoted(_base(filters).where(Need.qualified_at.is_not(None)))  # type: ignore[union-attr]
+    return _page(session, statement, filters.idea_page)
 
 
 def note_first_line(note: str, length: int = 120) -> str:

@@ -61,7 +61,7 @@ def _list_filters(
         if tag is None:
             errors["tag"] = _("Cette étiquette n'existe pas.")
         filters.tag = tag
-    for name in ("todo_page", "done_page"):
+    for name in ("todo_page", "done_page", "idea_page"):
         raw = params.get(name, "") or "1"
         page = parse_id(raw)
         if page is None:
@@ -75,7 +75,12 @@ def _list_url(
     query: dict[str, Any], filters: qualification.ListFilters, name: str, number: int
 ) -> str:
     """The lists' address with one list's page changed (the other list keeps its page)."""
-    values = {**query, "todo_page": filters.todo_page, "done_page": filters.done_page}
+    values = {
+        **query,
+        "todo_page": filters.todo_page,
+        "done_page": filters.done_page,
+        "idea_page": filters.idea_page,
+    }
     values[name] = number
     return "/moderation/qualification?" + urlencode({k: v for k, v in values.items() if v != 1})
 
@@ -86,7 +91,8 @@ def qualification_lists(request: Request, session: SessionDep, user: Staff) -> R
     filters, errors = _list_filters(session, params)
     todo = qualification.to_qualify(session, filters)
     done = qualification.qualified_not_promoted(session, filters)
-    shown = todo.needs + done.needs
+    in_ideas = qualification.qualified_in_ideas(session, filters)
+    shown = todo.needs + done.needs + in_ideas.needs
     themes, territories = queries.categories(session)
     query: dict[str, Any] = {
         k: v
@@ -99,6 +105,8 @@ def qualification_lists(request: Request, session: SessionDep, user: Staff) -> R
         {
             "todo": todo,
             "done": done,
+            "in_ideas": in_ideas,
+            "ideas": qualification.ideas_of(session, [n.id for n in in_ideas.needs]),  # type: ignore[misc]
             "filters": filters,
             "values": params,
             "errors": errors,
@@ -180,6 +188,7 @@ def _qualify_page(
             if need.qualified_by_id
             else None,
             "need_url": _need_url(need),
+            "idea": qualification.ideas_of(session, [need.id]).get(need.id),  # type: ignore[list-item]
             "tag_max": qualification.TAG_MAX,
             "tags_per_need": qualification.TAGS_PER_NEED,
             "note_max": qualification.NOTE_MAX,

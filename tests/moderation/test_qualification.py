@@ -23,6 +23,7 @@ from tests.factories import (
     make_user,
     page_text,
     post_form,
+    submit_form,
 )
 
 
@@ -315,6 +316,34 @@ def test_a_qualified_need_made_into_an_idea_leaves_the_waiting_list(client, sess
     page = client.get("/moderation/qualification").text
     assert _section_titles(page, "done") == [waiting.title]
     assert promoted.title not in _section_titles(page, "todo")
+
+
+def test_a_need_qualified_after_its_promotion_stays_in_sight_with_its_idea(client, session, staff):
+    from app.pipeline.models import Idea, IdeaNeed
+
+    need = make_need(session, title="Besoin promu avant d'être qualifié")
+    idea = Idea(title="Une recyclerie de quartier", slug="une-recyclerie-de-quartier")
+    session.add(idea)
+    session.flush()
+    session.add(IdeaNeed(idea_id=idea.id, need_id=need.id))
+    session.commit()
+    qualify_url = f"/moderation/needs/{need.id}/qualification"
+    page = client.get(qualify_url).text
+    named = LexborHTMLParser(page).css_first(".qualify-idea a")
+    assert named is not None and named.attributes["href"] == f"/moderation/ideas/{idea.id}"
+    # Qualified through the page's own form, as staff do.
+    response = submit_form(client, qualify_url, qualify_url, {"qualified": "1"})
+    assert response.status_code == 303
+    lists = client.get("/moderation/qualification").text
+    assert need.title not in _section_titles(lists, "todo") + _section_titles(lists, "done")
+    assert _section_titles(lists, "in-ideas") == [need.title]
+    row = LexborHTMLParser(lists).css_first('section[aria-labelledby="in-ideas-title"] tbody tr')
+    assert f'href="/moderation/ideas/{idea.id}"' in row.html  # type: ignore[union-attr,operator]
+    assert "(1)" in page_text(lists, "#in-ideas-title")
+    # Its moderation file names the idea and offers no second promotion.
+    file = client.get(f"/moderation/needs/{need.id}").text
+    assert f"/moderation/ideas/new?need={need.id}" not in file
+    assert "Une recyclerie de quartier" in page_text(file)
 
 
 def test_lists_filter_by_theme_territory_and_tag(client, session, staff):
