@@ -6,7 +6,8 @@ Stage rules (SPEC §4, issue 5), checked by `transition_errors()` before anythin
 - entering `seeking_carrier` needs a « viable » study verdict and a public call for carriers;
   entering `launching` needs a carrier; entering `launched` needs the enterprise's name, legal
   form, launch date and jobs created (0 is a valid number);
-- backwards to any earlier stage, with a note saying why;
+- backwards to any earlier stage, with a note saying why and a ticked confirmation (a step back
+  is announced to the public and to everyone behind the needs);
 - `abandoned` from any stage but `launched`, with a reason; an abandoned idea can be reopened
   into any stage it had reached, with a note.
 Every move: the stage the person saw is in the UPDATE's WHERE (two people moving the same card
@@ -308,6 +309,13 @@ def transition_errors(
     return _entry_requirements(idea, to_stage)
 
 
+def is_backward(idea: Idea, to_stage: str) -> bool:
+    """A move to an earlier stage of the ladder (not abandoning, not reopening)."""
+    if idea.stage not in STAGE_ORDER or to_stage not in STAGE_ORDER:
+        return False
+    return STAGE_ORDER.index(Stage(to_stage)) < STAGE_ORDER.index(Stage(idea.stage))
+
+
 def _entry_requirements(idea: Idea, to_stage: str) -> dict[str, str]:
     errors: dict[str, str] = {}
     if to_stage == Stage.seeking_carrier.value:
@@ -343,6 +351,7 @@ def move_idea(
     seen_stage: str,
     note: str = "",
     public_note: bool = True,
+    confirmed_backward: bool = False,
 ) -> Idea:
     ensure_staff(actor)
     idea = get_idea(session, idea_id)
@@ -352,6 +361,12 @@ def move_idea(
     if idea.stage != seen_stage:
         raise _moved_meanwhile(session, idea)
     errors = transition_errors(idea, to_stage, note=note, reached=reached_stages(session, idea))
+    if is_backward(idea, to_stage) and not confirmed_backward:
+        errors["confirm_backward"] = _(
+            "Cochez la case pour confirmer le retour de « %(here)s » à « %(there)s ».",
+            here=stage_label(idea.stage),
+            there=stage_label(to_stage),
+        )
     if errors:
         raise Invalid(errors)
     now = utcnow()

@@ -13,6 +13,7 @@ import importlib
 import re
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -155,6 +156,36 @@ def _move_options(idea: Idea, reached: set[str]) -> list[tuple[str, str]]:
     ]
 
 
+@dataclass(frozen=True)
+class MoveChoice:
+    """One stage in the idea page's « Nouvelle étape » list."""
+
+    value: str
+    label: str
+    disabled: bool = False  # the next stage while its information is missing
+    backward: bool = False
+
+
+def _move_choices(idea: Idea, reached: set[str]) -> list[MoveChoice]:
+    """The stages the idea may move to now, in the ladder's order, steps back marked as such,
+    and the next stage shown but disabled while its information is missing (the page lists
+    what to fill in, with links), so the list never starts on a step backwards."""
+    allowed = dict(_move_options(idea, reached))
+    following = _next_stage(idea)
+    choices = []
+    for stage in service.STAGE_LABELS:
+        backward = service.is_backward(idea, stage)
+        if stage in allowed:
+            label = allowed[stage]
+            if backward:
+                label = _("← %(stage)s (retour en arrière)", stage=label)
+            choices.append(MoveChoice(stage, label, backward=backward))
+        elif stage == following:
+            label = _("%(stage)s (à compléter d'abord)", stage=service.stage_label(stage))
+            choices.append(MoveChoice(stage, label, disabled=True))
+    return choices
+
+
 def _next_stage(idea: Idea) -> str | None:
     if idea.stage not in STAGE_ORDER or idea.stage == Stage.launched.value:
         return None
@@ -163,10 +194,15 @@ def _next_stage(idea: Idea) -> str | None:
 
 def _next_requirements(idea: Idea) -> list[str]:
     """What is missing before the next stage (empty: the idea may move on)."""
+    return list(_next_missing(idea).values())
+
+
+def _next_missing(idea: Idea) -> dict[str, str]:
+    """field → what to fill in before the next stage (the fields' ids are `f-<field>`)."""
     following = _next_stage(idea)
     if following is None:
-        return []
-    return list(service.transition_errors(idea, following, note="-").values())
+        return {}
+    return service.transition_errors(idea, following, note="-")
 
 
 def _reached_by_idea(session: Session, ideas: list[Idea]) -> dict[int, set[str]]:
@@ -563,9 +599,9 @@ def _idea_page(
         "partners": partners,
         "link_labels": LINK_LABELS,
         "timeline": service.timeline(session, idea),
-        "move_options": _move_options(idea, reached),
+        "move_options": _move_choices(idea, reached),
         "next_stage": following,
-        "next_requirements": _next_requirements(idea),
+        "next_requirements": _next_missing(idea),
         "milestones": stage_data.milestones(session, idea),
         "comments": stage_data.comments(session, idea),
         "stage_label": service.stage_label,
@@ -656,6 +692,7 @@ async def move_idea(request: Request, session: SessionDep, user: Staff, idea_id:
     seen_stage = _text(form, "seen_stage", 40)
     note = _text(form, "note", service.NOTE_MAX * 4)
     internal = bool(form.get("internal_note"))
+    backward_ok = form.get("confirm_backward") == "1"
     from_board = form.get("from") == "board"
     submitted = {"to_stage": to_stage, "note": note, "internal_note": internal}
     try:
@@ -667,6 +704,7 @@ async def move_idea(request: Request, session: SessionDep, user: Staff, idea_id:
             seen_stage=seen_stage,
             note=note,
             public_note=not internal,
+            confirmed_backward=backward_ok,
         )
     except Invalid as exc:
         session.rollback()

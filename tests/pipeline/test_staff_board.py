@@ -22,6 +22,7 @@ from tests.factories import (
     make_user,
     page_text,
     post_form,
+    submit_form,
 )
 
 
@@ -241,9 +242,22 @@ def test_the_idea_page_shows_needs_timeline_and_move_requirements(client, sessio
     assert need.title in text
     assert "Awa Diallo" in text and "Détectée → À l'étude" in text
     assert "Pour passer à « Recherche de porteur »" in text
-    options = [o.attributes["value"] for o in LexborHTMLParser(html).css("#f-to_stage option")]
-    # Back to detected (with a note) and abandon; never a skipped stage.
-    assert set(options) == {"detected", "abandoned"}
+    tree = LexborHTMLParser(html)
+    options = {
+        o.attributes["value"]: ("disabled" in o.attributes, "selected" in o.attributes, o.text())
+        for o in tree.css("#f-to_stage option")
+    }
+    # Back to detected (marked as a step back) and abandon; the next stage shown but disabled
+    # while its information is missing; nothing chosen, so the list never starts on a step
+    # back; never a skipped stage.
+    assert set(options) == {"", "detected", "seeking_carrier", "abandoned"}
+    assert options[""][1] and not any(sel for value, (_d, sel, _t) in options.items() if value)
+    assert options["seeking_carrier"][0] and "à compléter" in options["seeking_carrier"][2]
+    assert "retour en arrière" in options["detected"][2] and not options["detected"][0]
+    # Each missing piece links to its field on the page.
+    links = [a.attributes["href"] for a in tree.css("#next-requirements a")]
+    assert links == ["#f-verdict", "#f-carrier_call"]
+    assert all(tree.css_first(link) is not None for link in links)
 
 
 def test_an_unknown_idea_is_a_404(client, session):
@@ -301,3 +315,24 @@ def test_the_stage_badge_links_to_the_public_idea_only_when_it_is_public(session
     assert tree.css("span.stage-badge")[0].text(strip=True).replace("\xa0", " ") == (
         "Idée : Détectée"
     )
+
+
+def test_a_step_back_from_the_idea_page_asks_for_its_box_to_be_ticked(client, session):
+    staff = _staff(client, session)
+    idea = _idea(session, staff)
+    service.move_idea(session, staff, idea.id, "studying", seen_stage="detected")
+    url = f"/moderation/ideas/{idea.id}"
+    action = f"{url}/move"
+    html = LexborHTMLParser(client.get(url).text).css_first("form.idea-move-form").html
+    response = submit_form(
+        client, url, action, {"to_stage": "detected", "note": "À revoir"}, html=html
+    )
+    assert response.status_code == 422
+    error = LexborHTMLParser(response.text).css_first("#f-confirm_backward-error")
+    assert error is not None and "Cochez la case" in error.text()
+    assert fresh(session).get(Idea, idea.id).stage == "studying"  # type: ignore[union-attr]
+    # The refused form keeps what was typed; ticked, the step back is made.
+    again = LexborHTMLParser(response.text).css_first("form.idea-move-form").html
+    response = submit_form(client, url, action, {"confirm_backward": "1"}, html=again)
+    assert response.status_code == 303
+    assert fresh(session).get(Idea, idea.id).stage == "detected"  # type: ignore[union-attr]

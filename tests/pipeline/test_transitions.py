@@ -34,13 +34,22 @@ def _idea(session, staff, *, needs=(), is_public=False, **fields):
     return idea
 
 
-def _move(session, staff, idea, to_stage, note=""):
-    return service.move_idea(session, staff, idea.id, to_stage, seen_stage=idea.stage, note=note)
+def _move(session, staff, idea, to_stage, note="", confirmed=True):
+    """A move with its confirmation ticked (steps back ask for one: tested on its own)."""
+    return service.move_idea(
+        session,
+        staff,
+        idea.id,
+        to_stage,
+        seen_stage=idea.stage,
+        note=note,
+        confirmed_backward=confirmed,
+    )
 
 
-def _refusal(session, staff, idea, to_stage, note=""):
+def _refusal(session, staff, idea, to_stage, note="", confirmed=True):
     with pytest.raises(Invalid) as caught:
-        _move(session, staff, idea, to_stage, note)
+        _move(session, staff, idea, to_stage, note, confirmed)
     session.rollback()
     assert fresh(session).get(Idea, idea.id).stage == idea.stage
     return caught.value.errors
@@ -113,6 +122,20 @@ def test_going_back_needs_a_note(session, staff):
     moved = _move(session, staff, idea, "detected", note="L'étude est à refaire")
     assert moved.stage == "detected"
     assert service.timeline(session, moved)[-1].note == "L'étude est à refaire"
+
+
+def test_going_back_needs_its_confirmation_ticked_and_says_from_where_to_where(session, staff):
+    idea = _idea(session, staff, stage="seeking_carrier")
+    errors = _refusal(session, staff, idea, "studying", note="", confirmed=False)
+    assert set(errors) == {"note", "confirm_backward"}
+    assert "Recherche de porteur\xa0» à «\xa0À l'étude" in errors["confirm_backward"]
+    # Forward, abandoning and reopening ask for no such confirmation.
+    assert _move(session, staff, _idea(session, staff), "studying", confirmed=False)
+    abandoned = _move(session, staff, idea, "abandoned", note="Stop", confirmed=False)
+    assert abandoned.stage == "abandoned"
+    # (This idea was made at its stage directly: it reached « Détectée » only.)
+    reopened = _move(session, staff, abandoned, "detected", note="Reprise", confirmed=False)
+    assert reopened.stage == "detected"
 
 
 def test_abandoning_needs_a_reason_which_is_kept(session, staff):
@@ -210,7 +233,13 @@ def test_an_internal_note_stays_off_the_public_timeline(client, session, staff):
     post_form(
         client,
         f"/moderation/ideas/{idea.id}/move",
-        {"seen_stage": "studying", "to_stage": "detected", "note": "Budget", "internal_note": "1"},
+        {
+            "seen_stage": "studying",
+            "to_stage": "detected",
+            "note": "Budget",
+            "internal_note": "1",
+            "confirm_backward": "1",
+        },
     )
     public = service.timeline(fresh(session), idea, public_only=True)
     assert [c.to_stage for c in public] == ["detected"]  # the creation only
