@@ -9,10 +9,10 @@ site behind an HTTP password: ignoring the header keeps such a site working.)"""
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
-from itsdangerous import BadSignature, Signer
+from itsdangerous import BadSignature, Signer, URLSafeSerializer, URLSafeTimedSerializer
 from sqlmodel import Session
 
 from app.accounts import service
@@ -68,45 +68,91 @@ def clear_session_cookie(request: Request, response: Response) -> None:
 
 
 SIGNUP_COOKIE = "bourse_signup"
+# The address a sign-up mail went to, for the page that says so and its « Renvoyer » button:
+# an hour, on /account only. The sign-up cookie itself holds a keyed hash, never the address.
+SIGNUP_ADDRESS_COOKIE = "bourse_signup_to"
+SIGNUP_ADDRESS_AGE = 3600
+_COOKIE_MAX = 600
 
 
-def _signup_signer(request: Request) -> Signer:
-    return Signer(request.app.state.settings.signing_key, salt="bourse.signup")
+def _signup_serializer(request: Request) -> URLSafeSerializer:
+    return URLSafeSerializer(request.app.state.settings.signing_key, salt="bourse.signup")
 
 
-def set_signup_cookie(request: Request, response: Response, email: str) -> None:
+def _address_serializer(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(request.app.state.settings.signing_key, salt="bourse.signup-to")
+
+
+def _cookie_options(request: Request) -> dict[str, Any]:
+    return {
+        "httponly": True,
+        "samesite": "lax",
+        "secure": request.app.state.settings.is_production,
+        "path": "/account",
+    }
+
+
+def set_signup_cookie(
+    request: Request, response: Response, email: str, next_path: str = ""
+) -> None:
     """Marks the browser that signed up with this address (a keyed hash of it, never the
-    address), so the confirmation opens a session there and nowhere else."""
+    address), so the confirmation opens a session there and nowhere else, and takes the person
+    back to `next_path`, the page they came from; a second cookie keeps the address an hour for
+    the page that says where the mail went."""
+    lifetime = int(service.TOKEN_LIFETIMES[TokenPurpose.verify_email].total_seconds())
     response.set_cookie(
         SIGNUP_COOKIE,
-        _signup_signer(request).sign(hash_secret(email)).decode(),
-        max_age=int(service.TOKEN_LIFETIMES[TokenPurpose.verify_email].total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=request.app.state.settings.is_production,
-        path="/account",
+        _signup_serializer(request).dumps([hash_secret(email), next_path]),
+        max_age=lifetime,
+        **_cookie_options(request),
     )
+    response.set_cookie(
+        SIGNUP_ADDRESS_COOKIE,
+        _address_serializer(request).dumps(email),
+        max_age=SIGNUP_ADDRESS_AGE,
+        **_cookie_options(request),
+    )
+
+
+def _signup_payload(request: Request) -> tuple[str, str] | None:
+    cookie = request.cookies.get(SIGNUP_COOKIE)
+    if not cookie or len(cookie) > _COOKIE_MAX:
+        return None
+    try:
+        value = _signup_serializer(request).loads(cookie)
+    except BadSignature:
+        return None
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+        return None
+    return value[0], value[1]
 
 
 def signup_cookie_matches(request: Request, email: str) -> bool:
-    cookie = request.cookies.get(SIGNUP_COOKIE)
-    if not cookie or len(cookie) > 200:
-        return False
+    payload = _signup_payload(request)
+    return payload is not None and hmac.compare_digest(payload[0], hash_secret(email))
+
+
+def signup_next(request: Request) -> str:
+    """Where the person was when they signed up (a local path, checked again by the caller)."""
+    payload = _signup_payload(request)
+    return payload[1] if payload else ""
+
+
+def signup_address(request: Request) -> str | None:
+    """The address this browser signed up with, within the hour."""
+    cookie = request.cookies.get(SIGNUP_ADDRESS_COOKIE)
+    if not cookie or len(cookie) > _COOKIE_MAX:
+        return None
     try:
-        value = _signup_signer(request).unsign(cookie).decode()
-    except BadSignature:
-        return False
-    return hmac.compare_digest(value, hash_secret(email))
+        value = _address_serializer(request).loads(cookie, max_age=SIGNUP_ADDRESS_AGE)
+    except BadSignature:  # a forged, altered or expired value
+        return None
+    return value if isinstance(value, str) else None
 
 
 def clear_signup_cookie(request: Request, response: Response) -> None:
-    response.delete_cookie(
-        SIGNUP_COOKIE,
-        path="/account",
-        httponly=True,
-        samesite="lax",
-        secure=request.app.state.settings.is_production,
-    )
+    for name in (SIGNUP_COOKIE, SIGNUP_ADDRESS_COOKIE):
+        response.delete_cookie(name, **_cookie_options(request))
 
 
 def _user_from_request(request: Request, session: Session) -> User | None:

@@ -23,14 +23,16 @@ from app.accounts.deps import (
     session_token_hash,
     set_session_cookie,
     set_signup_cookie,
+    signup_address,
     signup_cookie_matches,
+    signup_next,
 )
 from app.accounts.models import TokenPurpose, User
 from app.moderation.offline import local_today
 from app.ratelimit import check_rate
 from app.web.antiabuse import GuardData, check_guard, guard_values
 from app.web.deps import SessionDep
-from app.web.errors import Conflict, Invalid
+from app.web.errors import Conflict, Invalid, TooManyRequests
 from app.web.i18n import get_locale, set_locale_cookie
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
@@ -84,6 +86,13 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
+def _with_notice(path: str, key: str) -> str:
+    """A local path with ?notice=<key> added to its query (its fragment kept)."""
+    parts = urlsplit(path)
+    query = "&".join(q for q in (parts.query, f"notice={key}") if q)
+    return parts._replace(query=query).geturl()
+
+
 def notice_for(request: Request) -> str | None:
     key = request.query_params.get("notice", "")
     return _(NOTICES[key]) if key in NOTICES else None
@@ -135,11 +144,12 @@ def _form_page(
 
 
 @router.get("/signup")
-def signup_page(request: Request, user: OptionalUser) -> Response:
+def signup_page(request: Request, user: OptionalUser, next: str = "") -> Response:
     if user:
-        return _redirect("/account")
+        return _redirect(safe_next(next, "/account"))
     guard = guard_values(request.app.state.settings)
-    return _form_page(request, "accounts/signup.html", {"values": {}, "guard": guard})
+    ctx = {"values": {}, "guard": guard, "next": safe_next(next[:500], "")}
+    return _form_page(request, "accounts/signup.html", ctx)
 
 
 @router.post("/signup")
@@ -150,9 +160,11 @@ def signup(
     email: FormStr = "",
     display_name: FormStr = "",
     password: FormStr = "",
+    next: FormStr = "",
 ) -> Response:
     # Any other field (a `role`, say) is simply not read: people cannot give themselves a role.
     settings = request.app.state.settings
+    back_to = safe_next(next[:500], "")
     try:
         # Honeypot and fill time first: a refused form writes nothing, not even a rate event.
         # A form value serves one sign-up; the same form sent again (a double click) passes
@@ -175,19 +187,56 @@ def signup(
         )
     except Invalid as exc:
         values = {"email": email, "display_name": display_name}
-        ctx = {"values": values, "guard": guard_values(settings)}
+        ctx = {"values": values, "guard": guard_values(settings), "next": back_to}
         return _form_page(request, "accounts/signup.html", ctx, exc)
     response = _redirect("/account/check-email?reason=signup")
-    # The same cookie whether or not the address already had an account (no enumeration).
-    set_signup_cookie(request, response, service.normalize_email(email))
+    # The same cookies whether or not the address already had an account (no enumeration).
+    set_signup_cookie(request, response, service.normalize_email(email), back_to)
     return response
 
 
+# Said on the page after signing up once « Renvoyer l'e-mail » was pressed (?resent=…).
+RESENT = {
+    "1": N_("C'est fait : un nouveau message vient de partir."),
+    "0": N_(
+        "Plusieurs messages sont déjà partis il y a peu : regardez aussi dans vos courriers "
+        "indésirables, ou réessayez dans un quart d'heure."
+    ),
+    "wait": N_("Un message vient de partir : patientez une minute avant d'en demander un autre."),
+}
+
+
 @router.get("/check-email")
-def check_email(request: Request, reason: str = "signup") -> Response:
+def check_email(request: Request, reason: str = "signup", resent: str = "") -> Response:
     if reason not in {"signup", "link", "reset"}:
         reason = "signup"
-    return render(request, "accounts/check_email.html", {"reason": reason})
+    address = signup_address(request) if reason == "signup" else None
+    ctx = {
+        "reason": reason,
+        "address": address,
+        "resent": _(RESENT[resent]) if resent in RESENT and address else None,
+        "next": safe_next(signup_next(request), "") if reason == "signup" else "",
+    }
+    return render(request, "accounts/check_email.html", ctx)
+
+
+@router.post("/check-email/resend")
+def resend_signup_mail(request: Request, session: SessionDep) -> Response:
+    """« Renvoyer l'e-mail », for a person who signed up and is not signed in yet: the address
+    is the one this browser signed up with (its cookie), never one typed here, so the button
+    cannot send mail to anyone else."""
+    address = signup_address(request)
+    if address is None:
+        # The hour is over (or cookies are off): the sign-up form sends it again.
+        return _redirect("/account/signup")
+    try:
+        _limit_mails(request, session)
+    except TooManyRequests:
+        # Pressed twice in a row: said on the same page rather than on an error page.
+        return _redirect("/account/check-email?reason=signup&resent=wait")
+    sent = service.resend_signup_mail(session, address)
+    session.commit()  # the rate event, when nothing else was written
+    return _redirect(f"/account/check-email?reason=signup&resent={int(sent)}")
 
 
 @router.get("/verify")
@@ -209,7 +258,10 @@ def verify(
     if current is not None and current.id == user.id:
         response = _redirect("/account?notice=verified")
     elif signup_cookie_matches(request, user.email):
-        response = _sign_in(request, session, user, "/account?notice=verified")
+        # Back where they were when they signed up (a need they wanted to support, say).
+        back_to = safe_next(signup_next(request), "")
+        target = _with_notice(back_to, "verified") if back_to else "/account?notice=verified"
+        response = _sign_in(request, session, user, target)
     else:
         response = _redirect("/account/login?notice=verified_sign_in")
     clear_signup_cookie(request, response)

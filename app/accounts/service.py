@@ -192,14 +192,7 @@ def signup(session: Session, *, email: str, display_name: str, password: str, lo
     password_hash = passwords.hash_password(password or passwords.DUMMY_PASSWORD)
     existing = user_by_email(session, holder["email"])
     if existing is not None:
-        _mail_link(
-            session,
-            existing,
-            TokenPurpose.login_link,
-            locale,
-            subject=N_("Vous avez déjà un compte sur la Bourse à initiatives"),
-            template="mail/already_registered.txt",
-        )
+        _tell_already_registered(session, existing, locale)
         session.commit()
         return
     user = User(
@@ -515,6 +508,33 @@ def resend_verification(session: Session, user: User) -> bool:
     sent = _mail_link(session, user, TokenPurpose.verify_email, None)
     session.commit()
     return sent
+
+
+def resend_signup_mail(session: Session, email: str) -> bool:
+    """« Renvoyer l'e-mail » on the page shown after signing up (the address comes from the
+    browser's own sign-up cookie): the mail signup chose again — the confirmation link, or, for
+    an address that already had an account, the sign-in link that says so — within the same
+    cap of links per address. Says whether a mail left. Commits."""
+    user = user_by_email(session, normalize_email(email))
+    if user is None:  # deleted since: nothing to send, and nothing to tell
+        return False
+    if user.email_verified_at is None:
+        return resend_verification(session, user)
+    sent = _tell_already_registered(session, user, None)
+    session.commit()
+    return sent
+
+
+def _tell_already_registered(session: Session, user: User, locale: str | None) -> bool:
+    """A sign-up with an address that has an account: a sign-in link, saying so."""
+    return _mail_link(
+        session,
+        user,
+        TokenPurpose.login_link,
+        locale,
+        subject=N_("Vous avez déjà un compte sur la Bourse à initiatives"),
+        template="mail/already_registered.txt",
+    )
 
 
 def request_login_link(session: Session, email: str, locale: str) -> None:
