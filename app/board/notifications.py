@@ -23,7 +23,7 @@ links.
 from __future__ import annotations
 
 import logging
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,6 +55,7 @@ from app.settings import Settings
 from app.text import excerpt
 from app.web.content_version import TABLE as CONTENT_VERSION_TABLE
 from app.web.errors import Invalid, NotFound
+from app.web.i18n import SOURCE_LOCALE, use_locale
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
 
@@ -220,6 +221,45 @@ def _views(session: Session, recipient: User, *where: Any, limit: int) -> list[N
 # --- creating notifications ----------------------------------------------------------------------
 
 
+# A message is written in its recipient's language: callers pass a function that builds it
+# with `_()` (called once per language among the recipients), or a plain string.
+Message = str | Callable[[], str]
+
+# An idea moved several times in a row (staff filling in its study, then its call): one
+# notification per person and need, brought up to date, rather than one per move; its e-mail
+# goes once in that time (the in-app line always shows the latest move).
+COALESCE_WINDOW = timedelta(minutes=15)
+
+
+def _in_languages(message: Message, users: Iterable[User]) -> dict[str, str]:
+    if not callable(message):
+        return {}
+    texts: dict[str, str] = {}
+    for user in users:
+        locale = user.locale or SOURCE_LOCALE
+        if locale not in texts:
+            with use_locale(locale):
+                texts[locale] = message()
+    return texts
+
+
+def _recent_pipeline_rows(
+    session: Session, ids: list[int], need_id: int, since: datetime
+) -> dict[int, Notification]:
+    rows = session.exec(
+        select(Notification)
+        .where(
+            Notification.user_id.in_(ids),  # type: ignore[attr-defined]
+            Notification.kind == NotificationKind.pipeline.value,
+            Notification.need_id == need_id,
+            Notification.read_at.is_(None),  # type: ignore[union-attr]
+            Notification.created_at > since,  # type: ignore[operator]
+        )
+        .order_by(Notification.id)  # type: ignore[arg-type]
+    )
+    return {row.user_id: row for row in rows}
+
+
 def notify(
     session: Session,
     kind: NotificationKind | str,
@@ -228,12 +268,13 @@ def notify(
     need: Need | None = None,
     comment: Comment | None = None,
     actor: User | None = None,
-    message: str = "",
+    message: Message = "",
     settings: Settings | None = None,
 ) -> list[Notification]:
-    """Notifies these accounts (never the actor) inside the caller's transaction; queues the
-    e-mails of those who want them at once. Does not commit. Two reads whatever the number of
-    recipients (their accounts, their preferences); the rows go out with the caller's flush."""
+    """Notifies these accounts (never the actor) inside the caller's transaction, each in their
+    own language; queues the e-mails of those who want them at once. Does not commit. Two reads
+    whatever the number of recipients (their accounts, their preferences), a third for the
+    pipeline's moves (see COALESCE_WINDOW); the rows go out with the caller's flush."""
     kind = NotificationKind(kind).value
     actor_id = actor.id if actor else None
     ids = list(dict.fromkeys(i for i in user_ids if i is not None and i != actor_id))
@@ -243,21 +284,37 @@ def notify(
     modes = email_modes(session, ids, kind)
     settings = _settings(session, settings)
     now = utcnow()
+    texts = _in_languages(message, users.values())
+    recent: dict[int, Notification] = {}
+    if kind == NotificationKind.pipeline.value and need is not None and need.id is not None:
+        recent = _recent_pipeline_rows(session, ids, need.id, now - COALESCE_WINDOW)
     created = []
     for user_id in ids:
         recipient = users.get(user_id)
         if recipient is None:
             continue
-        notification = Notification(
-            user_id=user_id,
-            kind=kind,
-            need_id=need.id if need else None,
-            comment_id=comment.id if comment else None,
-            actor_id=actor_id,
-            message=message[:300],
-            created_at=now,
-        )
-        if modes[user_id] == EmailMode.immediate.value and can_receive_email(recipient):
+        text = texts[recipient.locale or SOURCE_LOCALE] if texts else str(message)
+        notification = recent.get(user_id)
+        mailed_lately = notification is not None and notification.emailed_at is not None
+        if notification is not None:
+            notification.message = text[:300]
+            notification.actor_id = actor_id
+            notification.created_at = now
+        else:
+            notification = Notification(
+                user_id=user_id,
+                kind=kind,
+                need_id=need.id if need else None,
+                comment_id=comment.id if comment else None,
+                actor_id=actor_id,
+                message=text[:300],
+                created_at=now,
+            )
+        if (
+            modes[user_id] == EmailMode.immediate.value
+            and can_receive_email(recipient)
+            and not mailed_lately
+        ):
             view = _view(recipient, notification, need, comment, actor)
             queue_mail(
                 session,

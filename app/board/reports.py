@@ -324,20 +324,22 @@ def auto_hide(session: Session, subject: ReportSubject) -> bool:
         before={"status": before},
         after={"status": "hidden", "open_reports": count},
     )
-    if comment is not None:
-        message = _(
-            "Votre commentaire sur « %(title)s » a été masqué automatiquement après "
-            "%(count)s signalements, en attente d'examen par l'équipe de modération.",
-            title=need.title if need else "",
-            count=count,
-        )
-    else:
-        message = _(
+
+    def message() -> str:  # in the author's language (notifications.Message)
+        if comment is not None:
+            return _(
+                "Votre commentaire sur « %(title)s » a été masqué automatiquement après "
+                "%(count)s signalements, en attente d'examen par l'équipe de modération.",
+                title=need.title if need else "",
+                count=count,
+            )
+        return _(
             "Votre besoin « %(title)s » a été masqué automatiquement après %(count)s "
             "signalements, en attente d'examen par l'équipe de modération.",
             title=row.title,  # type: ignore[union-attr]
             count=count,
         )
+
     notify(
         session,
         NotificationKind.moderation,

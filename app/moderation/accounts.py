@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_
@@ -41,6 +41,9 @@ from app.web.i18n import format_date
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
 from app.web.params import is_valid_id
+
+if TYPE_CHECKING:
+    from app.board.notifications import Message
 
 BLOCK_REASON_MAX = 500
 NOTE_MAX = 500
@@ -183,7 +186,7 @@ def block_message(user: User, session: Session) -> str:
     return head + " " + _("Motif : %(reason)s", reason=user.blocked_reason or "")
 
 
-def _tell(session: Session, actor: User, user: User, message: str) -> None:
+def _tell(session: Session, actor: User, user: User, message: Message) -> None:
     from app.board.notifications import notify
 
     notify(session, "moderation", [user.id], actor=actor, message=message)
@@ -232,7 +235,7 @@ def block_user(
         before=before,
         after={"blocked_at": now, "blocked_until": until, "blocked_reason": reason},
     )
-    _tell(session, moderator, user, block_message(user, session))
+    _tell(session, moderator, user, lambda: block_message(user, session))
     if commit:
         session.commit()
     return user
@@ -283,9 +286,13 @@ def unblock_account(session: Session, moderator: User, user_id: int, *, note: st
         before=before,
         after={"blocked_at": None, "blocked_until": None, "blocked_reason": None},
     )
-    message = _("Votre compte est débloqué : vous pouvez de nouveau participer.")
-    if note:
-        message += " " + _("Note de l'équipe : %(note)s", note=note)
+
+    def message() -> str:  # in the person's language
+        text = _("Votre compte est débloqué : vous pouvez de nouveau participer.")
+        if note:
+            text += " " + _("Note de l'équipe : %(note)s", note=note)
+        return text
+
     _tell(session, moderator, user, message)
     session.commit()
     return user
@@ -313,16 +320,18 @@ def set_trust(session: Session, moderator: User, user_id: int, *, trusted: bool)
         before=before,
         after={"trusted_at": user.trusted_at},
     )
-    if trusted:
-        message = _(
-            "L'équipe de modération vous fait confiance : vos prochaines publications "
-            "paraîtront sans attendre de validation."
-        )
-    else:
-        message = _(
+
+    def message() -> str:  # in the person's language
+        if trusted:
+            return _(
+                "L'équipe de modération vous fait confiance : vos prochaines publications "
+                "paraîtront sans attendre de validation."
+            )
+        return _(
             "Vos prochaines publications seront relues par l'équipe de modération avant "
             "de paraître."
         )
+
     _tell(session, moderator, user, message)
     session.commit()
     return True
@@ -377,7 +386,7 @@ def change_role(
         session,
         admin,
         user,
-        _("Votre rôle est maintenant : %(role)s.", role=_(ROLE_LABELS[new_role])),
+        lambda: _("Votre rôle est maintenant : %(role)s.", role=_(ROLE_LABELS[new_role])),
     )
     session.commit()
     return user

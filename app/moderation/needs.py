@@ -365,7 +365,7 @@ def edit_need_text(
         [need.author_id],
         need=need,
         actor=moderator,
-        message=_(
+        message=lambda: _(
             "Votre besoin « %(title)s » a été modifié par l'équipe de modération. Motif : "
             "%(reason)s",
             title=need.title,
@@ -450,7 +450,7 @@ def edit_comment_text(
         need=need,
         comment=comment,
         actor=moderator,
-        message=_(
+        message=lambda: _(
             "Votre commentaire sur « %(title)s » a été modifié par l'équipe de modération. "
             "Motif : %(reason)s",
             title=need.title if need else "",
@@ -802,20 +802,25 @@ def merge_needs(
     )
 
     # 7. Both authors are told (the moderator never: notify skips the actor).
-    suffix = f" {_('Note :')} {note}" if note else ""
+
+    def suffix() -> str:  # called inside each message, in its recipient's language
+        return f" {_('Note :')} {note}" if note else ""
+
     notify(
         session,
         "moderation",
         [source.author_id],
         need=target,
         actor=moderator,
-        message=_(
-            "Votre besoin « %(source)s » décrivait le même besoin que « %(target)s » : ils ont "
-            "été fusionnés. Vos soutiens et vos commentaires y sont réunis.",
-            source=source.title,
-            target=target.title,
-        )
-        + suffix,
+        message=lambda: (
+            _(
+                "Votre besoin « %(source)s » décrivait le même besoin que « %(target)s » : ils ont "
+                "été fusionnés. Vos soutiens et vos commentaires y sont réunis.",
+                source=source.title,
+                target=target.title,
+            )
+            + suffix()
+        ),
     )
     if target.author_id != source.author_id:
         notify(
@@ -824,13 +829,16 @@ def merge_needs(
             [target.author_id],
             need=target,
             actor=moderator,
-            message=_(
-                "Le besoin « %(source)s », qui décrivait le même besoin, a été fusionné avec le "
-                "vôtre, « %(target)s » : ses soutiens et ses commentaires s'y ajoutent.",
-                source=source.title,
-                target=target.title,
-            )
-            + suffix,
+            message=lambda: (
+                _(
+                    "Le besoin « %(source)s », qui décrivait le même besoin, a été fusionné "
+                    "avec le vôtre, « %(target)s » : ses soutiens et ses commentaires s'y "
+                    "ajoutent.",
+                    source=source.title,
+                    target=target.title,
+                )
+                + suffix()
+            ),
         )
     session.commit()
     return target

@@ -30,6 +30,7 @@ from app.moderation.models import NeedTag, Tag
 from app.text import slugify
 from app.web.errors import Conflict, Forbidden, Invalid, NotFound
 from app.web.i18n import gettext as _
+from app.web.i18n import localized_name
 
 TAG_MAX = 40  # characters in one tag's name
 TAGS_PER_NEED = 10
@@ -392,12 +393,12 @@ def qualify_need(
             [need.author_id],
             need=need,
             actor=staff,
-            message=_(
+            message=lambda: _(
                 "L'équipe de la fabrique a reclassé votre besoin « %(title)s » : thématique "
                 "%(theme)s, territoire %(territory)s.",
                 title=need.title,
-                theme=theme.name if theme else _("non précisée"),
-                territory=territory.name if territory else _("non précisé"),
+                theme=localized_name(theme) if theme else _("non précisée"),
+                territory=localized_name(territory) if territory else _("non précisé"),
             ),
         )
     session.commit()

@@ -15,6 +15,7 @@ are dismissed, since the reports were the only reason it was hidden.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, update
@@ -37,6 +38,9 @@ from app.syndication import webhooks
 from app.web.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
+
+if TYPE_CHECKING:
+    from app.board.notifications import Message
 
 PENDING = NeedStatus.pending.value
 PUBLISHED = NeedStatus.published.value
@@ -300,7 +304,7 @@ def _notify(
     session: Session,
     moderator: User,
     user_id: int | None,
-    message: str,
+    message: Message,
     *,
     need: Need | None,
     comment: Comment | None = None,
@@ -538,13 +542,18 @@ def decide_need(
         sweep = _block_and_sweep(session, moderator, author, why, skip=("need", need_id))
     session.refresh(need)
     webhooks.need_changed(session, need, seen_status)
-    message = _(
-        MESSAGES[decision_name],
-        title=need.title,
-        reason=why,
-        service=covered.name if covered else "",
-    )
-    _notify(session, moderator, need.author_id, message + _sweep_sentence(sweep), need=need)
+
+    def message() -> str:  # in the author's language (app.board.notifications.Message)
+        told = reason_text(reason, detail) if decision.needs_reason else why
+        text = _(
+            MESSAGES[decision_name],
+            title=need.title,
+            reason=told,
+            service=covered.name if covered else "",
+        )
+        return text + _sweep_sentence(sweep)
+
+    _notify(session, moderator, need.author_id, message, need=need)
     session.commit()
     return need
 
@@ -638,15 +647,14 @@ def decide_comment(
         # it answers too).
         parent = session.get(Comment, comment.parent_id) if comment.parent_id else None
         notify_new_comment(session, need, comment, author, answered=parent)
-    message = _(COMMENT_MESSAGES[decision_name], title=need.title, reason=why)
-    _notify(
-        session,
-        moderator,
-        comment.author_id,
-        message + _sweep_sentence(sweep),
-        need=need,
-        comment=comment,
-    )
+
+    def message() -> str:  # in the author's language
+        told = reason_text(reason, detail) if decision.needs_reason else why
+        return _(COMMENT_MESSAGES[decision_name], title=need.title, reason=told) + (
+            _sweep_sentence(sweep)
+        )
+
+    _notify(session, moderator, comment.author_id, message, need=need, comment=comment)
     session.commit()
     return comment
 
@@ -776,19 +784,26 @@ def _restore_after_reports(
         after={"status": restored_status},
     )
     session.refresh(item)
-    if isinstance(item, Comment):
-        change_comment_count(session, item.need_id, +1)
-        need = session.get(Need, item.need_id)
+    comment = item if isinstance(item, Comment) else None
+    if comment is not None:
+        change_comment_count(session, comment.need_id, +1)
+        need = session.get(Need, comment.need_id)
         assert need is not None
-        webhooks.comment_published(session, item, need)
+        webhooks.comment_published(session, comment, need)
         template = COMMENT_MESSAGES["restore"]  # (not a literal in _(): nothing to extract)
-        message = _(template, title=need.title, reason="")
-        _notify(session, moderator, item.author_id, message, need=need, comment=item)
     else:
-        webhooks.need_changed(session, item, HIDDEN)
+        need = item  # type: ignore[assignment]
+        webhooks.need_changed(session, need, HIDDEN)
         template = MESSAGES["restore"]
-        message = _(template, title=item.title, reason="")
-        _notify(session, moderator, item.author_id, message, need=item)
+    title = need.title
+    _notify(
+        session,
+        moderator,
+        item.author_id,
+        lambda: _(template, title=title, reason=""),  # in the author's language
+        need=need,
+        comment=comment,
+    )
     return True
 
 

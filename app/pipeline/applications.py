@@ -379,7 +379,7 @@ def review_application(
             [application.user_id],
             need=None,
             actor=actor,
-            message=_(_STATUS_MESSAGES[status], idea=idea.title),
+            message=lambda: _(_STATUS_MESSAGES[status], idea=idea.title),
         )
     session.commit()
     session.refresh(application)

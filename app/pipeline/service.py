@@ -504,20 +504,25 @@ PROVIDERS.append(_stage_badges)
 def _notify_needs(
     session: Session, actor: User, needs: Iterable[Need], template: str, idea: Idea
 ) -> None:
-    """Tells the author, supporters and followers of each need (kind « pipeline »: in-app, and
-    e-mail per their preference)."""
+    """Tells the author, supporters and followers of the idea's needs (kind « pipeline »: in-app,
+    and e-mail per their preference), each person once per event whatever the number of its
+    needs they are behind: about the first of them, in the idea's order of needs."""
     from app.board.notifications import notify
 
+    first_need: dict[int, Need] = {}
     for need in needs:
         people = set(session.exec(select(Support.user_id).where(Support.need_id == need.id)).all())
         people |= set(session.exec(select(Follow.user_id).where(Follow.need_id == need.id)).all())
         if need.author_id is not None:
             people.add(need.author_id)
-        notify(
-            session,
-            "pipeline",
-            sorted(people),
-            need=need,
-            actor=actor,
-            message=_(template, need=need.title, idea=idea.title, stage=stage_label(idea.stage)),
-        )
+        for person in sorted(people):
+            first_need.setdefault(person, need)
+    by_need: dict[int, tuple[Need, list[int]]] = {}
+    for person, need in first_need.items():
+        by_need.setdefault(need.id, (need, []))[1].append(person)  # type: ignore[arg-type]
+    for need, people_of_need in by_need.values():
+
+        def message(title: str = need.title) -> str:  # in each recipient's language
+            return _(template, need=title, idea=idea.title, stage=stage_label(idea.stage))
+
+        notify(session, "pipeline", people_of_need, need=need, actor=actor, message=message)

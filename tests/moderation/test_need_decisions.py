@@ -338,3 +338,19 @@ def test_covered_is_offered_on_the_need_page_and_closes_its_reports(client, sess
     # A resident sees no moderation form at all.
     login_as(client, reporter, session)
     assert "queue-covered" not in client.get(url).text
+
+
+def test_the_author_is_told_in_their_own_language(client, session):
+    """The moderator works in French; the author chose English: the notification (and its
+    reason) is written in English, the moderator's words aside."""
+    author = make_user(session)
+    author.locale = "en"
+    session.add(author)
+    session.commit()
+    need = make_need(session, author=author, title="A laundrette near the station")
+    login_as(client, make_user(session, role="moderator"), session)
+    response = _decide(client, need, decision="hide", seen_status="published", reason="spam")
+    assert response.status_code == 303
+    (note,) = notes_for(session, author)
+    assert note.message.startswith("Your need “A laundrette near the station” has been hidden")
+    assert "Advertising or spam" in note.message and "Motif" not in note.message

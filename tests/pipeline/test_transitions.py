@@ -3,12 +3,14 @@ on moves, their audit entries and who is told."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlmodel import func, select
 
-from app.board.models import Follow, Notification, Support
+from app.accounts.models import User
+from app.board.models import Follow, Notification, NotificationPreference, Support
+from app.db import utcnow
 from app.moderation.models import AuditEntry
 from app.pipeline import service
 from app.pipeline.models import Idea, StageChange
@@ -262,16 +264,76 @@ def _notified(session):
     return rows
 
 
+def _age_notifications(session, minutes: int) -> None:  # type: ignore[no-untyped-def]
+    for row in session.exec(select(Notification)).all():
+        row.created_at -= timedelta(minutes=minutes)
+        if row.emailed_at is not None:
+            row.emailed_at -= timedelta(minutes=minutes)
+        session.add(row)
+    session.commit()
+
+
 def test_a_public_move_tells_the_author_supporters_and_followers(session, staff):
     need, people = _people(session)
     idea = _idea(session, staff, needs=[need], is_public=True)
-    created = {n.id for n in _notified(session)}
     assert {n.user_id for n in _notified(session)} == people
+    _age_notifications(session, 20)  # the idea was made a while ago
+    created = {n.id for n in _notified(session)}
     _move(session, staff, idea, "studying")
     moved = [n for n in _notified(session) if n.id not in created]
     assert {n.user_id for n in moved} == people
     assert all(n.kind == "pipeline" and n.need_id == need.id for n in moved)
     assert all("À l'étude" in n.message for n in moved)
+
+
+def test_moves_in_a_row_bring_one_notification_up_to_date_and_mail_once(session, staff, mailbox):
+    need, people = _people(session)
+    for person in people:  # confirmed addresses that chose « at once » for the pipeline
+        person_row = session.get(User, person)
+        person_row.email_verified_at = utcnow()  # type: ignore[union-attr]
+        session.add(person_row)
+        session.add(NotificationPreference(user_id=person, kind="pipeline", email_mode="immediate"))
+    session.commit()
+    idea = _idea(session, staff, needs=[need], is_public=True)
+    idea = _move(session, staff, idea, "studying")
+    idea = _move(session, staff, idea, "detected", note="Étude à reprendre")
+    idea = _move(session, staff, idea, "studying")
+    rows = _notified(session)
+    # One line per person, saying where the idea stands now.
+    assert sorted(n.user_id for n in rows) == sorted(people)
+    assert all("À l'étude" in n.message and n.read_at is None for n in rows)
+    mails = mailbox.deliver()
+    assert sorted(m["To"] for m in mails) == sorted(
+        fresh(session).get(User, p).email  # type: ignore[union-attr]
+        for p in people
+    )
+
+
+def test_a_person_behind_two_needs_of_an_idea_is_told_once_per_move(session, staff):
+    first, people = _people(session)
+    second = make_need(session)
+    supporter = min(people)
+    session.add(Support(need_id=second.id, user_id=supporter))
+    session.commit()
+    _idea(session, staff, needs=[first, second], is_public=True)
+    rows = [n for n in _notified(session) if n.user_id == supporter]
+    assert len(rows) == 1 and rows[0].need_id == first.id
+
+
+def test_each_person_is_told_in_their_own_language(session, staff):
+    need, people = _people(session)
+    english = fresh(session).get(User, min(people))
+    english.locale = "en"  # type: ignore[union-attr]
+    session.add(english)
+    session.commit()
+    idea = _idea(session, staff, needs=[need], is_public=True)
+    _age_notifications(session, 20)
+    created = {n.id for n in _notified(session)}
+    _move(session, staff, idea, "studying")
+    latest = {n.user_id: n.message for n in _notified(session) if n.id not in created}
+    assert set(latest) == people
+    assert "Under study" in latest[min(people)] and "À l'étude" not in latest[min(people)]
+    assert all("À l'étude" in text for who, text in latest.items() if who != min(people))
 
 
 def test_a_private_idea_tells_nobody(session, staff):
