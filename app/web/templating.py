@@ -10,7 +10,8 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from markupsafe import Markup
 from starlette.requests import HTTPConnection
 
 from app import PROJECT_ROOT
@@ -43,8 +44,22 @@ def _make_environment() -> Environment:
         category_name=i18n.localized_name,
         language_name=i18n.language_name,
         blocked_message=_blocked_message,
+        content_lang=_content_lang,
     )
     return env
+
+
+@pass_context
+def _content_lang(context: Any) -> Markup:
+    """` lang="fr"` on what residents wrote (titles, texts, comments) when the interface is in
+    another language than the site's own, so that screen readers read it with the right voice
+    (RGAA 8.7). The site's language is its default locale: people write in it."""
+    request = context.get("request")
+    settings = getattr(getattr(getattr(request, "app", None), "state", None), "settings", None)
+    written_in = getattr(settings, "default_locale", i18n.SOURCE_LOCALE)
+    if i18n.get_locale() == written_in:
+        return Markup("")
+    return Markup(f' lang="{written_in}"')
 
 
 def _blocked_message(user: Any) -> str:
