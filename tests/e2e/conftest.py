@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -138,3 +139,19 @@ def browser() -> Iterator[object]:
         )
         yield instance
         instance.close()
+
+
+def seed_categories(session: Any) -> None:
+    """The demo's themes and territories, once per e2e database (the tests share one server)."""
+    from sqlmodel import select
+
+    from app.board.models import Territory, Theme
+    from app.demo import TERRITORIES, THEMES
+
+    if session.exec(select(Theme)).first() is None:
+        for position, (slug, name, name_en) in enumerate(THEMES):
+            session.add(Theme(slug=slug, name=name, name_en=name_en, position=position))
+    if session.exec(select(Territory)).first() is None:
+        for position, (slug, name) in enumerate(TERRITORIES):
+            session.add(Territory(slug=slug, name=name, name_en=name, position=position))
+    session.commit()

@@ -12,11 +12,10 @@ from sqlmodel import Session
 
 from app.accounts import service as accounts
 from app.accounts.models import Role
-from app.board.models import Territory, Theme
 from app.board.service import NeedInput, create_need
 from app.db import make_engine
-from app.demo import TERRITORIES, THEMES
 from app.settings import ModerationMode
+from tests.e2e.conftest import seed_categories
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "mot-de-passe-e2e"
@@ -29,12 +28,7 @@ def people(live_server):  # type: ignore[no-untyped-def]
     engine = make_engine(live_server.settings.sqlalchemy_url)
     with Session(engine) as session:
         session.info["settings"] = live_server.settings
-        if session.get(Theme, 1) is None:
-            for position, (slug, name, name_en) in enumerate(THEMES):
-                session.add(Theme(slug=slug, name=name, name_en=name_en, position=position))
-            for position, (slug, name) in enumerate(TERRITORIES):
-                session.add(Territory(slug=slug, name=name, name_en=name, position=position))
-            session.commit()
+        seed_categories(session)
         emails = []
         for label in ("autrice", "voisin"):
             email = f"{label}{next(_n)}@exemple.fr"

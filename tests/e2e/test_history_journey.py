@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app.accounts import service as accounts
 from app.accounts.models import Role
-from app.board.models import Theme
 from app.board.service import NeedInput, create_need
 from app.db import make_engine
 from app.demo import THEMES
 from app.settings import ModerationMode
+from tests.e2e.conftest import seed_categories
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -49,10 +49,7 @@ def staff_email(live_server):  # type: ignore[no-untyped-def]
     engine = make_engine(live_server.settings.sqlalchemy_url)
     with Session(engine) as session:
         session.info["settings"] = live_server.settings
-        if session.exec(select(Theme)).first() is None:
-            for position, (slug, name, name_en) in enumerate(THEMES):
-                session.add(Theme(slug=slug, name=name, name_en=name_en, position=position))
-            session.commit()
+        seed_categories(session)
         email = f"equipe{next(_n)}@exemple.fr"
         staff = accounts.create_user(
             session, email, display_name="Équipe", password=PASSWORD, role=Role.staff, verified=True
