@@ -222,6 +222,11 @@ def _reached_by_idea(session: Session, ideas: list[Idea]) -> dict[int, set[str]]
 # --- the board ---------------------------------------------------------------------------------
 
 
+# Cards per stage on the board (the demo's 110 ideas put 45 in « Détectée »: a 15,000-pixel
+# page); the list view, filtered by stage, holds them all.
+COLUMN_LIMIT = 12
+
+
 def _board_page(
     request: Request,
     session: Session,
@@ -235,14 +240,23 @@ def _board_page(
 ) -> Response:
     """The board; with `shared` (a plain GET), rendered once for the team members of the same
     role and version, then filled in with each one's form token (app/web/personal.py)."""
-    ideas = list(session.exec(select(Idea).order_by(col(Idea.stage_changed_at), col(Idea.id))))
+    everything = list(session.exec(select(Idea).order_by(col(Idea.stage_changed_at), col(Idea.id))))
     columns: dict[str, list[Idea]] = {stage: [] for stage in service.STAGE_LABELS}
-    for idea in ideas:
+    for idea in everything:
         columns.setdefault(idea.stage, []).append(idea)
+    # A column shows the ideas waiting longest at its stage, COLUMN_LIMIT of them, and links to
+    # the list filtered by stage for the rest; a card just moved or refused stays in sight.
+    keep = {focus, *(card_errors or {})}
+    shown = {
+        stage: [i for n, i in enumerate(ideas) if n < COLUMN_LIMIT or i.id in keep]
+        for stage, ideas in columns.items()
+    }
+    ideas = [i for stage_ideas in shown.values() for i in stage_ideas]
     reached = _reached_by_idea(session, ideas)
     context = {
-        "columns": [(s.value, columns[s.value]) for s in STAGE_ORDER],
-        "abandoned": columns[Stage.abandoned.value],
+        "columns": [(s.value, shown[s.value], len(columns[s.value])) for s in STAGE_ORDER],
+        "abandoned": shown[Stage.abandoned.value],
+        "abandoned_total": len(columns[Stage.abandoned.value]),
         "totals": service.support_totals(session, [i.id for i in ideas]),  # type: ignore[misc]
         "themes_by_id": {t.id: t for t in session.exec(select(Theme))},
         "territories_by_id": {t.id: t for t in session.exec(select(Territory))},

@@ -148,8 +148,37 @@ def test_the_board_says_what_the_next_stage_needs_instead_of_a_button(client, se
     html = client.get("/moderation/ideas").text
     assert LexborHTMLParser(html).css_first(f"#next-{idea.id}") is None
     card = _text(html, f"#idea-{idea.id}")
-    assert "Pour passer à « Recherche de porteur »" in card
-    assert "viable" in card
+    # Short on the card (two things missing), listed with links on the idea's page.
+    assert "Recherche de porteur » : 2 informations à compléter" in card
+    link = LexborHTMLParser(html).css_first(f"#idea-{idea.id} .idea-missing a")
+    assert link.attributes["href"] == f"/moderation/ideas/{idea.id}#next-requirements"  # type: ignore[union-attr]
+
+
+def test_a_column_shows_the_ideas_waiting_longest_and_links_to_the_rest(client, session):
+    from app.pipeline.staff_routes import COLUMN_LIMIT
+
+    staff = _staff(client, session)
+    made = [_idea(session, staff, f"Idée en attente n° {n}") for n in range(COLUMN_LIMIT + 3)]
+    tree = LexborHTMLParser(client.get("/moderation/ideas").text)
+    column = tree.css_first(".pipeline-column-detected")
+    titles = [a.text(strip=True) for a in column.css(".idea-card-title a")]
+    assert titles == [i.title for i in made[:COLUMN_LIMIT]]  # the oldest at this stage first
+    assert f"({COLUMN_LIMIT + 3})" in column.css_first("h2").text()
+    more = column.css_first(".pipeline-more a")
+    assert more.attributes["href"] == "/moderation/ideas/list?stage=detected"
+    assert f"Voir les {COLUMN_LIMIT + 3} idées" in more.text()
+    listed = client.get(more.attributes["href"]).text
+    assert all(i.title in listed for i in made)
+    # A card moved from the list of the rest stays in sight on the board.
+    last = made[-1]
+    response = post_form(
+        client,
+        f"/moderation/ideas/{last.id}/move",
+        {"from": "board", "seen_stage": "detected", "to_stage": "abandoned", "note": ""},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 422
+    assert LexborHTMLParser(response.text).css_first(f"#idea-{last.id}") is not None
 
 
 def test_abandoned_ideas_are_folded_last(client, session):
