@@ -87,10 +87,13 @@ def read_form(
     `name=value`), otherwise the form's first submit button (the one Enter presses)."""
     from selectolax.lexbor import LexborHTMLParser
 
+    def _path(url: str) -> str:  # what a browser sends: no query here, never the fragment
+        return url.split("#")[0].split("?")[0]
+
     forms = [
         f
         for f in LexborHTMLParser(html).css("form")
-        if (f.attributes.get("action") or "").split("?")[0] == action.split("?")[0]
+        if _path(f.attributes.get("action") or "") == _path(action)
     ]
     assert forms, f"no form posting to {action!r} on this page"
     assert len(forms) == 1, f"{len(forms)} forms post to {action!r}: name the page more narrowly"

@@ -485,7 +485,7 @@ def test_the_idea_page_shows_the_partners_panel_and_a_refused_link(staff_client,
     page = LexborHTMLParser(staff_client.get(f"/moderation/ideas/{idea.id}").text)
     panel = page.css_first("section#partners")
     assert "Détectée par" in panel.text() and "Ville de Mérignac" in panel.text()
-    assert panel.css_first("form[action$='/partners'] select[name=partner_id]") is not None
+    assert panel.css_first("form[action$='/partners#partners'] select[name=partner_id]") is not None
 
     response = staff_client.post(
         f"/moderation/ideas/{idea.id}/partners",

@@ -365,3 +365,19 @@ def test_a_step_back_from_the_idea_page_asks_for_its_box_to_be_ticked(client, se
     response = submit_form(client, url, action, {"confirm_backward": "1"}, html=again)
     assert response.status_code == 303
     assert fresh(session).get(Idea, idea.id).stage == "detected"  # type: ignore[union-attr]
+
+
+def test_each_form_of_the_idea_page_brings_the_person_back_to_its_section(client, session):
+    """Saved or refused, the answer opens at the section of the form that was sent (the
+    redirect names it, and so does the form's own address for a refusal shown in place)."""
+    staff = _staff(client, session)
+    idea = _idea(session, staff, stage="studying")
+    tree = LexborHTMLParser(client.get(f"/moderation/ideas/{idea.id}").text)
+    actions = [f.attributes["action"] for f in tree.css("main form[method=post]")]
+    assert actions
+    for action in actions:
+        if "/milestones/" in action:  # a milestone's own buttons, inside its section
+            continue
+        path, _sep, anchor = action.partition("#")
+        assert anchor, f"{path} brings the person back to the top of the page"
+        assert tree.css_first(f"section#{anchor}") is not None
