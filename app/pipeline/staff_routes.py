@@ -666,7 +666,37 @@ def idea_page(request: Request, session: SessionDep, user: Staff, idea_id: int) 
     idea = service.get_idea(session, idea_id)
     saved = request.query_params.get("saved", "") or request.query_params.get("done", "")
     notice = _(SAVED_NOTICES[saved]) if saved in SAVED_NOTICES else None
-    return _idea_page(request, session, user, idea, notice=notice)
+    typed = " ".join(request.query_params.get("need_q", "").split())[:100]
+    extra = {"need_q": typed, "need_choices": need_choices(session, idea, typed)}
+    return _idea_page(request, session, user, idea, notice=notice, extra=extra)
+
+
+NEED_CHOICES = 10
+
+
+def need_choices(session: Session, idea: Idea, typed: str) -> list[Need]:
+    """Public needs staff may tick to link to the idea: those matching the words typed (the
+    board's search: any order, accents ignored) or, before any search, those that look like the
+    idea's title; never one already in an idea (a need belongs to one idea at most)."""
+    from app.board.search import matching_needs
+    from app.pipeline.models import IdeaNeed
+
+    taken = select(IdeaNeed.need_id)
+    if typed:
+        statement = matching_needs(session, queries.visible_needs(), typed)
+        if statement is None:
+            return []
+        statement = statement.where(col(Need.id).not_in(taken))
+        return list(
+            session.exec(
+                statement.order_by(col(Need.supports_count).desc(), col(Need.id)).limit(
+                    NEED_CHOICES
+                )
+            )
+        )
+    linked = set(session.exec(taken).all())
+    alike = queries.similar_needs(session, idea.title, limit=NEED_CHOICES + len(linked))
+    return [n for n in alike if n.id not in linked][:NEED_CHOICES]
 
 
 def _saved(idea_id: int, what: str, anchor: str) -> RedirectResponse:

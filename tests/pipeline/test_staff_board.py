@@ -381,3 +381,24 @@ def test_each_form_of_the_idea_page_brings_the_person_back_to_its_section(client
         path, _sep, anchor = action.partition("#")
         assert anchor, f"{path} brings the person back to the top of the page"
         assert tree.css_first(f"section#{anchor}") is not None
+
+
+def test_needs_are_found_by_their_words_and_ticked_into_the_idea(client, session):
+    staff = _staff(client, session)
+    idea = _idea(session, staff, "Un atelier de réparation de vélos")
+    wanted = make_need(session, title="Réparer son vélo près de la gare de Bègles")
+    taken = make_need(session, title="Un atelier vélo à la gare de Talence")
+    other = _idea(session, staff, "Une autre idée")
+    service.link_needs(session, staff, other, [taken.id])  # type: ignore[list-item]
+    url = f"/moderation/ideas/{idea.id}"
+    page = client.get(url).text
+    # The search form as staff fill it: words in any order, no accent.
+    search = LexborHTMLParser(page).css_first("form.need-search").html
+    found = submit_form(client, url, url, {"need_q": "gare velo"}, html=search)
+    assert found.status_code == 200
+    tree = LexborHTMLParser(found.text)
+    offered = {i.attributes["value"] for i in tree.css("fieldset.need-choices input[name=need]")}
+    assert offered == {str(wanted.id)}  # the need already in an idea is not offered
+    linked = submit_form(client, url, f"{url}/needs", {"need": str(wanted.id)}, html=found.text)
+    assert linked.status_code == 303
+    assert wanted.title in page_text(client.get(linked.headers["location"]).text, "#needs")
