@@ -18,8 +18,56 @@
     var target = alert || (event.detail.boosted ? document.getElementById("contenu") : null);
     if (target) {
       target.focus({ preventScroll: false });
+      return;
     }
+    keepFocus(event.detail.target);
+    announce();
   });
+
+  function focusOn(element) {
+    if (!element) {
+      return;
+    }
+    if (!element.matches("a[href], button, input, select, textarea, summary, [tabindex]")) {
+      element.setAttribute("tabindex", "-1");
+    }
+    element.focus({ preventScroll: false });
+  }
+
+  // A swap that removed the focused control (a concern answered, a comment sent: the form is
+  // replaced) would send keyboard and screen-reader users back to the top of the page. Focus
+  // goes instead where the answer says (a <template data-swap-focus="#id"> it carries, or an
+  // element marked data-swap-focus), else to the block that was swapped in.
+  function keepFocus(target) {
+    var marker = document.querySelector("template[data-swap-focus]");
+    var wanted = marker ? document.querySelector(marker.getAttribute("data-swap-focus")) : null;
+    var lost = !document.activeElement || document.activeElement === document.body;
+    if (!lost) {
+      return;
+    }
+    if (!wanted && target) {
+      var block = document.contains(target) ? target : document.getElementById(target.id);
+      wanted = block ? block.querySelector("[data-swap-focus]:not(template)") || block : null;
+    }
+    focusOn(wanted);
+  }
+
+  // What an answer says out loud (data-announce on its marker), through the page's polite
+  // live region; the marker is then taken out.
+  function announce() {
+    var live = document.getElementById("live-status");
+    var markers = document.querySelectorAll("template[data-swap-focus], template[data-announce]");
+    markers.forEach(function (marker) {
+      var words = marker.getAttribute("data-announce");
+      if (live && words) {
+        live.textContent = "";
+        window.requestAnimationFrame(function () {
+          live.textContent = words;
+        });
+      }
+      marker.remove();
+    });
+  }
 
   // A notice after a redirect (?notice=…) is for the person who just acted: once shown, take it
   // out of the address, so that the link they copy and share carries no « Merci ! ».
