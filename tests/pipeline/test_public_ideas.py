@@ -95,6 +95,12 @@ def test_list_filters_by_stage_theme_and_territory(client, session):
     assert _titles(client.get("/ideas?theme=mobilite").text) == ["Idée à l'étude en ville"]
     assert _titles(client.get("/ideas?territory=merignac").text) == ["Idée lancée à Mérignac"]
     assert _titles(client.get("/ideas?stage=studying&territory=merignac").text) == []
+    # A filtered list says what it keeps, with one link back to all of it.
+    tree = LexborHTMLParser(client.get("/ideas?stage=launched&theme=mobilite").text)
+    said = tree.css_first(".active-filters")
+    assert said is not None and "Entreprise créée" in said.text() and "Mobilité" in said.text()
+    assert said.css_first("a.clear-filters").attributes["href"] == "/ideas"
+    assert LexborHTMLParser(client.get("/ideas").text).css_first(".active-filters") is None
 
 
 @pytest.mark.parametrize(
