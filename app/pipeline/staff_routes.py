@@ -694,8 +694,8 @@ def need_choices(session: Session, idea: Idea, typed: str) -> list[Need]:
                 )
             )
         )
-    linked = set(session.exec(taken).all())
-    alike = queries.similar_needs(session, idea.title, limit=NEED_CHOICES + len(linked))
+    alike = queries.similar_needs(session, idea.title, limit=NEED_CHOICES * 2)
+    linked = set(session.exec(taken.where(col(IdeaNeed.need_id).in_([n.id for n in alike]))).all())
     return [n for n in alike if n.id not in linked][:NEED_CHOICES]
 
 
