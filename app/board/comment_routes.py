@@ -227,6 +227,43 @@ def post_comment(
     )
 
 
+@router.get("/comments/{comment_id}/reply")
+def reply_page(
+    request: Request, session: SessionDep, user: OptionalUser, comment_id: RowId
+) -> Response:
+    """The reply form of a thread, asked for when a person chooses « Répondre »: with htmx
+    the form alone, put in place under the comment; without it, a page with the form. The
+    need page used to carry one reply form per thread, each with its own signed guard: half
+    of a 50-comment page's bytes and most of its time (bench/README.md, issue 13)."""
+    comment = session.get(Comment, comment_id)
+    if comment is None or comment.deleted_at is not None or comment.parent_id is not None:
+        raise NotFound(_("Ce commentaire n'existe pas ou plus."))
+    if user is None:
+        return _login_redirect(request, f"/comments/{comment_id}/reply")
+    need = get_visible_need(session, comment.need_id)
+    if comment.status != "published":
+        raise NotFound(_("Ce commentaire n'existe pas ou plus."))
+    ensure_can_participate(user)
+    fragment = wants_fragment(request)
+    author = session.get(User, comment.author_id) if comment.author_id else None
+    return render(
+        request,
+        "board/comment_new.html",
+        {
+            "need": need,
+            "parent_id": comment.id,
+            "reply_to": author.display_name if author else None,
+            "replied": comments.comment_view(session, comment, user),
+            "values": {},
+            "errors": {},
+            "form_error": None,
+            "comment_form": comment_form_state(request.app.state.settings),
+            "plain": not fragment,
+        },
+        block="reply",
+    )
+
+
 # --- editing and deleting ------------------------------------------------------------------------
 
 

@@ -44,7 +44,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.requests import HTTPConnection
 
 from app.web import freshness, i18n
-from app.web.antiabuse import HONEYPOT_FIELD, STARTED_FIELD, sign_form_start
+from app.web.antiabuse import HONEYPOT_FIELD, STARTED_FIELD, sign_form_starts
 from app.web.cache import ResponseStore
 from app.web.content_version import TABLE as CONTENT_VERSION_TABLE
 from app.web.templating import FRAGMENT_VARY, page_context, render_to_string, wants_fragment
@@ -182,7 +182,7 @@ def fill(
         body = body.replace(SUBMISSION_HOLE, secrets.token_urlsafe(16))
     if GUARD_HOLE in body:
         pieces = body.split(GUARD_HOLE)
-        signed = [sign_form_start(settings) for _ in range(len(pieces) - 1)]
+        signed = sign_form_starts(settings, len(pieces) - 1)
         body = "".join(p + s for p, s in zip(pieces, [*signed, ""], strict=True))
     return body
 

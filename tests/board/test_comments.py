@@ -587,7 +587,12 @@ def test_the_comments_section_renders_threads_forms_and_labels(app, session, nee
     ids = [n.attributes["id"] for n in tree.css("[id]")]
     assert len(ids) == len(set(ids))
     assert tree.css_first(f"form#comment-form-{need.id} input[name=submission_key]") is not None
-    assert tree.css_first(f"form#reply-form-{top.id}") is not None
+    # A thread offers the way to its reply form, which is asked for when wanted.
+    reply = tree.css_first(f"#reply-box-{top.id} a.reply-link")
+    assert reply is not None
+    assert reply.attributes["href"] == f"/comments/{top.id}/reply"
+    assert reply.attributes["data-hx-get"] == f"/comments/{top.id}/reply"
+    assert tree.css_first(f"form#reply-form-{top.id}") is None
     assert tree.css_first("input[name=website]") is not None  # the honeypot
     assert "Bob" in section.text()
 

@@ -39,6 +39,7 @@ RESIDENT_PAGES = [
     "/needs/{own_need_id}/edit",
     "/needs/{own_need_id}/delete",
     "/comments/{own_comment}/edit",
+    "/comments/{other_comment}/reply",
     "/report?kind=need&id={other_need_id}",
     "/report?kind=comment&id={other_comment}",
     "/report/thanks?back=/",

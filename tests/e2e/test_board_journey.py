@@ -146,8 +146,8 @@ def test_post_support_comment_follow_report_and_find(browser, live_server, peopl
     page.get_by_label("Votre commentaire").fill("Même situation pour nous, à Bègles.")
     page.get_by_role("button", name="Publier le commentaire").click()
     page.get_by_text("Même situation pour nous, à Bègles.").wait_for()
-    page.locator("summary", has_text="Répondre").first.click()
-    page.get_by_label("Votre réponse").first.fill("Et le mercredi aussi.")
+    page.locator("a.reply-link").first.click()
+    page.get_by_role("textbox", name="Votre réponse").first.fill("Et le mercredi aussi.")
     page.get_by_role("button", name="Envoyer la réponse").first.click()
     page.get_by_text("Et le mercredi aussi.").wait_for()
 

@@ -112,7 +112,7 @@ def test_a_resident_takes_part_with_the_keyboard_only(browser, live_server, worl
     )
 
     # A comment: once sent, the focus is on it and the live region says it is published.
-    _tab_to(page, "el.tagName === 'TEXTAREA' && el.name === 'body' && !el.closest('details')")
+    _tab_to(page, "el.tagName === 'TEXTAREA' && el.name === 'body'")
     page.keyboard.type("Je viendrai avec mon grille-pain.")
     _tab_to(page, "el.tagName === 'BUTTON' && el.textContent.includes('Publier le commentaire')")
     page.keyboard.press("Enter")
@@ -121,10 +121,11 @@ def test_a_resident_takes_part_with_the_keyboard_only(browser, live_server, worl
         "() => document.getElementById('live-status').textContent.includes('publié')"
     )
 
-    # A reply to Awa: « Répondre » opens with Enter, the reply is sent, the focus is on it.
-    _tab_to(page, "el.tagName === 'SUMMARY' && el.textContent.includes('Répondre')")
+    # A reply to Awa: « Répondre » with Enter puts the reply form in place and the focus in its
+    # text box; the reply is sent, the focus is on it.
+    _tab_to(page, "el.tagName === 'A' && el.classList.contains('reply-link')")
     page.keyboard.press("Enter")
-    _tab_to(page, "el.tagName === 'TEXTAREA' && !!el.closest('details[open]')")
+    _focus_is(page, "el.tagName === 'TEXTAREA' && el.id.startsWith('reply-form-')")
     page.keyboard.type("Bonne idée, le samedi.")
     _tab_to(page, "el.tagName === 'BUTTON' && el.textContent.includes('Envoyer la réponse')")
     page.keyboard.press("Enter")

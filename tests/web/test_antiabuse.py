@@ -19,6 +19,7 @@ from app.web.antiabuse import (
     check_link_limit,
     guard_values,
     sign_form_start,
+    sign_form_starts,
 )
 from app.web.errors import Invalid
 from app.web.templating import environment
@@ -171,6 +172,24 @@ def test_guard_values_carry_a_fresh_signed_timestamp(settings) -> None:  # type:
         guard["started"], return_timestamp=True
     )
     assert when == NOW
+
+
+def test_many_values_signed_at_once_are_distinct_and_read_by_the_signer(settings) -> None:  # type: ignore[no-untyped-def]
+    """The quick way (one derived key for all) makes what TimestampSigner makes and reads."""
+    signer = TimestampSigner(settings.signing_key, salt="bourse.form")
+    before = datetime.now(UTC).replace(microsecond=0)
+    values = sign_form_starts(settings, 40)
+    assert len(set(values)) == 40
+    for value in values:
+        nonce, when = signer.unsign(value, return_timestamp=True)
+        assert len(nonce) == 16 and before <= when <= datetime.now(UTC)
+        check_guard(
+            {STARTED_FIELD: value, HONEYPOT_FIELD: ""}, settings, now=when + timedelta(seconds=5)
+        )
+    other = TimestampSigner("une-autre-clef-" * 3, salt="bourse.form")
+    with pytest.raises(Exception):  # noqa: B017 - BadSignature, whatever its subclass
+        other.unsign(values[0])
+    assert sign_form_starts(settings, 0) == []
 
 
 def _render_fields(settings, **kwargs) -> LexborHTMLParser:  # type: ignore[no-untyped-def]

@@ -208,8 +208,13 @@ def test_each_comment_form_of_a_need_page_has_its_own_value(client, session, res
     add_comment(session, need, make_user(session), "Un second fil.")
 
     html = client.get(f"/needs/{need.id}-{need.slug}").text
-    forms = LexborHTMLParser(html).css("form.comment-form")
-    assert len(forms) == 3  # the new comment's, and one reply form per thread
+    tree = LexborHTMLParser(html)
+    forms = tree.css("form.comment-form")
+    assert len(forms) == 1  # the new comment's; each reply form is asked for with « Répondre »
+    for link in tree.css("a.reply-link"):
+        asked = client.get(link.attributes["data-hx-get"], headers=HTMX).text
+        forms += LexborHTMLParser(asked).css("form.comment-form")
+    assert len(forms) == 3
     started = [f.css_first(f"input[name={STARTED_FIELD}]").attributes["value"] for f in forms]
     assert len(set(started)) == 3
 
@@ -229,8 +234,12 @@ def test_a_person_comments_then_replies_then_comments_again_from_the_same_page(
     refreshed = form_values(first.text, f"comment-form-{need.id}")
     assert refreshed[STARTED_FIELD] != values[STARTED_FIELD]
 
-    # Then a reply, from the reply form the page showed from the start.
-    reply = form_values(page, f"reply-form-{thread.id}")
+    # Then a reply, from the reply form that « Répondre » puts in place (htmx asks for it).
+    link = LexborHTMLParser(page).css_first(f"#reply-box-{thread.id} a.reply-link")
+    assert link is not None
+    asked = client.get(link.attributes["data-hx-get"], headers=HTMX)
+    assert asked.status_code == 200
+    reply = form_values(asked.text, f"reply-form-{thread.id}")
     second = client.post(action, data={**reply, "body": "Je vous réponds."}, headers=HTMX)
     assert second.status_code == 200, second.text
 
