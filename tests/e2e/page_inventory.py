@@ -96,6 +96,16 @@ STAFF_PAGES = [
     "/account/notifications/settings",
 ]
 
+# Error pages no address shows on demand, by status: what makes the app answer them. The test
+# gets each one rendered by the app itself and checks it at the live server's origin, with its
+# real style sheet, in French and in English (tests/e2e/test_error_pages_quality.py). The 404
+# (an unknown address, above) and the 403 (/moderation/ for a resident) are visited as pages.
+ERROR_PAGES = {
+    429: "a report over the account's limit, through the real form (app/ratelimit.py)",
+    500: "an unexpected exception (a route the test adds raises)",
+    503: "the database unreachable (an app whose database file cannot be opened)",
+}
+
 # GET routes that answer no HTML page, and what they answer instead.
 NOT_PAGES = {
     "/lang": "a redirect that sets the language",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,20 +34,29 @@ def vnu_problems(
     base_url: str, pages: list[str], tmp_path: Path, *, cookie: str = "", langs=("fr", "en")
 ) -> list[str]:  # type: ignore[no-untyped-def]
     """Every page fetched in each language, then checked in one run of the Nu Html Checker."""
+    documents: dict[str, str] = {}
+    cookies = {SESSION_COOKIE: cookie} if cookie else {}
+    with httpx.Client(base_url=base_url, cookies=cookies) as http:
+        for path in pages:
+            for lang in langs:
+                response = http.get(path, headers={"Accept-Language": lang})
+                assert response.status_code < 500, f"{path}: {response.status_code}"
+                documents[f"{path} ({lang})"] = response.text
+    return vnu_documents(documents, tmp_path)
+
+
+def vnu_documents(documents: Mapping[str, str], tmp_path: Path) -> list[str]:
+    """The Nu Html Checker's errors on HTML documents given as text (name → HTML), in one run:
+    for pages no address shows on demand, such as the error pages the app renders."""
     require(VNU_JAR)
     java = shutil.which("java")
     if java is None:
         raise pytest.UsageError("java is needed for the Nu Html Checker")
     files: dict[str, str] = {}
-    cookies = {SESSION_COOKIE: cookie} if cookie else {}
-    with httpx.Client(base_url=base_url, cookies=cookies) as http:
-        for index, path in enumerate(pages):
-            for lang in langs:
-                response = http.get(path, headers={"Accept-Language": lang})
-                assert response.status_code < 500, f"{path}: {response.status_code}"
-                name = f"page{index}-{lang}.html"
-                (tmp_path / name).write_text(response.text, encoding="utf-8")
-                files[name] = f"{path} ({lang})"
+    for index, (label, html) in enumerate(documents.items()):
+        name = f"page{index}.html"
+        (tmp_path / name).write_text(html, encoding="utf-8")
+        files[name] = label
     result = subprocess.run(
         [java, "-jar", str(VNU_JAR), "--errors-only", "--format", "json"]
         + [str(tmp_path / name) for name in files],
@@ -61,15 +71,39 @@ def vnu_problems(
     ]
 
 
+def _fulfil_with(answer: httpx.Response) -> Any:
+    """A Playwright route handler that answers with `answer` (its body already decoded)."""
+    headers = {
+        k: v for k, v in answer.headers.items() if k not in ("content-length", "content-encoding")
+    }
+
+    def handler(route: Any, _request: Any = None) -> None:
+        route.fulfill(status=answer.status_code, headers=headers, body=answer.content)
+
+    return handler
+
+
 def axe_violations(
-    browser: Any, base_url: str, pages: list[str], *, cookie: str = "", locale: str = "fr-FR"
+    browser: Any,
+    base_url: str,
+    pages: list[str],
+    *,
+    cookie: str = "",
+    locale: str = "fr-FR",
+    rendered: Mapping[str, httpx.Response] | None = None,
 ) -> list[str]:
-    """axe-core's serious and lesser violations of WCAG 2.1 A/AA on each page."""
+    """axe-core's serious and lesser violations of WCAG 2.1 A/AA on each page.
+
+    `rendered`: addresses the browser gets from the test instead of the server (address → the
+    app's answer, status, headers and HTML), for pages no address shows on demand (an error
+    page); served at the server's origin, so its style sheets and scripts are the real ones."""
     require(AXE_JS)
     # bypass_csp lets the test inject axe; the site itself still serves its strict CSP.
     context = browser.new_context(bypass_csp=True, locale=locale)
     if cookie:
         context.add_cookies([{"name": SESSION_COOKIE, "value": cookie, "url": base_url}])
+    for path, response in (rendered or {}).items():
+        context.route(base_url + path, _fulfil_with(response))
     page = context.new_page()
     script = AXE_JS.read_text(encoding="utf-8")
     violations = []
