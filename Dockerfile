@@ -1,31 +1,29 @@
 # syntax=docker/dockerfile:1
-# Build stage: install the app and its pinned dependencies into a virtual environment.
+# Build stage: build the wheel (it carries templates, static files, migrations and catalogues,
+# mapped into the package by pyproject.toml) and install it with the pinned dependencies.
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 RUN python -m venv /opt/venv
-COPY pyproject.toml constraints.txt README.md ./
+COPY pyproject.toml constraints.txt README.md alembic.ini ./
 COPY app ./app
-RUN /opt/venv/bin/pip install -c constraints.txt .
+COPY migrations ./migrations
+COPY templates ./templates
+COPY static ./static
+RUN /opt/venv/bin/pip wheel --no-deps --wheel-dir /wheels . \
+    && /opt/venv/bin/pip install -c constraints.txt /wheels/bourse-*.whl
 
-# Runtime stage: the virtual environment, templates, static files and migrations; no compilers.
+# Runtime stage: the virtual environment alone; no sources, no compilers.
 FROM python:3.11-slim
-# PYTHONPATH puts /app first, so the code runs next to its templates/, static/ and migrations/.
 ENV PATH=/opt/venv/bin:$PATH \
-    PYTHONPATH=/app \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     BOURSE_ENV=production \
     BOURSE_DATA_DIR=/data
-RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin bourse \
+RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin bourse \
     && mkdir -p /data && chown bourse /data
 COPY --from=build /opt/venv /opt/venv
-WORKDIR /app
-COPY --chown=bourse alembic.ini ./
-COPY --chown=bourse app ./app
-COPY --chown=bourse migrations ./migrations
-COPY --chown=bourse templates ./templates
-COPY --chown=bourse static ./static
+WORKDIR /data
 USER bourse
 VOLUME ["/data"]
 EXPOSE 8000

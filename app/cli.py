@@ -71,10 +71,10 @@ def migrate_database(url: str | None = None, revision: str = "head") -> None:
     from alembic import command
     from alembic.config import Config
 
-    from app import PROJECT_ROOT
+    from app import RESOURCES
 
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config = Config(str(RESOURCES / "alembic.ini"))
+    config.set_main_option("script_location", str(RESOURCES / "migrations"))
     config.attributes["configure_logger"] = False
     if url:
         config.attributes["url"] = url

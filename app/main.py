@@ -16,7 +16,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from starlette.requests import HTTPConnection
 
-from app import PROJECT_ROOT
+from app import RESOURCES
 from app.accounts.deps import load_user_for_request, raw_session_token
 from app.board.support_form_path import SupportFormPathMiddleware
 from app.db import engine_for
@@ -214,6 +214,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The JSON API authenticates writes with Bearer tokens, which a forging site cannot send:
     # no CSRF check there (and no cookies are honoured for its writes).
     app.include_router(api_router)
-    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=RESOURCES / "static"), name="static")
     install_error_handlers(app)
     return app

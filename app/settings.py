@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app import PROJECT_ROOT
+from app import INSTALLED_FROM_WHEEL, PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,14 @@ class MissingSecretKey(RuntimeError):
     """Raised when production runs without BOURSE_SECRET_KEY."""
 
 
+def _default_data_dir() -> Path:
+    """data/ of the checkout; installed from a wheel, data/ of the directory the command runs in
+    (a package's own directory is no place for a database). BOURSE_DATA_DIR overrides both."""
+    if INSTALLED_FROM_WHEEL:
+        return Path.cwd() / "data"
+    return PROJECT_ROOT / "data"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BOURSE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
@@ -43,7 +51,7 @@ class Settings(BaseSettings):
 
     env: Env = Field(Env.development, description="development, production or test")
     data_dir: Path = Field(
-        PROJECT_ROOT / "data",
+        default_factory=_default_data_dir,
         description="Where the SQLite file, the development secret and the outbox live",
     )
     database_url: str = Field(

@@ -35,7 +35,7 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message
 
-from app import PROJECT_ROOT
+from app import RESOURCES
 from app.settings import Settings
 from app.web.errors import AppError, Invalid
 from app.web.i18n import gettext as _
@@ -83,7 +83,7 @@ class StoredFile:
 
 def upload_root(settings: Settings) -> Path:
     root = settings.uploads_path.resolve()
-    static = (PROJECT_ROOT / "static").resolve()
+    static = (RESOURCES / "static").resolve()
     if root == static or static in root.parents:
         # Anything under static/ would be served to everyone, with a guessed type.
         raise RuntimeError("BOURSE_UPLOAD_DIR must not be inside static/")

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import escape
 
-from app import PROJECT_ROOT
+from app import RESOURCES
 from app.board import queries as board_queries
 from app.board.badges import badges_for
 from app.board.models import Need
@@ -39,7 +39,7 @@ from app.web.templating import render, render_to_string
 router = APIRouter()
 
 CACHE_CONTROL = "public, max-age=60"
-EMBED_JS = PROJECT_ROOT / "static" / "js" / "embed.js"
+EMBED_JS = RESOURCES / "static" / "js" / "embed.js"
 OEMBED_WIDTH, OEMBED_HEIGHT = 480, 260
 
 

@@ -14,10 +14,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context,
 from markupsafe import Markup
 from starlette.requests import HTTPConnection
 
-from app import PROJECT_ROOT
+from app import RESOURCES
 from app.web import i18n
 
-TEMPLATES_DIR = PROJECT_ROOT / "templates"
+TEMPLATES_DIR = RESOURCES / "templates"
 
 
 def _make_environment() -> Environment:
