@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export BOURSE_ENV ?= development
 
-.PHONY: run test test-postgres e2e lint format messages lock clean help
+.PHONY: run test test-postgres e2e screenshots lint format messages lock clean help
 
 help:
 	@echo "make run            install, migrate, seed the demo and serve on http://$(HOST):$(PORT)"
@@ -17,6 +17,7 @@ help:
 	@echo "                    BOURSE_TEST_POSTGRES_URL is set)"
 	@echo "make test-postgres  the same suite against PostgreSQL"
 	@echo "make e2e            browser tests (needs Debian's chromium)"
+	@echo "make screenshots    the README's pictures in docs/, from the whole-story browser test"
 	@echo "make lint / format  ruff"
 	@echo "make messages       extract interface strings into the English catalogue"
 
@@ -66,6 +67,10 @@ AXE_VERSION := 4.14.1
 # Needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium).
 e2e: $(VENV)/.installed-e2e .tools/.installed-$(VNU_VERSION)-$(AXE_VERSION)
 	BOURSE_ENV=test $(BIN)/pytest -m e2e tests/e2e
+
+# The README's pictures (docs/*.png, 1280×800), taken by the whole-story browser test.
+screenshots: $(VENV)/.installed-e2e
+	BOURSE_ENV=test BOURSE_DOCS_SCREENSHOTS=1 $(BIN)/pytest -m e2e tests/e2e/test_whole_story.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
