@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import threading
+from typing import Any
 
 from app.settings import MissingSecretKey, Settings
 
@@ -37,6 +38,18 @@ def forwarded_allow_ips(option: str | None) -> str:
     return os.environ.get("FORWARDED_ALLOW_IPS", DEFAULT_FORWARDED_ALLOW_IPS)
 
 
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging configuration plus the app's loggers ("bourse", "bourse.access"),
+    printed like uvicorn's own lines; applied by uvicorn in each worker process."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["bourse"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -58,6 +71,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "proxy_headers": True,
         "forwarded_allow_ips": trusted,
         "log_level": "info",
+        # uvicorn's access log writes each client's address: ours (app/web/access_log.py) does
+        # not, and its logger is set up in every worker by the same configuration.
+        "access_log": False,
+        "log_config": log_config(),
     }
     del settings
     if args.workers > 1 and workers.spreads_connections():

@@ -23,6 +23,7 @@ from app.db import engine_for
 from app.settings import Env, Settings
 from app.syndication.attribution import REF_COOKIE
 from app.syndication.support_path import SupportPathMiddleware
+from app.web.access_log import AccessLogMiddleware
 from app.web.admission import AdmissionMiddleware
 from app.web.bodylimit import BodyLimitMiddleware
 from app.web.cache import AnonymousCacheMiddleware, cache_of
@@ -160,6 +161,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost: a stored answer (security headers included) is replayed before anything else
     # runs. Anonymous, public GETs only; see app/web/cache.py.
     app.add_middleware(AnonymousCacheMiddleware, max_mb=settings.cache_mb)
+    if settings.access_log == "on":
+        # Around everything, cache hits included: what the server answered and how fast.
+        app.add_middleware(AccessLogMiddleware)
 
     from app.accounts.routes import router as accounts_router
     from app.board.comment_routes import router as comment_router

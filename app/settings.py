@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     upload_dir: Path | None = Field(None, description="Uploaded files; default data/uploads")
     max_upload_mb: int = Field(10, ge=1, le=512)
     rate_limits: Literal["on", "off"] = Field("on")
+    access_log: Literal["on", "off"] = Field(
+        "on", description="One line per request in the server's log (app/web/access_log.py)"
+    )
     cache_mb: int = Field(
         64, ge=0, le=4096, description="Memory of the anonymous response cache per worker"
     )

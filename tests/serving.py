@@ -42,8 +42,10 @@ def bourse_process(
     *args: str,
     env: dict[str, str] | None = None,
     database_url: str | None = None,
+    output: list[str] | None = None,
 ) -> Iterator[tuple[subprocess.Popen[str], str, str]]:
-    """bourse_serve(), yielding the process too."""
+    """bourse_serve(), yielding the process too; `output`, when given, receives every line the
+    server writes to its log, as it writes them."""
     if database_url is None:
         database_url = f"sqlite:///{tmp_path / 'serve.sqlite3'}"
         migrate_database(database_url)
@@ -74,6 +76,8 @@ def bourse_process(
         assert process.stderr is not None
         for line in process.stderr:
             lines.put(line)
+            if output is not None:
+                output.append(line)
         lines.put(None)
 
     reader = threading.Thread(target=read_log, daemon=True)
