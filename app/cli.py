@@ -203,13 +203,17 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_export_data(args: argparse.Namespace) -> int:
-    from app.db import engine_for
-    from app.transfer import export_data
+    from pathlib import Path
 
-    engine = engine_for(Settings())
+    from app.db import engine_for
+    from app.transfer import export_data, import_files_count
+
+    settings = Settings()
+    engine = engine_for(settings)
     with open(args.file, "w", encoding="utf-8") as out:
-        count = export_data(engine, out)
-    print(f"{count} ligne(s) exportée(s) dans {args.file}.", file=sys.stderr)
+        count = export_data(engine, out, settings.uploads_path)
+    files = import_files_count(Path(args.file))
+    print(f"{count} ligne(s) et {files} fichier(s) exporté(s) dans {args.file}.", file=sys.stderr)
     return 0
 
 
@@ -217,19 +221,24 @@ def cmd_import_data(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from app.db import engine_for
-    from app.transfer import TransferError, import_data
+    from app.transfer import TransferError, import_data, import_files_count
 
     path = Path(args.file)
     if not path.is_file():
         print(f"bourse: fichier introuvable : {path}", file=sys.stderr)
         return 1
-    engine = engine_for(Settings())
+    settings = Settings()
+    engine = engine_for(settings)
     try:
-        count = import_data(engine, path)
+        count = import_data(engine, path, settings.uploads_path)
     except TransferError as exc:
         print(f"bourse: {exc}", file=sys.stderr)
         return 1
-    print(f"{count} ligne(s) importée(s).", file=sys.stderr)
+    files = import_files_count(path)
+    print(
+        f"{count} ligne(s) et {files} fichier(s) importé(s) dans {settings.uploads_path}.",
+        file=sys.stderr,
+    )
     return 0
 
 
