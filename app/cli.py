@@ -242,6 +242,26 @@ def cmd_import_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.backup import BackupError, backup
+
+    settings = _settings_or_exit()
+    try:
+        manifest = backup(settings.sqlalchemy_url, settings.uploads_path, Path(args.directory))
+    except BackupError as exc:
+        print(f"bourse: {exc}", file=sys.stderr)
+        return 1
+    rows = sum(manifest["rows"].values())
+    print(
+        f"Copie prise dans {args.directory} : {manifest['database']}, {rows} ligne(s), "
+        f"{manifest['files']} fichier(s) (manifest.json).",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bourse", description="Bourse à initiatives")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -297,6 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import-data", help="load a JSON Lines export into an empty database")
     p.add_argument("file")
     p.set_defaults(func=cmd_import_data)
+
+    p = sub.add_parser(
+        "backup", help="a consistent copy of the database and uploaded files, site running"
+    )
+    p.add_argument("directory", help="a new or empty folder")
+    p.set_defaults(func=cmd_backup)
     return parser
 
 
