@@ -1,7 +1,7 @@
 """The staff list of ideas: filters, sorting, and the same rows as CSV.
 
 One query (`filtered_ideas`) feeds the list page and the export, so what staff download is
-exactly what they were looking at.
+exactly what they were looking at; the board's filters (`board_ideas`) are that query too.
 """
 
 from __future__ import annotations
@@ -103,6 +103,23 @@ def parse_filters(session: Session, params: Mapping[str, str]) -> IdeaFilters:
     else:
         filters.page = page
     return filters
+
+
+# The board's filters: the list's, less the stage (the board's columns are the stages) and the
+# order and page (each column shows the ideas waiting longest, then links to the list).
+BOARD_FILTERS = ("q", "origin", "theme", "territory", "public")
+
+
+def parse_board_filters(session: Session, params: Mapping[str, str]) -> IdeaFilters:
+    """The board's filters from the query string, read as the list reads them (unknown values
+    reported in `errors` and ignored); the list's other parameters are not the board's."""
+    return parse_filters(session, {name: params.get(name, "") for name in BOARD_FILTERS})
+
+
+def board_ideas(session: Session, filters: IdeaFilters) -> list[Idea]:
+    """Every idea the board's filters keep, the longest at its stage first: the same query as
+    the list and the CSV, so a column's « Voir les N idées » lists exactly its N ideas."""
+    return list(session.exec(_statement(filters)).all())
 
 
 def _statement(filters: IdeaFilters):  # type: ignore[no-untyped-def]

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from babel.dates import format_timedelta
 from fastapi import APIRouter, Depends, Request
@@ -238,9 +239,14 @@ def _board_page(
     status_code: int = 200,
     shared: personal.SharedPage | None = None,
 ) -> Response:
-    """The board; with `shared` (a plain GET), rendered once for the team members of the same
-    role and version, then filled in with each one's form token (app/web/personal.py)."""
-    everything = list(session.exec(select(Idea).order_by(col(Idea.stage_changed_at), col(Idea.id))))
+    """The board, narrowed by the filters of the address (the board's own, or the one a card's
+    move form posts to, so that the board it gives back keeps them); with `shared` (a plain
+    GET), rendered once for the team members of the same role and version, then filled in with
+    each one's form token (app/web/personal.py)."""
+    filters = export.parse_board_filters(session, request.query_params)
+    if filters.errors and status_code == 200:
+        status_code = 400  # as the list says it: the board shown with the good filters only
+    everything = export.board_ideas(session, filters)
     columns: dict[str, list[Idea]] = {stage: [] for stage in service.STAGE_LABELS}
     for idea in everything:
         columns.setdefault(idea.stage, []).append(idea)
@@ -253,13 +259,30 @@ def _board_page(
     }
     ideas = [i for stage_ideas in shown.values() for i in stage_ideas]
     reached = _reached_by_idea(session, ideas)
+    themes, territories = queries.categories(session, include_archived=True)
+    kept = filters.query()
     context = {
         "columns": [(s.value, shown[s.value], len(columns[s.value])) for s in STAGE_ORDER],
         "abandoned": shown[Stage.abandoned.value],
         "abandoned_total": len(columns[Stage.abandoned.value]),
+        "matching": len(everything),
         "totals": service.support_totals(session, [i.id for i in ideas]),  # type: ignore[misc]
-        "themes_by_id": {t.id: t for t in session.exec(select(Theme))},
-        "territories_by_id": {t.id: t for t in session.exec(select(Territory))},
+        "themes_by_id": {t.id: t for t in themes},
+        "territories_by_id": {t.id: t for t in territories},
+        # The filters: their form (archived categories only label old ideas), what they keep,
+        # and the addresses that keep them (« Voir les N idées », the cards' move forms).
+        "filters": filters,
+        "errors": filters.errors,
+        "filter_query": kept,
+        "move_query": f"?{urlencode(kept)}" if kept else "",
+        "themes": [t for t in themes if t.archived_at is None],
+        "territories": [t for t in territories if t.archived_at is None],
+        "choices": {
+            "origin": _labelled(service.ORIGIN_LABELS),
+            "public": _labelled(export.PUBLIC_CHOICES),
+        },
+        # A filter applied in place says how many ideas it keeps (app.js, data-announce).
+        "announce": request.method == "GET" and bool(kept),
         "options": {
             i.id: _move_options(i, reached.get(i.id, set()))  # type: ignore[arg-type]
             for i in ideas
@@ -795,8 +818,11 @@ async def move_idea(request: Request, session: SessionDep, user: Staff, idea_id:
                 stage=service.stage_label(idea.stage),
             )
             return _board_page(request, session, notice=notice, focus=idea_id)
+        # Back to the board as it was filtered: the card's form posts with the filters.
+        kept = export.parse_board_filters(session, request.query_params).query()
         return RedirectResponse(
-            f"/moderation/ideas?moved={idea_id}#idea-{idea_id}", status_code=303
+            f"/moderation/ideas?{urlencode({**kept, 'moved': idea_id})}#idea-{idea_id}",
+            status_code=303,
         )
     return _saved(idea_id, "moved", "move")
 
