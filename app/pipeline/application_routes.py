@@ -16,11 +16,12 @@ from app.pipeline import applications
 from app.pipeline.applications import AlreadyApplied, ApplicationInput
 from app.pipeline.models import ApplicationStatus, CarrierApplication, Idea
 from app.pipeline.service import get_idea, stage_label
+from app.pipeline.staff_routes import render_idea_page
 from app.web.deps import SessionDep
 from app.web.errors import Conflict, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
-from app.web.params import is_valid_id
+from app.web.params import is_valid_id, parse_id
 from app.web.security import client_ip
 from app.web.templating import render
 
@@ -199,4 +200,28 @@ def review(
     return RedirectResponse(
         f"/moderation/ideas/{idea_id}/applications?done=saved#application-{application_id}",
         status_code=303,
+    )
+
+
+@router.post("/moderation/ideas/{idea_id}/carrier/application")
+def select_carrier(
+    request: Request, session: SessionDep, user: Staff, idea_id: int, application: FormStr = ""
+) -> Response:
+    """« Retenir ce porteur » on the staff idea page: the button's value names the application.
+    A refusal shows the idea page again with the reason in its carrier section."""
+    if not is_valid_id(idea_id):
+        raise NotFound(_("Cette idée n'existe pas."))
+    try:
+        applications.select_carrier(session, user, idea_id, parse_id(application))
+    except Invalid as exc:
+        session.rollback()
+        return render_idea_page(
+            request,
+            session,
+            user,
+            get_idea(session, idea_id),
+            extra={"form": "carrier", "errors": exc.errors},
+        )
+    return RedirectResponse(
+        f"/moderation/ideas/{idea_id}?saved=carrier_selected#carrier", status_code=303
     )

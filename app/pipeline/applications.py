@@ -35,7 +35,7 @@ from app.db import utcnow
 from app.moderation import audit
 from app.pipeline.models import ApplicationStatus, CarrierApplication, Idea, Stage
 from app.pipeline.panels import PANELS
-from app.pipeline.service import ensure_staff
+from app.pipeline.service import ensure_staff, get_idea
 from app.web.errors import Conflict, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
@@ -386,6 +386,32 @@ def review_application(
     return application
 
 
+def select_carrier(
+    session: Session, actor: User | None, idea_id: int, application_id: int | None
+) -> CarrierApplication:
+    """« Retenir ce porteur » on the staff idea page: the application's status becomes
+    « Retenue » through review_application (same rules, audit and notification), its notes
+    kept. Refusals come as Invalid on `application`, the button's field; nothing is written."""
+    actor = ensure_staff(actor)
+    idea = get_idea(session, idea_id)
+    application = session.get(CarrierApplication, application_id) if application_id else None
+    if application is None or application.idea_id != idea.id:
+        raise Invalid({"application": _("Choisissez une des candidatures de cette idée.")})
+    if application.status == ApplicationStatus.selected.value:
+        return application  # sent twice (a double click): already done
+    try:
+        return review_application(
+            session,
+            actor,
+            application.id,  # type: ignore[arg-type]
+            status=ApplicationStatus.selected.value,
+            staff_notes=application.staff_notes,
+        )
+    except Invalid as exc:
+        reasons = list(exc.errors.values())
+        raise Invalid({"application": reasons[0] if reasons else ""}) from None
+
+
 # --- the panel of the staff idea page ---------------------------------------------------------
 
 
@@ -395,10 +421,16 @@ def applications_panel(session: Session, idea: Idea, user: User) -> dict[str, An
     counts: dict[str, int] = dict.fromkeys(STATUS_LABELS, 0)
     for row in rows:
         counts[row.application.status] = counts.get(row.application.status, 0) + 1
+    # « Retenir ce porteur » is offered where review_application would accept it: during the
+    # call for carriers, while no application is retained.
+    can_select = idea.stage == Stage.seeking_carrier.value and not counts.get(
+        ApplicationStatus.selected.value
+    )
     return {
         "carrier_applications": rows,
         "application_counts": counts,
         "application_status_label": status_label,
+        "can_select_carrier": can_select,
     }
 
 

@@ -31,7 +31,7 @@ from app.board.models import PUBLIC_NEED_STATUSES, Need, Territory, Theme
 from app.board.service import active_category
 from app.db import utcnow
 from app.moderation.needs import STATUS_LABELS as NEED_STATUS_LABELS
-from app.pipeline import export, service, stage_data
+from app.pipeline import export, idea_sections, service, stage_data
 from app.pipeline.models import (
     STAGE_ORDER,
     Idea,
@@ -74,6 +74,9 @@ SAVED_NOTICES = {
     "created": N_("Idée créée."),
     "study": N_("Étude d'opportunité enregistrée."),
     "call": N_("Appel à porteurs enregistré."),
+    "carrier": N_("Porteur retenu enregistré."),
+    # Redirect of « Retenir ce porteur » (app/pipeline/application_routes.py).
+    "carrier_selected": N_("Candidature retenue : la personne est prévenue qu'elle porte l'idée."),
     "enterprise": N_("Entreprise enregistrée."),
     "milestones": N_("Étapes de lancement enregistrées."),
     "comment": N_("Commentaire ajouté."),
@@ -610,6 +613,7 @@ def _idea_page(
     submitted: Mapping[str, Any] | None = None,
     form_error: str | None = None,
     notice: str | None = None,
+    saved: str = "",
     extra: Mapping[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
@@ -667,6 +671,23 @@ def _idea_page(
     }
     context.update(panels_for(session, idea, user))
     context.update(extra or {})
+    # The current stage's section first; folded sections open where the person has something
+    # to do or to see (app/pipeline/idea_sections.py).
+    linked_fields = list(context["next_requirements"])
+    if context["form"] == "move":
+        linked_fields += list(context["errors"])
+    place = idea_sections.notice_place(saved)
+    if context["notice"] and place:
+        # Said where the person comes back to, not at the top of the page.
+        context["section_notice"] = (place, context["notice"])
+        context["notice"] = None
+    context["sections"] = idea_sections.idea_sections(
+        idea.stage,
+        refused=idea_sections.refused_forms(context),
+        saved=saved,
+        fields=linked_fields,
+        also_open=["needs"] if context.get("need_q") else [],
+    )
     return render(request, "pipeline/idea.html", context, status_code=status_code)
 
 
@@ -691,7 +712,7 @@ def idea_page(request: Request, session: SessionDep, user: Staff, idea_id: int) 
     notice = _(SAVED_NOTICES[saved]) if saved in SAVED_NOTICES else None
     typed = " ".join(request.query_params.get("need_q", "").split())[:100]
     extra = {"need_q": typed, "need_choices": need_choices(session, idea, typed)}
-    return _idea_page(request, session, user, idea, notice=notice, extra=extra)
+    return _idea_page(request, session, user, idea, notice=notice, saved=saved, extra=extra)
 
 
 NEED_CHOICES = 10
@@ -915,15 +936,27 @@ async def save_study(request: Request, session: SessionDep, user: Staff, idea_id
 @router.post("/ideas/{idea_id}/call")
 async def save_call(request: Request, session: SessionDep, user: Staff, idea_id: int) -> Response:
     form = await request.form()
-    submitted = {
-        "carrier_call": _text(form, "carrier_call", stage_data.CARRIER_CALL_MAX * 2),
-        "carrier_name": _text(form, "carrier_name", 1000),
-    }
+    submitted = {"carrier_call": _text(form, "carrier_call", stage_data.CARRIER_CALL_MAX * 2)}
     try:
         stage_data.update_call(session, user, idea_id, **submitted)
     except Invalid as exc:
         return _refused(request, session, user, idea_id, "call", exc, submitted)
     return _saved(idea_id, "call", "call")
+
+
+@router.post("/ideas/{idea_id}/carrier")
+async def save_carrier(
+    request: Request, session: SessionDep, user: Staff, idea_id: int
+) -> Response:
+    """A carrier who did not apply, typed by name; one who applied is retained from the
+    applications list (« Retenir ce porteur », app/pipeline/application_routes.py)."""
+    form = await request.form()
+    submitted = {"carrier_name": _text(form, "carrier_name", 1000)}
+    try:
+        stage_data.update_carrier(session, user, idea_id, **submitted)
+    except Invalid as exc:
+        return _refused(request, session, user, idea_id, "carrier", exc, submitted)
+    return _saved(idea_id, "carrier", "carrier")
 
 
 @router.post("/ideas/{idea_id}/enterprise")

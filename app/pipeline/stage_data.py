@@ -206,28 +206,50 @@ def update_study(
 # --- seeking_carrier -----------------------------------------------------------------------
 
 
-def update_call(
-    session: Session, actor: User | None, idea_id: int, *, carrier_call: str, carrier_name: str
-) -> Idea:
+def update_call(session: Session, actor: User | None, idea_id: int, *, carrier_call: str) -> Idea:
+    """The call for carriers (the profile sought), published on the idea's public page."""
     actor, idea = _load(session, actor, idea_id)
     call = _clean_text(carrier_call)
-    name = _one_line(carrier_name)
-    errors: dict[str, str] = {}
     if len(call) > CARRIER_CALL_MAX:
-        errors["carrier_call"] = _(
-            "L'appel à porteurs doit faire au plus %(max)s caractères.", max=CARRIER_CALL_MAX
+        raise Invalid(
+            {
+                "carrier_call": _(
+                    "L'appel à porteurs doit faire au plus %(max)s caractères.",
+                    max=CARRIER_CALL_MAX,
+                )
+            }
         )
+    return _save(session, actor, idea, {"carrier_call": call})
+
+
+def update_carrier(
+    session: Session, actor: User | None, idea_id: int, *, carrier_name: str
+) -> Idea:
+    """The carrier chosen outside the applications (a structure the fabrique approached), its
+    own action, apart from the call's text. A carrier retained from an application is changed
+    through that application's status instead (app.pipeline.applications), so the applicant
+    is told and the application does not stay « Retenue » for somebody else."""
+    actor, idea = _load(session, actor, idea_id)
+    name = _one_line(carrier_name)
     if len(name) > CARRIER_NAME_MAX:
-        errors["carrier_name"] = _(
-            "Le nom du porteur doit faire au plus %(max)s caractères.", max=CARRIER_NAME_MAX
+        raise Invalid(
+            {
+                "carrier_name": _(
+                    "Le nom du porteur doit faire au plus %(max)s caractères.",
+                    max=CARRIER_NAME_MAX,
+                )
+            }
         )
-    if errors:
-        raise Invalid(errors)
-    changes: dict[str, Any] = {"carrier_call": call, "carrier_name": name or None}
-    if not name:
-        # No carrier any more: the selected application (if any) no longer stands for one.
-        changes["carrier_application_id"] = None
-    return _save(session, actor, idea, changes)
+    if idea.carrier_application_id is not None and name != _one_line(idea.carrier_name):
+        raise Invalid(
+            {
+                "carrier_name": _(
+                    "Ce porteur a été retenu sur sa candidature : pour en changer, changez "
+                    "d'abord le statut de sa candidature."
+                )
+            }
+        )
+    return _save(session, actor, idea, {"carrier_name": name or None})
 
 
 # --- launched ------------------------------------------------------------------------------

@@ -35,7 +35,8 @@ ACTIONS: dict[str, dict[str, str]] = {
     "/moderation/ideas/{idea_id}/edit": {"title": "Un titre changé"},
     "/moderation/ideas/{idea_id}/needs": {"need_ids": "{need_id}"},
     "/moderation/ideas/{idea_id}/study": {"study_notes": "Marché solide", "verdict": "viable"},
-    "/moderation/ideas/{idea_id}/call": {"carrier_call": "Une SCIC", "carrier_name": "Elise"},
+    "/moderation/ideas/{idea_id}/call": {"carrier_call": "Une SCIC"},
+    "/moderation/ideas/{idea_id}/carrier": {"carrier_name": "Elise"},
     "/moderation/ideas/{idea_id}/enterprise": {"enterprise_name": "Club services 33"},
     "/moderation/ideas/{idea_id}/milestones": {"label": "Trouver un local"},
     "/moderation/ideas/{idea_id}/milestones/{milestone_id}": {"action": "done"},
@@ -65,7 +66,10 @@ def _snapshot(session) -> tuple[Any, ...]:  # type: ignore[no-untyped-def]
 
     ideas = db.exec(select(Idea).order_by(Idea.id)).all()
     return (
-        [(i.title, i.stage, i.study_notes, i.carrier_call, i.enterprise_name) for i in ideas],
+        [
+            (i.title, i.stage, i.study_notes, i.carrier_call, i.carrier_name, i.enterprise_name)
+            for i in ideas
+        ],
         count(AuditEntry),
         count(StageChange),
         count(IdeaComment),

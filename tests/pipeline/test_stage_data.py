@@ -12,7 +12,7 @@ from sqlmodel import select
 from app.moderation.models import AuditEntry
 from app.pipeline import service, stage_data
 from app.pipeline.models import Idea, Milestone
-from tests.factories import fresh, login_as, make_theme, make_user, post_form
+from tests.factories import fresh, login_as, make_theme, make_user, post_form, submit_form
 
 
 @pytest.fixture
@@ -73,20 +73,21 @@ def test_an_unknown_verdict_is_refused(client, session, idea):
     assert fresh(session).get(Idea, idea.id).verdict is None
 
 
-def test_the_call_and_the_carrier_are_saved(client, session, idea):
-    response = post_form(
-        client,
-        f"/moderation/ideas/{idea.id}/call",
-        {"carrier_call": "Une structure d'insertion", "carrier_name": "  Emmaüs   Connect "},
-    )
-    assert response.status_code == 303
+def test_the_call_and_the_carrier_are_saved_by_their_own_forms(client, session, idea):
+    page = f"/moderation/ideas/{idea.id}"
+    call = submit_form(client, page, f"{page}/call", {"carrier_call": "Une structure d'insertion"})
+    assert call.status_code == 303 and call.headers["location"].endswith("?saved=call#call")
+    carrier = submit_form(client, page, f"{page}/carrier", {"carrier_name": "  Emmaüs   Connect "})
+    assert carrier.status_code == 303
+    assert carrier.headers["location"].endswith("?saved=carrier#carrier")
     saved = fresh(session).get(Idea, idea.id)
     assert (saved.carrier_call, saved.carrier_name) == (
         "Une structure d'insertion",
         "Emmaüs Connect",
     )
-    too_long = post_form(client, f"/moderation/ideas/{idea.id}/call", {"carrier_name": "x" * 121})
+    too_long = submit_form(client, page, f"{page}/carrier", {"carrier_name": "x" * 121})
     assert too_long.status_code == 422 and "carrier_name" in _errors(too_long)
+    assert fresh(session).get(Idea, idea.id).carrier_name == "Emmaüs Connect"
 
 
 GOOD = {
@@ -141,7 +142,8 @@ def test_bad_enterprise_data_is_refused_next_to_its_field(client, session, idea,
 
 def test_the_data_that_let_an_idea_in_cannot_be_emptied_afterwards(session, staff, idea):
     stage_data.update_study(session, staff, idea.id, study_notes="ok", verdict="viable")
-    stage_data.update_call(session, staff, idea.id, carrier_call="Profil", carrier_name="Elise")
+    stage_data.update_call(session, staff, idea.id, carrier_call="Profil")
+    stage_data.update_carrier(session, staff, idea.id, carrier_name="Elise")
     for stage in ("studying", "seeking_carrier"):
         idea = service.move_idea(session, staff, idea.id, stage, seen_stage=idea.stage)
     with pytest.raises(Exception) as caught:
@@ -149,7 +151,7 @@ def test_the_data_that_let_an_idea_in_cannot_be_emptied_afterwards(session, staf
     assert "verdict" in caught.value.errors  # type: ignore[attr-defined]
     session.rollback()
     # What the stage does not need yet stays free: the carrier may still change or go.
-    stage_data.update_call(session, staff, idea.id, carrier_call="Profil", carrier_name="")
+    stage_data.update_carrier(session, staff, idea.id, carrier_name="")
     assert fresh(session).get(Idea, idea.id).verdict == "viable"
 
 

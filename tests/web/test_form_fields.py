@@ -69,6 +69,7 @@ WAIVERS: dict[str, str] = {
     "/moderation/ideas/{idea_id}/needs": "need ids typed or ticked (getlist)",
     "/moderation/ideas/{idea_id}/study": "stage data read with one length guard (_text)",
     "/moderation/ideas/{idea_id}/call": "stage data read with one length guard (_text)",
+    "/moderation/ideas/{idea_id}/carrier": "stage data read with one length guard (_text)",
     "/moderation/ideas/{idea_id}/enterprise": "the ENTERPRISE_FIELDS, read in a loop",
     "/moderation/ideas/{idea_id}/milestones": "stage data read with one length guard (_text)",
     "/moderation/ideas/{idea_id}/milestones/{milestone_id}": "one route, several buttons",
