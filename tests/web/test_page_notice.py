@@ -28,6 +28,7 @@ def pages(client, session):  # type: ignore[no-untyped-def]
         "categories": ("/moderation/settings/themes?done=created", "Élément créé."),
         "account": (f"/moderation/accounts/{resident.id}?done=trust", "de confiance"),
         "need file": (f"/moderation/needs/{need.id}?done=edited", "Modification enregistrée"),
+        "ideas board": (f"/moderation/ideas?moved={idea.id}", "est maintenant"),
         "applications": (
             f"/moderation/ideas/{idea.id}/applications?done=saved",
             "Candidature mise à jour",
@@ -35,7 +36,9 @@ def pages(client, session):  # type: ignore[no-untyped-def]
     }
 
 
-@pytest.mark.parametrize("page", ["settings", "categories", "account", "need file", "applications"])
+@pytest.mark.parametrize(
+    "page", ["settings", "categories", "account", "need file", "applications", "ideas board"]
+)
 def test_a_saved_notice_is_shown_once(client, pages, page):  # type: ignore[no-untyped-def]
     url, words = pages[page]
     response = client.get(url)
