@@ -326,7 +326,7 @@ def _log_in(page: Any, base: str, email: str) -> None:
 def _unfold(page: Any, section: str) -> None:
     """Opens a folded section of the staff idea page (a `<details>`), as a person clicks its
     heading; an open one (or a page without folding) is left as it is."""
-    folded = page.locator(f"details#{section}:not([open])")
+    folded = page.locator(f"section#{section} > details:not([open])")
     if folded.count():
         folded.locator("summary").first.click()
 
