@@ -79,6 +79,9 @@ STAFF_PAGES = [
     "/moderation/settings/themes",
     "/moderation/settings/territories",
     "/moderation/ideas",
+    # Filtered: the count, what the filters keep; then a value no list offers (said, 400).
+    "/moderation/ideas?q=e&origin=fabrique",
+    "/moderation/ideas?origin=inconnue",
     "/moderation/ideas/list",
     "/moderation/ideas/new",
     "/moderation/ideas/{idea}",
