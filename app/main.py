@@ -186,6 +186,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.syndication.api_routes import router as api_router
     from app.syndication.embed_routes import router as embed_router
     from app.syndication.feeds_routes import router as feeds_router
+    from app.syndication.sitemap import router as sitemap_router
     from app.syndication.webhook_routes import router as webhook_router
 
     html = [Depends(verify_csrf)]
@@ -211,6 +212,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pipeline_public_router,
         pipeline_api_router,
         feeds_router,
+        sitemap_router,
         embed_router,
         webhook_router,
     ):

@@ -75,5 +75,8 @@ def readyz(request: Request) -> Response:
 
 
 @router.get("/robots.txt", include_in_schema=False)
-def robots() -> Response:
-    return PlainTextResponse("User-agent: *\nDisallow: /account/\nDisallow: /moderation/\n")
+def robots(request: Request) -> Response:
+    sitemap = request.app.state.settings.base_url + "/sitemap.xml"
+    return PlainTextResponse(
+        f"User-agent: *\nDisallow: /account/\nDisallow: /moderation/\n\nSitemap: {sitemap}\n"
+    )

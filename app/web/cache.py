@@ -58,7 +58,7 @@ CACHEABLE_PATHS = re.compile(
     r"|embed/(needs|ideas)(/[^/]+)?|embed/accent\.css|embed\.js|oembed"
     r"|feeds/[^/]+"
     r"|api/v1/(needs|ideas)(/\d+)?|api/v1/(themes|territories|stats|openapi\.json|docs)"
-    r"|about|charter|privacy|accessibility|legal|robots\.txt"
+    r"|about|charter|privacy|accessibility|legal|robots\.txt|sitemap\.xml|sitemaps/[^/]+\.xml"
     r")$"
 )
 # Query parameters the public pages read (filters, sorts, pages, widget options, oEmbed).

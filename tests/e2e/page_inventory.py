@@ -115,6 +115,8 @@ NOT_PAGES = {
     "/healthz": "a health check (text)",
     "/readyz": "a readiness check (text)",
     "/robots.txt": "text for crawlers",
+    "/sitemap.xml": "XML for crawlers (app/syndication/sitemap.py)",
+    "/sitemaps/{name}.xml": "XML for crawlers (app/syndication/sitemap.py)",
     "/needs/similar": "an htmx fragment of the need form, checked inside /needs/new",
     "/account/export": "the person's data as a JSON download",
     "/moderation/audit.csv": "a CSV export",
