@@ -151,3 +151,41 @@ def test_on_a_phone_the_header_folds_into_a_menu_and_the_needs_come_soon(
     assert page.locator("#f-q").input_value() == ""
     assert page.locator(".active-filters").count() == 0
     context.close()
+
+
+@pytest.fixture(scope="module")
+def admin(live_server):  # type: ignore[no-untyped-def]
+    engine = make_engine(live_server.settings.sqlalchemy_url)
+    with Session(engine) as session:
+        session.info["settings"] = live_server.settings
+        email = f"equipe-telephone{next(_n)}@exemple.fr"
+        accounts.create_user(
+            session, email, display_name="Claire", password=PASSWORD, role=Role.admin,
+            verified=True,
+        )  # fmt: skip
+    engine.dispose()
+    return email
+
+
+@pytest.mark.parametrize("viewport", [PHONE, TABLET], ids=["phone-375", "tablet-768"])
+def test_the_staff_pages_fit_and_their_navigation_fits_a_finger(
+    browser, live_server, admin, viewport
+):  # type: ignore[no-untyped-def]
+    """The team works from a phone too: no staff page scrolls sideways, and the links of the
+    moderation area's own navigation are at least 44 px high on a touch screen."""
+    context, page = _signed_in(browser, live_server, admin, viewport)
+    problems = []
+    for path in ("/moderation/", "/moderation/queue", "/moderation/qualification",
+                 "/moderation/ideas", "/moderation/ideas/list", "/moderation/accounts",
+                 "/moderation/audit", "/moderation/settings"):  # fmt: skip
+        page.goto(live_server.url + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > viewport["width"]:
+            problems.append(f"{path}: {width} px wide")
+        heights = page.locator(".moderation-nav a").evaluate_all(
+            "links => links.map(a => [a.textContent.trim(), a.getBoundingClientRect().height])"
+        )
+        assert heights, f"{path}: no moderation navigation"
+        problems += [f"{path}: « {name} » {h:.0f} px" for name, h in heights if h < 43.5]
+    context.close()
+    assert problems == []
