@@ -50,6 +50,20 @@ def unread_notifications(request: Request, user: object) -> int:
         return unread_count(session, identity[0])
 
 
+def read_site_identity(request: Request) -> Any:
+    """The site's identity for the page being rendered (one read of `site_settings`). An error
+    page must render even when the database cannot answer: then the defaults."""
+    from app.site_identity import Identity, read_identity
+    from app.web.deps import request_session
+
+    try:
+        with request_session(request) as session:
+            return read_identity(session)
+    except Exception:
+        log.debug("site identity unreadable, defaults used", exc_info=True)
+        return Identity()
+
+
 def read_signed_in(request: Request, session: Any, raw: str) -> Any:
     """The account of a browser session, read with the header's unread count and the content
     version in the same statement; both are kept for a page rendered once per shape
@@ -138,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.user_loader = load_user_for_request
     app.state.unread_counter = unread_notifications
+    app.state.identity_reader = read_site_identity
     app.state.signed_in_reader = read_signed_in
     app.state.person_reader = read_person
 

@@ -3,50 +3,99 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from sqlalchemy import text
 
+from app import site_identity
 from app.accounts.routes import safe_next
+from app.pipeline.uploads import logos_dir, stored_path  # a leaf module: files only, no domain
+from app.site_identity import INFO_PAGES
+from app.web.deps import SessionDep
 from app.web.errors import NotFound
 from app.web.i18n import SUPPORTED_LOCALES, get_locale, set_locale_cookie
+from app.web.i18n import gettext as _
 from app.web.templating import render
 
 router = APIRouter()
 
-# Long texts are written per language (templates/pages/<locale>/<name>.html) rather than cut
-# into gettext strings: a legal or privacy text is read and reviewed as a whole.
-INFO_PAGES = ("about", "charter", "privacy", "accessibility", "legal")
 
-
-def _info_page(request: Request, name: str) -> Response:
+# Long texts are written per language, in Markdown, rather than cut into gettext strings: a
+# legal or privacy text is read and reviewed as a whole. An admin writes them from the
+# moderation area; until then the shipped defaults are shown (app/site_identity.py).
+def _info_page(request: Request, session: SessionDep, name: str) -> Response:
     if name not in INFO_PAGES:
         raise NotFound()
-    return render(request, f"pages/{get_locale()}/{name}.html", {"page_name": name})
+    locale = get_locale()
+    page = site_identity.render_page(
+        site_identity.page_source(session, locale, name),
+        site_identity.read_identity(session),
+        locale,
+        request.app.state.settings.base_url,
+    )
+    return render(request, "pages/info.html", {"page_name": name, "page": page})
 
 
 @router.get("/about")
-def about(request: Request) -> Response:
-    return _info_page(request, "about")
+def about(request: Request, session: SessionDep) -> Response:
+    return _info_page(request, session, "about")
 
 
 @router.get("/charter")
-def charter(request: Request) -> Response:
-    return _info_page(request, "charter")
+def charter(request: Request, session: SessionDep) -> Response:
+    return _info_page(request, session, "charter")
 
 
 @router.get("/privacy")
-def privacy(request: Request) -> Response:
-    return _info_page(request, "privacy")
+def privacy(request: Request, session: SessionDep) -> Response:
+    return _info_page(request, session, "privacy")
 
 
 @router.get("/accessibility")
-def accessibility(request: Request) -> Response:
-    return _info_page(request, "accessibility")
+def accessibility(request: Request, session: SessionDep) -> Response:
+    return _info_page(request, session, "accessibility")
 
 
 @router.get("/legal")
-def legal(request: Request) -> Response:
-    return _info_page(request, "legal")
+def legal(request: Request, session: SessionDep) -> Response:
+    return _info_page(request, session, "legal")
+
+
+@router.get("/site/logo")
+def site_logo(request: Request, session: SessionDep) -> Response:
+    """The fabrique's logo (checked as partner logos are: PNG, JPEG or WebP by content)."""
+    identity = site_identity.read_identity(session)
+    path = stored_path(logos_dir(request.app.state.settings), identity.logo_file)
+    if path is None or not path.is_file():
+        raise NotFound(_("Ce logo n'existe pas."))
+    return FileResponse(
+        path,
+        media_type=identity.logo_type or "application/octet-stream",
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            # Pages link it with ?v=<stored name>: a new logo is a new address.
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
+
+
+@router.get("/site/theme.css")
+def site_theme(session: SessionDep) -> Response:
+    """The accent colour as custom properties over app.css (a stylesheet of this site, as the
+    CSP wants). Pages link it with ?v=<colour>: a new colour is a new address."""
+    accent = site_identity.read_identity(session).accent
+    css = site_identity.theme_css(accent) if site_identity.is_hex_colour(accent) else ""
+    return Response(
+        css,
+        media_type="text/css",
+        headers={"Cache-Control": "public, max-age=31536000, immutable"},
+    )
 
 
 @router.get("/lang")

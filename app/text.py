@@ -57,6 +57,33 @@ def render_markdown(source: str) -> str:
     return _cleaner.clean(_markdown.render(source or "")).strip()
 
 
+# The site's long pages (about, charter, legal notices…), written by an admin: the same
+# Markdown without raw HTML, plus headings, tables and rules, which a legal text needs. Still
+# cleaned by an allow-list: an admin's account can be stolen, and what it types must not be
+# able to run a script on every visitor's page.
+PAGE_TAGS = ALLOWED_TAGS | frozenset(
+    {"h1", "h2", "h3", "h4", "hr", "table", "thead", "tbody", "tr", "th", "td"}
+)
+_page_markdown = (
+    MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": False})
+    .enable("table")
+    .disable(["image", "html_block", "html_inline"])
+)
+# No style attribute (aligned table columns would bring one): the CSP forbids them.
+_page_cleaner = bleach.Cleaner(
+    tags=PAGE_TAGS,
+    attributes={"a": ["href"]},
+    protocols=ALLOWED_PROTOCOLS,
+    strip=True,
+    strip_comments=True,
+)
+
+
+def render_page_markdown(source: str) -> str:
+    """Sanitised HTML for one of the site's long pages (see PAGE_TAGS)."""
+    return _page_cleaner.clean(_page_markdown.render(source or "")).strip()
+
+
 def plain_text(source: str) -> str:
     """The text without Markdown or HTML, whitespace collapsed (for excerpts, feeds, search)."""
     rendered = _markdown.render(source or "")

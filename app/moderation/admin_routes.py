@@ -16,6 +16,7 @@ from sqlmodel import Session
 from app.accounts.deps import require_role
 from app.accounts.models import Role, User
 from app.moderation import admin
+from app.moderation.identity_routes import router as identity_router
 from app.site_config import (
     AUTO_HIDE_THRESHOLD_MAX,
     AUTO_HIDE_THRESHOLD_MIN,
@@ -232,3 +233,9 @@ def unarchive_category(
 ) -> Response:
     admin.set_archived(session, user, kind, category_id, False)
     return _back(kind, "unarchived", category_id)
+
+
+# --- site identity and pages (app/moderation/identity_routes.py) -----------------------------
+# Included here so they share this router's prefix, its admin guard and the CSRF check; their
+# own router keeps the upload route class the logo needs.
+router.include_router(identity_router)

@@ -15,10 +15,12 @@ from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from sqlmodel import Session
 
 from app.accounts.deps import require_role
 from app.accounts.models import Role, User
-from app.moderation import audit, queue, service
+from app.moderation import audit, identity, queue, service
+from app.site_identity import read_identity
 from app.web import personal, personal_path
 from app.web.deps import SessionDep
 from app.web.errors import Conflict, Invalid, NotFound
@@ -51,15 +53,19 @@ def dashboard(request: Request, session: SessionDep, user: Moderator) -> Respons
     if shared is not None:
         entry = shared.lookup()
         if entry is None:
-            context = {"counts": queue.counts(session), "section": "dashboard"}
-            entry = shared.render("moderation/index.html", context)
+            entry = shared.render("moderation/index.html", _dashboard(session, user))
         if entry is not None:
             return shared.answer(entry)
-    return render(
-        request,
-        "moderation/index.html",
-        {"counts": queue.counts(session), "section": "dashboard"},
+    return render(request, "moderation/index.html", _dashboard(session, user))
+
+
+def _dashboard(session: Session, user: User) -> dict[str, Any]:
+    # The page is shared by everyone of the same role: what it shows depends on the role only.
+    # Admins also see what the law requires and the site's identity does not give yet.
+    legal_missing = (
+        identity.missing_legal(read_identity(session)) if user.role == Role.admin else []
     )
+    return {"counts": queue.counts(session), "section": "dashboard", "legal_missing": legal_missing}
 
 
 def _audit_filters(params: dict[str, str]) -> tuple[audit.AuditFilters, dict[str, str]]:

@@ -78,6 +78,9 @@ STAFF_PAGES = [
     "/moderation/settings",
     "/moderation/settings/themes",
     "/moderation/settings/territories",
+    # The site's identity, and one long page's editor with its rendered text and history.
+    "/moderation/site",
+    "/moderation/site/pages/fr/legal",
     "/moderation/ideas",
     # Filtered: the count, what the filters keep; then a value no list offers (said, 400).
     "/moderation/ideas?q=e&origin=fabrique",
@@ -125,6 +128,8 @@ NOT_PAGES = {
     "/moderation/documents/{document_id}": "a stored document, downloaded",
     "/partners/{slug}/logo": "an image",
     "/embed/accent.css": "a style sheet",
+    "/site/logo": "an image (the site's logo)",
+    "/site/theme.css": "a style sheet (the site's accent colour)",
     "/embed.js": "a script",
     "/oembed": "oEmbed JSON",
     "/feeds/needs.{fmt}": "an Atom or RSS feed (XML, checked by tests/syndication)",

@@ -501,6 +501,8 @@ PAGES: dict[str, list[str]] = {
         "/moderation/settings",
         "/moderation/settings/themes",
         "/moderation/settings/territories",
+        "/moderation/site",
+        "/moderation/site/pages/fr/legal",
         "/moderation/ideas",
         "/moderation/ideas/new",
         "/moderation/ideas/{idea}",
