@@ -16,6 +16,7 @@ from app import site_identity
 from app.accounts.routes import safe_next
 from app.pipeline.uploads import logos_dir, stored_path  # a leaf module: files only, no domain
 from app.site_identity import INFO_PAGES
+from app.web.colours import is_hex_colour
 from app.web.deps import SessionDep
 from app.web.errors import NotFound
 from app.web.i18n import SUPPORTED_LOCALES, get_locale, set_locale_cookie
@@ -90,7 +91,7 @@ def site_theme(session: SessionDep) -> Response:
     """The accent colour as custom properties over app.css (a stylesheet of this site, as the
     CSP wants). Pages link it with ?v=<colour>: a new colour is a new address."""
     accent = site_identity.read_identity(session).accent
-    css = site_identity.theme_css(accent) if site_identity.is_hex_colour(accent) else ""
+    css = site_identity.theme_css(accent) if is_hex_colour(accent) else ""
     return Response(
         css,
         media_type="text/css",

@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 from app import RESOURCES
 from app.site_config import SiteSetting
 from app.text import render_page_markdown
+from app.web.colours import darken_for, luminance, mix_with_white, scale
 
 # The pages, in the order the admin lists them. The slug is also the public address (/about).
 INFO_PAGES = ("about", "charter", "privacy", "accessibility", "legal")
@@ -188,47 +189,7 @@ def page_title(source: str) -> str:
 
 # --- accent colour -------------------------------------------------------------------------
 
-_HEX = re.compile(r"#[0-9a-fA-F]{6}")
 DEFAULT_TINT_BACKGROUND = "#eef2f7"  # --color-surface, the darkest light background in app.css
-
-
-def _channel(value: int) -> float:
-    scaled = value / 255
-    return scaled / 12.92 if scaled <= 0.03928 else ((scaled + 0.055) / 1.055) ** 2.4
-
-
-def luminance(colour: str) -> float:
-    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
-    return 0.2126 * _channel(r) + 0.7152 * _channel(g) + 0.0722 * _channel(b)
-
-
-def contrast(a: str, b: str) -> float:
-    """WCAG 2 contrast ratio of two "#rrggbb" colours."""
-    high, low = sorted((luminance(a), luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
-
-
-def is_hex_colour(raw: str) -> bool:
-    return bool(_HEX.fullmatch(raw))
-
-
-def _scale(colour: str, k: float) -> str:
-    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
-    return f"#{round(r * k):02x}{round(g * k):02x}{round(b * k):02x}"
-
-
-def _mix_with_white(colour: str, share: float) -> str:
-    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
-    return "#" + "".join(f"{round(255 - (255 - c) * share):02x}" for c in (r, g, b))
-
-
-def darken_until(colour: str, background: str, ratio: float = 4.5) -> str:
-    """The colour, darkened step by step until it reads on `background` (black at worst)."""
-    for step in range(0, 101):
-        candidate = _scale(colour, 1 - step / 100)
-        if contrast(candidate, background) >= ratio:
-            return candidate
-    return "#000000"
 
 
 def theme_css(accent: str) -> str:
@@ -236,13 +197,13 @@ def theme_css(accent: str) -> str:
     white text (checked when saved); links also sit on the light grey surfaces (footer, cards,
     the tint of the current page), so the colour used is darkened just enough to keep 4.5:1
     there too. Hover and the tint are derived from it."""
-    tint = _mix_with_white(accent, 0.1)
+    tint = mix_with_white(accent, 0.1)
     darkest = min(tint, DEFAULT_TINT_BACKGROUND, key=luminance)
-    primary = darken_until(accent, darkest)
+    primary = darken_for(accent, darkest)
     return (
         ":root {\n"
         f"  --color-primary: {primary};\n"
-        f"  --color-primary-dark: {_scale(primary, 0.75)};\n"
+        f"  --color-primary-dark: {scale(primary, 0.75)};\n"
         f"  --color-primary-tint: {tint};\n"
         f"  --focus-color: {primary};\n"
         "}\n"

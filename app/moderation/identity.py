@@ -43,13 +43,12 @@ from app.site_identity import (
     PAGE_MAX,
     TERRITORY_MAX,
     Identity,
-    contrast,
     default_page,
-    is_hex_colour,
     page_key,
     read_identity,
     stored_page,
 )
+from app.web.colours import contrast, is_hex_colour
 from app.web.errors import Conflict, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_

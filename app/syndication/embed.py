@@ -23,6 +23,7 @@ from app.pipeline.models import Idea, Partner
 from app.pipeline.public_routes import public_ideas
 from app.pipeline.service import STAGE_LABELS
 from app.syndication import attribution
+from app.web.colours import darken_for, readable_on
 from app.web.errors import Invalid
 from app.web.i18n import SUPPORTED_LOCALES
 from app.web.i18n import gettext as _
@@ -154,37 +155,7 @@ def parse_params(session: Session, kind: str, params: dict[str, str]) -> EmbedPa
 # --- colours ------------------------------------------------------------------------------------
 
 
-def _channel(value: float) -> float:
-    value /= 255
-    return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
-
-
-def luminance(colour: str) -> float:
-    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
-    return 0.2126 * _channel(r) + 0.7152 * _channel(g) + 0.0722 * _channel(b)
-
-
-def contrast(a: str, b: str) -> float:
-    """WCAG 2 contrast ratio of two '#rrggbb' colours."""
-    high, low = sorted((luminance(a), luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
-
-
-def darken_for(colour: str, background: str = "#ffffff", ratio: float = 4.5) -> str:
-    """The colour itself if it reads on `background`, else the same hue darkened until it does
-    (black at worst, which always reads on white)."""
-    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
-    for step in range(0, 101):
-        k = 1 - step / 100
-        candidate = f"#{round(r * k):02x}{round(g * k):02x}{round(b * k):02x}"
-        if contrast(candidate, background) >= ratio:
-            return candidate
-    return "#000000"
-
-
-def readable_on(colour: str) -> str:
-    """Black or white, whichever reads better on `colour` (one of them is always ≥ 4.5:1)."""
-    return "#000000" if contrast("#000000", colour) >= contrast("#ffffff", colour) else "#ffffff"
+# The arithmetic lives in app/web/colours.py, shared with the site's own accent.
 
 
 def accent_css(accent: str) -> str:

@@ -14,8 +14,9 @@ python-multipart spools files to disk) before being refused.
   instead of reading it to keep the connection alive.
 - Uploads are exempt, and only they (UPLOAD_ROUTES, an allow-list): their route class
   (`app.pipeline.uploads.UploadRoute`) applies their own, larger limit in the same two ways —
-  BOURSE_MAX_UPLOAD_MB for idea documents, 2 MB for partner logos, plus 256 KiB for the rest
-  of the form. A test checks that this list and the routes marked with `upload_limit` match.
+  BOURSE_MAX_UPLOAD_MB for idea documents, 2 MB for partner and site logos, plus 256 KiB for
+  the rest of the form. A test checks that this list and the routes marked with
+  `upload_limit` match.
 - The 413 is the site's error page (French by default) or, under /api/,
   application/problem+json with the CORS headers, like every other error.
 """
@@ -46,6 +47,8 @@ UPLOAD_ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = (
     # A partner's logo, new or edited (app/pipeline/partner_routes.py): 2 MB.
     ("POST", re.compile(r"/moderation/partners/new")),
     ("POST", re.compile(r"/moderation/partners/\d+")),
+    # The site's logo, with its identity (app/moderation/identity_routes.py): 2 MB.
+    ("POST", re.compile(r"/moderation/site")),
 )
 
 CLOSE = {"Connection": "close"}

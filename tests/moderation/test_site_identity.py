@@ -13,7 +13,8 @@ from sqlmodel import Session, select
 from app.moderation.models import AuditEntry, Revision
 from app.pipeline import uploads
 from app.site_config import SiteSetting
-from app.site_identity import INFO_PAGES, PAGE_LOCALES, contrast, theme_css
+from app.site_identity import INFO_PAGES, PAGE_LOCALES, theme_css
+from app.web.colours import contrast
 from tests.factories import (
     fresh,
     login_as,
@@ -373,3 +374,19 @@ def test_a_change_reaches_anonymous_visitors_at_once(client, session, admin):
         url = page_url("fr", "legal")
         submit_form(client, url, url, {"markdown": "# Mentions toutes neuves\n\nVoilà."})
         assert "Mentions toutes neuves" in page_text(visitor.get("/legal").text)
+
+
+def test_a_logo_over_the_limit_is_refused_and_leaves_no_file(client, session, admin, settings):
+    too_big = minimal_png() + b"\x00" * uploads.LOGO_MAX_BYTES
+    response = send_identity(client, LEGAL, ("grand.png", too_big, "image/png"))
+    assert response.status_code == 422
+    assert "Le fichier dépasse 2 Mo." in field_error(response.text, "logo")
+    assert stored(session) == {}
+    assert files_in(uploads.logos_dir(settings)) == []
+
+
+def test_a_request_far_over_the_limit_is_refused_before_it_is_read(client, session, admin):
+    huge = minimal_png() + b"\x00" * (uploads.LOGO_MAX_BYTES + uploads.FORM_MARGIN + 1)
+    response = send_identity(client, LEGAL, ("enorme.png", huge, "image/png"))
+    assert response.status_code == 413
+    assert stored(session) == {}

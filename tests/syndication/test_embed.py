@@ -14,6 +14,7 @@ from app.db import utcnow
 from app.pipeline.models import Idea
 from app.syndication import embed
 from app.text import render_markdown, slugify
+from app.web.colours import contrast
 from tests.factories import make_need, make_territory, make_theme
 
 
@@ -199,8 +200,8 @@ def test_accent_colours_keep_text_readable():
         css = embed.accent_css(accent)
         link = css.split("--embed-link: ")[1].split(";")[0]
         button_text = css.split("--embed-accent-text: ")[1].split(";")[0]
-        assert embed.contrast(link, "#ffffff") >= 4.5, raw
-        assert embed.contrast(button_text, accent) >= 4.5, raw
+        assert contrast(link, "#ffffff") >= 4.5, raw
+        assert contrast(button_text, accent) >= 4.5, raw
     # A dark enough colour is kept as it is.
     assert embed.darken_for("#1f4e8c") == "#1f4e8c"
 
