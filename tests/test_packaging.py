@@ -67,7 +67,9 @@ def test_the_wheel_installs_and_serves_from_an_empty_directory(tmp_path: Path) -
     here.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOURSE_", "PYTHON"))}
     env["BOURSE_ENV"] = "development"
-    where = _run(python, "-c", "import app; print(app.__file__); print(app.RESOURCES)", cwd=here)
+    where = _run(
+        python, "-c", "import app; print(app.__file__); print(app.RESOURCES)", cwd=here, env=env
+    )
     module, resources = where.split()
     assert module.startswith(str(site)) and resources == str(site / "app" / "_resources")
 
