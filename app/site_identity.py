@@ -119,7 +119,7 @@ def page_source(session: Session, locale: str, name: str) -> str:
 NOT_GIVEN = {
     "fr": {
         "name": "l'association qui porte la fabrique à initiatives",
-        "territory": "notre territoire",
+        "territory": "celui de la fabrique",
         "contact": "l'adresse de contact de l'association, qui n'est pas encore publiée ici",
         "publisher": "pas encore indiqué sur ce site",
         "director": "pas encore indiqué sur ce site",

@@ -50,6 +50,7 @@ from app.site_identity import (
 )
 from app.web.colours import contrast, is_hex_colour
 from app.web.errors import Conflict, Invalid, NotFound
+from app.web.i18n import format_number
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
 
@@ -124,7 +125,9 @@ def format_ratio(ratio: float) -> str:
 
 def _too_long(max_length: int, length: int) -> str:
     return _(
-        "%(max)s caractères au plus (vous en avez saisi %(count)s).", max=max_length, count=length
+        "%(max)s caractères au plus (vous en avez saisi %(count)s).",
+        max=format_number(max_length),
+        count=format_number(length),
     )
 
 

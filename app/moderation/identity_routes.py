@@ -10,6 +10,7 @@ router uses `UploadRoute`, which refuses a request above the logo limit before r
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -140,6 +141,15 @@ def save_identity(
 # --- pages ---------------------------------------------------------------------------------
 
 
+_HEADING = re.compile(r"<(/?)h([1-6])>")
+
+
+def demote_headings(html: str) -> str:
+    """The page's headings two levels down, so that shown inside the editor (under its « Ce
+    que le public lit » h2) the outline stays right: the title an h3, its parts h4."""
+    return _HEADING.sub(lambda m: f"<{m.group(1)}h{min(int(m.group(2)) + 2, 6)}>", html)
+
+
 def _page_editor(
     request: Request,
     session: Session,
@@ -163,7 +173,7 @@ def _page_editor(
         "locale_label": _(identity.LOCALE_LABELS[locale]),
         "markdown": source if typed is None else typed,
         "edited": stored_page(session, locale, name) is not None,
-        "rendered": rendered,
+        "preview_html": demote_headings(rendered.html),
         "revisions": identity.page_revisions(session, locale, name),
         "variables": VARIABLES,
         "page_max": PAGE_MAX,

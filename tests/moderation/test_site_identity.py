@@ -148,7 +148,7 @@ def test_an_admin_gives_the_site_its_identity(client, session, admin, settings):
     assert image.status_code == 200 and image.content == minimal_png()
     assert image.headers["content-type"] == "image/png"
     footer = home.css_first("footer").text()
-    assert "la Haute-Lande" in footer and LEGAL["contact_email"] in footer
+    assert "la Haute-Lande." in footer and LEGAL["contact_email"] in footer
     theme = home.css_first('link[href^="/site/theme.css"]').attributes["href"]
     css = client.get(theme)
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
@@ -299,7 +299,7 @@ def test_markdown_cannot_bring_a_script_or_raw_html(client, session, admin):
         ("Pas de titre", "commencer par son titre"),
         ("## Sous-titre d'abord", "commencer par son titre"),
         ("# Un\n\n# Deux", "qu'un titre"),
-        ("# Long\n\n" + "a" * 60_000, "60000 caractères au plus"),
+        ("# Long\n\n" + "a" * 60_000, "caractères au plus (vous en avez saisi 60"),
     ],
 )
 def test_a_bad_page_is_refused_in_french_and_nothing_is_written(
