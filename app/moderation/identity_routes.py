@@ -157,6 +157,7 @@ def _page_editor(
     name: str,
     *,
     typed: str | None = None,
+    preview: str | None = None,
     errors: dict[str, str] | None = None,
     form_error: str | None = None,
     status_code: int = 200,
@@ -164,7 +165,10 @@ def _page_editor(
     identity.check_page(locale, name)
     source = page_source(session, locale, name)
     rendered = render_page(
-        source, read_identity(session), locale, request.app.state.settings.base_url
+        source if preview is None else preview,
+        read_identity(session),
+        locale,
+        request.app.state.settings.base_url,
     )
     context: dict[str, Any] = {
         "locale_of_page": locale,
@@ -174,6 +178,8 @@ def _page_editor(
         "markdown": source if typed is None else typed,
         "edited": stored_page(session, locale, name) is not None,
         "preview_html": demote_headings(rendered.html),
+        # True when the text shown is what was typed, not saved: the section says so.
+        "is_preview": preview is not None,
         "revisions": identity.page_revisions(session, locale, name),
         "variables": VARIABLES,
         "page_max": PAGE_MAX,
@@ -203,6 +209,15 @@ def save_page(
     action: FormStr = "save",
 ) -> Response:
     identity.check_page(locale, name)
+    if action == "preview":
+        # The typed text rendered as the public would read it; nothing is written.
+        try:
+            checked = identity.validate_page(markdown)
+        except Invalid as exc:
+            return _page_editor(
+                request, session, locale, name, typed=markdown, errors=exc.errors, status_code=422
+            )
+        return _page_editor(request, session, locale, name, typed=markdown, preview=checked)
     reset = action == "reset"
     try:
         changed = identity.update_page(session, user, locale, name, markdown, reset=reset)

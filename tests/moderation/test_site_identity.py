@@ -390,3 +390,30 @@ def test_a_request_far_over_the_limit_is_refused_before_it_is_read(client, sessi
     response = send_identity(client, LEGAL, ("enorme.png", huge, "image/png"))
     assert response.status_code == 413
     assert stored(session) == {}
+
+
+def test_a_preview_shows_the_typed_text_and_writes_nothing(client, session, admin):
+    url = page_url("fr", "about")
+    typed = "# Bientôt\n\nUn **nouveau** texte pour {territory}."
+    response = submit_form(client, url, url, {"markdown": typed}, press="action=preview")
+    assert response.status_code == 200
+    tree = LexborHTMLParser(response.text)
+    preview = tree.css_first(".preview .user-content")
+    assert preview.css_first("h3").text() == "Bientôt"
+    assert "Un nouveau texte pour celui de la fabrique." in " ".join(preview.text().split())
+    assert "pas enregistré" in page_text(response.text)
+    _, values, _ = read_form(response.text, url)
+    assert values["markdown"].strip() == typed  # still in the box, to save or change
+    assert stored(session) == {}
+    assert fresh(session).exec(select(Revision)).all() == []
+    assert audits(session, "page.update") == []
+    client.cookies.clear()
+    assert "Bientôt" not in page_text(client.get("/about").text)
+
+
+def test_a_preview_of_a_bad_text_says_why(client, session, admin):
+    url = page_url("fr", "about")
+    response = submit_form(client, url, url, {"markdown": "Sans titre"}, press="action=preview")
+    assert response.status_code == 422
+    assert "commencer par son titre" in field_error(response.text, "markdown")
+    assert stored(session) == {}
