@@ -35,8 +35,10 @@ from app.site_identity import (
 )
 from app.web.deps import SessionDep
 from app.web.errors import Conflict, Invalid
+from app.web.i18n import format_datetime
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
+from app.web.params import parse_id
 from app.web.templating import render
 
 router = APIRouter(route_class=uploads.UploadRoute)
@@ -158,6 +160,7 @@ def _page_editor(
     *,
     typed: str | None = None,
     preview: str | None = None,
+    restoring: str | None = None,
     errors: dict[str, str] | None = None,
     form_error: str | None = None,
     status_code: int = 200,
@@ -180,6 +183,7 @@ def _page_editor(
         "preview_html": demote_headings(rendered.html),
         # True when the text shown is what was typed, not saved: the section says so.
         "is_preview": preview is not None,
+        "restoring": restoring,
         "revisions": identity.page_revisions(session, locale, name),
         "variables": VARIABLES,
         "page_max": PAGE_MAX,
@@ -195,6 +199,20 @@ def _page_editor(
 def page_editor(
     request: Request, session: SessionDep, user: Admin, locale: str, name: str
 ) -> Response:
+    # « Reprendre ce texte » on a previous version: its text in the box, nothing written until
+    # the admin saves (which keeps the current text as a revision in turn).
+    wanted = parse_id(request.query_params.get("from_revision"))
+    if wanted is not None:
+        for revision in identity.page_revisions(session, locale, name):
+            if revision.id == wanted:
+                return _page_editor(
+                    request,
+                    session,
+                    locale,
+                    name,
+                    typed=revision.body,
+                    restoring=format_datetime(revision.created_at),
+                )
     return _page_editor(request, session, locale, name)
 
 

@@ -23,6 +23,7 @@ from app.accounts.models import Role
 from app.db import make_engine
 from app.main import create_app
 from app.moderation import identity
+from app.moderation.models import Revision
 from app.site_config import SiteSetting
 from app.site_identity import IDENTITY_PREFIX
 from tests.e2e.quality import axe_violations, vnu_documents, vnu_problems
@@ -76,7 +77,11 @@ def identity_world(live_server):  # type: ignore[no-untyped-def]
         )
         raw = accounts.start_session(session, admin)
         cookie = Signer(live_server.settings.signing_key, salt="bourse.session").sign(raw).decode()
+        # The editor with a previous version taken back into the box (nothing written).
+        revision = session.exec(select(Revision).order_by(Revision.id.desc())).first()  # type: ignore[attr-defined]
+        PAGES.append(f"/moderation/site/pages/fr/legal?from_revision={revision.id}")  # type: ignore[union-attr]
     yield cookie
+    PAGES.pop()
     with Session(engine) as session:
         session.info["settings"] = live_server.settings
         admin = accounts.user_by_email(session, "admin-identite@exemple.fr")

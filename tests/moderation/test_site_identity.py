@@ -417,3 +417,30 @@ def test_a_preview_of_a_bad_text_says_why(client, session, admin):
     assert response.status_code == 422
     assert "commencer par son titre" in field_error(response.text, "markdown")
     assert stored(session) == {}
+
+
+def test_an_old_version_is_taken_back_through_the_form(client, session, admin):
+    url = page_url("fr", "about")
+    submit_form(client, url, url, {"markdown": "# À propos\n\nVersion A."})
+    submit_form(client, url, url, {"markdown": "# À propos\n\nVersion B."})
+    editor = LexborHTMLParser(client.get(url).text)
+    link = editor.css_first("#history-title ~ ul details a").attributes["href"]
+    html = client.get(link).text  # nothing written yet
+    assert "Version B." in page_text(client.get("/about").text)
+    _, values, _ = read_form(html, url)
+    assert "Version A." in values["markdown"]
+    assert "pas changé" in page_text(html)
+    response = submit_form(client, url, url, html=html)
+    assert response.status_code == 303
+    client.cookies.clear()
+    assert "Version A." in page_text(client.get("/about").text)
+    assert len(fresh(session).exec(select(Revision)).all()) == 3
+
+
+def test_a_revision_of_another_page_is_not_taken(client, session, admin):
+    legal = page_url("fr", "legal")
+    submit_form(client, legal, legal, {"markdown": "# Mentions\n\nSecret."})
+    [revision] = fresh(session).exec(select(Revision)).all()
+    html = client.get(page_url("fr", "about") + f"?from_revision={revision.id}").text
+    _, values, _ = read_form(html, page_url("fr", "about"))
+    assert values["markdown"].startswith("# La Bourse à initiatives et la fabrique")
