@@ -369,11 +369,14 @@ def test_a_change_reaches_anonymous_visitors_at_once(client, session, admin):
     triggers), so the next visitor reads the new text."""
     visitor = client.__class__(client.app, base_url="http://testserver")
     with visitor:
-        assert "Mentions légales" in page_text(visitor.get("/legal").text)
-        visitor.get("/legal")  # stored
+        first = visitor.get("/legal")
+        assert "Mentions légales" in page_text(first.text)
+        assert visitor.get("/legal").headers["etag"] == first.headers["etag"]  # served stored
         url = page_url("fr", "legal")
         submit_form(client, url, url, {"markdown": "# Mentions toutes neuves\n\nVoilà."})
-        assert "Mentions toutes neuves" in page_text(visitor.get("/legal").text)
+        after = visitor.get("/legal")
+        assert after.headers["etag"] != first.headers["etag"]
+        assert "Mentions toutes neuves" in page_text(after.text)
 
 
 def test_a_logo_over_the_limit_is_refused_and_leaves_no_file(client, session, admin, settings):
