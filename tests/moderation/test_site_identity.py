@@ -447,3 +447,18 @@ def test_a_revision_of_another_page_is_not_taken(client, session, admin):
     html = client.get(page_url("fr", "about") + f"?from_revision={revision.id}").text
     _, values, _ = read_form(html, page_url("fr", "about"))
     assert values["markdown"].startswith("# La Bourse à initiatives et la fabrique")
+
+
+def test_shared_links_name_the_fabrique(client, session, admin):
+    """A need or an idea shared on a social network names the site as the admin gave it."""
+    from tests.factories import make_need
+    from tests.pipeline.test_public_ideas import make_idea
+
+    need = make_need(session, title="Une laverie solidaire")
+    idea = make_idea(session, "Une recyclerie de quartier")
+    assert send_identity(client, LEGAL).status_code == 303
+    client.cookies.clear()
+    for path in (f"/needs/{need.id}-{need.slug}", f"/ideas/{idea.id}-{idea.slug}"):
+        page = LexborHTMLParser(client.get(path).text)
+        meta = page.css_first('meta[property="og:site_name"]')
+        assert meta is not None and meta.attributes["content"] == LEGAL["name"], path
