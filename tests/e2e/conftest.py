@@ -155,3 +155,20 @@ def seed_categories(session: Any) -> None:
         for position, (slug, name) in enumerate(TERRITORIES):
             session.add(Territory(slug=slug, name=name, name_en=name, position=position))
     session.commit()
+
+
+def sign_in_on_touch_screen(
+    browser: Any, base_url: str, email: str, password: str, viewport: dict[str, int]
+) -> tuple[Any, Any]:
+    """A new browser with a touch screen of `viewport` (a phone's under 400 px wide), signed in
+    through the login form: (its context, its page)."""
+    context = browser.new_context(
+        viewport=viewport, locale="fr-FR", has_touch=True, is_mobile=viewport["width"] < 400
+    )
+    page = context.new_page()
+    page.goto(base_url + "/account/login")
+    page.locator("#f-email").fill(email)
+    page.locator("#f-password").fill(password)
+    page.locator("main form[action='/account/login'] button[type=submit]").click()
+    page.wait_for_url(lambda url: "/account/login" not in url)
+    return context, page

@@ -22,7 +22,7 @@ from app.db import make_engine
 from app.pipeline import service as pipeline
 from app.pipeline.models import Idea
 from app.pipeline.staff_routes import COLUMN_LIMIT
-from tests.e2e.conftest import seed_categories
+from tests.e2e.conftest import seed_categories, sign_in_on_touch_screen
 from tests.e2e.test_phones import SMALL_TARGETS
 
 if TYPE_CHECKING:
@@ -102,16 +102,7 @@ def board_world(live_server):  # type: ignore[no-untyped-def]
 
 
 def _signed_in(browser, live_server, email: str, viewport: dict[str, int]):  # type: ignore[no-untyped-def]
-    context = browser.new_context(
-        viewport=viewport, locale="fr-FR", has_touch=True, is_mobile=viewport is PHONE
-    )
-    page = context.new_page()
-    page.goto(live_server.url + "/account/login")
-    page.locator("#f-email").fill(email)
-    page.locator("#f-password").fill(PASSWORD)
-    page.locator("main form[action='/account/login'] button[type=submit]").click()
-    page.wait_for_url(lambda url: "/account/login" not in url)
-    return context, page
+    return sign_in_on_touch_screen(browser, live_server.url, email, PASSWORD, viewport)
 
 
 def _sideways(page: Page) -> int:

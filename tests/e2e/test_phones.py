@@ -16,7 +16,7 @@ from app.board.service import NeedInput, create_need
 from app.db import make_engine
 from app.demo import TERRITORIES, THEMES
 from app.settings import ModerationMode
-from tests.e2e.conftest import seed_categories
+from tests.e2e.conftest import seed_categories, sign_in_on_touch_screen
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "mot-de-passe-e2e"
@@ -81,16 +81,7 @@ def resident(live_server):  # type: ignore[no-untyped-def]
 
 
 def _signed_in(browser, live_server, email: str, viewport: dict[str, int]):  # type: ignore[no-untyped-def]
-    context = browser.new_context(
-        viewport=viewport, locale="fr-FR", has_touch=True, is_mobile=viewport is PHONE
-    )
-    page = context.new_page()
-    page.goto(live_server.url + "/account/login")
-    page.locator("#f-email").fill(email)
-    page.locator("#f-password").fill(PASSWORD)
-    page.locator("main form[action='/account/login'] button[type=submit]").click()
-    page.wait_for_url(lambda url: "/account/login" not in url)
-    return context, page
+    return sign_in_on_touch_screen(browser, live_server.url, email, PASSWORD, viewport)
 
 
 @pytest.mark.parametrize("viewport", [PHONE, TABLET], ids=["phone-375", "tablet-768"])
