@@ -31,7 +31,7 @@ from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers every table)
 from app.db import is_sqlite, make_engine
-from app.transfer import UPLOAD_FOLDERS
+from app.transfer import schema_revision, stored_files
 
 
 class BackupError(Exception):
@@ -43,7 +43,7 @@ def _sqlite_path(url: str) -> Path:
 
 
 def _read_counts(conn: Connection) -> tuple[str | None, dict[str, int]]:
-    revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    revision = schema_revision(conn)
     counts = {
         table.name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
         for table in SQLModel.metadata.sorted_tables
@@ -104,15 +104,10 @@ def _dump_postgres(url: str, target: Path) -> tuple[str | None, dict[str, int]]:
 
 def _copy_uploads(uploads: Path, target: Path) -> int:
     count = 0
-    for folder in UPLOAD_FOLDERS:
-        source = uploads / folder
-        if not source.is_dir():
-            continue
-        (target / folder).mkdir(parents=True, exist_ok=True)
-        for path in sorted(source.iterdir()):
-            if path.is_file() and not path.name.startswith("."):
-                shutil.copy2(path, target / folder / path.name)
-                count += 1
+    for relative, path in stored_files(uploads):
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target / relative)
+        count += 1
     return count
 
 

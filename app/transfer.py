@@ -34,6 +34,7 @@ from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers every table)
 from app.db import UTCDateTime
+from app.pipeline.uploads import stored_path
 
 FORMAT = "bourse-export/1"
 BATCH = 500
@@ -50,7 +51,7 @@ def _tables() -> list[Table]:
     return list(SQLModel.metadata.sorted_tables)
 
 
-def _revision(conn: Connection) -> str | None:
+def schema_revision(conn: Connection) -> str | None:
     try:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except Exception:
@@ -65,14 +66,15 @@ def _encode(value: Any) -> Any:
 
 def export_rows(engine: Engine) -> Iterator[dict[str, Any]]:
     with engine.connect() as conn:
-        yield {"format": FORMAT, "revision": _revision(conn)}
+        yield {"format": FORMAT, "revision": schema_revision(conn)}
         for table in _tables():
             order = list(table.primary_key.columns)
             for row in conn.execute(select(table).order_by(*order)).mappings():
                 yield {"table": table.name, "row": {k: _encode(v) for k, v in row.items()}}
 
 
-def _stored_files(uploads: Path) -> Iterator[tuple[str, Path]]:
+def stored_files(uploads: Path) -> Iterator[tuple[str, Path]]:
+    """The uploaded files the rows can point to: (`<folder>/<stored name>`, path), in order."""
     for folder in UPLOAD_FOLDERS:
         directory = uploads / folder
         if directory.is_dir():
@@ -82,12 +84,12 @@ def _stored_files(uploads: Path) -> Iterator[tuple[str, Path]]:
 
 
 def _safe_name(name: str) -> bool:
-    # As app.pipeline.uploads.stored_path: a plain name that cannot leave its folder.
-    return bool(name) and "/" not in name and "\\" not in name and not name.startswith(".")
+    # The uploads' own rule for a stored name: a plain name that cannot leave its folder.
+    return stored_path(Path(), name) is not None
 
 
 def export_files(uploads: Path) -> Iterator[dict[str, Any]]:
-    for relative, path in _stored_files(uploads):
+    for relative, path in stored_files(uploads):
         digest, offset = hashlib.sha256(), 0
         with path.open("rb") as fh:
             while chunk := fh.read(FILE_CHUNK):
@@ -218,10 +220,10 @@ def _import(engine: Engine, source: Path, files: _IncomingFiles) -> int:
         header = json.loads(fh.readline() or "{}")
         if header.get("format") != FORMAT:
             raise TransferError(f"{source} n'est pas un export de la Bourse ({FORMAT}).")
-        if header.get("revision") != _revision(conn):
+        if header.get("revision") != schema_revision(conn):
             raise TransferError(
                 f"Le fichier vient du schéma {header.get('revision')}, la base est au schéma "
-                f"{_revision(conn)} : migrez les deux au même niveau (bourse migrate)."
+                f"{schema_revision(conn)} : migrez les deux au même niveau (bourse migrate)."
             )
         for table in tables.values():
             if conn.execute(select(func.count()).select_from(table)).scalar():
