@@ -67,6 +67,16 @@ def visible_lock_with(*columns: Any, join: Any, where: Iterable[Any]) -> Any:
     )
 
 
+def visible_row_lock() -> Any:
+    """PostgreSQL: lock_visible() as a SELECT of the need's id, support count and slug that
+    takes its row (FOR UPDATE, waiting for a moderator's lock and re-checking the need's
+    conditions on the row it gets), for a statement that writes after it in a CTE
+    (app.board.support_writes.toggle_at_once). Bind `p_need`."""
+    return (
+        sa_select(Need.id, Need.supports_count, Need.slug).where(*_VISIBLE).with_for_update(of=Need)  # type: ignore[arg-type]
+    )
+
+
 def lock_unchanged(session: Session, need: Need) -> None:
     """Locks `need`'s row until commit, or Conflict when its status or deletion changed since
     the caller loaded it. Must come before the caller's first write on the need's rows."""

@@ -9,7 +9,7 @@ inside the request context and before routing, reads the small form itself, chec
 as the route would (app.web.security.csrf_refusal), and runs on one connection, in one
 transaction, what the route runs: the need's row taken if it is public and the person of the
 browser session (one statement on PostgreSQL: app.board.locks.visible_lock_with), the rate
-limits, the support given or withdrawn (app.board.supports.toggle_on, as the API's way in);
+limits, the support given or withdrawn (app.board.support_writes.toggle_on, as the API's way in);
 then, outside the write, the block's reads in one statement (app.board.supports.block_reads:
 the demand, the territories, the person's answer when the support was already there). It
 answers what the route answers: the support block to htmx, `303` to the need page otherwise.
@@ -45,7 +45,8 @@ from app.accounts.service import VALID_SESSION, of_valid_session
 from app.accounts.tokens import hash_secret
 from app.board.locks import lock_visible, visible_lock_with
 from app.board.notifications import need_path
-from app.board.supports import block_reads, demand_breakdown, toggle_on
+from app.board.support_writes import toggle_at_once, toggle_on
+from app.board.supports import block_reads, demand_breakdown
 from app.db import NO_WAIT, utcnow
 from app.web.cache import SESSION_COOKIE
 from app.web.fast_writes import rate_address, write_soon
@@ -124,23 +125,31 @@ def support_by_form(
     connection = app.state.engine.connect()
     if not wait:
         connection = connection.execution_options(**NO_WAIT)
+    address = rate_address(scope)
+    at_once = address is None and connection.dialect.name == "postgresql"
     with connection as db:
-        with db.begin():
-            found = _lock_for_person(db, need_id, raw, now)
-            if found is None:
+        if at_once:
+            # The person, then the toggle in one statement, in autocommit: two round trips
+            # where a transaction took four (app.board.support_writes.toggle_at_once).
+            db = db.execution_options(isolation_level="AUTOCOMMIT")
+            person = db.execute(_PERSON, {"p_hash": hash_secret(raw), "p_now": now}).first()
+            if person is None:
                 return None
-            count, slug, user_id, role, verified_at, blocked_at, blocked_until = found
+            user_id, role, verified_at, blocked_at, blocked_until = person
             if verified_at is None or blocked_now(blocked_at, blocked_until, now):
                 return None
-            done = toggle_on(
-                db,
-                need_id,
-                user_id,
-                want,
-                now=now,
-                address=rate_address(scope),
-                locked=(count, slug),
-            )
+            done = toggle_at_once(db, need_id, user_id, want, now=now)
+        else:
+            with db.begin():
+                found = _lock_for_person(db, need_id, raw, now)
+                if found is None:
+                    return None
+                count, slug, user_id, role, verified_at, blocked_at, blocked_until = found
+                if verified_at is None or blocked_now(blocked_at, blocked_until, now):
+                    return None
+                done = toggle_on(
+                    db, need_id, user_id, want, now=now, address=address, locked=(count, slug)
+                )
         if done is None:
             return None
         count, slug, changed = done
@@ -149,7 +158,8 @@ def support_by_form(
             return RedirectResponse(f"{need_path(need)}#soutien", status_code=303)  # type: ignore[arg-type]
         # The block, read after the write as the route reads it, in one statement and in
         # autocommit: no BEGIN and ROLLBACK round trips around it on PostgreSQL.
-        db = db.execution_options(isolation_level="AUTOCOMMIT")
+        if not at_once:  # else the connection is in autocommit already
+            db = db.execution_options(isolation_level="AUTOCOMMIT")
         territories, demand, answer = block_reads(db, need_id, user_id)
         if Role(role).rank >= Role.staff.rank:
             demand = demand_breakdown(db, need, by_territory=True)

@@ -36,17 +36,13 @@ Decisions:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
-    Float,
     Integer,
     String,
     bindparam,
-    case,
     cast,
-    delete,
     func,
     literal_column,
     null,
@@ -54,16 +50,14 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from app import ratelimit
 from app.accounts.models import Role, User
-from app.board.locks import lock_unchanged, lock_visible
+from app.board.locks import lock_unchanged
 from app.board.models import Concern, Need, Support, Territory
-from app.board.trending import support_weight
+from app.board.support_writes import give, withdraw
 from app.db import utcnow
 from app.web.errors import Conflict, Invalid
 from app.web.i18n import gettext as _
@@ -92,166 +86,7 @@ def clean_concern(session: Session, concern: str | None, territory_id: int | Non
         raise Invalid(errors, detail=" ".join(errors.values()))
 
 
-# --- writes ------------------------------------------------------------------------------
-
-
-# The statements of « Moi aussi », built once: they run under SQLite's one-writer lock, where
-# building and keying them each time was a fifth of a toggle's CPU. Executed on the session's
-# connection (Core): nothing the session holds is changed by them, and the counts come back
-# with RETURNING.
-_INSERTS = {
-    name: dialect.insert(Support)
-    .on_conflict_do_nothing(index_elements=["need_id", "user_id"])
-    .returning(Support.id)  # type: ignore[arg-type]
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
-}
-_WEIGHT = bindparam("p_weight", type_=Float)
-_RETURNED = (Need.supports_count, Need.trending_score)
-_BUMPS = {
-    True: update(Need)
-    .where(Need.id == bindparam("p_need"))  # type: ignore[arg-type]
-    .values(supports_count=Need.supports_count + 1, trending_score=Need.trending_score + _WEIGHT)
-    .returning(*_RETURNED),  # type: ignore[arg-type]
-    False: update(Need)
-    .where(Need.id == bindparam("p_need"))  # type: ignore[arg-type]
-    .values(
-        supports_count=Need.supports_count - 1,
-        trending_score=case(
-            (Need.supports_count <= 1, 0.0),
-            (Need.trending_score - _WEIGHT > 0, Need.trending_score - _WEIGHT),
-            else_=0.0,
-        ),
-    )
-    .returning(*_RETURNED),  # type: ignore[arg-type]
-}
-# PostgreSQL: the insert and the count in one statement. The UPDATE reads what the INSERT
-# returned, so it runs only when a row went in; it sees the need's row as the lock left it (a
-# new statement, a new snapshot, after app.board.locks took the row).
-_GIVEN = (
-    postgresql.insert(Support)
-    .values(
-        need_id=bindparam("p_need"),
-        user_id=bindparam("p_user"),
-        created_at=bindparam("p_created_at"),
-        concern=bindparam("p_concern"),
-        territory_id=bindparam("p_territory"),
-    )
-    .on_conflict_do_nothing(index_elements=["need_id", "user_id"])
-    .returning(Support.need_id)  # type: ignore[arg-type]
-    .cte("given")
-)
-_GIVE_POSTGRESQL = (
-    update(Need)
-    .where(Need.id == _GIVEN.c.need_id)  # type: ignore[arg-type]
-    .values(supports_count=Need.supports_count + 1, trending_score=Need.trending_score + _WEIGHT)
-    .returning(*_RETURNED)  # type: ignore[arg-type]
-)
-_WITHDRAW = (
-    delete(Support)
-    .where(Support.need_id == bindparam("p_need"), Support.user_id == bindparam("p_user"))  # type: ignore[arg-type]
-    .returning(Support.created_at)  # type: ignore[arg-type]
-)
-
-
-def give(
-    connection: Connection,
-    need_id: int,
-    user_id: int,
-    *,
-    now: datetime,
-    concern: str | None = None,
-    territory_id: int | None = None,
-) -> tuple[int, float] | None:
-    """The support itself, on a Core connection in the caller's transaction, after the need's
-    row was taken (app.board.locks): the need's new (supports_count, trending_score), or None
-    when the account already supported it (nothing changed). Shared by add_support() and the
-    API's way in before routing (app/syndication/support_path.py)."""
-    if connection.dialect.name == "postgresql":
-        # One round trip instead of two: the count moves only if the row went in.
-        row = connection.execute(
-            _GIVE_POSTGRESQL,
-            {
-                "p_need": need_id,
-                "p_user": user_id,
-                "p_created_at": now,
-                "p_concern": concern,
-                "p_territory": territory_id,
-                "p_weight": support_weight(now),
-            },
-        ).first()
-        return (row[0], row[1]) if row is not None else None
-    inserted = connection.execute(
-        _INSERTS[connection.dialect.name],
-        {
-            "need_id": need_id,
-            "user_id": user_id,
-            "created_at": now,
-            "concern": concern,
-            "territory_id": territory_id,
-        },
-    ).first()
-    if inserted is None:
-        return None
-    row = connection.execute(
-        _BUMPS[True], {"p_need": need_id, "p_weight": support_weight(now)}
-    ).one()
-    return row[0], row[1]
-
-
-def withdraw(connection: Connection, need_id: int, user_id: int) -> tuple[int, float] | None:
-    """The withdrawal, as give(): the new counters, or None when there was no support."""
-    # Always asks the database: a Support a session loaded earlier is never taken for one
-    # that still exists.
-    deleted = connection.execute(_WITHDRAW, {"p_need": need_id, "p_user": user_id}).first()
-    if deleted is None:
-        return None
-    row = connection.execute(
-        _BUMPS[False], {"p_need": need_id, "p_weight": support_weight(deleted[0])}
-    ).one()
-    return row[0], row[1]
-
-
-def toggle_on(
-    connection: Connection,
-    need_id: int,
-    user_id: int,
-    want: bool,
-    *,
-    now: datetime,
-    address: str | None,
-    locked: tuple[int, str] | None = None,
-) -> tuple[int, str, bool | None] | None:
-    """« Moi aussi » for the ways in before routing (app/syndication/support_path.py, app/board/
-    support_form_path.py), on a Core connection in the caller's transaction, for an account
-    the caller found allowed to participate: the rate limits when `address` is given (the
-    client's), the need's row taken if it is public, the support given (`want`) or withdrawn.
-    Returns (the need's support count, its slug, what changed: True a support given now,
-    False none any more, None it was already there), or None when the route must answer (a
-    limit reached, a need that is not public): then nothing was written.
-
-    `locked`: (support count, slug) when the caller took the need's row already
-    (app.board.locks.visible_lock_with)."""
-    events = None
-    if address is not None:
-        if (
-            ratelimit.over_limit(connection, "support", user_id=user_id, ip=address, now=now)
-            is not None
-        ):
-            return None
-        events = ratelimit.events("support", user_id=user_id, ip=address, now=now)
-    if locked is None:
-        locked = lock_visible(connection, need_id)
-        if locked is None:
-            return None
-    if events:
-        ratelimit.record(connection, events)
-    counts = (
-        give(connection, need_id, user_id, now=now)
-        if want
-        else withdraw(connection, need_id, user_id)
-    )
-    changed: bool | None = (True if counts is not None else None) if want else False
-    return (counts[0] if counts is not None else locked[0]), locked[1], changed
+# --- writes (the statements themselves: app.board.support_writes) --------------------------
 
 
 def _set_counts(need: Need, counts: tuple[int, float]) -> None:
