@@ -19,8 +19,8 @@ from starlette.requests import HTTPConnection
 from app import RESOURCES
 from app.accounts.deps import load_user_for_request, raw_session_token
 from app.board.support_form_path import SupportFormPathMiddleware
-from app.db import engine_for
-from app.settings import Env, Settings
+from app.core.db import engine_for
+from app.core.settings import Env, Settings
 from app.syndication.attribution import REF_COOKIE
 from app.syndication.support_path import SupportPathMiddleware
 from app.web.access_log import AccessLogMiddleware
@@ -107,7 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.env == Env.development:
             # In development the server delivers its own e-mails (to data/outbox/), so signing
             # up works with `make run` alone; production runs `bourse worker` beside it.
-            from app.jobs import run_forever
+            from app.ops.jobs import run_forever
 
             worker = threading.Thread(
                 target=run_forever, args=(engine, settings, stop), name="outbox", daemon=True

@@ -14,6 +14,8 @@ from app.board.models import (
     Territory,
     Theme,
 )
+from app.core.ratelimit import RateEvent
+from app.core.site_config import SiteSetting
 from app.mail.models import OutboxMessage
 from app.moderation.models import AuditEntry, NeedTag, Revision, Tag
 from app.pipeline.models import (
@@ -27,8 +29,6 @@ from app.pipeline.models import (
     Partner,
     StageChange,
 )
-from app.ratelimit import RateEvent
-from app.site_config import SiteSetting
 from app.syndication.models import PartnerReferralDay, Webhook, WebhookDelivery
 
 metadata = SQLModel.metadata

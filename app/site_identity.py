@@ -25,8 +25,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app import RESOURCES
-from app.site_config import SiteSetting
-from app.text import render_page_markdown
+from app.core.site_config import SiteSetting
+from app.core.text import render_page_markdown
 from app.web.colours import darken_for, luminance, mix_with_white, scale
 
 # The pages, in the order the admin lists them. The slug is also the public address (/about).
@@ -175,7 +175,7 @@ class RenderedPage:
 
 
 def render_page(source: str, identity: Identity, locale: str, site_url: str) -> RenderedPage:
-    """Sanitised HTML of a page (app.text), and its title (the first `# ` heading)."""
+    """Sanitised HTML of a page (app.core.text), and its title (the first `# ` heading)."""
     filled = fill(source, substitutions(identity, locale, site_url))
     return RenderedPage(title=page_title(filled), html=render_page_markdown(filled))
 

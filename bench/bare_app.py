@@ -6,7 +6,7 @@ this app's tells how much of the machine the application itself takes, whatever 
 
     .venv/bin/python bench/bare_app.py --port 8001 --workers 2
 
-It runs uvicorn with the options `bourse serve` passes (app/cli.py: proxy headers trusted
+It runs uvicorn with the options `bourse serve` passes (app/ops/cli.py: proxy headers trusted
 from the loopback addresses, log level info, uvicorn's default access log), so that the only
 difference between the two servers is the application.
 """

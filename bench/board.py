@@ -60,7 +60,7 @@ def bourse_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str
 def bourse(args: list[str], env: dict[str, str], cwd: Path) -> str:
     """Runs a `bourse` command to completion and returns its stdout."""
     done = subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
+        [sys.executable, "-m", "app.ops.cli", *args],
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -184,7 +184,7 @@ class Server:
             [
                 sys.executable,
                 "-m",
-                "app.cli",
+                "app.ops.cli",
                 "serve",
                 "--host",
                 "127.0.0.1",

@@ -22,8 +22,8 @@ from typing import Any
 def main() -> int:
     from app.accounts import passwords, service
     from app.accounts.models import Role
-    from app.db import engine_for, session_scope
-    from app.settings import Settings
+    from app.core.db import engine_for, session_scope
+    from app.core.settings import Settings
 
     request: dict[str, Any] = json.load(sys.stdin)
     tokens: dict[str, str] = {}

@@ -113,7 +113,7 @@ def page_request(client, args):  # type: ignore[no-untyped-def]
     if not args.toggle:
         return lambda: client.get(args.path)
     from app.accounts import service
-    from app.db import session_scope
+    from app.core.db import session_scope
 
     with session_scope(client.app.state.engine) as session:
         user = service.user_by_email(session, ACCOUNTS[args.who])

@@ -10,8 +10,8 @@ from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers every table on the metadata)
 from app.board.search import is_search_object
-from app.db import make_engine
-from app.settings import Settings
+from app.core.db import make_engine
+from app.core.settings import Settings
 from app.web.content_version import is_content_version_object
 
 config = context.config

@@ -23,10 +23,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
 
-from app.cli import migrate_database
-from app.db import make_engine
+from app.core.db import make_engine
+from app.core.settings import Settings
 from app.main import create_app
-from app.settings import Settings
+from app.ops.cli import migrate_database
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 

@@ -60,7 +60,7 @@ def guard_fields(client: TestClient, seconds_ago: float = 10) -> dict[str, str]:
     the minimum fill time), with the honeypot left empty, as a person's browser sends them."""
     from datetime import timedelta
 
-    from app.db import utcnow
+    from app.core.db import utcnow
     from app.web.antiabuse import HONEYPOT_FIELD, STARTED_FIELD, sign_form_start
 
     settings = client.app.state.settings  # type: ignore[attr-defined]
@@ -204,8 +204,8 @@ def make_need(
 ) -> Any:
     """A need inserted directly (no auto-support, counts at 0): for tests of other parts."""
     from app.board.models import Need
-    from app.db import utcnow
-    from app.text import excerpt, render_markdown, slugify
+    from app.core.db import utcnow
+    from app.core.text import excerpt, render_markdown, slugify
 
     n = next(_counter)
     title = title or f"Besoin numéro {n} pour les tests"

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.cli import migrate_database
+from app.ops.cli import migrate_database
 
 BOURSE = Path(sys.executable).parent / "bourse"
 START_TIMEOUT = 30.0

@@ -40,7 +40,7 @@ def headers_of(response: Any) -> dict[str, str]:
 
 
 def block_for_three_days(session: Any, user: Any) -> None:
-    from app.db import utcnow
+    from app.core.db import utcnow
 
     user.blocked_at = utcnow()
     user.blocked_until = utcnow() + timedelta(days=3)

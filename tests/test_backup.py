@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from app.cli import main as cli_main
-from app.db import make_engine
-from app.demo import seed_demo
+from app.core.db import make_engine
+from app.ops.cli import main as cli_main
+from app.ops.demo.seed import seed_demo
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.factories import make_need
 from tests.test_transfer import _snapshot

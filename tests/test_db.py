@@ -1,4 +1,4 @@
-"""SQLite writers take turns (app.db.WriterTurns): a turn starts at the first write of a
+"""SQLite writers take turns (app.core.db.WriterTurns): a turn starts at the first write of a
 transaction and ends after its commit or rollback, whatever ends it, and it excludes the
 writers of other processes on the same file too."""
 
@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from app.db import WriterTurns, make_engine
+from app.core.db import WriterTurns, make_engine
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ OTHER_PROCESS = textwrap.dedent(
     """
     import sys
     from sqlalchemy import text
-    from app.db import make_engine
+    from app.core.db import make_engine
 
     engine = make_engine(sys.argv[1])
     with engine.connect() as conn:

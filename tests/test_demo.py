@@ -18,16 +18,16 @@ import pytest
 from sqlalchemy import func, text
 from sqlmodel import Session, select
 
-from app import cli
 from app.accounts.models import User
 from app.accounts.passwords import verify_password
 from app.board.models import Comment, Follow, Need, Support
 from app.board.queries import visible_needs
 from app.board.trending import support_weight
-from app.db import utcnow
-from app.demo import POOL_EMAIL, count_rows, seed_demo
-from app.demo_content import DEMO_NEEDS, DEMO_RESIDENTS
-from app.text import excerpt, render_markdown
+from app.core.db import utcnow
+from app.core.text import excerpt, render_markdown
+from app.ops import cli
+from app.ops.demo.content import DEMO_NEEDS, DEMO_RESIDENTS
+from app.ops.demo.seed import POOL_EMAIL, count_rows, seed_demo
 
 DEMO_TITLES = {n.title for n in DEMO_NEEDS}
 PENDING_TITLE = next(n.title for n in DEMO_NEEDS if n.status == "pending")
@@ -141,7 +141,7 @@ def test_demo_gives_the_moderation_area_something_to_show(session, settings):
 
 
 def test_demo_pipeline_tells_the_fabrique_s_story(session, settings):
-    from app.demo_pipeline import CONCIERGE_NEED, CONCIERGE_TITLE
+    from app.ops.demo.pipeline import CONCIERGE_NEED, CONCIERGE_TITLE
     from app.pipeline.models import Idea, IdeaNeed, IdeaPartner, Partner, StageChange
     from app.pipeline.service import transition_errors
 
@@ -378,7 +378,7 @@ def test_seed_demo_refuses_a_negative_number_of_needs(cli_env, session, capsys):
 
 
 def test_demo_towns_have_figures_from_their_embeds(session, settings):
-    from app.demo_pipeline import REFERRING_PARTNERS
+    from app.ops.demo.pipeline import REFERRING_PARTNERS
     from app.pipeline.models import Partner
     from app.syndication.models import PartnerReferralDay
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from app import PROJECT_ROOT
-from app.cli import build_parser
-from app.settings import Settings
+from app.core.settings import Settings
+from app.ops.cli import build_parser
 
 README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
 

@@ -9,11 +9,11 @@ from sqlmodel import Session, func, select
 from app.accounts import service
 from app.accounts.models import EmailToken, LoginFailure, UserSession
 from app.board.models import Notification
-from app.cli import main as cli_main
-from app.db import utcnow
-from app.jobs import purge_expired
+from app.core.db import utcnow
+from app.core.ratelimit import LONGEST_WINDOW, RateEvent
 from app.mail.models import MailStatus, OutboxMessage
-from app.ratelimit import LONGEST_WINDOW, RateEvent
+from app.ops.cli import main as cli_main
+from app.ops.jobs import purge_expired
 from tests.factories import make_user
 
 

@@ -14,8 +14,8 @@ from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers the tables)
 from app.board.search import is_search_object
-from app.cli import migrate_database
-from app.db import make_engine
+from app.core.db import make_engine
+from app.ops.cli import migrate_database
 from app.web.content_version import is_content_version_object
 from tests.conftest import create_pg_database, drop_pg_database
 

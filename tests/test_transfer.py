@@ -10,12 +10,12 @@ from sqlalchemy import select
 from sqlmodel import Session, SQLModel
 
 from app.accounts import service
-from app.cli import main as cli_main
-from app.cli import migrate_database
-from app.db import make_engine
-from app.demo import seed_demo
-from app.site_config import SiteSetting
-from app.transfer import TransferError, export_data, import_data
+from app.core.db import make_engine
+from app.core.site_config import SiteSetting
+from app.ops.cli import main as cli_main
+from app.ops.cli import migrate_database
+from app.ops.demo.seed import seed_demo
+from app.ops.transfer import TransferError, export_data, import_data
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.factories import make_need, make_user, post_form
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app import transfer
-from app.cli import main as cli_main
-from app.cli import migrate_database
-from app.db import make_engine
-from app.transfer import TransferError, export_data, import_data
+from app.core.db import make_engine
+from app.ops import transfer
+from app.ops.cli import main as cli_main
+from app.ops.cli import migrate_database
+from app.ops.transfer import TransferError, export_data, import_data
 from tests.factories import make_need
 from tests.test_transfer import empty_target  # noqa: F401  (the fixture: SQLite and PostgreSQL)
 

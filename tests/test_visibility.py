@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from selectolax.lexbor import LexborHTMLParser
 
-from app.db import utcnow
+from app.core.db import utcnow
 from tests.factories import login_as, make_need, make_user
 
 WORD = "zéphyrin"  # a word only these needs contain, to search and match on

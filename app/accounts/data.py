@@ -38,7 +38,7 @@ from app.board.models import (
     Report,
     Support,
 )
-from app.db import utcnow
+from app.core.db import utcnow
 from app.mail.service import queue_mail
 from app.moderation import audit
 from app.pipeline.models import CarrierApplication

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer
 from sqlmodel import Field, SQLModel
 
-from app.db import ts_column, utcnow
+from app.core.db import ts_column, utcnow
 
 
 class Role(StrEnum):

@@ -30,10 +30,10 @@ from app.accounts.models import (
     participates,
 )
 from app.accounts.tokens import hash_secret, new_api_token, new_secret
-from app.db import as_utc, utcnow
+from app.core.db import as_utc, utcnow
+from app.core.ratelimit import address_key
 from app.mail.models import OutboxMessage
 from app.mail.service import queue_mail
-from app.ratelimit import address_key
 from app.web.errors import Invalid, NotFound, TooManyRequests
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_

@@ -2,7 +2,7 @@
 threads a need page shows.
 
 Every write follows load → authorise → validate → execute → commit. The HTML of a comment is
-made once, when it is written (app.text). `Need.comments_count` counts the published,
+made once, when it is written (app.core.text). `Need.comments_count` counts the published,
 non-deleted comments (replies included) and is changed with a relative UPDATE in the same
 transaction as the comment, so it stays exact under concurrent requests.
 
@@ -34,11 +34,11 @@ from app.board.notifications import notify
 from app.board.permissions import can_delete_comment, can_edit_comment, is_moderator
 from app.board.queries import get_need_for, get_visible_need
 from app.board.service import audit_hold, ensure_can_participate, held_for_blocked_words
-from app.db import utcnow
-from app.ratelimit import check_rate
-from app.settings import ModerationMode, Settings
-from app.site_config import blocked_words_in, site_config
-from app.text import render_markdown
+from app.core.db import utcnow
+from app.core.ratelimit import check_rate
+from app.core.settings import ModerationMode, Settings
+from app.core.site_config import blocked_words_in, site_config
+from app.core.text import render_markdown
 from app.web.antiabuse import check_link_limit
 from app.web.errors import Forbidden, Invalid, NotFound
 from app.web.i18n import gettext as _

@@ -16,9 +16,9 @@ from app.board.locks import lock_unchanged
 from app.board.models import Follow, Need
 from app.board.permissions import can_participate
 from app.board.queries import get_visible_need
-from app.db import utcnow
-from app.ratelimit import check_rate
-from app.settings import Settings
+from app.core.db import utcnow
+from app.core.ratelimit import check_rate
+from app.core.settings import Settings
 
 
 def _settings(session: Session, settings: Settings | None) -> Settings:

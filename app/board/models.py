@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime, fk_column, ts_column, utcnow
+from app.core.db import UTCDateTime, fk_column, ts_column, utcnow
 
 
 class _Category(SQLModel):

@@ -49,10 +49,10 @@ from app.board.models import (
     NotificationPreference,
 )
 from app.board.permissions import can_view_need, is_moderator
-from app.db import utcnow
+from app.core.db import utcnow
+from app.core.settings import Settings
+from app.core.text import excerpt
 from app.mail.service import queue_mail
-from app.settings import Settings
-from app.text import excerpt
 from app.web.content_version import TABLE as CONTENT_VERSION_TABLE
 from app.web.errors import Invalid, NotFound
 from app.web.i18n import SOURCE_LOCALE, use_locale

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from app.accounts.models import Role, User, participates
 from app.board.models import PUBLIC_NEED_STATUSES, Comment, Need
-from app.db import utcnow
+from app.core.db import utcnow
 
 NEED_EDIT_GRACE = timedelta(minutes=30)
 COMMENT_EDIT_WINDOW = timedelta(minutes=15)

@@ -31,8 +31,8 @@ from app.board.models import (
 )
 from app.board.notifications import notify
 from app.board.permissions import can_view_need, is_moderator
-from app.ratelimit import check_rate
-from app.text import excerpt
+from app.core.ratelimit import check_rate
+from app.core.text import excerpt
 from app.web.errors import Conflict, Forbidden, Invalid, NotFound
 from app.web.i18n import format_number
 from app.web.i18n import gettext as _
@@ -261,7 +261,7 @@ def auto_hide(session: Session, subject: ReportSubject) -> bool:
     writer), so two last reports at once are counted one after the other and the threshold is
     never missed; the UPDATE is conditional on the public status, so the item is hidden, and a
     comment's count decremented, once."""
-    from app.site_config import site_config
+    from app.core.site_config import site_config
     from app.syndication import webhooks  # late: syndication sits above the board
 
     model: type[Need] | type[Comment] = Need if subject.kind is ReportTarget.need else Comment

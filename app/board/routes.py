@@ -25,8 +25,8 @@ from app.board.badges import badges_for
 from app.board.models import PUBLIC_NEED_STATUSES, Need, NeedStatus, Territory, Theme
 from app.board.permissions import can_delete_need, can_participate, is_moderator
 from app.board.provenance import source_label
-from app.db import utcnow
-from app.text import render_markdown
+from app.core.db import utcnow
+from app.core.text import render_markdown
 from app.web import personal
 from app.web.deps import SessionDep
 from app.web.errors import Forbidden, Invalid, NotFound

@@ -1,7 +1,7 @@
 """Need use cases: post, edit, delete, and the moderation state a new need starts in.
 
 Order in every write (Fider's): load → authorise → validate → execute → commit. The HTML of a
-need is computed here, once, when it is written (app.text), never when it is viewed.
+need is computed here, once, when it is written (app.core.text), never when it is viewed.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from sqlmodel import Session, select
 from app.accounts.models import Role, User
 from app.board.models import Comment, Need, NeedStatus, Support, Territory, Theme
 from app.board.permissions import can_delete_need, can_edit_need, can_participate
-from app.db import utcnow
-from app.settings import ModerationMode
-from app.site_config import SiteConfig, blocked_words_in, site_config
-from app.text import excerpt, render_markdown, slugify
+from app.core.db import utcnow
+from app.core.settings import ModerationMode
+from app.core.site_config import SiteConfig, blocked_words_in, site_config
+from app.core.text import excerpt, render_markdown, slugify
 from app.web.errors import Conflict, Forbidden, Invalid
 from app.web.i18n import gettext as _
 
@@ -206,11 +206,11 @@ def create_need(
 ) -> Need:
     """Posts a need. The author supports it at once (their own « j'ai ce besoin ») and follows
     it. The same submission key (one per rendered form) never creates two needs. `mode`
-    defaults to the effective setting (app.site_config: the admin's over the environment's);
+    defaults to the effective setting (app.core.site_config: the admin's over the environment's);
     a blocked word sends the need to the queue whatever the mode."""
     from app.board.follows import add_follow
     from app.board.supports import add_support
-    from app.ratelimit import check_rate
+    from app.core.ratelimit import check_rate
     from app.syndication import webhooks  # late: syndication sits above the board
     from app.web.antiabuse import check_link_limit
 

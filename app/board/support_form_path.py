@@ -47,7 +47,7 @@ from app.board.locks import lock_visible, visible_lock_with
 from app.board.notifications import need_path
 from app.board.support_writes import toggle_at_once, toggle_on
 from app.board.supports import block_reads, demand_breakdown
-from app.db import NO_WAIT, utcnow
+from app.core.db import NO_WAIT, utcnow
 from app.web.cache import SESSION_COOKIE
 from app.web.fast_writes import rate_address, write_soon
 from app.web.params import parse_id

@@ -27,7 +27,7 @@ from app.board.notifications import need_path
 from app.board.permissions import can_participate
 from app.board.queries import get_visible_need
 from app.board.service import unconfirmed_message
-from app.ratelimit import check_rate
+from app.core.ratelimit import check_rate
 from app.web.deps import SessionDep
 from app.web.errors import AppError, Forbidden, Invalid
 from app.web.i18n import gettext as _

@@ -14,10 +14,10 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from app import ratelimit
 from app.board.locks import lock_visible, visible_row_lock
 from app.board.models import Need, Support
 from app.board.trending import support_weight, support_weight_sql
+from app.core import ratelimit
 
 # The statements of « Moi aussi », built once: they run under SQLite's one-writer lock, where
 # building and keying them each time was a fifth of a toggle's CPU. Executed on the session's

@@ -58,7 +58,7 @@ from app.accounts.models import Role, User
 from app.board.locks import lock_unchanged
 from app.board.models import Concern, Need, Support, Territory
 from app.board.support_writes import give, withdraw
-from app.db import utcnow
+from app.core.db import utcnow
 from app.web.errors import Conflict, Invalid
 from app.web.i18n import gettext as _
 

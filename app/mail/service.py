@@ -38,6 +38,6 @@ def queue_mail(
 
 
 def _default_base_url() -> str:
-    from app.settings import Settings
+    from app.core.settings import Settings
 
     return Settings().base_url

@@ -22,10 +22,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app import outbox
-from app.db import utcnow
+from app.core import outbox
+from app.core.db import utcnow
+from app.core.settings import Settings
 from app.mail.models import MailStatus, OutboxMessage
-from app.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,9 @@ from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
 from app.board.models import Need, Support, Territory, Theme
-from app.db import utcnow
-from app.moderation import audit
-from app.settings import ModerationMode
-from app.site_config import (
+from app.core.db import utcnow
+from app.core.settings import ModerationMode
+from app.core.site_config import (
     AUTO_HIDE_THRESHOLD_MAX,
     AUTO_HIDE_THRESHOLD_MIN,
     BLOCKED_WORD_MAX_LENGTH,
@@ -35,7 +34,8 @@ from app.site_config import (
     site_config,
     stored_blocked_words,
 )
-from app.text import slugify
+from app.core.text import slugify
+from app.moderation import audit
 from app.web.errors import Conflict, Forbidden, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_

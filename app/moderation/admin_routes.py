@@ -15,14 +15,14 @@ from sqlmodel import Session
 
 from app.accounts.deps import require_role
 from app.accounts.models import Role, User
-from app.moderation import admin
-from app.moderation.identity_routes import router as identity_router
-from app.site_config import (
+from app.core.site_config import (
     AUTO_HIDE_THRESHOLD_MAX,
     AUTO_HIDE_THRESHOLD_MIN,
     BLOCKED_WORD_MAX_LENGTH,
     BLOCKED_WORDS_MAX,
 )
+from app.moderation import admin
+from app.moderation.identity_routes import router as identity_router
 from app.web.deps import SessionDep
 from app.web.errors import Invalid
 from app.web.i18n import gettext as _

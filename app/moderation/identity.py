@@ -27,12 +27,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
+from app.core.settings import Settings
+from app.core.site_config import set_value
 from app.moderation import audit
 from app.moderation.admin import ensure_admin
 from app.moderation.models import Revision
 from app.pipeline import uploads
-from app.settings import Settings
-from app.site_config import set_value
 from app.site_identity import (
     DIRECTOR_MAX,
     IDENTITY_PREFIX,

@@ -30,11 +30,11 @@ from app.board.provenance import (  # noqa: F401
     source_name,
 )
 from app.board.service import NeedInput, validate_need
-from app.db import utcnow
+from app.core.db import utcnow
+from app.core.text import excerpt, render_markdown, slugify
 from app.moderation import audit
 from app.moderation.qualification import ensure_can_qualify
 from app.syndication import webhooks
-from app.text import excerpt, render_markdown, slugify
 from app.web.errors import Conflict, Invalid
 from app.web.i18n import gettext as _
 

@@ -24,10 +24,10 @@ from sqlmodel import Session, select
 from app.accounts.models import Role, User
 from app.board.models import PUBLIC_NEED_STATUSES, Need, NeedStatus, Territory, Theme
 from app.board.service import active_category
-from app.db import utcnow
+from app.core.db import utcnow
+from app.core.text import slugify
 from app.moderation import audit
 from app.moderation.models import NeedTag, Tag
-from app.text import slugify
 from app.web.errors import Conflict, Forbidden, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import localized_name

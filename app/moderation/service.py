@@ -31,7 +31,7 @@ from app.board.models import (
     NotificationKind,
     Report,
 )
-from app.db import utcnow
+from app.core.db import utcnow
 from app.moderation import audit
 from app.moderation.models import AuditEntry
 from app.syndication import webhooks

@@ -28,10 +28,10 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app import ratelimit
 from app.accounts.models import User
 from app.board.service import ensure_can_participate
-from app.db import utcnow
+from app.core import ratelimit
+from app.core.db import utcnow
 from app.moderation import audit
 from app.pipeline.models import ApplicationStatus, CarrierApplication, Idea, Stage
 from app.pipeline.panels import PANELS
@@ -46,7 +46,7 @@ ORGANISATION_MAX = 160
 CONTACT_MAX = 300
 NOTES_MAX = 5000
 
-RATE_ACTION = "carrier_application"  # limits in app.ratelimit.LIMITS
+RATE_ACTION = "carrier_application"  # limits in app.core.ratelimit.LIMITS
 
 STATUS_LABELS = {
     ApplicationStatus.new.value: N_("Reçue"),

@@ -18,12 +18,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
 from app.accounts.models import User
+from app.core.settings import Settings, get_settings
 from app.moderation import audit
 from app.pipeline import uploads
 from app.pipeline.models import Idea, IdeaDocument
 from app.pipeline.panels import PANELS
 from app.pipeline.service import STAGE_LABELS, ensure_staff, get_idea
-from app.settings import Settings, get_settings
 from app.web.errors import Invalid, NotFound
 from app.web.i18n import gettext as _
 

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from app.board.models import Territory, Theme
 from app.board.service import active_category
-from app.db import utcnow
+from app.core.db import utcnow
 from app.pipeline import service
 from app.pipeline.models import Idea, Stage
 from app.web.errors import Invalid

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from app.db import fk_column, ts_column, utcnow
+from app.core.db import fk_column, ts_column, utcnow
 
 
 def _text(default: str = "") -> Column:  # type: ignore[type-arg]

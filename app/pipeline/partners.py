@@ -21,14 +21,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.accounts.models import User
-from app.db import utcnow
+from app.core.db import utcnow
+from app.core.settings import Settings, get_settings
+from app.core.text import slugify
 from app.moderation import audit
 from app.pipeline import uploads
 from app.pipeline.models import Idea, IdeaPartner, Partner, PartnerKind, PartnerLink
 from app.pipeline.panels import PANELS
 from app.pipeline.service import ensure_staff, get_idea
-from app.settings import Settings, get_settings
-from app.text import slugify
 from app.web.errors import Conflict, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_

@@ -26,10 +26,10 @@ from app.accounts.models import Role, User
 from app.board import queries as board_queries
 from app.board.models import Need, Territory, Theme
 from app.board.service import active_category
+from app.core.text import render_markdown
 from app.pipeline import applications, impact
 from app.pipeline.models import Idea, IdeaNeed, IdeaPartner, Partner, PartnerLink, Stage
 from app.pipeline.service import STAGE_LABELS, stage_label, timeline
-from app.text import render_markdown
 from app.web.deps import SessionDep
 from app.web.errors import Invalid, NotFound
 from app.web.i18n import gettext as _
@@ -267,7 +267,7 @@ def idea_page(request: Request, session: SessionDep, user: OptionalUser, ref: st
             "partners": idea_partners(session, idea),
             "partner_link_labels": PARTNER_LINK_LABELS,
             "call_open": call_open,
-            # Written in Markdown by staff; sanitised like every user text (app.text).
+            # Written in Markdown by staff; sanitised like every user text (app.core.text).
             "carrier_call_html": render_markdown(idea.carrier_call) if call_open else "",
             "show_carrier": idea.stage in (Stage.launching.value, Stage.launched.value),
             "my_application": applications.application_of(session, idea, user),

@@ -27,7 +27,8 @@ from sqlmodel import Session, select
 from app.accounts.models import Role, User
 from app.board.badges import PROVIDERS, NeedBadge
 from app.board.models import PUBLIC_NEED_STATUSES, Follow, Need, Support
-from app.db import utcnow
+from app.core.db import utcnow
+from app.core.text import render_markdown, slugify
 from app.moderation import audit
 from app.pipeline.models import (
     STAGE_ORDER,
@@ -41,7 +42,6 @@ from app.pipeline.models import (
     Verdict,
 )
 from app.syndication import webhooks
-from app.text import render_markdown, slugify
 from app.web.errors import Conflict, Forbidden, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_

@@ -21,7 +21,8 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app.accounts.models import User
-from app.db import utcnow
+from app.core.db import utcnow
+from app.core.text import render_markdown, slugify
 from app.moderation import audit
 from app.moderation.offline import local_today
 from app.pipeline import service
@@ -33,7 +34,6 @@ from app.pipeline.models import (
     Milestone,
     Stage,
 )
-from app.text import render_markdown, slugify
 from app.web.errors import Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_

@@ -36,7 +36,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message
 
 from app import RESOURCES
-from app.settings import Settings
+from app.core.settings import Settings
 from app.web.errors import AppError, Invalid
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_

@@ -38,7 +38,7 @@ from app.board.models import Need, ReportReason, ReportTarget
 from app.board.queries import get_visible_need
 from app.board.service import BODY_MAX as NEED_BODY_MAX
 from app.board.service import TITLE_MAX, TITLE_MIN
-from app.ratelimit import check_rate
+from app.core.ratelimit import check_rate
 from app.syndication import cursors
 from app.syndication.serialize import (
     comment_json,

@@ -36,7 +36,7 @@ Decisions:
   (key `arrival-net:<partner id>:<hmac>`), far more than a local partner's link brings from
   one place. The marks live in the database, so they hold across workers and instances; two
   requests at once are serialised on the key (app.web.antiabuse.record_use), so they count
-  once; the background purge drops them after a day (app.jobs).
+  once; the background purge drops them after a day (app.ops.jobs).
 - A need posted through the HTML form counts for the partner of a valid cookie younger than
   30 days, including a need waiting for moderation (it was posted; what moderators decide
   later is not the partner's doing). Re-sending the same form (its submission key) counts
@@ -67,11 +67,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from starlette.requests import HTTPConnection
 
-from app.db import utcnow
+from app.core.db import utcnow
+from app.core.ratelimit import address_key
+from app.core.settings import Settings
 from app.moderation.offline import LOCAL_TIMEZONE, local_today
 from app.pipeline.models import Partner
-from app.ratelimit import address_key
-from app.settings import Settings
 from app.syndication.models import PartnerReferralDay
 from app.web.antiabuse import record_use
 from app.web.i18n import gettext as _

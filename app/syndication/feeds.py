@@ -43,12 +43,12 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app.board.models import Need, NeedSource, NeedStatus, Territory, Theme
+from app.core.text import excerpt
 from app.moderation.models import AuditEntry
 from app.pipeline.models import Idea
 from app.pipeline.service import stage_label
 from app.syndication.attribution import with_ref
 from app.syndication.serialize import author_names
-from app.text import excerpt
 from app.web.i18n import get_locale, localized_name
 from app.web.i18n import gettext as _
 
@@ -92,7 +92,7 @@ class FeedItem:
     url: str  # the canonical page
     tag: str  # the Atom id
     title: str
-    content_html: str  # sanitised HTML (app.text), never raw user text
+    content_html: str  # sanitised HTML (app.core.text), never raw user text
     summary: str  # plain text
     published: datetime
     updated: datetime
@@ -235,7 +235,7 @@ def need_items(
                 url=with_ref(f"{base_url}{path}-{need.slug}", ref),
                 tag=_tag(host, created, f"needs/{need_id}"),
                 title=need.title,
-                # Sanitised by app.text when the need was written, as is its excerpt.
+                # Sanitised by app.core.text when the need was written, as is its excerpt.
                 content_html=need.body_html or f"<p>{escape(need.title)}</p>",
                 summary=need.excerpt,
                 published=created,
@@ -288,7 +288,7 @@ def idea_items(
                 url=with_ref(f"{base_url}{path}-{idea.slug}", ref),
                 tag=_tag(host, idea.created_at, f"ideas/{idea.id}"),
                 title=idea.title,
-                # summary_html is staff Markdown sanitised by app.text when it was written.
+                # summary_html is staff Markdown sanitised by app.core.text when it was written.
                 content_html=f"<p>{escape(stage_text)}</p>" + (idea.summary_html or ""),
                 summary=_summary_excerpt(idea.summary) or stage_text,
                 published=idea.created_at,

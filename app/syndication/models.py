@@ -17,7 +17,7 @@ from enum import StrEnum
 from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, Text, text
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime, utcnow
+from app.core.db import UTCDateTime, utcnow
 
 
 class PartnerReferralDay(SQLModel, table=True):

@@ -25,7 +25,7 @@ def rfc3339(value: datetime | None) -> str | None:
     """RFC 3339 with an explicit UTC offset, e.g. 2026-11-26T08:42:08.123456+00:00."""
     if value is None:
         return None
-    if value.tzinfo is None:  # stored values are aware (app.db.UTCDateTime); be safe anyway
+    if value.tzinfo is None:  # stored values are aware (app.core.db.UTCDateTime); be safe anyway
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat()
 

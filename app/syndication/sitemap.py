@@ -22,7 +22,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from app.board.models import PUBLIC_NEED_STATUSES, Need
-from app.db import as_utc
+from app.core.db import as_utc
 from app.pipeline.models import Idea
 from app.web.deps import SessionDep
 from app.web.errors import NotFound

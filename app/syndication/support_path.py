@@ -18,7 +18,7 @@ database error — goes on to the route as if this layer did not exist, and the 
 « last used » date, which the route writes as well).
 
 On SQLite the transaction runs on the event loop itself when the write turn is free
-(app.db.WriterTurns: a toggle then holds it for a few hundred microseconds, with no thread of
+(app.core.db.WriterTurns: a toggle then holds it for a few hundred microseconds, with no thread of
 its process in the way); when another writer has it, the loop tries again after a pause of
 half a millisecond, up to 40 times, then hands the write to one of AnyIO's threads, which
 waits for its turn (app.web.fast_writes.write_soon). On PostgreSQL, always in a thread: a slow
@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.accounts.service import token_holder
 from app.board.support_writes import toggle_at_once, toggle_on
-from app.db import NO_WAIT, utcnow
+from app.core.db import NO_WAIT, utcnow
 from app.syndication.api_routes import PREFIX, write_response
 from app.web.fast_writes import rate_address, write_soon
 from app.web.params import parse_id

@@ -16,10 +16,10 @@ from sqlalchemy import and_, case, delete, func
 from sqlmodel import Session, select
 
 from app.accounts.models import User
-from app.db import utcnow
+from app.core.db import utcnow
+from app.core.settings import Settings
 from app.moderation import audit
 from app.pipeline.service import ensure_staff
-from app.settings import Settings
 from app.syndication import webhooks
 from app.syndication.models import DeliveryStatus, Webhook, WebhookDelivery
 from app.web.errors import Conflict, Invalid

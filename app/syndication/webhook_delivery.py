@@ -1,5 +1,5 @@
 """Posts the webhook outbox (app/syndication/webhooks.py) to partners' endpoints, run by the
-background worker (app/jobs.py) after the e-mails.
+background worker (app/ops/jobs.py) after the e-mails.
 
 Like the e-mail worker (app/mail/worker.py), each delivery is claimed with a conditional UPDATE
 (status and lock checked in the WHERE), so two workers never post the same delivery; a claim
@@ -30,9 +30,9 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app import outbox
-from app.db import utcnow
-from app.settings import Settings
+from app.core import outbox
+from app.core.db import utcnow
+from app.core.settings import Settings
 from app.syndication import webhooks
 from app.syndication.models import DeliveryStatus, Webhook, WebhookDelivery
 from app.web.i18n import gettext as _

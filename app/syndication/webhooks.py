@@ -33,8 +33,8 @@ from urllib.parse import urlsplit
 from sqlmodel import Session, select
 
 from app.board.models import PUBLIC_NEED_STATUSES, Comment, Need, NeedStatus
-from app.db import utcnow
-from app.settings import Settings
+from app.core.db import utcnow
+from app.core.settings import Settings
 from app.syndication.models import Webhook, WebhookDelivery, WebhookEvent
 from app.web.errors import Invalid
 from app.web.i18n import gettext as _

@@ -48,9 +48,9 @@ from itsdangerous.encoding import base64_encode, int_to_bytes
 from sqlalchemy import func, text
 from sqlmodel import Session, select
 
-from app.db import as_utc
-from app.ratelimit import RateEvent
-from app.text import count_links
+from app.core.db import as_utc
+from app.core.ratelimit import RateEvent
+from app.core.text import count_links
 from app.web.errors import Invalid
 from app.web.i18n import gettext as _
 
@@ -233,7 +233,7 @@ def record_use(
     """Records one use of `key` (a `rate_events` row, in the caller's transaction, which the
     caller commits) when fewer than `limit` uses were recorded over the last `window`, and says
     whether it did; nothing is left behind when it did not. The background purge must keep
-    rows at least `window` (app.jobs).
+    rows at least `window` (app.ops.jobs).
 
     Two requests at once are serialised on the key, so they cannot both be under the limit:
     PostgreSQL takes a transaction-scoped advisory lock on it before counting (the other

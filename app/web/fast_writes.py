@@ -12,7 +12,7 @@ import anyio.to_thread
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import Scope
 
-from app.db import TurnTaken
+from app.core.db import TurnTaken
 
 T = TypeVar("T")
 

@@ -29,7 +29,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
-from app.db import utcnow
+from app.core.db import utcnow
 from app.web import freshness
 
 SUPPORTED_LOCALES = ("fr", "en")

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import app.db
+import app.core.db
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -31,7 +31,7 @@ def upgrade() -> None:
         "rate_events",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rate_events")),
     )
     with op.batch_alter_table("rate_events", schema=None) as batch_op:
@@ -53,9 +53,9 @@ def upgrade() -> None:
         sa.Column("comments_count", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("trending_score", sa.Float(), server_default=sa.text("0"), nullable=False),
         sa.Column("merged_into_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("deleted_at", app.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("deleted_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("submission_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.CheckConstraint(
             "status IN ('pending', 'published', 'hidden', 'rejected', 'covered', 'merged')",
@@ -126,8 +126,8 @@ def upgrade() -> None:
         sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("detail", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("resolved_at", app.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["reporter_id"],
             ["users.id"],
@@ -160,9 +160,9 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("body_html", sa.Text(), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("deleted_at", app.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("deleted_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("submission_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["author_id"],
@@ -194,7 +194,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("need_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["need_id"], ["needs.id"], name=op.f("fk_follows_need_id_needs"), ondelete="CASCADE"
         ),
@@ -212,7 +212,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("need_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("concern", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
         sa.Column("territory_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
@@ -245,9 +245,9 @@ def upgrade() -> None:
         sa.Column("comment_id", sa.Integer(), nullable=True),
         sa.Column("actor_id", sa.Integer(), nullable=True),
         sa.Column("message", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("read_at", app.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("emailed_at", app.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("read_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("emailed_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["actor_id"],
             ["users.id"],

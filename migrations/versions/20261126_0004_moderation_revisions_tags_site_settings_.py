@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import app.db
+import app.core.db
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -34,10 +34,10 @@ ADDED: list[tuple[str, str, sa.types.TypeEngine, bool, str | None, str | None]] 
     ("needs", "source_date", sa.Date(), True, None, None),
     ("needs", "source_partner", sa.String(length=120), True, None, None),
     ("needs", "recorded_by_id", sa.Integer(), True, None, "users"),
-    ("needs", "qualified_at", app.db.UTCDateTime(timezone=True), True, None, None),
+    ("needs", "qualified_at", app.core.db.UTCDateTime(timezone=True), True, None, None),
     ("needs", "qualified_by_id", sa.Integer(), True, None, "users"),
     ("needs", "internal_note", sa.Text(), False, "", None),
-    ("users", "trusted_at", app.db.UTCDateTime(timezone=True), True, None, None),
+    ("users", "trusted_at", app.core.db.UTCDateTime(timezone=True), True, None, None),
 ]
 
 
@@ -56,7 +56,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("slug", sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tags")),
         sa.UniqueConstraint("slug", name=op.f("uq_tags_slug")),
     )
@@ -70,7 +70,7 @@ def upgrade() -> None:
         sa.Column("title", sqlmodel.sql.sqltypes.AutoString(length=140), nullable=True),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["editor_id"],
             ["users.id"],
@@ -90,7 +90,7 @@ def upgrade() -> None:
         "site_settings",
         sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.Column("value", sa.JSON(), nullable=True),
-        sa.Column("updated_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_by_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["updated_by_id"],

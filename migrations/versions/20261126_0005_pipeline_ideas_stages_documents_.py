@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import app.db
+import app.core.db
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -34,9 +34,9 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), server_default=sa.text("('')"), nullable=False),
         sa.Column("logo_file", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
         sa.Column("logo_type", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("archived_at", app.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("archived_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "kind IN ('town', 'department', 'region', 'state_service', 'foundation', 'bank', 'network', 'company', 'association')",
             name=op.f("ck_partners_kind"),
@@ -55,7 +55,7 @@ def upgrade() -> None:
         sa.Column("territory_id", sa.Integer(), nullable=True),
         sa.Column("origin", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("stage", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-        sa.Column("stage_changed_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("stage_changed_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("is_public", sa.Boolean(), server_default=sa.text("(false)"), nullable=False),
         sa.Column("abandon_reason", sa.Text(), server_default=sa.text("('')"), nullable=False),
         sa.Column("study_notes", sa.Text(), server_default=sa.text("('')"), nullable=False),
@@ -71,8 +71,8 @@ def upgrade() -> None:
             "enterprise_website", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True
         ),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "origin IN ('resident', 'town', 'association', 'company', 'fabrique')",
             name=op.f("ck_ideas_origin"),
@@ -117,8 +117,8 @@ def upgrade() -> None:
         sa.Column("contact", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("staff_notes", sa.Text(), server_default=sa.text("('')"), nullable=False),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "status IN ('new', 'shortlisted', 'met', 'selected', 'declined')",
             name=op.f("ck_carrier_applications_status"),
@@ -146,7 +146,7 @@ def upgrade() -> None:
         sa.Column("author_name", sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
         sa.Column("body", sa.Text(), server_default=sa.text("('')"), nullable=False),
         sa.Column("body_html", sa.Text(), server_default=sa.text("('')"), nullable=False),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["author_id"],
             ["users.id"],
@@ -174,7 +174,7 @@ def upgrade() -> None:
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("stage", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
         sa.Column("uploaded_by_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["idea_id"],
             ["ideas.id"],
@@ -199,8 +199,8 @@ def upgrade() -> None:
         sa.Column("idea_id", sa.Integer(), nullable=False),
         sa.Column("label", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("done_at", app.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("done_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["idea_id"],
             ["ideas.id"],
@@ -219,7 +219,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("idea_id", sa.Integer(), nullable=False),
         sa.Column("need_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["idea_id"], ["ideas.id"], name=op.f("fk_idea_needs_idea_id_ideas"), ondelete="CASCADE"
         ),
@@ -238,7 +238,7 @@ def upgrade() -> None:
         sa.Column("idea_id", sa.Integer(), nullable=False),
         sa.Column("partner_id", sa.Integer(), nullable=False),
         sa.Column("link", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "link IN ('detected_by', 'funded_by', 'supported_by')",
             name=op.f("ck_idea_partners_link"),
@@ -271,7 +271,7 @@ def upgrade() -> None:
         sa.Column("actor_name", sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
         sa.Column("note", sa.Text(), server_default=sa.text("('')"), nullable=False),
         sa.Column("is_public", sa.Boolean(), server_default=sa.text("(true)"), nullable=False),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["actor_id"],
             ["users.id"],

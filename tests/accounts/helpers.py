@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from app.accounts.deps import SESSION_COOKIE
 from app.accounts.models import EmailToken, LoginFailure, User, UserSession
 from app.accounts.tokens import hash_secret
-from app.db import utcnow
+from app.core.db import utcnow
 from app.mail.models import OutboxMessage
 from tests.factories import DEFAULT_PASSWORD, post_form
 

@@ -10,11 +10,11 @@ import sys
 import pytest
 from sqlmodel import select
 
-from app import cli
 from app.accounts import service
 from app.accounts.models import ApiToken, Role
 from app.accounts.passwords import verify_password
 from app.accounts.tokens import hash_secret
+from app.ops import cli
 from tests.accounts.helpers import count, fresh, is_signed_in, login, user_by_email, user_count
 from tests.factories import make_user
 

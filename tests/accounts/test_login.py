@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from app.accounts.models import UserSession
-from app.db import utcnow
+from app.core.db import utcnow
 from tests.accounts.helpers import (
     WRONG_CREDENTIALS,
     block_user,

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pytest
 
+from app.core.ratelimit import LIMITS, address_key
 from app.mail.models import OutboxMessage
-from app.ratelimit import LIMITS, address_key
 from tests.accounts.helpers import count, page_text
 from tests.factories import submit_form
 
-PER_MINUTE = LIMITS["email"][0][1] * 4  # the address factor of app.ratelimit
+PER_MINUTE = LIMITS["email"][0][1] * 4  # the address factor of app.core.ratelimit
 
 
 def _login_link(client, n: int):  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ import pytest
 
 from app.accounts.models import ApiToken, Role, User
 from app.accounts.permissions import can_change_role, can_manage_token
-from app.db import utcnow
+from app.core.db import utcnow
 
 
 def user(id: int, role: Role = Role.resident, **fields) -> User:

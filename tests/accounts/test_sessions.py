@@ -14,9 +14,9 @@ from app.accounts import service
 from app.accounts.deps import SESSION_COOKIE
 from app.accounts.models import UserSession
 from app.accounts.tokens import hash_secret
-from app.db import utcnow
+from app.core.db import utcnow
+from app.core.settings import Settings
 from app.main import create_app
-from app.settings import Settings
 from tests.accounts.helpers import (
     fresh,
     is_signed_in,

@@ -11,9 +11,9 @@ from selectolax.lexbor import LexborHTMLParser
 from sqlmodel import select
 
 from app.accounts.models import User
-from app.db import utcnow
+from app.core.db import utcnow
+from app.core.ratelimit import ADDRESS_FACTOR, LIMITS, RateEvent
 from app.mail.models import OutboxMessage
-from app.ratelimit import ADDRESS_FACTOR, LIMITS, RateEvent
 from app.web.antiabuse import HONEYPOT_FIELD, STARTED_FIELD, sign_form_start
 from tests.accounts.helpers import count, fresh, input_value, notice, page_text, user_by_email
 from tests.factories import csrf_token, guard_fields, post_form

@@ -14,7 +14,7 @@ import pytest
 from app.accounts import service as accounts
 from app.accounts.deps import SESSION_COOKIE
 from app.accounts.models import ApiToken
-from app.db import utcnow
+from app.core.db import utcnow
 from tests.accounts.helpers import count, reload
 from tests.factories import make_need, make_user, post_form, submit_form
 

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from app.accounts.models import User
 from app.board import comments
 from app.board.models import Comment, Need
-from app.db import utcnow
+from app.core.db import utcnow
 from tests.factories import fresh, post_form
 
 HTMX = {"HX-Request": "true"}

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from app.board.models import Need
 from app.board.queries import PER_PAGE
-from app.db import utcnow
+from app.core.db import utcnow
 from tests.factories import login_as, make_need, make_territory, make_theme, make_user
 
 

@@ -10,8 +10,8 @@ from app.accounts.models import Role
 from app.board.comment_routes import comment_form_state
 from app.board.comments import comment_threads, delete_comment, post_comment
 from app.board.models import Comment, CommentStatus, Follow, Need
-from app.db import utcnow
-from app.ratelimit import RateEvent
+from app.core.db import utcnow
+from app.core.ratelimit import RateEvent
 from app.web.errors import Forbidden, Invalid
 from app.web.templating import render_to_string
 from tests.board.comment_helpers import (

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from app.board.models import Need
 from app.board.queries import PER_PAGE
-from app.db import utcnow
+from app.core.db import utcnow
 from tests.factories import make_need, make_user
 
 SORTS = ["recent", "top", "trending", "discussed"]

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from selectolax.lexbor import LexborHTMLParser
 
-from app.db import utcnow
+from app.core.db import utcnow
 from tests.factories import login_as, make_need, make_territory, make_theme, make_user, page_text
 
 NOT_FOUND = "Ce besoin n'existe pas ou n'est plus visible."

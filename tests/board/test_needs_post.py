@@ -18,9 +18,9 @@ from sqlmodel import Session, select
 from app.accounts.models import Role, User
 from app.board.models import Comment, Follow, Need, Support
 from app.board.supports import add_support
-from app.db import utcnow
+from app.core.db import utcnow
+from app.core.settings import ModerationMode, Settings
 from app.main import create_app
-from app.settings import ModerationMode, Settings
 from tests.factories import (
     form_errors,
     fresh,

@@ -14,7 +14,7 @@ from app.accounts.models import User
 from app.board import notifications
 from app.board.follows import follow
 from app.board.models import Need, Notification
-from app.db import utcnow
+from app.core.db import utcnow
 from app.mail.models import OutboxMessage
 from tests.board.comment_helpers import (
     add_comment,

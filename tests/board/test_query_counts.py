@@ -22,8 +22,8 @@ from app.accounts.models import User
 from app.board.models import Comment, Need
 from app.board.queries import PER_PAGE
 from app.board.supports import add_support
-from app.db import utcnow
-from app.settings import Settings
+from app.core.db import utcnow
+from app.core.settings import Settings
 from tests.factories import login_as, make_need, make_territory, make_theme, make_user
 
 FEW_NEEDS, MANY_NEEDS = 5, 2 * PER_PAGE  # one short page, then two full pages' worth

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from app.board.models import Comment, CommentStatus
-from app.db import utcnow
+from app.core.db import utcnow
 from tests.board.comment_helpers import (
     HTMX,
     add_comment,

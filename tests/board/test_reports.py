@@ -15,9 +15,9 @@ from sqlmodel import Session, select
 from app.accounts.models import Role, User
 from app.board import reports
 from app.board.models import Comment, Need, Report, ReportReason, ReportTarget
-from app.db import utcnow
-from app.ratelimit import LIMITS, RateEvent
-from app.text import render_markdown
+from app.core.db import utcnow
+from app.core.ratelimit import LIMITS, RateEvent
+from app.core.text import render_markdown
 from tests.factories import fresh, login_as, make_need, make_user, post_form, submit_form
 from tests.factories import page_text as _page_text
 

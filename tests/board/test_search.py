@@ -278,7 +278,7 @@ def test_many_matches_give_the_same_pages_as_few(session, monkeypatch, sort):
     from datetime import timedelta
 
     from app.board import search as search_module
-    from app.db import utcnow
+    from app.core.db import utcnow
 
     start = utcnow() - timedelta(days=30)
     for i in range(14):

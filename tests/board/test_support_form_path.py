@@ -11,8 +11,8 @@ from sqlmodel import select
 from app.accounts.models import Role
 from app.board import support_form_path, supports
 from app.board.models import Support, Territory
-from app.db import utcnow
-from app.ratelimit import LIMITS
+from app.core.db import utcnow
+from app.core.ratelimit import LIMITS
 from tests.factories import fresh, login_as, make_need, make_user, submit_form
 from tests.support_spies import block_for_three_days, headers_of, spied
 

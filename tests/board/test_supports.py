@@ -15,8 +15,8 @@ from sqlmodel import Session, select
 from app.board import supports
 from app.board.models import Need, Support
 from app.board.trending import support_weight
-from app.db import utcnow
-from app.ratelimit import RateEvent
+from app.core.db import utcnow
+from app.core.ratelimit import RateEvent
 from app.web.templating import render_to_string
 from tests.factories import fresh, login_as, make_need, make_territory, make_user, post_form
 
@@ -327,7 +327,7 @@ def test_csrf_token_is_required(client, session):
 
 
 def test_supports_are_rate_limited_with_a_friendly_429(client, session, monkeypatch):
-    from app import ratelimit
+    from app.core import ratelimit
 
     monkeypatch.setitem(ratelimit.LIMITS, "support", [(timedelta(minutes=1), 2)])
     need = make_need(session)
@@ -349,7 +349,7 @@ def test_supports_are_rate_limited_with_a_friendly_429(client, session, monkeypa
 
 
 def test_rate_limits_off_lets_everything_through(app, client, session, monkeypatch):
-    from app import ratelimit
+    from app.core import ratelimit
 
     monkeypatch.setitem(ratelimit.LIMITS, "support", [(timedelta(minutes=1), 1)])
     monkeypatch.setattr(app.state.settings, "rate_limits", "off")

@@ -1,4 +1,4 @@
-"""app/text.py: the one place that turns user text into HTML, excerpts and slugs. Its output is
+"""app/core/text.py: the one place that turns user text into HTML, excerpts and slugs. Its output is
 parsed (not grepped) to check that only the allow-list survives and every link is safe."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from app.text import (
+from app.core.text import (
     ALLOWED_TAGS,
     LINK_REL,
     count_links,

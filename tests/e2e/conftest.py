@@ -24,9 +24,9 @@ import httpx
 import pytest
 
 from app import PROJECT_ROOT
-from app.cli import migrate_database
-from app.db import make_engine
-from app.settings import Settings
+from app.core.db import make_engine
+from app.core.settings import Settings
+from app.ops.cli import migrate_database
 
 CHROMIUM = os.environ.get("BOURSE_E2E_CHROMIUM", "/usr/bin/chromium")
 
@@ -92,7 +92,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     )
     migrate_database(settings.sqlalchemy_url)
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "app.ops.cli", "serve", "--port", str(port)],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -146,7 +146,7 @@ def seed_categories(session: Any) -> None:
     from sqlmodel import select
 
     from app.board.models import Territory, Theme
-    from app.demo import TERRITORIES, THEMES
+    from app.ops.demo.seed import TERRITORIES, THEMES
 
     if session.exec(select(Theme)).first() is None:
         for position, (slug, name, name_en) in enumerate(THEMES):

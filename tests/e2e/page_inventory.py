@@ -107,7 +107,7 @@ STAFF_PAGES = [
 # real style sheet, in French and in English (tests/e2e/test_error_pages_quality.py). The 404
 # (an unknown address, above) and the 403 (/moderation/ for a resident) are visited as pages.
 ERROR_PAGES = {
-    429: "a report over the account's limit, through the real form (app/ratelimit.py)",
+    429: "a report over the account's limit, through the real form (app/core/ratelimit.py)",
     500: "an unexpected exception (a route the test adds raises)",
     503: "the database unreachable (an app whose database file cannot be opened)",
 }

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session
 
 from app.accounts import service as accounts
-from app.db import make_engine
+from app.core.db import make_engine
 
 pytestmark = pytest.mark.e2e
 _n = itertools.count(1)

@@ -13,8 +13,8 @@ from sqlmodel import Session
 from app.accounts import service as accounts
 from app.accounts.models import Role
 from app.board.service import NeedInput, create_need
-from app.db import make_engine
-from app.settings import ModerationMode
+from app.core.db import make_engine
+from app.core.settings import ModerationMode
 from tests.e2e.conftest import seed_categories
 
 pytestmark = pytest.mark.e2e

@@ -33,10 +33,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.board.service import NeedInput, create_need
-from app.db import utcnow
+from app.core.db import utcnow
+from app.core.ratelimit import LIMITS, RateEvent
+from app.core.settings import ModerationMode
 from app.main import create_app
-from app.ratelimit import LIMITS, RateEvent
-from app.settings import ModerationMode
 from tests.e2e.page_inventory import ERROR_PAGES
 from tests.e2e.quality import axe_violations, vnu_documents
 from tests.factories import login_as, make_user, submit_form

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from app.accounts import service as accounts
 from app.accounts.models import Role
 from app.board.models import Theme
-from app.db import make_engine
+from app.core.db import make_engine
 from app.pipeline import service as pipeline
 from app.pipeline.models import Idea
 from app.pipeline.staff_routes import COLUMN_LIMIT

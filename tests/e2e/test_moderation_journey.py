@@ -14,8 +14,8 @@ from app.accounts.models import Role
 from app.board.comments import post_comment
 from app.board.models import Comment, Need, Notification, Report
 from app.board.service import NeedInput, create_need
-from app.db import make_engine
-from app.settings import ModerationMode
+from app.core.db import make_engine
+from app.core.settings import ModerationMode
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "mot-de-passe-e2e"

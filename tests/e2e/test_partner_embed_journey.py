@@ -17,10 +17,10 @@ from sqlmodel import Session, select
 from app.accounts import service as accounts
 from app.board.models import Territory
 from app.board.service import NeedInput, create_need
-from app.db import make_engine
+from app.core.db import make_engine
+from app.core.settings import ModerationMode
 from app.moderation.offline import local_today
 from app.pipeline.models import Partner
-from app.settings import ModerationMode
 from app.syndication.models import PartnerReferralDay
 
 pytestmark = pytest.mark.e2e

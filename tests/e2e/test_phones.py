@@ -13,9 +13,9 @@ from sqlmodel import Session
 from app.accounts import service as accounts
 from app.accounts.models import Role
 from app.board.service import NeedInput, create_need
-from app.db import make_engine
-from app.demo import TERRITORIES, THEMES
-from app.settings import ModerationMode
+from app.core.db import make_engine
+from app.core.settings import ModerationMode
+from app.ops.demo.seed import TERRITORIES, THEMES
 from tests.e2e.conftest import seed_categories, sign_in_on_touch_screen
 
 pytestmark = pytest.mark.e2e

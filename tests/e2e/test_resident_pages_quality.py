@@ -16,10 +16,10 @@ from app.accounts.models import Role, TokenPurpose
 from app.board.comments import post_comment
 from app.board.notifications import unsubscribe_token
 from app.board.service import NeedInput, create_need
-from app.db import make_engine
+from app.core.db import make_engine
+from app.core.settings import ModerationMode
 from app.pipeline import service as pipeline
 from app.pipeline.models import Idea, Stage, Verdict
-from app.settings import ModerationMode
 from tests.e2e.page_inventory import RESIDENT_PAGES
 from tests.e2e.quality import axe_violations, vnu_problems
 

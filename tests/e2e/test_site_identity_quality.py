@@ -20,11 +20,11 @@ from starlette.datastructures import UploadFile
 
 from app.accounts import service as accounts
 from app.accounts.models import Role
-from app.db import make_engine
+from app.core.db import make_engine
+from app.core.site_config import SiteSetting
 from app.main import create_app
 from app.moderation import identity
 from app.moderation.models import Revision
-from app.site_config import SiteSetting
 from app.site_identity import IDENTITY_PREFIX
 from tests.e2e.quality import axe_violations, vnu_documents, vnu_problems
 from tests.factories import login_as, make_user, submit_form

@@ -16,10 +16,10 @@ from app.accounts.models import Role
 from app.board.comments import post_comment
 from app.board.models import Report
 from app.board.service import NeedInput, create_need
-from app.db import make_engine
+from app.core.db import make_engine
+from app.core.settings import ModerationMode
 from app.pipeline import service as pipeline
 from app.pipeline.models import Partner
-from app.settings import ModerationMode
 from app.syndication import webhooks
 from app.syndication.models import DeliveryStatus, Webhook, WebhookDelivery
 from tests.e2e.page_inventory import STAFF_PAGES

@@ -35,10 +35,10 @@ from app.board.comments import post_comment
 from app.board.models import Need
 from app.board.service import NeedInput, create_need
 from app.board.supports import add_support
-from app.db import make_engine, utcnow
+from app.core.db import make_engine, utcnow
+from app.core.settings import ModerationMode
 from app.pipeline import service as pipeline
 from app.pipeline.models import Idea
-from app.settings import ModerationMode
 from tests.e2e.conftest import seed_categories
 from tests.e2e.test_partner_embed_journey import partner_site
 

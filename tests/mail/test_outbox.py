@@ -14,7 +14,7 @@ from jinja2 import ChoiceLoader, DictLoader
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from app.db import utcnow
+from app.core.db import utcnow
 from app.mail import worker
 from app.mail.models import MailStatus, OutboxMessage
 from app.mail.service import queue_mail

@@ -14,11 +14,11 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlmodel import Session
 
-from app.db import utcnow
+from app.core.db import utcnow
+from app.core.settings import Settings
 from app.mail import worker
 from app.mail.models import MailStatus, OutboxMessage
 from app.mail.service import queue_mail
-from app.settings import Settings
 
 
 class Recorder:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.db import utcnow
+from app.core.db import utcnow
 from tests.factories import login_as, make_user
 
 ROLES = [

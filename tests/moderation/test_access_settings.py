@@ -8,8 +8,8 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from app.board.models import Territory, Theme
+from app.core.site_config import SiteSetting
 from app.moderation.models import AuditEntry
-from app.site_config import SiteSetting
 from tests.factories import csrf_token, fresh, make_territory, make_theme
 from tests.moderation.access import ADMIN_ONLY, ROLES, browser_as, matrix_cases
 
@@ -80,7 +80,7 @@ def test_only_admins_change_settings_and_a_refusal_writes_nothing(
     theme = make_theme(session, slug="mobilite", name="Mobilité")
     make_theme(session, slug="sante", name="Santé")
     archived = make_theme(session, slug="ancien", name="Ancien thème")
-    from app.db import utcnow
+    from app.core.db import utcnow
 
     archived.archived_at = utcnow()
     session.add(archived)

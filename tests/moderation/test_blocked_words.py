@@ -10,10 +10,10 @@ from sqlmodel import Session, select
 
 from app.board.comments import edit_comment, post_comment
 from app.board.models import Comment, Need, Notification
-from app.db import utcnow
+from app.core.db import utcnow
+from app.core.settings import ModerationMode
+from app.core.site_config import SiteConfig, blocked_words_in, set_value
 from app.moderation.models import AuditEntry
-from app.settings import ModerationMode
-from app.site_config import SiteConfig, blocked_words_in, set_value
 from tests.factories import fresh, login_as, make_need, make_user, post_form
 
 WORDS = ["arnaque", "Crédit gratuit", "con"]
@@ -27,7 +27,7 @@ def blocked(session):  # type: ignore[no-untyped-def]
 
 
 def config(*words: str) -> SiteConfig:
-    from app.site_config import normalise
+    from app.core.site_config import normalise
 
     return SiteConfig(ModerationMode.post, blocked_words=tuple(normalise(w) for w in words))
 

@@ -17,7 +17,7 @@ from app.accounts.deps import SESSION_COOKIE
 from app.accounts.models import User
 from app.accounts.service import create_api_token
 from app.board.models import Comment, Follow, Need, Report, Support
-from app.db import utcnow
+from app.core.db import utcnow
 from app.moderation import accounts
 from tests.factories import fresh, login_as, make_need, make_user, page_text, post_form
 

@@ -255,7 +255,7 @@ def test_an_empty_comment_is_refused(client, session, moderator, need):
 
 
 def test_a_deleted_comment_or_need_cannot_be_edited(client, session, moderator, need):
-    from app.db import utcnow
+    from app.core.db import utcnow
 
     comment = post_comment(session, need, make_user(session), PHONE_BODY)
     comment.deleted_at = utcnow()

@@ -8,7 +8,7 @@ from selectolax.lexbor import LexborHTMLParser
 from app.board.comments import post_comment
 from app.board.models import Report
 from app.board.supports import add_support
-from app.db import utcnow
+from app.core.db import utcnow
 from app.moderation.needs import edit_need_text, merge_needs
 from tests.factories import login_as, make_need, make_user, page_text
 

@@ -9,7 +9,7 @@ from selectolax.lexbor import LexborHTMLParser
 from sqlmodel import func, select
 
 from app.board.models import Need, Notification
-from app.db import utcnow
+from app.core.db import utcnow
 from app.moderation import qualification
 from app.moderation.models import AuditEntry, NeedTag, Tag
 from app.web.errors import Forbidden

@@ -11,7 +11,7 @@ from selectolax.lexbor import LexborHTMLParser
 from sqlmodel import func, select
 
 from app.board.models import Need, Notification
-from app.db import utcnow
+from app.core.db import utcnow
 from app.moderation.models import AuditEntry
 from app.moderation.queue import PER_PAGE
 from app.moderation.service import decide_need

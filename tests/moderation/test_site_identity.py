@@ -10,9 +10,9 @@ import pytest
 from selectolax.lexbor import LexborHTMLParser
 from sqlmodel import Session, select
 
+from app.core.site_config import SiteSetting
 from app.moderation.models import AuditEntry, Revision
 from app.pipeline import uploads
-from app.site_config import SiteSetting
 from app.site_identity import INFO_PAGES, PAGE_LOCALES, theme_css
 from app.web.colours import contrast
 from tests.factories import (

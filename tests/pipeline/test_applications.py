@@ -10,7 +10,7 @@ from sqlmodel import func, select
 
 from app.board import notifications
 from app.board.models import Notification
-from app.db import utcnow
+from app.core.db import utcnow
 from app.moderation.models import AuditEntry
 from app.pipeline import applications
 from app.pipeline.models import CarrierApplication, Idea

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
+from app.core.text import slugify
 from app.pipeline.impact import _percent, impact_figures
 from app.pipeline.models import Idea, StageChange
-from app.text import slugify
 from tests.factories import make_need, make_territory, make_user, page_text
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
+from app.core.text import render_markdown, slugify
 from app.pipeline.models import (
     CarrierApplication,
     Idea,
@@ -20,7 +21,6 @@ from app.pipeline.models import (
     Partner,
     StageChange,
 )
-from app.text import render_markdown, slugify
 from tests.factories import login_as, make_need, make_territory, make_theme, make_user, page_text
 
 

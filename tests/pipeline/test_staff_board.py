@@ -10,7 +10,7 @@ from selectolax.lexbor import LexborHTMLParser
 from sqlmodel import select
 
 from app.board.models import Need
-from app.db import utcnow
+from app.core.db import utcnow
 from app.pipeline import service
 from app.pipeline.models import Idea, IdeaComment, StageChange
 from tests.factories import (

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from app.db import utcnow
+from app.core.db import utcnow
+from app.core.text import render_markdown, slugify
 from app.pipeline.models import Idea, IdeaNeed
-from app.text import render_markdown, slugify
 from tests.factories import make_need, make_territory, make_theme, make_user
 
 

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.db import utcnow
+from app.core.db import utcnow
+from app.core.text import render_markdown, slugify
 from app.pipeline.models import Idea, IdeaNeed
-from app.text import render_markdown, slugify
 from tests.factories import make_need, make_territory, make_theme, make_user
 
 

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from app.accounts import service as accounts
 from app.board.models import Comment, Need, Report, Support
-from app.db import utcnow
+from app.core.db import utcnow
 from tests.factories import fresh, login_as, make_need, make_theme, make_user
 
 

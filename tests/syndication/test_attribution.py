@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from starlette.requests import HTTPConnection
 
 from app.board.models import Need, NeedStatus
-from app.db import utcnow
+from app.core.db import utcnow
 from app.pipeline.models import Partner
 from app.syndication import attribution
 from app.syndication.models import PartnerReferralDay

@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlmodel import select
 
-from app.db import utcnow
-from app.jobs import RATE_EVENT_RETENTION
-from app.ratelimit import RateEvent
+from app.core.db import utcnow
+from app.core.ratelimit import RateEvent
+from app.ops.jobs import RATE_EVENT_RETENTION
 from app.syndication import attribution
 from tests.factories import fresh
 from tests.syndication.test_attribution import BROWSER, figures, make_partner

@@ -10,10 +10,10 @@ import pytest
 from selectolax.lexbor import LexborHTMLParser
 
 from app.board.models import Need
-from app.db import utcnow
+from app.core.db import utcnow
+from app.core.text import render_markdown, slugify
 from app.pipeline.models import Idea
 from app.syndication import embed
-from app.text import render_markdown, slugify
 from app.web.colours import contrast
 from tests.factories import make_need, make_territory, make_theme
 

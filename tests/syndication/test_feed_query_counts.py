@@ -15,9 +15,9 @@ import pytest
 from sqlmodel import Session
 
 from app.board.models import NeedSource, NeedStatus
-from app.db import utcnow
+from app.core.db import utcnow
+from app.core.settings import Settings
 from app.pipeline.models import IdeaNeed, Stage
-from app.settings import Settings
 from app.syndication.feeds import MAX_ITEMS
 from tests.board.test_query_counts import describe, statements_for
 from tests.factories import make_need, make_territory, make_theme, make_user

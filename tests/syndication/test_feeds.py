@@ -14,11 +14,11 @@ from sqlmodel import select
 
 from app.board.models import Need
 from app.board.service import delete_need
-from app.db import utcnow
+from app.core.db import utcnow
+from app.core.text import render_markdown, slugify
 from app.moderation.service import decide_need
 from app.pipeline.models import Idea
 from app.syndication import feeds
-from app.text import render_markdown, slugify
 from tests.factories import fresh, make_need, make_territory, make_theme, make_user
 
 FORMATS = ("atom", "rss", "json")

@@ -13,8 +13,8 @@ import feedparser
 import pytest
 
 from app.board.models import NeedStatus
+from app.core.text import render_markdown
 from app.syndication import feeds
-from app.text import render_markdown
 from app.web.i18n import use_locale
 from tests.factories import make_need, make_territory, make_theme, make_user
 from tests.syndication.test_feeds import make_idea

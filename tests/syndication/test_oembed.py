@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from app.db import utcnow
+from app.core.db import utcnow
 from tests.factories import make_need
 from tests.syndication.test_embed import make_idea
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from app.db import utcnow
+from app.core.db import utcnow
 from tests.factories import make_need, make_territory, make_theme
 from tests.syndication.test_feeds import feed, items, make_idea
 

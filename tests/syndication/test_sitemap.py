@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from app.db import utcnow
+from app.core.db import utcnow
 from app.syndication import sitemap
 from tests.factories import make_need
 from tests.pipeline.test_public_ideas import make_idea

@@ -13,8 +13,8 @@ from sqlmodel import select
 
 from app.accounts import service as accounts
 from app.board.models import Need, Support
-from app.db import TurnTaken
-from app.ratelimit import LIMITS, RateEvent
+from app.core.db import TurnTaken
+from app.core.ratelimit import LIMITS, RateEvent
 from app.syndication import support_path
 from tests.board.comment_helpers import count_statements
 from tests.factories import fresh, make_need, make_user
@@ -253,7 +253,7 @@ def test_a_turn_freed_soon_is_taken_on_the_event_loop(client, session, monkeypat
 
 
 def test_a_write_that_may_not_wait_writes_nothing_when_the_turn_is_taken(app, session):
-    """SQLite's writer turns (app.db.WriterTurns) with NO_WAIT: TurnTaken, nothing written.
+    """SQLite's writer turns (app.core.db.WriterTurns) with NO_WAIT: TurnTaken, nothing written.
     On PostgreSQL there are no turns, and the call waits for the row like any write."""
     engine = app.state.engine
     need = make_need(session)

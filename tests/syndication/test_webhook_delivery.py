@@ -22,9 +22,9 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from app.db import utcnow
-from app.jobs import purge_expired
-from app.settings import Env, Settings
+from app.core.db import utcnow
+from app.core.settings import Env, Settings
+from app.ops.jobs import purge_expired
 from app.syndication import webhook_delivery, webhooks
 from app.syndication.models import DeliveryStatus, Webhook, WebhookDelivery
 from app.syndication.webhook_delivery import BASE_BACKOFF, MAX_ATTEMPTS, backoff, deliver_due

@@ -17,10 +17,10 @@ from sqlmodel import Session, delete, select
 from app.accounts import service as accounts
 from app.board import reports
 from app.board.models import Comment, Need, Notification, ReportTarget, Support
-from app.db import utcnow
+from app.core.db import utcnow
+from app.core.site_config import set_value
 from app.pipeline import service as pipeline
 from app.pipeline.models import Idea
-from app.site_config import set_value
 from app.syndication import webhooks
 from app.syndication.models import Webhook, WebhookDelivery
 from tests.factories import fresh, login_as, make_need, make_user, post_form

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from selectolax.lexbor import LexborHTMLParser
 
+from app.core.settings import Settings
 from app.main import create_app
-from app.settings import Settings
 
 # Every page a visitor can reach without an account, plus a page that does not exist.
 PUBLIC_PAGES = (

@@ -10,8 +10,8 @@ import anyio.to_thread
 import httpx
 from sqlalchemy import event
 
+from app.core.settings import Settings
 from app.main import create_app
-from app.settings import Settings
 from app.web.admission import AdmissionMiddleware
 
 

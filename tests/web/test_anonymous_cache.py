@@ -59,7 +59,7 @@ def need(session):  # type: ignore[no-untyped-def]
     # Posted three days ago: its « il y a 3 jours » holds for hours.
     from datetime import timedelta
 
-    from app.db import utcnow
+    from app.core.db import utcnow
 
     item = make_need(session, title="Une navette vers le marché le samedi")
     item.created_at = utcnow() - timedelta(days=3)

@@ -18,8 +18,8 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from app.accounts import service as accounts
-from app.cli import migrate_database
-from app.db import make_engine
+from app.core.db import make_engine
+from app.ops.cli import migrate_database
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.serving import bourse_serve
 

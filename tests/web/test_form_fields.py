@@ -348,8 +348,8 @@ def world(session, settings, mailbox) -> World:  # type: ignore[no-untyped-def]
     from app.board.comments import post_comment
     from app.board.models import Need, Theme
     from app.board.notifications import unsubscribe_path
-    from app.db import utcnow
-    from app.demo import seed_demo
+    from app.core.db import utcnow
+    from app.ops.demo.seed import seed_demo
     from app.pipeline import documents, stage_data
     from app.pipeline.models import CarrierApplication, Idea, Partner
     from app.syndication import webhooks

@@ -19,9 +19,9 @@ from sqlmodel import Session, select
 
 from app.accounts.models import User
 from app.board.models import Comment, Need
-from app.db import utcnow
-from app.jobs import RATE_EVENT_RETENTION, purge_expired
-from app.ratelimit import RateEvent
+from app.core.db import utcnow
+from app.core.ratelimit import RateEvent
+from app.ops.jobs import RATE_EVENT_RETENTION, purge_expired
 from app.web import antiabuse
 from app.web.antiabuse import MAX_FORM_AGE, STARTED_FIELD, record_use, sign_form_start
 from tests.board.comment_helpers import HTMX, add_comment

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from app.accounts.models import User
 from app.board.models import Notification
 from app.board.supports import add_support
-from app.db import utcnow
+from app.core.db import utcnow
 from app.web import personal
 from tests.factories import csrf_token, login_as, make_need, make_user
 

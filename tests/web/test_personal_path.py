@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from app.accounts.models import User, UserSession
 from app.board.follows import follow
 from app.board.supports import add_support
-from app.db import utcnow
+from app.core.db import utcnow
 from app.web import personal
 from tests.board.comment_helpers import count_statements
 from tests.factories import csrf_token, login_as, make_need, make_user

@@ -22,8 +22,8 @@ import uvicorn
 from selectolax.lexbor import LexborHTMLParser
 from sqlalchemy import text
 
-from app.cli import DEFAULT_FORWARDED_ALLOW_IPS, forwarded_allow_ips
-from app.db import make_engine
+from app.core.db import make_engine
+from app.ops.cli import DEFAULT_FORWARDED_ALLOW_IPS, forwarded_allow_ips
 from tests.serving import bourse_serve
 
 PEER = "127.0.0.2"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from app.core.settings import MissingSecretKey, Settings
 from app.main import create_app
-from app.settings import MissingSecretKey, Settings
 from tests.conftest import pg_admin_url
 from tests.web.helpers import make_settings
 
@@ -132,11 +132,11 @@ def test_the_default_sqlite_database_uses_wal_too(tmp_path):
 
 def test_a_postgresql_connection_the_server_closed_is_replaced(app, db_engine_name, monkeypatch):
     """Pooled PostgreSQL connections are tested only after a few idle seconds
-    (app.db.IDLE_PING_SECONDS): a stale one is then replaced before use; one used a moment
+    (app.core.db.IDLE_PING_SECONDS): a stale one is then replaced before use; one used a moment
     ago fails once, and the pool hands out new connections from then on."""
     from sqlalchemy.exc import OperationalError
 
-    from app import db
+    from app.core import db
 
     engine = app.state.engine
     if db_engine_name != "postgres":

@@ -1,4 +1,4 @@
-"""`bourse serve --workers N` (app/workers.py): a listening socket per worker, so the kernel
+"""`bourse serve --workers N` (app/ops/workers.py): a listening socket per worker, so the kernel
 spreads connections between them; a worker that dies is replaced; SIGTERM stops them all."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app import workers
+from app.ops import workers
 from tests.serving import BOURSE, bourse_process
 
 pytestmark = pytest.mark.skipif(

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers every table)
-from app.db import UTCDateTime
+from app.core.db import UTCDateTime
 from app.pipeline.uploads import stored_path
 
 FORMAT = "bourse-export/1"

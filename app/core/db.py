@@ -20,7 +20,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
 
-from app.settings import Settings
+from app.core.settings import Settings
 
 # A fixed naming convention makes constraint names identical on SQLite and PostgreSQL, which is
 # what lets Alembic batch migrations and autogenerate compare them.
@@ -62,7 +62,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored; use app.db.utcnow()")
+            raise ValueError("naive datetimes are not stored; use app.core.db.utcnow()")
         return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:

@@ -18,8 +18,8 @@ needs, up to 50,000): at 100,000 needs, the sizes of issue 13's benchmark (a mil
 300,000 comments, 50,000 accounts). It writes with bulk Core inserts in batches, counts computed in
 Python. Rendering Markdown and the excerpt costs about 0.7 ms per body (markdown-it, then
 bleach), some 70 s for 100,000 needs, more than the whole run takes without it; so generated
-bodies are made only of known-safe sentences (see `app.demo_content`) whose HTML and excerpt
-are built directly, and tests/test_demo.py checks that they equal what `app.text` makes of the
+bodies are made only of known-safe sentences (see `app.ops.demo.content`) whose HTML and excerpt
+are built directly, and tests/test_demo.py checks that they equal what `app.core.text` makes of the
 same Markdown.
 """
 
@@ -38,7 +38,6 @@ from typing import Any
 from sqlalchemy import Table, func, insert, select, text
 from sqlmodel import Session
 
-from app import demo_content as content
 from app.accounts import service as accounts
 from app.accounts.models import Role, User
 from app.board.models import (
@@ -55,8 +54,11 @@ from app.board.models import (
     Theme,
 )
 from app.board.trending import support_weight
-from app.db import utcnow
+from app.core.db import utcnow
+from app.core.settings import Env, Settings
+from app.core.text import excerpt, render_markdown, slugify
 from app.moderation.models import NeedTag, Tag
+from app.ops.demo import content
 from app.pipeline.models import (
     CarrierApplication,
     Idea,
@@ -66,8 +68,6 @@ from app.pipeline.models import (
     Partner,
     StageChange,
 )
-from app.settings import Env, Settings
-from app.text import excerpt, render_markdown, slugify
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def seed_demo(session: Session, settings: Settings, needs: int | None = None) ->
     )
     reports = seed_demo_reports(session, people, utcnow())
     report.append(f"Signalements à examiner ajoutés : {reports}.")
-    from app.demo_pipeline import seed_demo_pipeline
+    from app.ops.demo.pipeline import seed_demo_pipeline
 
     ideas = seed_demo_pipeline(session, people, utcnow())
     report.append(f"Idées de démonstration ajoutées : {ideas}.")
@@ -171,7 +171,7 @@ def _ensure_account(
 
 
 def seed_demo_needs(session: Session, people: dict[str, User], now: datetime | None = None) -> int:
-    """Writes the needs of app.demo_content that are not there yet (looked up by title).
+    """Writes the needs of app.ops.demo.content that are not there yet (looked up by title).
     Returns how many were added."""
     now = now or utcnow()
     themes = _ids_by_slug(session, Theme)
@@ -613,7 +613,7 @@ class _Draft:
 
 
 class _NeedGenerator:
-    """Composes plausible needs from the fragments of app.demo_content."""
+    """Composes plausible needs from the fragments of app.ops.demo.content."""
 
     def __init__(
         self,
@@ -796,7 +796,7 @@ class _NeedGenerator:
 
 
 def _excerpt_of_plain_text(plain: str, length: int = 220) -> str:
-    """app.text.excerpt for text that is already plain (the same cut, without rendering)."""
+    """app.core.text.excerpt for text that is already plain (the same cut, without rendering)."""
     plain = " ".join(plain.split())
     if len(plain) <= length:
         return plain

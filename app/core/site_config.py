@@ -1,6 +1,6 @@
 """Settings an admin changes from the moderation area, stored in the database.
 
-The environment (app.settings) gives the defaults; a row in `site_settings` overrides it, so an
+The environment (app.core.settings) gives the defaults; a row in `site_settings` overrides it, so an
 admin can switch to pre-moderation during a spam wave without a redeploy, and every app
 instance sharing the database sees the change at once. The board reads these through
 `site_config()`; only the moderation area writes them (audited there).
@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, ForeignKey, Integer
 from sqlmodel import Field, Session, SQLModel, select
 
-from app.db import UTCDateTime, utcnow
-from app.settings import ModerationMode, Settings
+from app.core.db import UTCDateTime, utcnow
+from app.core.settings import ModerationMode, Settings
 
 DEFAULT_AUTO_HIDE_THRESHOLD = 3
 AUTO_HIDE_THRESHOLD_MIN = 1

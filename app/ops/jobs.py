@@ -25,11 +25,11 @@ from app.accounts.models import EmailToken, LoginFailure, UserSession
 from app.accounts.service import THROTTLE_WINDOW
 from app.board.models import Notification
 from app.board.notifications import send_daily_digest
-from app.db import utcnow
+from app.core.db import utcnow
+from app.core.ratelimit import LONGEST_WINDOW, RateEvent
+from app.core.settings import Settings
 from app.mail.models import MailStatus, OutboxMessage
 from app.mail.worker import deliver_due, transport_for
-from app.ratelimit import LONGEST_WINDOW, RateEvent
-from app.settings import Settings
 from app.syndication import attribution, webhook_delivery
 from app.syndication.models import DeliveryStatus, WebhookDelivery
 from app.web.antiabuse import MAX_FORM_AGE

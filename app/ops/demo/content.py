@@ -1,15 +1,16 @@
 """The words of the demo: hand-written needs, comments and residents, and the fragments that
 `bourse seed-demo --needs N` composes into generated needs.
 
-Everything here is data. `app.demo` turns it into rows. The hand-written needs read like posts
-by residents of the Bordeaux area (two were written by the fabrique's team for people met in a
-street survey); dates are given in days before the first seeding, so the board looks alive
-whenever it is seeded.
+Everything here is data. `app.ops.demo.seed` turns it into rows. The hand-written needs read
+like posts by residents of the Bordeaux area (two were written by the fabrique's team for
+people met in a street survey); dates are given in days before the first seeding, so the
+board looks alive whenever it is seeded.
 
 The generated fragments are plain sentences with no Markdown or HTML syntax and no characters
 that Markdown or HTML would change (no `*`, `_`, `#`, `<`, `&`, backquote, quotes or a digit
-followed by a dot at the start): `app.demo` builds their HTML directly instead of running each
-body through the Markdown renderer, and a test checks that both give the same result.
+followed by a dot at the start): `app.ops.demo.seed` builds their HTML directly instead of
+running each body through the Markdown renderer, and a test checks that both give the same
+result.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 # (key, e-mail, public display name). In development their password is demo-<key>-2026; elsewhere
 # it is random. Keys are how the needs below name their authors and supporters; "habitante",
-# "equipe" and "moderation" are accounts created by app.demo.DEMO_ACCOUNTS.
+# "equipe" and "moderation" are accounts created by app.ops.demo.seed.DEMO_ACCOUNTS.
 DEMO_RESIDENTS: list[tuple[str, str, str]] = [
     ("amel", "amel.b@demo.bourse.example", "Amel B."),
     ("sophie", "sophie.m@demo.bourse.example", "Sophie M."),

@@ -16,7 +16,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, Session, SQLModel
 
-from app.db import UTCDateTime, as_utc, utcnow
+from app.core.db import UTCDateTime, as_utc, utcnow
 from app.web.errors import TooManyRequests
 from app.web.i18n import gettext as _
 
@@ -126,6 +126,6 @@ def check_rate(
     if error is not None:
         raise error
     # Added to the session, written with its flush: a caller's first write, on SQLite, is
-    # where it starts waiting for the write lock (app.db.WriterTurns).
+    # where it starts waiting for the write lock (app.core.db.WriterTurns).
     for row in events(action, user_id=user_id, ip=ip, now=now):
         session.add(RateEvent(**row))

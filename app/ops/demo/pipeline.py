@@ -18,9 +18,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app import demo_content as content
 from app.accounts.models import User
 from app.board.models import Need, Territory, Theme
+from app.core.text import render_markdown, slugify
+from app.ops.demo import content
 from app.pipeline.models import (
     STAGE_ORDER,
     CarrierApplication,
@@ -34,7 +35,6 @@ from app.pipeline.models import (
     StageChange,
     Verdict,
 )
-from app.text import render_markdown, slugify
 
 # (slug, name, kind, funder, technical, capteur, website)
 PARTNERS = [

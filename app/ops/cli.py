@@ -9,7 +9,7 @@ import sys
 import threading
 from typing import Any
 
-from app.settings import MissingSecretKey, Settings
+from app.core.settings import MissingSecretKey, Settings
 
 log = logging.getLogger("bourse")
 
@@ -53,7 +53,7 @@ def log_config() -> dict[str, Any]:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app import workers
+    from app.ops import workers
 
     settings = _settings_or_exit()
     trusted = forwarded_allow_ips(args.forwarded_allow_ips)
@@ -78,7 +78,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     }
     del settings
     if args.workers > 1 and workers.spreads_connections():
-        # One listening socket per worker, so connections are spread evenly (app/workers.py).
+        # One listening socket per worker, so connections are spread evenly (app/ops/workers.py).
         return workers.run(options, args.workers)
     uvicorn.run(**options, workers=args.workers, reload=False)
     return 0
@@ -108,7 +108,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_create_user(args: argparse.Namespace) -> int:
     from app.accounts import service
     from app.accounts.models import Role
-    from app.db import engine_for, session_scope
+    from app.core.db import engine_for, session_scope
     from app.web.errors import Invalid
 
     try:
@@ -144,7 +144,7 @@ def cmd_create_user(args: argparse.Namespace) -> int:
 
 def cmd_create_token(args: argparse.Namespace) -> int:
     from app.accounts import service
-    from app.db import engine_for, session_scope
+    from app.core.db import engine_for, session_scope
 
     settings = Settings()
     engine = engine_for(settings)
@@ -159,8 +159,8 @@ def cmd_create_token(args: argparse.Namespace) -> int:
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
-    from app.db import engine_for, session_scope
-    from app.demo import seed_demo
+    from app.core.db import engine_for, session_scope
+    from app.ops.demo.seed import seed_demo
 
     if args.needs is not None and args.needs < 0:
         print("bourse: --needs attend un nombre positif ou nul", file=sys.stderr)
@@ -175,14 +175,14 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from app.db import engine_for
-    from app.jobs import run_forever
+    from app.core.db import engine_for
     from app.mail.worker import deliver_due
+    from app.ops.jobs import run_forever
 
     settings = _settings_or_exit()
     engine = engine_for(settings)
     if args.once:
-        from app.jobs import purge_expired
+        from app.ops.jobs import purge_expired
         from app.syndication.webhook_delivery import deliver_due as deliver_webhooks
 
         sent = deliver_due(engine, settings)
@@ -205,8 +205,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_export_data(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from app.db import engine_for
-    from app.transfer import export_data, import_files_count
+    from app.core.db import engine_for
+    from app.ops.transfer import export_data, import_files_count
 
     settings = Settings()
     engine = engine_for(settings)
@@ -220,8 +220,8 @@ def cmd_export_data(args: argparse.Namespace) -> int:
 def cmd_import_data(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from app.db import engine_for
-    from app.transfer import TransferError, import_data, import_files_count
+    from app.core.db import engine_for
+    from app.ops.transfer import TransferError, import_data, import_files_count
 
     path = Path(args.file)
     if not path.is_file():
@@ -245,7 +245,7 @@ def cmd_import_data(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from app.backup import BackupError, backup
+    from app.ops.backup import BackupError, backup
 
     settings = _settings_or_exit()
     try:

@@ -30,8 +30,8 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers every table)
-from app.db import is_sqlite, make_engine
-from app.transfer import schema_revision, stored_files
+from app.core.db import is_sqlite, make_engine
+from app.ops.transfer import schema_revision, stored_files
 
 
 class BackupError(Exception):

@@ -1,0 +1,1 @@
+"""The top floor: the command line, jobs, workers, transfers, backups, demo data."""
