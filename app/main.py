@@ -19,7 +19,7 @@ from starlette.requests import HTTPConnection
 from app import RESOURCES
 from app.accounts.deps import load_user_for_request, raw_session_token
 from app.board.support_form_path import SupportFormPathMiddleware
-from app.core.db import engine_for
+from app.core.db import engine_for, quick_writes_engine_for
 from app.core.settings import Env, Settings
 from app.syndication.attribution import REF_COOKIE
 from app.syndication.support_path import SupportPathMiddleware
@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.signing_key  # noqa: B018  (fail fast in production without a secret)
     engine = engine_for(settings)
+    quick_engine = quick_writes_engine_for(settings, engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if worker:
             worker.join(timeout=5)
         engine.dispose()
+        quick_engine.dispose()
         if frozen:
             gc.unfreeze()  # a process that builds apps again (tests) can collect this one
 
@@ -150,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # (Jinja otherwise checks each template's modification time on every page).
     environment.auto_reload = settings.env == Env.development
     app.state.engine = engine
+    app.state.quick_engine = quick_engine
     app.state.user_loader = load_user_for_request
     app.state.unread_counter = unread_notifications
     app.state.identity_reader = read_site_identity

@@ -13,7 +13,8 @@ limits, the support given or withdrawn (app.board.support_writes.toggle_on, as t
 then, outside the write, the block's reads in one statement (app.board.supports.block_reads:
 the demand, the territories, the person's answer when the support was already there). It
 answers what the route answers: the support block to htmx, `303` to the need page otherwise.
-On PostgreSQL that is five round trips where there were eight (bench/README.md, issue 13).
+On PostgreSQL that is five round trips where there were eight (bench/README.md, issue 13);
+three with the rate limits off (see below).
 
 Anything else — signed out, a blocked or unconfirmed account, a form token that does not
 match, a need that is not public, a limit reached, an `action` other than add or remove, a
@@ -22,7 +23,9 @@ small urlencoded form, a database error — goes on to the route with the body a
 the route gives its own answer with its own words.
 
 As the API's way in: on SQLite on the event loop, trying again for a moment while another
-writer has the turn, then in a thread; on PostgreSQL in a thread (app.web.fast_writes.write_soon).
+writer has the turn, then in a thread; on PostgreSQL in a thread (app.web.fast_writes.write_soon),
+on the engine of quick writes (app.core.db.quick_writes_engine_for), and with the rate limits
+off in three round trips: the person, the toggle in one statement, the block's reads.
 """
 
 from __future__ import annotations
@@ -122,7 +125,7 @@ def support_by_form(
     if raw is None:
         return None
     now = utcnow()
-    connection = app.state.engine.connect()
+    connection = app.state.quick_engine.connect()
     if not wait:
         connection = connection.execution_options(**NO_WAIT)
     address = rate_address(scope)

@@ -22,7 +22,10 @@ On SQLite the transaction runs on the event loop itself when the write turn is f
 its process in the way); when another writer has it, the loop tries again after a pause of
 half a millisecond, up to 40 times, then hands the write to one of AnyIO's threads, which
 waits for its turn (app.web.fast_writes.write_soon). On PostgreSQL, always in a thread: a slow
-network, or a row another request holds, never stops the loop.
+network, or a row another request holds, never stops the loop; on the engine of quick writes,
+whose commits do not wait for the disk (app.core.db.quick_writes_engine_for), and with the rate
+limits off in two statements: the token's account, then the toggle in one statement
+(app.board.support_writes.toggle_at_once).
 """
 
 from __future__ import annotations
@@ -69,7 +72,7 @@ def support_for(scope: Scope, need_id: int, raw: str, want: bool, *, wait: bool)
     nothing written) on SQLite when `wait` is False and another writer has the turn."""
     app = scope["app"]
     now = utcnow()
-    connection = app.state.engine.connect()
+    connection = app.state.quick_engine.connect()
     if not wait:
         connection = connection.execution_options(**NO_WAIT)
     address = rate_address(scope)

@@ -50,7 +50,7 @@ def test_the_api_toggle_answers_as_the_route_in_two_statements_on_postgresql(
     client.delete(url, headers=headers)
     seen = spied(monkeypatch, support_path, "support_for")
 
-    with count_statements(client.app.state.engine) as statements:
+    with count_statements(client.app.state.quick_engine) as statements:
         fast = [client.put(url, headers=headers) for _ in range(2)]
         fast += [client.delete(url, headers=headers) for _ in range(2)]
     assert seen["route"] == [] and all(answer is not None for answer in seen["way_in"])
@@ -67,6 +67,21 @@ def test_the_api_toggle_answers_as_the_route_in_two_statements_on_postgresql(
         assert (one.status_code, one.json()) == (other.status_code, other.json())
         assert headers_of(one) == headers_of(other)
     assert [r.json()["supports"] for r in fast] == [1, 1, 0, 0]
+
+
+def test_only_the_toggles_commit_without_waiting_for_the_disk_on_postgresql(app):
+    """app.core.db.QUICK_WRITES_OPTIONS: the toggles' own pool commits asynchronously, like
+    SQLite's synchronous=NORMAL; everything else keeps PostgreSQL's durable default. On
+    SQLite the toggles share the one engine (and its writer turns)."""
+    quick, main = app.state.quick_engine, app.state.engine
+    if main.dialect.name == "sqlite":
+        assert quick is main
+        return
+    assert quick is not main
+    with quick.connect() as db:
+        assert db.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
+    with main.connect() as db:
+        assert db.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
 
 
 def test_a_withdrawal_takes_away_the_weight_of_the_support_it_deletes(client, session):
@@ -192,7 +207,7 @@ def test_the_form_answers_as_the_route_with_the_person_and_the_toggle_in_two_sta
         done = []
         for headers in (HTMX, HTMX, {}, {}):
             html = client.get(page).text
-            with count_statements(client.app.state.engine) as statements:
+            with count_statements(client.app.state.quick_engine) as statements:
                 done.append(
                     submit_form(
                         client, page, f"/needs/{need.id}/support", html=html, headers=headers
