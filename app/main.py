@@ -19,6 +19,7 @@ from starlette.requests import HTTPConnection
 from app import RESOURCES
 from app.accounts.deps import load_user_for_request, raw_session_token
 from app.board.support_form_path import SupportFormPathMiddleware
+from app.core import ratelimit
 from app.core.db import engine_for, quick_writes_engine_for
 from app.core.settings import Env, Settings
 from app.syndication.attribution import REF_COOKIE
@@ -98,6 +99,7 @@ def read_person(
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.signing_key  # noqa: B018  (fail fast in production without a secret)
+    ratelimit.configure(settings.signing_key)
     engine = engine_for(settings)
     quick_engine = quick_writes_engine_for(settings, engine)
 

@@ -237,6 +237,9 @@ class WriterTurns:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # A failed statement's error names the statement, never its values (e-mail addresses,
+    # token hashes): the error reaches the log (app/core/logs.py).
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         if url.startswith("sqlite:///") and ":memory:" not in url:
             from pathlib import Path

@@ -2,11 +2,15 @@
 workers and instances. BOURSE_RATE_LIMITS=off turns them off (load tests, acceptance runs).
 
 Each limited action records one row per successful write, in the same transaction as the
-write; a check counts the rows of the window. Old rows are purged by the background job.
+write; a check counts the rows of the window. An address is stored only as a keyed hash
+(address_key). Old rows are purged by the worker after BOURSE_RATE_EVENTS_DAYS days
+(app.ops.jobs.purge_expired).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,7 +62,19 @@ _COUNT = sa_select(func.count(), func.min(RateEvent.created_at)).where(
 _INSERT = insert(RateEvent)
 
 
-def address_key(ip: str) -> str:
+# The key of the addresses' hashes, derived from the app's signing key by configure(): the
+# same in every worker and instance of a site (so that their limits add up), unknown outside.
+_address_secret: bytes | None = None
+
+
+def configure(signing_key: str) -> None:
+    """Called by create_app() before any request: the addresses' hashes are keyed with the
+    site's signing key."""
+    global _address_secret
+    _address_secret = hmac.digest(signing_key.encode(), b"bourse.address", hashlib.sha256)
+
+
+def network_of(ip: str) -> str:
     """What the per-address limits count by: an IPv4 address, or the /64 network of an IPv6
     one (a single home or server is usually given a whole /64, so keying by the full address
     would let one client take a new identity per request)."""
@@ -71,6 +87,17 @@ def address_key(ip: str) -> str:
             return str(address.ipv4_mapped)
         return str(ipaddress.IPv6Network((address, 64), strict=False))
     return str(address)
+
+
+def address_key(ip: str) -> str:
+    """The network of `ip` (network_of) as it is stored, in `rate_events` and
+    `login_failures`: a keyed hash (HMAC-SHA-256 with a key derived from the signing key, 32
+    hex characters), never the address itself. It still tells two clients apart for the
+    limits; without the key it cannot be turned back into an address, even by trying all four
+    billion IPv4 ones."""
+    if _address_secret is None:
+        raise RuntimeError("app.core.ratelimit.configure() was not called")
+    return hmac.new(_address_secret, network_of(ip).encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _keys(action: str, user_id: int | None, ip: str) -> list[tuple[str, int]]:

@@ -74,6 +74,14 @@ class Settings(BaseSettings):
     upload_dir: Path | None = Field(None, description="Uploaded files; default data/uploads")
     max_upload_mb: int = Field(10, ge=1, le=512)
     rate_limits: Literal["on", "off"] = Field("on")
+    rate_events_days: int = Field(
+        1,
+        ge=1,
+        le=30,
+        description="Days the anti-abuse records (rate-limit counters keyed by account or by "
+        "a keyed hash of the address, used form values, partner arrivals) are kept before the "
+        "worker purges them; at least 1, their longest window",
+    )
     access_log: Literal["on", "off"] = Field(
         "on", description="One line per request in the server's log (app/web/access_log.py)"
     )

@@ -50,7 +50,8 @@ class FileTransport:
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{outbox_id:08d}.eml"
         path.write_bytes(bytes(message))
-        log.info("E-mail to %s written to %s (%s)", message["To"], path, message["Subject"])
+        # The file's name, not the recipient: no e-mail address in the log (app/core/logs.py).
+        log.info("E-mail %s written to %s", outbox_id, path)
 
 
 @dataclass
@@ -134,7 +135,7 @@ def deliver_due(engine: Engine, settings: Settings, transport: Transport | None 
                 row.locked_until = None
                 if row.attempts >= MAX_ATTEMPTS or is_permanent(exc):
                     row.status = MailStatus.failed.value
-                    log.error("Giving up on e-mail %s to %s: %s", row_id, row.to_address, exc)
+                    log.error("Giving up on e-mail %s: %s", row_id, exc)
                 else:
                     row.status = MailStatus.queued.value
                     row.next_attempt_at = utcnow() + backoff(row.attempts)

@@ -9,6 +9,7 @@ import sys
 import threading
 from typing import Any
 
+from app.core import logs
 from app.core.settings import MissingSecretKey, Settings
 
 log = logging.getLogger("bourse")
@@ -47,6 +48,10 @@ def log_config() -> dict[str, Any]:
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config["loggers"]["bourse"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    # No e-mail address or token in the log, whatever wrote the line (app/core/logs.py).
+    config.setdefault("filters", {})["private"] = {"()": "app.core.logs.PrivateDataFilter"}
+    for handler in config["handlers"].values():
+        handler["filters"] = [*handler.get("filters", []), "private"]
     return config
 
 
@@ -187,7 +192,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
         sent = deliver_due(engine, settings)
         calls = deliver_webhooks(engine, settings)
-        removed = purge_expired(engine)
+        removed = purge_expired(engine, settings)
         print(
             f"{sent} message(s) envoyé(s), {calls} webhook(s) remis, "
             f"{sum(removed.values())} ligne(s) expirée(s) purgée(s)."
@@ -328,6 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        logs.install(handler)
     # Alembic announces each of its plugins at INFO: noise for people running `bourse migrate`.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)

@@ -54,8 +54,14 @@ PURGE_EVERY = 600.0  # seconds
 DIGEST_EVERY = 3600.0  # seconds
 
 
-def purge_expired(engine: Engine) -> dict[str, int]:
+def purge_expired(engine: Engine, settings: Settings | None = None) -> dict[str, int]:
+    """Deletes what is past its retention (stated on the privacy page); `settings` gives how
+    long the anti-abuse records stay (BOURSE_RATE_EVENTS_DAYS, never less than their longest
+    window)."""
     now = utcnow()
+    rate_events = RATE_EVENT_RETENTION
+    if settings is not None:
+        rate_events = max(rate_events, timedelta(days=settings.rate_events_days))
     statements = {
         "notifications": delete(Notification).where(
             Notification.created_at < now - NOTIFICATION_RETENTION  # type: ignore[operator]
@@ -79,7 +85,7 @@ def purge_expired(engine: Engine) -> dict[str, int]:
         ),
         # Past the longest window a rate event no longer counts towards any limit.
         "rate_events": delete(RateEvent).where(
-            RateEvent.created_at < now - RATE_EVENT_RETENTION  # type: ignore[operator]
+            RateEvent.created_at < now - rate_events  # type: ignore[operator]
         ),
     }
     counts = {}
@@ -115,7 +121,7 @@ def run_forever(
             log.exception("webhook delivery round failed; retrying")
         try:
             if time.monotonic() >= next_purge:
-                removed = purge_expired(engine)
+                removed = purge_expired(engine, settings)
                 if any(removed.values()):
                     log.info("purged expired rows: %s", removed)
                 next_purge = time.monotonic() + PURGE_EVERY

@@ -68,7 +68,7 @@ from sqlmodel import Session, select
 from starlette.requests import HTTPConnection
 
 from app.core.db import utcnow
-from app.core.ratelimit import address_key
+from app.core.ratelimit import network_of
 from app.core.settings import Settings
 from app.moderation.offline import LOCAL_TIMEZONE, local_today
 from app.pipeline.models import Partner
@@ -256,7 +256,7 @@ def arrival_keys(
 ) -> tuple[str, str]:
     """The `rate_events` keys of a client's arrival: the client (address or /64, and
     User-Agent), then its address alone."""
-    network = address_key(address)
+    network = network_of(address)
     agent = user_agent[:USER_AGENT_MAX]
     return (
         f"arrival:{partner_id}:{_client_mark(settings, partner_id, network, agent)}",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.ratelimit import LIMITS, address_key
+from app.core.ratelimit import LIMITS, network_of
 from app.mail.models import OutboxMessage
 from tests.accounts.helpers import count, page_text
 from tests.factories import submit_form
@@ -78,5 +78,5 @@ def test_an_ipv6_client_is_one_client_across_its_64(client_at, session):
         ("testclient", "testclient"),
     ],
 )
-def test_address_keys(address, key):
-    assert address_key(address) == key
+def test_what_a_client_is_counted_by(address, key):
+    assert network_of(address) == key
