@@ -26,7 +26,7 @@ from app.board.badges import badges_for
 from app.board.models import Need
 from app.pipeline.models import Idea
 from app.pipeline.partners import active_partners
-from app.pipeline.public_routes import public_ideas
+from app.pipeline.queries import public_ideas
 from app.pipeline.service import STAGE_LABELS, stage_label
 from app.syndication import embed
 from app.web import i18n
