@@ -13,7 +13,6 @@ from fastapi.responses import (
 from sqlalchemy import text
 
 from app import site_identity
-from app.accounts.routes import safe_next
 from app.pipeline.uploads import logos_dir, stored_path  # a leaf module: files only, no domain
 from app.site_identity import INFO_PAGES
 from app.web.colours import is_hex_colour
@@ -22,6 +21,7 @@ from app.web.errors import NotFound
 from app.web.i18n import SUPPORTED_LOCALES, get_locale, set_locale_cookie
 from app.web.i18n import gettext as _
 from app.web.templating import render
+from app.web.urls import safe_next
 
 router = APIRouter()
 

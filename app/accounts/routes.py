@@ -38,6 +38,7 @@ from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
 from app.web.security import client_ip
 from app.web.templating import render
+from app.web.urls import safe_next
 
 router = APIRouter(prefix="/account")
 
@@ -72,18 +73,6 @@ NOTICES = {
         "Votre compte et vos contributions ont été supprimés. Un e-mail vous le confirme."
     ),
 }
-
-
-def safe_next(target: str | None, default: str = "/") -> str:
-    """Only local paths: `next` must never send someone to another site."""
-    if not target:
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return default
-    if "\\" in target:
-        return default
-    return target
 
 
 def _with_notice(path: str, key: str) -> str:

@@ -32,6 +32,7 @@ from app.web.i18n import gettext as _
 from app.web.params import parse_id
 from app.web.security import client_ip
 from app.web.templating import render, wants_fragment
+from app.web.urls import need_url
 
 router = APIRouter()
 
@@ -56,10 +57,6 @@ def comment_form_state(settings: Any) -> dict[str, Any]:
         "new_guard": partial(guard_values, settings),
         "submission_key": secrets.token_urlsafe(16),
     }
-
-
-def need_path(need: Need) -> str:
-    return f"/needs/{need.id}-{need.slug}"
 
 
 def _redirect(url: str) -> RedirectResponse:
@@ -209,7 +206,7 @@ def post_comment(
             headers=exc.headers,
         )
     if not wants_fragment(request):
-        return _redirect(f"{need_path(need)}#comment-{comment.id}")
+        return _redirect(f"{need_url(need)}#comment-{comment.id}")
     session.refresh(need)
     view = comments.comment_view(session, comment, user)
     return render(
@@ -318,7 +315,7 @@ def edit_comment(
         comments.edit_comment(session, comment, user, body)
     except Invalid as exc:
         return _edit_page(request, need, comment, body, exc.errors)
-    return _redirect(f"{need_path(need)}#comment-{comment.id}")
+    return _redirect(f"{need_url(need)}#comment-{comment.id}")
 
 
 @router.post("/comments/{comment_id}/delete")
@@ -339,7 +336,7 @@ def delete_comment(
             return _reload_page()
         raise
     if not wants_fragment(request):
-        return _redirect(f"{need_path(need)}#commentaires")
+        return _redirect(f"{need_url(need)}#commentaires")
     session.refresh(need)  # the count changed in SQL
     # What remains in place of the swapped <li>: nothing, or the thread with its placeholder.
     remaining = None
@@ -393,7 +390,7 @@ def _set_follow(
         context = {"follow_error": exc.detail, "status": exc.status_code, "headers": exc.headers}
     need = get_visible_need(session, need_id)
     if not fragment:
-        return _redirect(need_path(need))
+        return _redirect(need_url(need))
     return render(
         request,
         "board/_follow.html",

@@ -58,6 +58,7 @@ from app.web.errors import Invalid, NotFound
 from app.web.i18n import SOURCE_LOCALE, use_locale
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
+from app.web.urls import need_url
 
 log = logging.getLogger(__name__)
 
@@ -113,10 +114,6 @@ _INVALID_UNSUBSCRIBE = N_(
 
 def _settings(session: Session, settings: Settings | None = None) -> Settings:
     return settings or session.info.get("settings") or Settings()
-
-
-def need_path(need: Need) -> str:
-    return f"/needs/{need.id}-{need.slug}"
 
 
 # --- what a notification says --------------------------------------------------------------------
@@ -186,7 +183,7 @@ def _view(
     url = None
     if need_visible:
         assert need is not None
-        url = need_path(need) + (f"#comment-{comment.id}" if comment_visible and comment else "")
+        url = need_url(need) + (f"#comment-{comment.id}" if comment_visible and comment else "")
     return NotificationView(
         id=notification.id,
         kind=notification.kind,

@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.accounts.models import User
+from app.board.filters import SORT_BY_KEY, STATUS_FILTERS, BoardFilters
 from app.board.models import PUBLIC_NEED_STATUSES, Need, Territory, Theme
 from app.board.permissions import can_view_need
 from app.board.search import best_matching_ids, matching_needs, similarity_terms
@@ -52,8 +53,6 @@ def get_need_for(session: Session, need_id: int, user: User | None) -> Need:
     return need
 
 
-SORTS = ("recent", "top", "trending", "discussed")
-STATUS_FILTERS = {"open": "published", "covered": "covered"}
 PER_PAGE = 20
 # Beyond this page the list is certainly empty for any real board: answer without a query.
 MAX_PAGE = 10_000
@@ -61,18 +60,6 @@ MAX_PAGE = 10_000
 
 class BadCursor(ValueError):
     """A page link whose position cannot be read (edited or truncated by hand)."""
-
-
-@dataclass
-class BoardFilters:
-    sort: str = "recent"
-    theme: Theme | None = None
-    territory: Territory | None = None
-    status: str = ""
-    q: str = ""
-    page: int = 1  # shown to people; used as an offset only when no cursor is given
-    after: str = ""  # keyset cursor: the needs after this one (the "next page" link)
-    before: str = ""  # keyset cursor: the needs before this one (the "previous page" link)
 
 
 @dataclass
@@ -90,16 +77,8 @@ class BoardPage:
         return encode_cursor(self.needs[0], self.filters.sort) if self.needs else ""
 
 
-_SORT_COLUMNS = {
-    "recent": Need.created_at,
-    "top": Need.supports_count,
-    "trending": Need.trending_score,
-    "discussed": Need.comments_count,
-}
-
-
 def encode_cursor(need: Need, sort: str) -> str:
-    value = getattr(need, _SORT_COLUMNS[sort].key)  # type: ignore[attr-defined]
+    value = getattr(need, SORT_BY_KEY[sort].column.key)  # type: ignore[attr-defined]
     if isinstance(value, datetime):
         value = value.isoformat()
     raw = json.dumps([value, need.id], separators=(",", ":")).encode()
@@ -140,7 +119,7 @@ def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
 
 
 def _ordering(sort: str, *, ascending: bool = False) -> list:  # type: ignore[type-arg]
-    column = _SORT_COLUMNS[sort]
+    column = SORT_BY_KEY[sort].column
     # id breaks ties, so the order is total and pages never repeat or skip a need.
     if ascending:
         return [column.asc(), Need.id.asc()]  # type: ignore[union-attr, attr-defined]
@@ -152,7 +131,7 @@ def _beyond(sort: str, cursor: str, *, after: bool, dialect: str) -> Any:
     serves from the (sort key, id) index: a row comparison for PostgreSQL, an OR for SQLite
     (whose planner does not range-scan row values)."""
     value, need_id = decode_cursor(cursor, sort)
-    column = _SORT_COLUMNS[sort]
+    column = SORT_BY_KEY[sort].column
     if dialect == "postgresql":
         key = tuple_(column, Need.id)
         bound = tuple_(literal(value, type_=column.type), literal(need_id))  # type: ignore[attr-defined]

@@ -17,10 +17,8 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.accounts.deps import CurrentUser
-from app.accounts.routes import safe_next
 from app.board import reports
 from app.board.models import ReportReason, ReportTarget
-from app.board.routes import need_url
 from app.board.service import ensure_can_participate
 from app.web.deps import SessionDep
 from app.web.errors import AppError, Invalid, NotFound
@@ -28,6 +26,7 @@ from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
 from app.web.security import client_ip
 from app.web.templating import render, wants_fragment
+from app.web.urls import need_url, safe_next
 
 router = APIRouter()
 

@@ -22,6 +22,7 @@ from app.board import (
     shared_pages,  # noqa: F401  (registers the board's pages answered before routing)
 )
 from app.board.badges import badges_for
+from app.board.filters import DEFAULT_SORT, BoardFilters, parse_filters
 from app.board.models import PUBLIC_NEED_STATUSES, Need, NeedStatus, Territory, Theme
 from app.board.permissions import can_delete_need, can_participate, is_moderator
 from app.board.provenance import source_label
@@ -35,64 +36,22 @@ from app.web.i18n import lazy_gettext as N_
 from app.web.params import parse_id
 from app.web.security import client_ip
 from app.web.templating import render, wants_fragment
+from app.web.urls import need_url
 
 router = APIRouter()
 FormStr = Annotated[str, Form()]
 
 
-def need_url(need: Need) -> str:
-    return f"/needs/{need.id}-{need.slug}"
-
-
 # --- the board ---------------------------------------------------------------------------------
 
 
-def parse_filters(
-    session: SessionDep, params: dict[str, str]
-) -> tuple[queries.BoardFilters, dict[str, str]]:
-    """Board filters from the URL, with a French message per bad value (never a 500). Public:
-    the API, the feeds and the embeds validate filters with it, exactly as the board does."""
-    errors: dict[str, str] = {}
-    filters = queries.BoardFilters()
-    sort = params.get("sort", "") or "recent"
-    if sort in queries.SORTS:
-        filters.sort = sort
-    else:
-        errors["sort"] = _(
-            "Ce tri n'existe pas : les besoins sont affichés du plus récent au plus ancien."
-        )
-    for field, model in (("theme", Theme), ("territory", Territory)):
-        slug = params.get(field, "")
-        if slug:
-            try:
-                category = service.active_category(session, model, slug, include_archived=True)
-                setattr(filters, field, category)
-            except Invalid as exc:
-                errors.update(exc.errors)
-    status = params.get("status", "")
-    if status in queries.STATUS_FILTERS or status == "":
-        filters.status = status
-    else:
-        errors["status"] = _("Ce statut n'existe pas.")
-    filters.q = (params.get("q", "") or "")[:200]
-    raw_page = params.get("page", "") or "1"
-    # isascii: "²" and other Unicode digits pass isdigit() but not int().
-    if raw_page.isascii() and raw_page.isdigit() and int(raw_page) >= 1:
-        filters.page = int(raw_page)
-    else:
-        errors["page"] = _("Le numéro de page doit être un nombre entier à partir de 1.")
-    filters.after = (params.get("after", "") or "")[:200]
-    filters.before = "" if filters.after else (params.get("before", "") or "")[:200]
-    return filters, errors
-
-
-def _board_url(filters: queries.BoardFilters, **changes: Any) -> str:
+def _board_url(filters: BoardFilters, **changes: Any) -> str:
     values = {
         "q": filters.q,
         "theme": filters.theme.slug if filters.theme else "",
         "territory": filters.territory.slug if filters.territory else "",
         "status": filters.status,
-        "sort": filters.sort if filters.sort != "recent" else "",
+        "sort": filters.sort if filters.sort != DEFAULT_SORT else "",
         "page": filters.page if filters.page != 1 else "",
         "after": filters.after,
         "before": filters.before,

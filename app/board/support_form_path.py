@@ -47,7 +47,6 @@ from app.accounts.models import Role, User, UserSession, blocked_now
 from app.accounts.service import VALID_SESSION, of_valid_session
 from app.accounts.tokens import hash_secret
 from app.board.locks import lock_visible, visible_lock_with
-from app.board.notifications import need_path
 from app.board.support_writes import toggle_at_once, toggle_on
 from app.board.supports import block_reads, demand_breakdown
 from app.core.db import NO_WAIT, utcnow
@@ -56,6 +55,7 @@ from app.web.fast_writes import rate_address, write_soon
 from app.web.params import parse_id
 from app.web.security import CSRF_FIELD, csrf_refusal
 from app.web.templating import FRAGMENT_VARY, render_to_string, wants_fragment
+from app.web.urls import need_url
 
 _PATH = re.compile(r"/needs/([^/]+)/support")
 _BODY_MAX = 2048  # the form is a token and a word; anything bigger is not it
@@ -158,7 +158,7 @@ def support_by_form(
         count, slug, changed = done
         need = SimpleNamespace(id=need_id, slug=slug, supports_count=count)
         if not wants_fragment(request):
-            return RedirectResponse(f"{need_path(need)}#soutien", status_code=303)  # type: ignore[arg-type]
+            return RedirectResponse(f"{need_url(need)}#soutien", status_code=303)  # type: ignore[arg-type]
         # The block, read after the write as the route reads it, in one statement and in
         # autocommit: no BEGIN and ROLLBACK round trips around it on PostgreSQL.
         if not at_once:  # else the connection is in autocommit already

@@ -23,7 +23,6 @@ from app.accounts.models import User
 from app.accounts.service import blocked_message
 from app.board import supports
 from app.board.models import Need
-from app.board.notifications import need_path
 from app.board.permissions import can_participate
 from app.board.queries import get_visible_need
 from app.board.service import unconfirmed_message
@@ -34,6 +33,7 @@ from app.web.i18n import gettext as _
 from app.web.params import parse_id
 from app.web.security import client_ip
 from app.web.templating import FRAGMENT_VARY, is_htmx, render, wants_fragment
+from app.web.urls import need_url
 
 router = APIRouter()
 
@@ -42,7 +42,7 @@ ACTIONS = {"add": True, "remove": False, "": None}
 
 
 def _need_page(need: Need) -> str:
-    return f"{need_path(need)}#soutien"
+    return f"{need_url(need)}#soutien"
 
 
 def _to_login(request: Request, need_id: int) -> Response:

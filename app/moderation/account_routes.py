@@ -20,7 +20,7 @@ from app.web.deps import SessionDep
 from app.web.errors import Conflict, Invalid
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
-from app.web.params import parse_id
+from app.web.params import parse_page
 from app.web.templating import render
 
 router = APIRouter(prefix="/moderation", dependencies=[Depends(require_role(Role.moderator))])
@@ -52,11 +52,7 @@ def _filters(params: dict[str, str]) -> tuple[accounts.AccountFilters, dict[str,
         errors["blocked"] = _("Choisissez « bloqués », « non bloqués » ou « tous ».")
     else:
         filters.blocked = blocked
-    page = parse_id(params.get("page", "") or "1")
-    if page is None:
-        errors["page"] = _("Le numéro de page doit être un nombre entier à partir de 1.")
-    else:
-        filters.page = page
+    filters.page = parse_page(params.get("page"), errors)
     return filters, errors
 
 

@@ -41,6 +41,7 @@ from app.web.i18n import format_date
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
 from app.web.params import is_valid_id
+from app.web.urls import need_url
 
 if TYPE_CHECKING:
     from app.board.notifications import Message
@@ -525,12 +526,12 @@ def _report_lines(session: Session, reports: list[Report]) -> list[ReportLine]:
         if report.target_kind == "need" and report.target_id in needs:
             need = needs[report.target_id]
             label = _("le besoin « %(title)s »", title=need.title)
-            url = f"/needs/{need.id}-{need.slug}"
+            url = need_url(need)
         elif report.target_kind == "comment" and report.target_id in comments_:
             comment = comments_[report.target_id]
             need = needs.get(comment.need_id)
             label = _("un commentaire sur « %(title)s »", title=need.title if need else "?")
-            url = f"/needs/{need.id}-{need.slug}#comment-{comment.id}" if need else None
+            url = f"{need_url(need)}#comment-{comment.id}" if need else None
         elif report.target_kind == "user" and report.target_id in users:
             target = users[report.target_id]
             label = _("le compte %(name)s", name=target.display_name)

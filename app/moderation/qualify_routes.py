@@ -28,13 +28,10 @@ from app.web.errors import Conflict, Invalid
 from app.web.i18n import gettext as _
 from app.web.params import parse_id
 from app.web.templating import render, render_to_string
+from app.web.urls import need_url
 
 router = APIRouter(prefix="/moderation", dependencies=[Depends(require_role(Role.moderator))])
 Staff = Annotated[User, Depends(require_role(Role.staff))]
-
-
-def _need_url(need: Need) -> str:
-    return f"/needs/{need.id}-{need.slug}"
 
 
 # --- the lists -----------------------------------------------------------------------------------
@@ -187,7 +184,7 @@ def _qualify_page(
             "qualified_by": session.get(User, need.qualified_by_id)
             if need.qualified_by_id
             else None,
-            "need_url": _need_url(need),
+            "need_url": need_url(need),
             "idea": qualification.ideas_of(session, [need.id]).get(need.id),  # type: ignore[list-item]
             "tag_max": qualification.TAG_MAX,
             "tags_per_need": qualification.TAGS_PER_NEED,
@@ -276,4 +273,4 @@ async def offline_need(request: Request, session: SessionDep, user: Staff) -> Re
         return _offline_page(request, session, data, errors=exc.errors, status_code=422)
     except Conflict as exc:
         return _offline_page(request, session, data, form_error=exc.detail, status_code=409)
-    return RedirectResponse(f"{_need_url(need)}?notice=recorded", status_code=303)
+    return RedirectResponse(f"{need_url(need)}?notice=recorded", status_code=303)

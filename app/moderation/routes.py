@@ -26,8 +26,9 @@ from app.web.deps import SessionDep
 from app.web.errors import Conflict, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
-from app.web.params import parse_id
+from app.web.params import parse_id, parse_page
 from app.web.templating import FRAGMENT_VARY, render, wants_fragment
+from app.web.urls import safe_next
 
 router = APIRouter(prefix="/moderation", dependencies=[Depends(require_role(Role.moderator))])
 Staff = Annotated[User, Depends(require_role(Role.staff))]
@@ -87,12 +88,7 @@ def _audit_filters(params: dict[str, str]) -> tuple[audit.AuditFilters, dict[str
                 setattr(filters, name, date.fromisoformat(raw))
             except ValueError:
                 errors[name] = _("Indiquez une date au format AAAA-MM-JJ.")
-    raw_page = params.get("page", "") or "1"
-    page = parse_id(raw_page)
-    if page is None:
-        errors["page"] = _("Le numéro de page doit être un nombre entier à partir de 1.")
-    else:
-        filters.page = page
+    filters.page = parse_page(params.get("page"), errors)
     return filters, errors
 
 
@@ -174,12 +170,7 @@ def _filters(params: Mapping[str, str]) -> tuple[queue.QueueFilters, dict[str, s
         errors["reason"] = _("Motif de signalement inconnu : choisissez-en un dans la liste.")
     else:
         filters.reason = reason
-    raw_page = params.get("page", "") or "1"
-    page = parse_id(raw_page)
-    if page is None:
-        errors["page"] = _("Le numéro de page doit être un nombre entier à partir de 1.")
-    else:
-        filters.page = page
+    filters.page = parse_page(params.get("page"), errors)
     return filters, errors
 
 
@@ -342,8 +333,6 @@ def _answer(
     anchor: str = "",
 ) -> Response:
     """Runs a decision and answers as the form expects (page, fragment or redirect)."""
-    from app.accounts.routes import safe_next
-
     key = f"{kind}-{item_id}"
     try:
         done = action()

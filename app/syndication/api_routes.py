@@ -34,6 +34,7 @@ from app.accounts.models import User
 from app.board import queries, reports, service, supports
 from app.board.comments import BODY_MAX as COMMENT_BODY_MAX
 from app.board.comments import post_comment
+from app.board.filters import parse_filters
 from app.board.models import Need, ReportReason, ReportTarget
 from app.board.queries import get_visible_need
 from app.board.service import BODY_MAX as NEED_BODY_MAX
@@ -178,8 +179,6 @@ def _raise_if(errors: dict[str, str]) -> None:
 @router.get(f"{PREFIX}/needs")
 @router.head(f"{PREFIX}/needs", include_in_schema=False)
 def list_needs(request: Request, session: SessionDep) -> Response:
-    from app.board.routes import parse_filters
-
     with cors_on_errors():
         filters, errors = parse_filters(session, _params(request, NEED_FILTERS))
         limit = parse_limit(request.query_params.get("limit"), errors)
@@ -216,7 +215,7 @@ def get_need(request: Request, session: SessionDep, need_id: str) -> Response:
 @router.head(f"{PREFIX}/ideas", include_in_schema=False)
 def list_ideas(request: Request, session: SessionDep) -> Response:
     from app.pipeline.models import Idea
-    from app.pipeline.queries import parse_idea_filters, public_ideas
+    from app.pipeline.public_routes import parse_idea_filters, public_ideas
 
     with cors_on_errors():
         filters, errors = parse_idea_filters(session, _params(request, IDEA_FILTERS))
@@ -250,7 +249,7 @@ def list_ideas(request: Request, session: SessionDep) -> Response:
 @router.head(f"{PREFIX}/ideas/{{idea_id}}", include_in_schema=False)
 def get_idea(request: Request, session: SessionDep, idea_id: str) -> Response:
     from app.pipeline.models import Idea
-    from app.pipeline.queries import public_ideas
+    from app.pipeline.public_routes import public_ideas
 
     with cors_on_errors():
         parsed = parse_id(idea_id)

@@ -16,11 +16,12 @@ from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 
+from app.board import filters as board_filters
 from app.board import queries as board_queries
 from app.board.models import Need, Territory, Theme
 from app.board.service import active_category
 from app.pipeline.models import Idea, Partner
-from app.pipeline.queries import public_ideas
+from app.pipeline.public_routes import public_ideas
 from app.pipeline.service import STAGE_LABELS
 from app.syndication import attribution
 from app.web.colours import darken_for, readable_on
@@ -111,14 +112,14 @@ def parse_params(session: Session, kind: str, params: dict[str, str]) -> EmbedPa
                 errors.update(exc.errors)
     if kind == "needs":
         sort = params.get("sort", "") or "recent"
-        if sort in board_queries.SORTS:
+        if sort in board_filters.SORT_BY_KEY:
             result.sort = sort
         else:
             errors["sort"] = _("Ce tri n'existe pas.")
         # As on the board (app.board.routes): spaces normalised, at most 200 characters.
         result.q = " ".join((params.get("q", "") or "").split())[:200]
         status = params.get("status", "")
-        if status == "" or status in board_queries.STATUS_FILTERS:
+        if status == "" or status in board_filters.STATUS_FILTERS:
             result.status = status
         else:
             errors["status"] = _("Ce statut n'existe pas.")
@@ -175,7 +176,7 @@ def accent_css(accent: str) -> str:
 
 
 def widget_needs(session: Session, params: EmbedParams) -> list[Need]:
-    filters = board_queries.BoardFilters(
+    filters = board_filters.BoardFilters(
         sort=params.sort,
         theme=params.theme,
         territory=params.territory,

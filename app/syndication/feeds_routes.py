@@ -26,11 +26,11 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.board import queries
+from app.board.filters import SORT_BY_KEY, parse_filters
 from app.board.models import Territory, Theme
-from app.board.routes import parse_filters
 from app.board.service import active_category
 from app.pipeline.models import Idea
-from app.pipeline.queries import public_ideas
+from app.pipeline.public_routes import public_ideas
 from app.pipeline.service import STAGE_LABELS, stage_label
 from app.syndication import attribution, feeds
 from app.web.deps import SessionDep
@@ -133,11 +133,6 @@ def _respond(
 # --- needs ---------------------------------------------------------------------------------------
 
 STATUS_NAMES = {"open": N_("sans réponse"), "covered": N_("déjà couverts")}
-SORT_NAMES = {
-    "top": N_("les plus soutenus"),
-    "trending": N_("tendance"),
-    "discussed": N_("les plus discutés"),
-}
 
 
 @router.api_route("/feeds/needs.{fmt}", methods=["GET", "HEAD"])
@@ -169,7 +164,7 @@ def needs_feed(request: Request, session: SessionDep, fmt: str) -> Response:
             _name(filters.territory),
             _(STATUS_NAMES[filters.status]) if filters.status else "",
             _("« %(q)s »", q=filters.q) if filters.q else "",
-            _(SORT_NAMES[filters.sort]) if filters.sort in SORT_NAMES else "",
+            _(phrase) if (phrase := SORT_BY_KEY[filters.sort].phrase) else "",
         ]
     )
     entries = feeds.need_items(session, page.needs, base_url, themes, territories, ref)

@@ -9,7 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from selectolax.lexbor import LexborHTMLParser
 
-from app.board.queries import BoardFilters, board_needs, similar_needs
+from app.board.filters import BoardFilters
+from app.board.queries import board_needs, similar_needs
 from app.board.search import MAX_TERMS, search_terms
 from tests.factories import make_need, make_theme
 

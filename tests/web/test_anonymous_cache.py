@@ -26,6 +26,7 @@ from app.web.cache import (
 from app.web.content_version import PRIVATE_TABLES, PUBLIC_TABLES
 from app.web.freshness import relative_text_lasts
 from app.web.security import CSRF_COOKIE
+from app.web.urls import need_url
 from tests.factories import fresh, login_as, make_need, make_theme, make_user, page_text
 
 
@@ -42,10 +43,6 @@ def statements(app) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", count)
-
-
-def need_url(need: Need) -> str:
-    return f"/needs/{need.id}-{need.slug}"
 
 
 def cache(app) -> AnonymousCacheMiddleware:  # type: ignore[no-untyped-def]
