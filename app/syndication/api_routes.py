@@ -215,7 +215,7 @@ def get_need(request: Request, session: SessionDep, need_id: str) -> Response:
 @router.head(f"{PREFIX}/ideas", include_in_schema=False)
 def list_ideas(request: Request, session: SessionDep) -> Response:
     from app.pipeline.models import Idea
-    from app.pipeline.public_routes import parse_idea_filters, public_ideas
+    from app.pipeline.queries import parse_idea_filters, public_ideas
 
     with cors_on_errors():
         filters, errors = parse_idea_filters(session, _params(request, IDEA_FILTERS))
@@ -249,7 +249,7 @@ def list_ideas(request: Request, session: SessionDep) -> Response:
 @router.head(f"{PREFIX}/ideas/{{idea_id}}", include_in_schema=False)
 def get_idea(request: Request, session: SessionDep, idea_id: str) -> Response:
     from app.pipeline.models import Idea
-    from app.pipeline.public_routes import public_ideas
+    from app.pipeline.queries import public_ideas
 
     with cors_on_errors():
         parsed = parse_id(idea_id)

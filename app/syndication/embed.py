@@ -21,7 +21,7 @@ from app.board import queries as board_queries
 from app.board.models import Need, Territory, Theme
 from app.board.service import active_category
 from app.pipeline.models import Idea, Partner
-from app.pipeline.public_routes import public_ideas
+from app.pipeline.queries import public_ideas
 from app.pipeline.service import STAGE_LABELS
 from app.syndication import attribution
 from app.web.colours import darken_for, readable_on

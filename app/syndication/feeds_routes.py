@@ -30,7 +30,7 @@ from app.board.filters import SORT_BY_KEY, parse_filters
 from app.board.models import Territory, Theme
 from app.board.service import active_category
 from app.pipeline.models import Idea
-from app.pipeline.public_routes import public_ideas
+from app.pipeline.queries import public_ideas
 from app.pipeline.service import STAGE_LABELS, stage_label
 from app.syndication import attribution, feeds
 from app.web.deps import SessionDep
