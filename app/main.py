@@ -22,6 +22,7 @@ from app.board.support_form_path import SupportFormPathMiddleware
 from app.core import ratelimit
 from app.core.db import engine_for, quick_writes_engine_for
 from app.core.settings import Env, Settings
+from app.ops.wiring import subscribe_handlers
 from app.syndication.attribution import REF_COOKIE
 from app.syndication.support_path import SupportPathMiddleware
 from app.web.access_log import AccessLogMiddleware
@@ -99,6 +100,7 @@ def read_person(
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.signing_key  # noqa: B018  (fail fast in production without a secret)
+    subscribe_handlers()
     ratelimit.configure(settings.signing_key)
     engine = engine_for(settings)
     quick_engine = quick_writes_engine_for(settings, engine)

@@ -28,6 +28,7 @@ from sqlmodel import Session, SQLModel, select
 
 from app.accounts import service
 from app.accounts.models import ApiToken, Role, User, UserSession
+from app.board.events import NeedStatusChanged
 from app.board.models import (
     Comment,
     CommentStatus,
@@ -38,6 +39,7 @@ from app.board.models import (
     Report,
     Support,
 )
+from app.core import events
 from app.core.db import utcnow
 from app.mail.service import queue_mail
 from app.moderation import audit
@@ -152,7 +154,6 @@ def delete_account(session: Session, user: User) -> dict[str, int]:
     docstring); commits and returns what was erased. The caller has checked the confirmation."""
     from app.board.comments import change_comment_count
     from app.board.supports import remove_support
-    from app.syndication import webhooks  # late: syndication sits above the board
 
     _ensure_not_last_admin(session, user)
     uid, address, locale = user.id, user.email, user.locale
@@ -164,7 +165,7 @@ def delete_account(session: Session, user: User) -> dict[str, int]:
     for need in needs:
         need.deleted_at = now
         session.add(need)
-        webhooks.need_changed(session, need, need.status, was_deleted=False)
+        events.announce(session, NeedStatusChanged(need, need.status))
 
     # Comments: each need's count drops by its published comments that go.
     counted = session.exec(

@@ -28,12 +28,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.accounts.models import User
+from app.board.events import CommentPublished
 from app.board.follows import follow, follower_ids
 from app.board.models import Comment, CommentStatus, Need, NotificationKind
 from app.board.notifications import notify
 from app.board.permissions import can_delete_comment, can_edit_comment, is_moderator
 from app.board.queries import get_need_for, get_visible_need
 from app.board.service import audit_hold, ensure_can_participate, held_for_blocked_words
+from app.core import events
 from app.core.db import utcnow
 from app.core.ratelimit import check_rate
 from app.core.settings import ModerationMode, Settings
@@ -126,7 +128,6 @@ def post_comment(
     """Posts a comment or a reply on a public need; the author then follows the need. The
     same submission key (one per rendered form) never creates two comments: the first one is
     returned. Commits."""
-    from app.syndication import webhooks  # late: syndication sits above the board
 
     settings = _settings(session, settings)
     need = get_visible_need(session, _need_id(need))
@@ -181,7 +182,7 @@ def post_comment(
     if not held:
         change_comment_count(session, need.id, +1)  # type: ignore[arg-type]
         notify_new_comment(session, need, comment, author, answered=answered, settings=settings)
-        webhooks.comment_published(session, comment, need)
+        events.announce(session, CommentPublished(comment, need))
     session.commit()
     return comment
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
+from app.board.events import NeedStatusChanged
 from app.board.models import (
     PUBLIC_NEED_STATUSES,
     Comment,
@@ -31,6 +32,7 @@ from app.board.models import (
 )
 from app.board.notifications import notify
 from app.board.permissions import can_view_need, is_moderator
+from app.core import events
 from app.core.ratelimit import check_rate
 from app.core.text import excerpt
 from app.web.errors import Conflict, Forbidden, Invalid, NotFound
@@ -262,7 +264,6 @@ def auto_hide(session: Session, subject: ReportSubject) -> bool:
     never missed; the UPDATE is conditional on the public status, so the item is hidden, and a
     comment's count decremented, once."""
     from app.core.site_config import site_config
-    from app.syndication import webhooks  # late: syndication sits above the board
 
     model: type[Need] | type[Comment] = Need if subject.kind is ReportTarget.need else Comment
     row = session.exec(
@@ -302,7 +303,7 @@ def auto_hide(session: Session, subject: ReportSubject) -> bool:
     need = row if isinstance(row, Need) else session.get(Need, row.need_id)
     comment = row if isinstance(row, Comment) else None
     if isinstance(row, Need):
-        webhooks.need_changed(session, row, before)
+        events.announce(session, NeedStatusChanged(row, before))
     if comment is not None:
         session.exec(  # type: ignore[call-overload]
             update(Need)

@@ -17,8 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
+from app.board.events import NeedPublished, NeedStatusChanged
 from app.board.models import Comment, Need, NeedStatus, Support, Territory, Theme
 from app.board.permissions import can_delete_need, can_edit_need, can_participate
+from app.core import events
 from app.core.db import utcnow
 from app.core.settings import ModerationMode
 from app.core.site_config import SiteConfig, blocked_words_in, site_config
@@ -211,7 +213,6 @@ def create_need(
     from app.board.follows import add_follow
     from app.board.supports import add_support
     from app.core.ratelimit import check_rate
-    from app.syndication import webhooks  # late: syndication sits above the board
     from app.web.antiabuse import check_link_limit
 
     author = ensure_can_participate(author)
@@ -266,7 +267,7 @@ def create_need(
     add_follow(session, need.id, author.id)  # type: ignore[arg-type]
     if blocked:
         audit_hold(session, "need", need.id, blocked)
-    webhooks.need_published(session, need)
+    events.announce(session, NeedPublished(need))
     session.commit()
     session.refresh(need)
     return need
@@ -305,7 +306,6 @@ def ensure_can_edit(session: Session, need: Need, user: User | None) -> None:
 def edit_need(session: Session, need: Need, user: User | None, data: NeedInput) -> Need:
     """The author's edit. If it adds a blocked word to a public need, the need goes back to
     the queue (pending), said to nobody but the audit log (see held_for_blocked_words)."""
-    from app.syndication import webhooks  # late: syndication sits above the board
 
     ensure_can_edit(session, need, user)
     assert user is not None
@@ -332,7 +332,7 @@ def edit_need(session: Session, need: Need, user: User | None, data: NeedInput) 
         audit_hold(session, "need", need.id, blocked, before=need.status)
         need.status = NeedStatus.pending.value
     session.add(need)
-    webhooks.need_changed(session, need, previous_status)
+    events.announce(session, NeedStatusChanged(need, previous_status))
     session.commit()
     session.refresh(need)
     return need
@@ -341,14 +341,13 @@ def edit_need(session: Session, need: Need, user: User | None, data: NeedInput) 
 def delete_need(session: Session, need: Need, user: User | None) -> None:
     """Soft delete: the row stays (supports, comments, moderation history) but nobody outside
     the moderation team sees it any more."""
-    from app.syndication import webhooks  # late: syndication sits above the board
 
     if not can_delete_need(user, need):
         raise Forbidden(_("Vous ne pouvez supprimer que vos propres besoins."))
     was_deleted = need.deleted_at is not None
     need.deleted_at = utcnow()
     session.add(need)
-    webhooks.need_changed(session, need, need.status, was_deleted=was_deleted)
+    events.announce(session, NeedStatusChanged(need, need.status, was_deleted=was_deleted))
     session.commit()
 
 

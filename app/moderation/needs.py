@@ -30,6 +30,7 @@ from sqlalchemy import delete, func, or_, update
 from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
+from app.board.events import NeedStatusChanged
 from app.board.models import (
     PUBLIC_NEED_STATUSES,
     Comment,
@@ -41,11 +42,11 @@ from app.board.models import (
     Support,
 )
 from app.board.trending import support_weight
+from app.core import events
 from app.core.db import utcnow
 from app.core.text import excerpt, render_markdown, slugify
 from app.moderation import audit
 from app.moderation.models import AuditEntry, Revision
-from app.syndication import webhooks
 from app.web.errors import Conflict, Forbidden, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
@@ -779,7 +780,7 @@ def merge_needs(
     )
     session.refresh(source)
     session.refresh(target)
-    webhooks.need_changed(session, source, seen_status)
+    events.announce(session, NeedStatusChanged(source, seen_status))
 
     # 6. Audit: enough to undo by hand.
     audit.record(

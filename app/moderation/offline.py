@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.accounts.models import User
+from app.board.events import NeedPublished
 from app.board.models import PUBLIC_NEED_STATUSES, Need, NeedSource, NeedStatus
 
 # Re-exported: the moderation area's templates and tests word sources through this module.
@@ -30,11 +31,11 @@ from app.board.provenance import (  # noqa: F401
     source_name,
 )
 from app.board.service import NeedInput, validate_need
+from app.core import events
 from app.core.db import utcnow
 from app.core.text import excerpt, render_markdown, slugify
 from app.moderation import audit
 from app.moderation.qualification import ensure_can_qualify
-from app.syndication import webhooks
 from app.web.errors import Conflict, Invalid
 from app.web.i18n import gettext as _
 
@@ -220,7 +221,7 @@ def create_offline_need(
             "source_partner": partner or None,
         },
     )
-    webhooks.need_published(session, need)
+    events.announce(session, NeedPublished(need))
     session.commit()
     session.refresh(need)
     return need

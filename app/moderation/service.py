@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
 from app.board.comments import change_comment_count
+from app.board.events import CommentPublished, NeedStatusChanged
 from app.board.models import (
     Comment,
     CommentStatus,
@@ -31,10 +32,10 @@ from app.board.models import (
     NotificationKind,
     Report,
 )
+from app.core import events
 from app.core.db import utcnow
 from app.moderation import audit
 from app.moderation.models import AuditEntry
-from app.syndication import webhooks
 from app.web.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
@@ -390,7 +391,7 @@ def _block_and_sweep(
         )
         close_reports(session, "need", need.id, "actioned")  # type: ignore[arg-type]
         session.refresh(need)
-        webhooks.need_changed(session, need, before)
+        events.announce(session, NeedStatusChanged(need, before))
         sweep.needs += 1
     comments = session.exec(
         select(Comment).where(
@@ -541,7 +542,7 @@ def decide_need(
     if decision_name == "reject_block" and author is not None:
         sweep = _block_and_sweep(session, moderator, author, why, skip=("need", need_id))
     session.refresh(need)
-    webhooks.need_changed(session, need, seen_status)
+    events.announce(session, NeedStatusChanged(need, seen_status))
 
     def message() -> str:  # in the author's language (app.board.notifications.Message)
         told = reason_text(reason, detail) if decision.needs_reason else why
@@ -641,7 +642,7 @@ def decide_comment(
     session.refresh(comment)
     session.refresh(need)
     if target == published:
-        webhooks.comment_published(session, comment, need)
+        events.announce(session, CommentPublished(comment, need))
     if decision_name == "approve" and author is not None:
         # Published now: followers hear of it as of any new comment (the author of the comment
         # it answers too).
@@ -789,11 +790,11 @@ def _restore_after_reports(
         change_comment_count(session, comment.need_id, +1)
         need = session.get(Need, comment.need_id)
         assert need is not None
-        webhooks.comment_published(session, comment, need)
+        events.announce(session, CommentPublished(comment, need))
         template = COMMENT_MESSAGES["restore"]  # (not a literal in _(): nothing to extract)
     else:
         need = item  # type: ignore[assignment]
-        webhooks.need_changed(session, need, HIDDEN)
+        events.announce(session, NeedStatusChanged(need, HIDDEN))
         template = MESSAGES["restore"]
     title = need.title
     _notify(

@@ -338,6 +338,10 @@ def main(argv: list[str] | None = None) -> int:
     # Alembic announces each of its plugins at INFO: noise for people running `bourse migrate`.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
+    # A command that changes something announces it as a page would (webhooks queued…).
+    from app.ops.wiring import subscribe_handlers
+
+    subscribe_handlers()
     return int(args.func(args) or 0)
 
 

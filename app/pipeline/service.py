@@ -27,9 +27,11 @@ from sqlmodel import Session, select
 from app.accounts.models import Role, User
 from app.board.badges import PROVIDERS, NeedBadge
 from app.board.models import PUBLIC_NEED_STATUSES, Follow, Need, Support
+from app.core import events
 from app.core.db import utcnow
 from app.core.text import render_markdown, slugify
 from app.moderation import audit
+from app.pipeline.events import IdeaPublished, IdeaStageChanged, IdeaUnpublished
 from app.pipeline.models import (
     STAGE_ORDER,
     Idea,
@@ -41,7 +43,6 @@ from app.pipeline.models import (
     StageChange,
     Verdict,
 )
-from app.syndication import webhooks
 from app.web.errors import Conflict, Forbidden, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
@@ -207,7 +208,7 @@ def create_idea(
     )
     if idea.is_public:
         _notify_needs(session, actor, needs, BECOMES_IDEA, idea)
-        webhooks.idea_published(session, idea)
+        events.announce(session, IdeaPublished(idea))
     if commit:
         session.commit()
         session.refresh(idea)
@@ -260,9 +261,9 @@ def visibility_changed(session: Session, actor: User, idea: Idea) -> None:
             if need.status in PUBLIC_NEED_STATUSES and need.deleted_at is None
         ]
         _notify_needs(session, actor, public, BECOMES_IDEA, idea)
-        webhooks.idea_published(session, idea)
+        events.announce(session, IdeaPublished(idea))
     else:
-        webhooks.idea_unpublished(session, idea)
+        events.announce(session, IdeaUnpublished(idea))
 
 
 # --- moving through the stages ----------------------------------------------------------------
@@ -406,7 +407,7 @@ def move_idea(
         after={"stage": to_stage},
     )
     session.refresh(idea)
-    webhooks.idea_stage_changed(session, idea, seen_stage)
+    events.announce(session, IdeaStageChanged(idea, seen_stage))
     if idea.is_public:
         _notify_needs(
             session,

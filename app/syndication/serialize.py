@@ -18,6 +18,9 @@ from sqlmodel import Session, select
 from app.accounts.models import User
 from app.board.models import Need as NeedRow
 from app.board.models import NeedSource, Territory, Theme
+from app.pipeline.models import Stage
+from app.pipeline.queries import idea_url, public_need_counts
+from app.pipeline.service import idea_of_needs, stage_label
 from app.web.i18n import gettext as _
 
 
@@ -89,15 +92,11 @@ def _author_name(need: NeedRow, authors: dict[int, str]) -> str:
 
 def public_ideas_of_needs(session: Session, need_ids: list[int]) -> dict[int, Any]:
     """need id → its idea, only when the idea is public (one query)."""
-    from app.pipeline.service import idea_of_needs
-
     return {i: idea for i, idea in idea_of_needs(session, need_ids).items() if idea.is_public}
 
 
 def needs_json(session: Session, needs: Iterable[NeedRow], base_url: str) -> list[dict[str, Any]]:
     """The JSON of public needs (a page of them), in four queries whatever their number."""
-    from app.pipeline.public_routes import idea_url
-
     rows = list(needs)
     if not rows:
         return []
@@ -141,10 +140,6 @@ def need_json(session: Session, need: NeedRow, base_url: str) -> dict[str, Any]:
 
 def ideas_json(session: Session, ideas: Iterable[Any], base_url: str) -> list[dict[str, Any]]:
     """The JSON of public ideas: what the public idea page shows, never internal notes."""
-    from app.pipeline.models import Stage
-    from app.pipeline.public_routes import idea_url, public_need_counts
-    from app.pipeline.service import stage_label
-
     rows = list(ideas)
     if not rows:
         return []

@@ -12,6 +12,9 @@ format. Nothing hidden ever leaves: a need that stops being public is reported b
 status only, an idea made private by its id only; a private idea's moves or a comment on a
 non-public need are not reported at all.
 
+The board and the pipeline announce what happened (app/core/events.py); `subscribe()` at
+start-up turns those announcements into deliveries.
+
 Signature: header `X-Bourse-Signature: t=<unix seconds>,v1=<hex>` where hex is
 HMAC-SHA256(secret, "<t>.<raw body>"), the timestamp letting receivers refuse replays.
 """
@@ -32,10 +35,15 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session, select
 
-from app.board.models import PUBLIC_NEED_STATUSES, Comment, Need, NeedStatus
+from app.accounts.models import User
+from app.board.events import CommentPublished, NeedPublished, NeedStatusChanged
+from app.board.models import PUBLIC_NEED_STATUSES, Comment, CommentStatus, Need, NeedStatus
+from app.core import events
 from app.core.db import utcnow
 from app.core.settings import Settings
+from app.pipeline.events import IdeaPublished, IdeaStageChanged, IdeaUnpublished
 from app.syndication.models import Webhook, WebhookDelivery, WebhookEvent
+from app.syndication.serialize import comment_json, idea_json, need_json
 from app.web.errors import Invalid
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
@@ -230,8 +238,6 @@ def _public(need: Need) -> bool:
 
 
 def _need_data(session: Session, need: Need) -> dict[str, Any]:
-    from app.syndication.serialize import need_json
-
     if _public(need):
         return need_json(session, need, _settings(session).base_url)
     # No longer public: its id is all a partner needs to take it down.
@@ -277,10 +283,6 @@ def need_published(session: Session, need: Need) -> int:
 def comment_published(session: Session, comment: Comment, need: Need | None = None) -> int:
     """Call when a comment becomes visible (posted without moderation, approved, restored) —
     only reported while its need is public."""
-    from app.accounts.models import User
-    from app.board.models import CommentStatus
-    from app.syndication.serialize import comment_json
-
     need = need or session.get(Need, comment.need_id)
     if need is None or not _public(need) or comment.status != CommentStatus.published.value:
         return 0
@@ -303,8 +305,6 @@ def comment_published(session: Session, comment: Comment, need: Need | None = No
 
 def idea_stage_changed(session: Session, idea: Any, previous_stage: str) -> int:
     """Call after an idea moved; private ideas stay private."""
-    from app.syndication.serialize import idea_json
-
     if not idea.is_public or previous_stage == idea.stage:
         return 0
     return emit(
@@ -319,8 +319,6 @@ def idea_stage_changed(session: Session, idea: Any, previous_stage: str) -> int:
 
 def idea_published(session: Session, idea: Any) -> int:
     """Call when an idea is created public or made public, before commit."""
-    from app.syndication.serialize import idea_json
-
     if not idea.is_public:
         return 0
     return emit(
@@ -336,6 +334,43 @@ def idea_unpublished(session: Session, idea: Any) -> int:
     if idea.is_public:
         return 0
     return emit(session, WebhookEvent.idea_unpublished.value, {"idea": {"id": idea.id}})
+
+
+# --- Subscriptions to the domain events (app/ops/wiring.py) --------------------------------
+
+
+def _on_need_published(session: Session, event: NeedPublished) -> None:
+    need_published(session, event.need)
+
+
+def _on_need_status_changed(session: Session, event: NeedStatusChanged) -> None:
+    need_changed(session, event.need, event.previous_status, was_deleted=event.was_deleted)
+
+
+def _on_comment_published(session: Session, event: CommentPublished) -> None:
+    comment_published(session, event.comment, event.need)
+
+
+def _on_idea_published(session: Session, event: IdeaPublished) -> None:
+    idea_published(session, event.idea)
+
+
+def _on_idea_unpublished(session: Session, event: IdeaUnpublished) -> None:
+    idea_unpublished(session, event.idea)
+
+
+def _on_idea_stage_changed(session: Session, event: IdeaStageChanged) -> None:
+    idea_stage_changed(session, event.idea, event.previous_stage)
+
+
+def subscribe() -> None:
+    """Queues a delivery for each event a partner may subscribe to (harmless if repeated)."""
+    events.subscribe(NeedPublished, _on_need_published)
+    events.subscribe(NeedStatusChanged, _on_need_status_changed)
+    events.subscribe(CommentPublished, _on_comment_published)
+    events.subscribe(IdeaPublished, _on_idea_published)
+    events.subscribe(IdeaUnpublished, _on_idea_unpublished)
+    events.subscribe(IdeaStageChanged, _on_idea_stage_changed)
 
 
 def ping(session: Session, hook: Webhook) -> WebhookDelivery:
