@@ -55,8 +55,8 @@ def unread_notifications(request: Request, user: object) -> int:
 def read_site_identity(request: Request) -> Any:
     """The site's identity for the page being rendered (one read of `site_settings`). An error
     page must render even when the database cannot answer: then the defaults."""
-    from app.site_identity import Identity, read_identity
     from app.web.deps import request_session
+    from app.web.site_identity import Identity, read_identity
 
     try:
         with request_session(request) as session:

@@ -12,14 +12,14 @@ from fastapi.responses import (
 )
 from sqlalchemy import text
 
-from app import site_identity
 from app.pipeline.uploads import logos_dir, stored_path  # a leaf module: files only, no domain
-from app.site_identity import INFO_PAGES
+from app.web import site_identity
 from app.web.colours import is_hex_colour
 from app.web.deps import SessionDep
 from app.web.errors import NotFound
 from app.web.i18n import SUPPORTED_LOCALES, get_locale, set_locale_cookie
 from app.web.i18n import gettext as _
+from app.web.site_identity import INFO_PAGES
 from app.web.templating import render
 from app.web.urls import safe_next
 
@@ -28,7 +28,7 @@ router = APIRouter()
 
 # Long texts are written per language, in Markdown, rather than cut into gettext strings: a
 # legal or privacy text is read and reviewed as a whole. An admin writes them from the
-# moderation area; until then the shipped defaults are shown (app/site_identity.py).
+# moderation area; until then the shipped defaults are shown (app/web/site_identity.py).
 def _info_page(request: Request, session: SessionDep, name: str) -> Response:
     if name not in INFO_PAGES:
         raise NotFound()

@@ -3,7 +3,7 @@ its long pages, written in Markdown per language.
 
 Every write: authorise (admins only, checked here as well as by the router) → validate (a
 French message per field, nothing written) → execute → one audit entry in the same
-transaction → commit. What the public sees is read by app/site_identity.py.
+transaction → commit. What the public sees is read by app/web/site_identity.py.
 
 Revisions of a page are rows of the moderation `revisions` table (target_kind "site_page"),
 the table that already keeps a need's or a comment's text as it was before a moderator edited
@@ -33,7 +33,12 @@ from app.moderation import audit
 from app.moderation.admin import ensure_admin
 from app.moderation.models import Revision
 from app.pipeline import uploads
-from app.site_identity import (
+from app.web.colours import contrast, is_hex_colour
+from app.web.errors import Conflict, Invalid, NotFound
+from app.web.i18n import format_number
+from app.web.i18n import gettext as _
+from app.web.i18n import lazy_gettext as N_
+from app.web.site_identity import (
     DIRECTOR_MAX,
     IDENTITY_PREFIX,
     INFO_PAGES,
@@ -48,11 +53,6 @@ from app.site_identity import (
     read_identity,
     stored_page,
 )
-from app.web.colours import contrast, is_hex_colour
-from app.web.errors import Conflict, Invalid, NotFound
-from app.web.i18n import format_number
-from app.web.i18n import gettext as _
-from app.web.i18n import lazy_gettext as N_
 
 REVISION_KIND = "site_page"
 EMAIL_MAX = 254

@@ -21,7 +21,13 @@ from app.accounts.deps import require_role
 from app.accounts.models import Role, User
 from app.moderation import identity
 from app.pipeline import uploads
-from app.site_identity import (
+from app.web.deps import SessionDep
+from app.web.errors import Conflict, Invalid
+from app.web.i18n import format_datetime
+from app.web.i18n import gettext as _
+from app.web.i18n import lazy_gettext as N_
+from app.web.params import parse_id
+from app.web.site_identity import (
     DIRECTOR_MAX,
     LEGAL_DETAIL_MAX,
     NAME_MAX,
@@ -33,12 +39,6 @@ from app.site_identity import (
     render_page,
     stored_page,
 )
-from app.web.deps import SessionDep
-from app.web.errors import Conflict, Invalid
-from app.web.i18n import format_datetime
-from app.web.i18n import gettext as _
-from app.web.i18n import lazy_gettext as N_
-from app.web.params import parse_id
 from app.web.templating import render
 
 router = APIRouter(route_class=uploads.UploadRoute)

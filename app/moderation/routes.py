@@ -20,13 +20,13 @@ from sqlmodel import Session
 from app.accounts.deps import require_role
 from app.accounts.models import Role, User
 from app.moderation import audit, identity, queue, service
-from app.site_identity import read_identity
 from app.web import personal, personal_path
 from app.web.deps import SessionDep
 from app.web.errors import Conflict, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
 from app.web.params import parse_id, parse_page
+from app.web.site_identity import read_identity
 from app.web.templating import FRAGMENT_VARY, render, wants_fragment
 from app.web.urls import safe_next
 

@@ -1,6 +1,6 @@
 """Colour arithmetic for accent colours ("#rrggbb"): WCAG 2 contrast, and shades that keep it.
 
-Used by the site's own accent (app/site_identity.py) and by the partners' widgets
+Used by the site's own accent (app/web/site_identity.py) and by the partners' widgets
 (app/syndication/embed.py); it knows nothing of either.
 """
 

@@ -119,7 +119,7 @@ def page_context(request: Request, *, header: bool = True) -> dict[str, Any]:
     user = load_user(request)
     counter = getattr(request.app.state, "unread_counter", None)
     unread = counter(request, user) if header and user is not None and counter else 0
-    # The site's name, logo and colour (app/site_identity.py), for the header, footer and
+    # The site's name, logo and colour (app/web/site_identity.py), for the header, footer and
     # title: read only for a whole page, as the unread count is.
     identity_reader = getattr(request.app.state, "identity_reader", None)
     site = identity_reader(request) if header and identity_reader else None

@@ -25,7 +25,7 @@ from app.core.site_config import SiteSetting
 from app.main import create_app
 from app.moderation import identity
 from app.moderation.models import Revision
-from app.site_identity import IDENTITY_PREFIX
+from app.web.site_identity import IDENTITY_PREFIX
 from tests.e2e.quality import axe_violations, vnu_documents, vnu_problems
 from tests.factories import login_as, make_user, submit_form
 from tests.pipeline.test_uploads import minimal_png

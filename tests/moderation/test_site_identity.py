@@ -13,8 +13,8 @@ from sqlmodel import Session, select
 from app.core.site_config import SiteSetting
 from app.moderation.models import AuditEntry, Revision
 from app.pipeline import uploads
-from app.site_identity import INFO_PAGES, PAGE_LOCALES, theme_css
 from app.web.colours import contrast
+from app.web.site_identity import INFO_PAGES, PAGE_LOCALES, theme_css
 from tests.factories import (
     fresh,
     login_as,
