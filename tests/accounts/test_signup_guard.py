@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from app.accounts.models import User
 from app.core.db import utcnow
-from app.core.ratelimit import ADDRESS_FACTOR, LIMITS, RateEvent
+from app.core.ratelimit import ADDRESS_FACTOR, LIMITS, RateEvent, address_key
 from app.mail.models import OutboxMessage
 from app.web.antiabuse import HONEYPOT_FIELD, STARTED_FIELD, sign_form_start
 from tests.accounts.helpers import count, fresh, input_value, notice, page_text, user_by_email
@@ -26,7 +26,11 @@ SIGNUP = {
 }
 TOO_FAST = "Votre envoi a été trop rapide"
 GENERIC = "Votre envoi n'a pas pu être accepté"
-IP_KEY = "signup:ip:testclient"  # the TestClient's address
+
+
+def ip_key(action: str = "signup") -> str:
+    """The rate_events key of the TestClient's address (stored as a keyed hash)."""
+    return f"{action}:ip:{address_key('testclient')}"
 
 
 def _nothing_written(session) -> bool:  # type: ignore[no-untyped-def]
@@ -181,14 +185,14 @@ def test_each_signup_counts_towards_the_limit_of_its_address(client, session):
     # The sign-up limit, and the limit on forms that send e-mail (the other rows mark the form
     # as used: tests/web/test_form_token_once.py).
     keys = sorted(fresh(session).exec(select(RateEvent.key)))
-    assert [key for key in keys if not key.startswith("form")] == ["email:ip:testclient", IP_KEY]
+    assert [key for key in keys if not key.startswith("form")] == [ip_key("email"), ip_key()]
 
 
 def test_too_many_signups_from_one_address_get_429_with_retry_after(client, session):
     window, limit = LIMITS["signup"][0]
     now = utcnow()
     for minutes in range(limit * ADDRESS_FACTOR):
-        session.add(RateEvent(key=IP_KEY, created_at=now - timedelta(minutes=minutes)))
+        session.add(RateEvent(key=ip_key(), created_at=now - timedelta(minutes=minutes)))
     session.commit()
 
     response = _signup(client)
@@ -206,7 +210,7 @@ def test_signups_older_than_the_window_do_not_count(client, session):
     window, limit = LIMITS["signup"][0]
     old = utcnow() - window - timedelta(minutes=1)
     for _ in range(limit * ADDRESS_FACTOR):
-        session.add(RateEvent(key=IP_KEY, created_at=old))
+        session.add(RateEvent(key=ip_key(), created_at=old))
     session.commit()
 
     assert _signup(client).status_code == 303
@@ -215,7 +219,7 @@ def test_signups_older_than_the_window_do_not_count(client, session):
 def test_the_signup_rate_limit_is_off_with_rate_limits_off(relaxed, session):
     now = utcnow()
     for _ in range(100):
-        session.add(RateEvent(key=IP_KEY, created_at=now))
+        session.add(RateEvent(key=ip_key(), created_at=now))
     session.commit()
 
     assert _signup(relaxed).status_code == 303
