@@ -14,10 +14,11 @@ from app.board.models import (
     Territory,
     Theme,
 )
+from app.core.audit import AuditEntry
 from app.core.ratelimit import RateEvent
 from app.core.site_config import SiteSetting
 from app.mail.models import OutboxMessage
-from app.moderation.models import AuditEntry, NeedTag, Revision, Tag
+from app.moderation.models import NeedTag, Revision, Tag
 from app.pipeline.models import (
     CarrierApplication,
     Idea,

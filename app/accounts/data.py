@@ -39,10 +39,9 @@ from app.board.models import (
     Report,
     Support,
 )
-from app.core import events
+from app.core import audit, events
 from app.core.db import utcnow
 from app.mail.service import queue_mail
-from app.moderation import audit
 from app.pipeline.models import CarrierApplication
 from app.web.errors import Conflict, Invalid
 from app.web.i18n import gettext as _

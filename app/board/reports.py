@@ -313,7 +313,7 @@ def auto_hide(session: Session, subject: ReportSubject) -> bool:
         )
     # The moderation package sits above the board (CONVENTIONS: imports point one way): the
     # system's audit entry is written through a late import.
-    from app.moderation import audit
+    from app.core import audit
 
     audit.record(
         session,

@@ -161,7 +161,7 @@ def audit_hold(
 ) -> None:
     # The moderation package sits above the board (CONVENTIONS: imports point one way): the
     # system's audit entry is written through a late import, in the caller's transaction.
-    from app.moderation import audit
+    from app.core import audit
 
     audit.record(
         session,

@@ -32,10 +32,10 @@ from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
 from app.board.models import Comment, Need, Report
+from app.core import audit
+from app.core.audit import AuditEntry
 from app.core.db import utcnow
 from app.core.settings import Settings
-from app.moderation import audit
-from app.moderation.models import AuditEntry
 from app.web.errors import Conflict, Forbidden, Invalid, NotFound
 from app.web.i18n import format_date
 from app.web.i18n import gettext as _

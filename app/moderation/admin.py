@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
 from app.board.models import Need, Support, Territory, Theme
+from app.core import audit
 from app.core.db import utcnow
 from app.core.settings import ModerationMode
 from app.core.site_config import (
@@ -35,7 +36,6 @@ from app.core.site_config import (
     stored_blocked_words,
 )
 from app.core.text import slugify
-from app.moderation import audit
 from app.web.errors import Conflict, Forbidden, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_

@@ -27,9 +27,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
+from app.core import audit
 from app.core.settings import Settings
 from app.core.site_config import set_value
-from app.moderation import audit
 from app.moderation.admin import ensure_admin
 from app.moderation.models import Revision
 from app.pipeline import uploads

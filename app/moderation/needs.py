@@ -42,11 +42,11 @@ from app.board.models import (
     Support,
 )
 from app.board.trending import support_weight
-from app.core import events
+from app.core import audit, events
+from app.core.audit import AuditEntry
 from app.core.db import utcnow
 from app.core.text import excerpt, render_markdown, slugify
-from app.moderation import audit
-from app.moderation.models import AuditEntry, Revision
+from app.moderation.models import Revision
 from app.web.errors import Conflict, Forbidden, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_

@@ -31,10 +31,9 @@ from app.board.provenance import (  # noqa: F401
     source_name,
 )
 from app.board.service import NeedInput, validate_need
-from app.core import events
+from app.core import audit, events
 from app.core.db import utcnow
 from app.core.text import excerpt, render_markdown, slugify
-from app.moderation import audit
 from app.moderation.qualification import ensure_can_qualify
 from app.web.errors import Conflict, Invalid
 from app.web.i18n import gettext as _

@@ -24,9 +24,9 @@ from sqlmodel import Session, select
 from app.accounts.models import Role, User
 from app.board.models import PUBLIC_NEED_STATUSES, Need, NeedStatus, Territory, Theme
 from app.board.service import active_category
+from app.core import audit
 from app.core.db import utcnow
 from app.core.text import slugify
-from app.moderation import audit
 from app.moderation.models import NeedTag, Tag
 from app.web.errors import Conflict, Forbidden, Invalid, NotFound
 from app.web.i18n import gettext as _
@@ -407,7 +407,7 @@ def qualify_need(
 
 
 def _last_qualifier(session: Session, need_id: int) -> str:
-    from app.moderation.models import AuditEntry
+    from app.core.audit import AuditEntry
 
     last = session.exec(
         select(AuditEntry.actor_name)

@@ -19,7 +19,8 @@ from sqlmodel import Session
 
 from app.accounts.deps import require_role
 from app.accounts.models import Role, User
-from app.moderation import audit, identity, queue, service
+from app.core import audit
+from app.moderation import identity, queue, service
 from app.web import personal, personal_path
 from app.web.deps import SessionDep
 from app.web.errors import Conflict, Invalid, NotFound

@@ -32,10 +32,9 @@ from app.board.models import (
     NotificationKind,
     Report,
 )
-from app.core import events
+from app.core import audit, events
+from app.core.audit import AuditEntry
 from app.core.db import utcnow
-from app.moderation import audit
-from app.moderation.models import AuditEntry
 from app.web.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_

@@ -30,9 +30,8 @@ from sqlmodel import Session, select
 
 from app.accounts.models import User
 from app.board.service import ensure_can_participate
-from app.core import ratelimit
+from app.core import audit, ratelimit
 from app.core.db import utcnow
-from app.moderation import audit
 from app.pipeline.models import ApplicationStatus, CarrierApplication, Idea, Stage
 from app.pipeline.panels import PANELS
 from app.pipeline.service import ensure_staff, get_idea

@@ -18,8 +18,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
 from app.accounts.models import User
+from app.core import audit
 from app.core.settings import Settings, get_settings
-from app.moderation import audit
 from app.pipeline import uploads
 from app.pipeline.models import Idea, IdeaDocument
 from app.pipeline.panels import PANELS

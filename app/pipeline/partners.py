@@ -21,10 +21,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.accounts.models import User
+from app.core import audit
 from app.core.db import utcnow
 from app.core.settings import Settings, get_settings
 from app.core.text import slugify
-from app.moderation import audit
 from app.pipeline import uploads
 from app.pipeline.models import Idea, IdeaPartner, Partner, PartnerKind, PartnerLink
 from app.pipeline.panels import PANELS

@@ -27,10 +27,9 @@ from sqlmodel import Session, select
 from app.accounts.models import Role, User
 from app.board.badges import PROVIDERS, NeedBadge
 from app.board.models import PUBLIC_NEED_STATUSES, Follow, Need, Support
-from app.core import events
+from app.core import audit, events
 from app.core.db import utcnow
 from app.core.text import render_markdown, slugify
-from app.moderation import audit
 from app.pipeline.events import IdeaPublished, IdeaStageChanged, IdeaUnpublished
 from app.pipeline.models import (
     STAGE_ORDER,

@@ -43,8 +43,8 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app.board.models import Need, NeedSource, NeedStatus, Territory, Theme
+from app.core.audit import AuditEntry
 from app.core.text import excerpt
-from app.moderation.models import AuditEntry
 from app.pipeline.models import Idea
 from app.pipeline.service import stage_label
 from app.syndication.attribution import with_ref

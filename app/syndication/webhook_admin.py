@@ -16,9 +16,9 @@ from sqlalchemy import and_, case, delete, func
 from sqlmodel import Session, select
 
 from app.accounts.models import User
+from app.core import audit
 from app.core.db import utcnow
 from app.core.settings import Settings
-from app.moderation import audit
 from app.pipeline.service import ensure_staff
 from app.syndication import webhooks
 from app.syndication.models import DeliveryStatus, Webhook, WebhookDelivery

@@ -18,9 +18,9 @@ from app.board.follows import add_follow
 from app.board.models import Comment, Follow, Need, Report
 from app.board.service import NeedInput, create_need
 from app.board.supports import add_support
+from app.core.audit import AuditEntry
 from app.core.settings import ModerationMode
 from app.mail.models import OutboxMessage
-from app.moderation.models import AuditEntry
 from app.syndication.models import Webhook, WebhookDelivery
 from app.syndication.webhooks import new_secret
 from tests.accounts.helpers import count, form_errors, page_text

@@ -7,9 +7,9 @@ from typing import Any
 from sqlmodel import Session, func, select
 
 from app.board.models import Comment, Need, Notification, Report
+from app.core.audit import AuditEntry
 from app.core.db import utcnow
 from app.core.text import render_markdown
-from app.moderation.models import AuditEntry
 
 
 def make_comment(

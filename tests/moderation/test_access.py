@@ -17,7 +17,7 @@ from sqlmodel import select
 
 import tests.moderation
 from app.board.models import Need
-from app.moderation.models import AuditEntry
+from app.core.audit import AuditEntry
 from tests.factories import csrf_token, make_need, make_user
 from tests.moderation.access import MODERATOR_UP, ROLES, STAFF_UP, browser_as, matrix_cases
 

@@ -12,8 +12,8 @@ from sqlmodel import func, select
 
 from app.accounts.models import User
 from app.board.models import Notification
+from app.core.audit import AuditEntry
 from app.core.db import utcnow
-from app.moderation.models import AuditEntry
 from tests.factories import fresh, make_user, post_form
 from tests.moderation.access import MODERATOR_UP, ROLES, browser_as
 

@@ -9,7 +9,7 @@ from sqlmodel import func, select
 
 from app.accounts.deps import SESSION_COOKIE
 from app.board.models import Notification
-from app.moderation.models import AuditEntry
+from app.core.audit import AuditEntry
 from app.pipeline.models import CarrierApplication, Idea
 from tests.factories import fresh, login_as, make_user, post_form, submit_form
 from tests.moderation.access import ROLES, STAFF_UP, browser_as, matrix_cases

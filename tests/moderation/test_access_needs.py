@@ -10,7 +10,8 @@ from sqlmodel import func, select
 
 from app.board.comments import post_comment
 from app.board.models import Comment, Need, Notification
-from app.moderation.models import AuditEntry, Revision
+from app.core.audit import AuditEntry
+from app.moderation.models import Revision
 from tests.factories import csrf_token, fresh, make_need, make_user
 from tests.moderation.access import MODERATOR_UP, ROLES, browser_as, matrix_cases
 

@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import func
 from sqlmodel import select
 
-from app.moderation.models import AuditEntry
+from app.core.audit import AuditEntry
 from app.pipeline import document_routes, documents, partner_routes, partners, uploads
 from app.pipeline.models import IdeaDocument, IdeaPartner, Partner
 from app.pipeline.service import IdeaInput, create_idea

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import func, select
 
-from app.moderation.models import AuditEntry
+from app.core.audit import AuditEntry
 from app.pipeline import service
 from app.pipeline.models import Idea, IdeaComment, Milestone, StageChange
 from tests.factories import fresh, make_need, make_user, post_form

@@ -7,7 +7,8 @@ import pytest
 from sqlmodel import func, select
 
 from app.board.models import Need
-from app.moderation.models import AuditEntry, NeedTag, Tag
+from app.core.audit import AuditEntry
+from app.moderation.models import NeedTag, Tag
 from tests.factories import csrf_token, fresh, make_need
 from tests.moderation.access import ROLES, STAFF_UP, browser_as, matrix_cases
 

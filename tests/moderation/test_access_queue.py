@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from app.board.models import Comment, Need, Report
-from app.moderation.models import AuditEntry
+from app.core.audit import AuditEntry
 from tests.factories import csrf_token, fresh, make_need, make_user
 from tests.moderation.access import MODERATOR_UP, ROLES, browser_as, matrix_cases
 from tests.moderation.queue_helpers import count, make_comment, make_report

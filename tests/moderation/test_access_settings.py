@@ -8,8 +8,8 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from app.board.models import Territory, Theme
+from app.core.audit import AuditEntry
 from app.core.site_config import SiteSetting
-from app.moderation.models import AuditEntry
 from tests.factories import csrf_token, fresh, make_territory, make_theme
 from tests.moderation.access import ADMIN_ONLY, ROLES, browser_as, matrix_cases
 

@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
+from app.core.audit import AuditEntry
 from app.core.site_config import SiteSetting
-from app.moderation.models import AuditEntry, Revision
+from app.moderation.models import Revision
 from tests.factories import csrf_token, fresh, login_as, make_user, read_form
 from tests.moderation.access import ADMIN_ONLY, ROLES, browser_as, matrix_cases
 

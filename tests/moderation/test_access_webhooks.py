@@ -10,7 +10,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import func
 from sqlmodel import select
 
-from app.moderation.models import AuditEntry
+from app.core.audit import AuditEntry
 from app.syndication import webhook_routes
 from app.syndication.models import Webhook, WebhookDelivery
 from tests.factories import csrf_token, fresh

@@ -11,9 +11,9 @@ from sqlmodel import func, select
 
 from app.accounts.models import User
 from app.board.models import Comment, Notification, Report
+from app.core.audit import AuditEntry
 from app.core.db import utcnow
 from app.moderation import accounts
-from app.moderation.models import AuditEntry
 from tests.factories import form_errors, fresh, login_as, make_need, make_user, page_text, post_form
 
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from sqlmodel import func, select
 
+from app.core import audit
+from app.core.audit import AuditEntry
 from app.core.db import utcnow
-from app.moderation import audit
-from app.moderation.models import AuditEntry
 from tests.factories import login_as, make_need, make_user
 
 

@@ -17,8 +17,8 @@ from app.accounts.models import User
 from app.board import reports
 from app.board.comments import post_comment
 from app.board.models import Comment, Need, Notification, Report, ReportTarget
+from app.core.audit import AuditEntry
 from app.core.site_config import set_value
-from app.moderation.models import AuditEntry
 from tests.factories import fresh, login_as, make_need, make_user, post_form
 
 

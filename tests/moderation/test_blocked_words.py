@@ -10,10 +10,10 @@ from sqlmodel import Session, select
 
 from app.board.comments import edit_comment, post_comment
 from app.board.models import Comment, Need, Notification
+from app.core.audit import AuditEntry
 from app.core.db import utcnow
 from app.core.settings import ModerationMode
 from app.core.site_config import SiteConfig, blocked_words_in, set_value
-from app.moderation.models import AuditEntry
 from tests.factories import fresh, login_as, make_need, make_user, post_form
 
 WORDS = ["arnaque", "Crédit gratuit", "con"]

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from app.board.follows import follow
 from app.board.models import Comment, Need, Notification
-from app.moderation.models import AuditEntry
+from app.core.audit import AuditEntry
 from app.moderation.service import decide_comment
 from app.web.errors import Conflict
 from tests.factories import fresh, login_as, make_need, make_user, post_form

@@ -13,8 +13,8 @@ from app.board.follows import add_follow, follower_ids
 from app.board.models import Comment, Follow, Need, Notification, Support
 from app.board.supports import add_support
 from app.board.trending import support_weight
+from app.core.audit import AuditEntry
 from app.core.db import utcnow
-from app.moderation.models import AuditEntry
 from app.moderation.needs import merge_needs
 from app.web.errors import Conflict, Invalid, NotFound
 from tests.factories import (

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from app.accounts.models import User
 from app.board.models import Comment, Need, Report
-from app.moderation.models import AuditEntry
+from app.core.audit import AuditEntry
 from tests.factories import (
     form_errors,
     fresh,

@@ -10,8 +10,8 @@ from selectolax.lexbor import LexborHTMLParser
 from sqlmodel import func, select
 
 from app.board.models import Follow, Need, Support
+from app.core.audit import AuditEntry
 from app.moderation import offline
-from app.moderation.models import AuditEntry
 from app.web.errors import Forbidden
 from app.web.i18n import use_locale
 from tests.factories import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import func, select
 
 from app.board.models import Need
-from app.moderation.models import AuditEntry
+from app.core.audit import AuditEntry
 from tests.factories import login_as, make_need, make_user, post_form
 
 

@@ -9,9 +9,10 @@ from selectolax.lexbor import LexborHTMLParser
 from sqlmodel import func, select
 
 from app.board.models import Need, Notification
+from app.core.audit import AuditEntry
 from app.core.db import utcnow
 from app.moderation import qualification
-from app.moderation.models import AuditEntry, NeedTag, Tag
+from app.moderation.models import NeedTag, Tag
 from app.web.errors import Forbidden
 from tests.factories import (
     form_errors,

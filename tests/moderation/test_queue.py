@@ -11,8 +11,8 @@ from selectolax.lexbor import LexborHTMLParser
 from sqlmodel import func, select
 
 from app.board.models import Need, Notification
+from app.core.audit import AuditEntry
 from app.core.db import utcnow
-from app.moderation.models import AuditEntry
 from app.moderation.queue import PER_PAGE
 from app.moderation.service import decide_need
 from app.web.errors import Conflict, Invalid

@@ -7,7 +7,7 @@ from selectolax.lexbor import LexborHTMLParser
 from sqlmodel import select
 
 from app.board.models import Comment, Need, Report
-from app.moderation.models import AuditEntry
+from app.core.audit import AuditEntry
 from app.moderation.service import decide_need
 from tests.factories import fresh, login_as, make_need, make_user, page_text, post_form
 from tests.moderation.queue_helpers import (

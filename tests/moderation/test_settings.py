@@ -11,10 +11,10 @@ from sqlmodel import Session, select
 
 from app.board.models import Comment, Need, Territory, Theme
 from app.board.supports import add_support
+from app.core.audit import AuditEntry
 from app.core.db import utcnow
 from app.core.settings import ModerationMode
 from app.core.site_config import SiteSetting, set_value, site_config
-from app.moderation.models import AuditEntry
 from tests.factories import (
     form_errors,
     fresh,

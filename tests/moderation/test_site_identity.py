@@ -10,8 +10,9 @@ import pytest
 from selectolax.lexbor import LexborHTMLParser
 from sqlmodel import Session, select
 
+from app.core.audit import AuditEntry
 from app.core.site_config import SiteSetting
-from app.moderation.models import AuditEntry, Revision
+from app.moderation.models import Revision
 from app.pipeline import uploads
 from app.web.colours import contrast
 from app.web.site_identity import INFO_PAGES, PAGE_LOCALES, theme_css

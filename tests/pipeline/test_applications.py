@@ -10,8 +10,8 @@ from sqlmodel import func, select
 
 from app.board import notifications
 from app.board.models import Notification
+from app.core.audit import AuditEntry
 from app.core.db import utcnow
-from app.moderation.models import AuditEntry
 from app.pipeline import applications
 from app.pipeline.models import CarrierApplication, Idea
 from app.pipeline.panels import PANELS, panels_for

@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 from sqlmodel import select
 
-from app.moderation.models import AuditEntry
+from app.core.audit import AuditEntry
 from app.pipeline import uploads
 from app.pipeline.documents import documents_panel
 from app.pipeline.models import IdeaDocument

@@ -16,7 +16,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from sqlmodel import func, select
 
 from app.board.models import Notification
-from app.moderation.models import AuditEntry
+from app.core.audit import AuditEntry
 from app.pipeline import applications, idea_sections, service, stage_data
 from app.pipeline.models import CarrierApplication, Idea, Milestone
 from app.web.errors import Invalid

@@ -9,7 +9,7 @@ from selectolax.lexbor import LexborHTMLParser
 from sqlalchemy import func
 from sqlmodel import select
 
-from app.moderation.models import AuditEntry
+from app.core.audit import AuditEntry
 from app.pipeline import partners, uploads
 from app.pipeline.models import IdeaPartner, Partner
 from app.pipeline.service import IdeaInput, create_idea

@@ -6,7 +6,7 @@ from selectolax.lexbor import LexborHTMLParser
 from sqlmodel import select
 
 from app.board.models import Notification
-from app.moderation.models import AuditEntry
+from app.core.audit import AuditEntry
 from app.pipeline import service
 from app.pipeline.models import Idea, IdeaNeed, IdeaPartner, Partner
 from tests.factories import (

@@ -308,7 +308,7 @@ def test_internal_comments_are_added_rendered_and_audited(client, session):
     assert "<strong>la mairie</strong>" in html
     comments = fresh(session).exec(select(IdeaComment)).all()
     assert [c.body for c in comments] == ["Voir **la mairie** lundi"]
-    from app.moderation.models import AuditEntry
+    from app.core.audit import AuditEntry
 
     assert session.exec(select(AuditEntry).where(AuditEntry.action == "idea.comment")).first()
     empty = post_form(client, f"/moderation/ideas/{idea.id}/comments", {"body": "  "})

@@ -9,7 +9,7 @@ import pytest
 from selectolax.lexbor import LexborHTMLParser
 from sqlmodel import select
 
-from app.moderation.models import AuditEntry
+from app.core.audit import AuditEntry
 from app.pipeline import service, stage_data
 from app.pipeline.models import Idea, Milestone
 from tests.factories import fresh, login_as, make_theme, make_user, post_form, submit_form

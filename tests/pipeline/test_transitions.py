@@ -10,8 +10,8 @@ from sqlmodel import func, select
 
 from app.accounts.models import User
 from app.board.models import Follow, Notification, NotificationPreference, Support
+from app.core.audit import AuditEntry
 from app.core.db import utcnow
-from app.moderation.models import AuditEntry
 from app.pipeline import service
 from app.pipeline.models import Idea, StageChange
 from app.web.errors import Conflict, Forbidden, Invalid

@@ -538,7 +538,7 @@ def test_an_idea_without_a_summary_still_has_content(client, session):
 
 
 def test_an_unrelated_staff_action_keeps_the_document_and_its_etag(client, session):
-    from app.moderation import audit
+    from app.core import audit
 
     make_need(session, created_at=AN_HOUR_AGO)
     first = feed(client, "needs", "atom")

@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from selectolax.lexbor import LexborHTMLParser
 from sqlmodel import select
 
+from app.core.audit import AuditEntry
 from app.core.db import utcnow
 from app.core.settings import Settings
 from app.main import create_app
-from app.moderation.models import AuditEntry
 from app.syndication.models import Webhook, WebhookDelivery
 from tests.factories import form_errors, fresh, login_as, make_user, page_text, post_form
 

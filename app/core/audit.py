@@ -1,7 +1,11 @@
-"""Writing and reading the audit log (SPEC §2: who, when, what, why, before and after).
+"""The audit log (SPEC §2: who, when, what, why, before and after): one row per moderator,
+staff or admin action, or automatic decision, written in the same transaction as the action and
+never edited (no code path updates or deletes a row).
 
 `record()` only adds the row to the caller's session: the action and its audit entry commit
-together or not at all. Reading is for admins and, read-only, for staff.
+together or not at all. Every layer that acts records here (the board's automatic hides, the
+pipeline's stages, moderation's decisions), so the log sits in core. Reading is for admins and,
+read-only, for staff (app/moderation/admin_routes.py).
 """
 
 from __future__ import annotations
@@ -11,12 +15,47 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from sqlmodel import Session, select
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Text
+from sqlmodel import Field, Session, SQLModel, select
 
-from app.accounts.models import User
-from app.moderation.models import AuditEntry
+from app.core.db import UTCDateTime, utcnow
+
+
+class AuditEntry(SQLModel, table=True):
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        Index("ix_audit_entries_created_at_id", "created_at", "id"),
+        Index("ix_audit_entries_actor_id_created_at", "actor_id", "created_at"),
+        Index("ix_audit_entries_target_kind_target_id", "target_kind", "target_id"),
+        Index("ix_audit_entries_action", "action"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # SET NULL: the log outlives the accounts it mentions; actor_name keeps who it was.
+    actor_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    )
+    actor_name: str = Field(max_length=60)
+    action: str = Field(max_length=40)  # e.g. need.hide, comment.restore, user.block
+    target_kind: str = Field(max_length=20)  # need, comment, user, idea, setting…
+    target_id: int | None = Field(default=None)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class Actor(Protocol):
+    """Who acts: an account (app.accounts.models.User) as the log needs it."""
+
+    id: int | None
+    display_name: str
+
 
 PER_PAGE = 50
 # Who did it when nobody did: automatic decisions (auto-hide after N reports, blocked words).
@@ -35,7 +74,7 @@ def _jsonable(values: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def record(
     session: Session,
-    actor: User | None,
+    actor: Actor | None,
     action: str,
     target_kind: str,
     target_id: int | None,
