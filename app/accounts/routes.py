@@ -28,8 +28,8 @@ from app.accounts.deps import (
     signup_next,
 )
 from app.accounts.models import TokenPurpose, User
+from app.core.clock import local_today
 from app.core.ratelimit import check_rate
-from app.moderation.offline import local_today
 from app.web.antiabuse import GuardData, check_guard, guard_values
 from app.web.deps import SessionDep
 from app.web.errors import Conflict, Invalid, TooManyRequests

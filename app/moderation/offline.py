@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +31,7 @@ from app.board.provenance import (  # noqa: F401
 )
 from app.board.service import NeedInput, validate_need
 from app.core import audit, events
+from app.core.clock import local_today
 from app.core.db import utcnow
 from app.core.text import excerpt, render_markdown, slugify
 from app.moderation.qualification import ensure_can_qualify
@@ -42,13 +42,8 @@ EVENT_MAX = 120
 PARTNER_MAX = 120
 # Dates of collection before this are typing mistakes (« 1026-11-12 »), not old surveys.
 EARLIEST_DATE = date(2000, 1, 1)
-LOCAL_TIMEZONE = ZoneInfo("Europe/Paris")  # « today » for staff is today in France
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def local_today() -> date:
-    return datetime.now(LOCAL_TIMEZONE).date()
 
 
 def needs_by_source(session: Session) -> dict[str, int]:

@@ -21,6 +21,7 @@ from app.accounts.models import Role, User
 from app.board import queries
 from app.board.models import Need, Territory, Theme
 from app.board.service import active_category
+from app.core import clock
 from app.moderation import offline, qualification
 from app.moderation.models import Tag
 from app.web.deps import SessionDep
@@ -244,7 +245,7 @@ def _offline_page(
             "themes": themes,
             "territories": territories,
             "sources": [(code, offline.source_name(code)) for code in offline.OFFLINE_SOURCES],
-            "today": offline.local_today().isoformat(),
+            "today": clock.local_today().isoformat(),
             "submission_key": secrets.token_urlsafe(16),
             "section": "offline",
         },

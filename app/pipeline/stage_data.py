@@ -22,9 +22,9 @@ from sqlmodel import Session, select
 
 from app.accounts.models import User
 from app.core import audit
+from app.core.clock import local_today
 from app.core.db import utcnow
 from app.core.text import render_markdown, slugify
-from app.moderation.offline import local_today
 from app.pipeline import service
 from app.pipeline.models import (
     STAGE_ORDER,

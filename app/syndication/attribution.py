@@ -67,10 +67,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from starlette.requests import HTTPConnection
 
+from app.core.clock import LOCAL_TIMEZONE, local_today
 from app.core.db import utcnow
 from app.core.ratelimit import network_of
 from app.core.settings import Settings
-from app.moderation.offline import LOCAL_TIMEZONE, local_today
 from app.pipeline.models import Partner
 from app.syndication.models import PartnerReferralDay
 from app.web.antiabuse import record_use

@@ -17,9 +17,9 @@ from sqlmodel import Session, select
 from app.accounts import service as accounts
 from app.board.models import Territory
 from app.board.service import NeedInput, create_need
+from app.core.clock import local_today
 from app.core.db import make_engine
 from app.core.settings import ModerationMode
-from app.moderation.offline import local_today
 from app.pipeline.models import Partner
 from app.syndication.models import PartnerReferralDay
 

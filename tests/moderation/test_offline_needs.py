@@ -11,6 +11,7 @@ from sqlmodel import func, select
 
 from app.board.models import Follow, Need, Support
 from app.core.audit import AuditEntry
+from app.core.clock import local_today
 from app.moderation import offline
 from app.web.errors import Forbidden
 from app.web.i18n import use_locale
@@ -25,7 +26,7 @@ from tests.factories import (
     post_form,
 )
 
-COLLECTED = offline.local_today() - timedelta(days=14)
+COLLECTED = local_today() - timedelta(days=14)
 
 
 def _count(session, model) -> int:  # type: ignore[no-untyped-def]
@@ -137,7 +138,7 @@ def test_bad_input_is_explained_next_to_the_field_and_nothing_is_written(
 
 
 def test_a_date_in_the_future_is_refused(client, session, staff):
-    tomorrow = (offline.local_today() + timedelta(days=1)).isoformat()
+    tomorrow = (local_today() + timedelta(days=1)).isoformat()
     response = post_form(client, "/moderation/needs/new", _form(source_date=tomorrow))
     assert response.status_code == 422
     assert form_errors(response.text) == ["La date de recueil ne peut pas être dans le futur."]
@@ -145,7 +146,7 @@ def test_a_date_in_the_future_is_refused(client, session, staff):
 
 
 def test_today_is_accepted(client, session, staff):
-    today = offline.local_today().isoformat()
+    today = local_today().isoformat()
     assert post_form(client, "/moderation/needs/new", _form(source_date=today)).status_code == 303
 
 
@@ -172,7 +173,7 @@ def test_the_form_offers_every_source_but_online_with_french_labels(client, sess
         "other": "Autre rencontre",
     }
     assert "required" in tree.css_first("#f-source").attributes
-    assert tree.css_first("#f-source_date").attributes["max"] == offline.local_today().isoformat()
+    assert tree.css_first("#f-source_date").attributes["max"] == local_today().isoformat()
 
 
 def test_the_service_refuses_moderators(session):

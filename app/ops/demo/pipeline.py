@@ -205,7 +205,7 @@ REFERRAL_DAYS = 400
 def seed_demo_referrals(session: Session, partners: dict[str, Partner]) -> int:
     """Daily counters of visits, needs and supports that came through the towns' embeds, over
     about thirteen months, so the partner pages show figures; written once per partner."""
-    from app.moderation.offline import local_today
+    from app.core.clock import local_today
     from app.syndication.models import PartnerReferralDay
 
     rng = random.Random(2026)
