@@ -37,7 +37,7 @@ def _info_page(request: Request, session: SessionDep, name: str) -> Response:
         site_identity.page_source(session, locale, name),
         site_identity.read_identity(session),
         locale,
-        request.app.state.settings.base_url,
+        request.app.state.settings,
     )
     return render(request, "pages/info.html", {"page_name": name, "page": page})
 

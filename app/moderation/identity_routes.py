@@ -171,7 +171,7 @@ def _page_editor(
         source if preview is None else preview,
         read_identity(session),
         locale,
-        request.app.state.settings.base_url,
+        request.app.state.settings,
     )
     context: dict[str, Any] = {
         "locale_of_page": locale,

@@ -10,7 +10,8 @@ call here.
 
 A page's text is Markdown per language. Until an admin writes one, the shipped default is
 used (templates/pages/<locale>/<name>.md). Both may name the identity's values in braces —
-`{name}`, `{territory}`, `{contact}`, `{publisher}`, `{director}`, `{host}`, `{site_url}` —
+`{name}`, `{territory}`, `{contact}`, `{publisher}`, `{director}`, `{host}`, `{site_url}`, and
+`{anti_abuse_retention}` (BOURSE_RATE_EVENTS_DAYS in words) —
 replaced when the page is shown, so the defaults are complete as soon as the admin fills the
 identity, and say plainly what is not given yet instead of showing a placeholder.
 """
@@ -25,6 +26,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app import RESOURCES
+from app.core.settings import Settings
 from app.core.site_config import SiteSetting
 from app.core.text import render_page_markdown
 from app.web.colours import darken_for, luminance, mix_with_white, scale
@@ -134,7 +136,16 @@ NOT_GIVEN = {
         "host": "not given on this site yet",
     },
 }
-VARIABLES = ("name", "territory", "contact", "publisher", "director", "host", "site_url")
+VARIABLES = (
+    "name",
+    "territory",
+    "contact",
+    "publisher",
+    "director",
+    "host",
+    "site_url",
+    "anti_abuse_retention",
+)
 _VARIABLE = re.compile(r"\{(" + "|".join(VARIABLES) + r")\}")
 # Markdown's own punctuation in a value is written as text, not read as formatting.
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]<>#|~])")
@@ -149,7 +160,15 @@ def _multiline(value: str) -> str:
     return "  \n".join(_escape(line.strip()) for line in value.splitlines() if line.strip())
 
 
-def substitutions(identity: Identity, locale: str, site_url: str) -> dict[str, str]:
+def retention_words(days: int, locale: str) -> str:
+    """How long the anti-abuse records stay (BOURSE_RATE_EVENTS_DAYS), in the page's words:
+    the privacy page states it as the worker applies it."""
+    if locale == "en":
+        return "24 hours" if days == 1 else f"{days} days"
+    return "24 heures" if days == 1 else f"{days} jours"
+
+
+def substitutions(identity: Identity, locale: str, settings: Settings) -> dict[str, str]:
     missing = NOT_GIVEN.get(locale, NOT_GIVEN["fr"])
     email = identity.contact_email
     return {
@@ -159,7 +178,8 @@ def substitutions(identity: Identity, locale: str, site_url: str) -> dict[str, s
         "publisher": _multiline(identity.publisher) or missing["publisher"],
         "director": _escape(identity.director) or missing["director"],
         "host": _multiline(identity.host) or missing["host"],
-        "site_url": site_url,
+        "site_url": settings.base_url,
+        "anti_abuse_retention": retention_words(settings.rate_events_days, locale),
     }
 
 
@@ -174,9 +194,9 @@ class RenderedPage:
     html: str
 
 
-def render_page(source: str, identity: Identity, locale: str, site_url: str) -> RenderedPage:
+def render_page(source: str, identity: Identity, locale: str, settings: Settings) -> RenderedPage:
     """Sanitised HTML of a page (app.core.text), and its title (the first `# ` heading)."""
-    filled = fill(source, substitutions(identity, locale, site_url))
+    filled = fill(source, substitutions(identity, locale, settings))
     return RenderedPage(title=page_title(filled), html=render_page_markdown(filled))
 
 
