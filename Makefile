@@ -43,17 +43,21 @@ run: $(VENV)/.installed
 	$(BIN)/bourse seed-demo
 	$(BIN)/bourse serve --host $(HOST) --port $(PORT)
 
+# The suite in as many processes as the machine has cores (pytest-xdist): each test has its
+# own database, so they do not meet.
+PYTEST_JOBS ?= auto
+
 test: $(VENV)/.installed-dev
-	BOURSE_ENV=test $(BIN)/pytest
+	BOURSE_ENV=test $(BIN)/pytest -n $(PYTEST_JOBS)
 	@if [ -n "$$BOURSE_TEST_POSTGRES_URL" ]; then \
 		echo "--- PostgreSQL ($$BOURSE_TEST_POSTGRES_URL)"; \
-		BOURSE_ENV=test $(BIN)/pytest --db=postgres; \
+		BOURSE_ENV=test $(BIN)/pytest -n $(PYTEST_JOBS) --db=postgres; \
 	else \
 		echo "PostgreSQL part not run: set BOURSE_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres) to run it, or use 'make test-postgres'."; \
 	fi
 
 test-postgres: $(VENV)/.installed-dev
-	BOURSE_ENV=test $(BIN)/pytest --db=postgres
+	BOURSE_ENV=test $(BIN)/pytest -n $(PYTEST_JOBS) --db=postgres
 
 # Minutes each: kept out of `make test`, run by CI after it (README « Reliability »).
 test-long: $(VENV)/.installed-dev

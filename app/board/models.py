@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime, fk_column, ts_column, utcnow
+from app.web.i18n import lazy_gettext as N_
 
 
 class _Category(SQLModel):
@@ -54,6 +55,28 @@ class NeedStatus(StrEnum):
     rejected = "rejected"  # refused by a moderator; the author sees why
     covered = "covered"  # « déjà couvert »: an existing local service answers it; stays public
     merged = "merged"  # merged into another need (merged_into_id); its URL redirects there
+
+
+# What staff read for each status (the need file, the idea file), translated where shown.
+NEED_STATUS_LABELS = {
+    NeedStatus.pending.value: N_("En attente de validation"),
+    NeedStatus.published.value: N_("Publié"),
+    NeedStatus.hidden.value: N_("Masqué"),
+    NeedStatus.rejected.value: N_("Refusé"),
+    NeedStatus.covered.value: N_("Déjà couvert"),
+    NeedStatus.merged.value: N_("Fusionné"),
+}
+
+# The reasons a moderator gives for refusing or hiding a need or a comment, told to its author
+# (app/moderation/service.py); the need page offers them to moderators.
+MODERATION_REASONS = {
+    "spam": N_("Publicité ou spam"),
+    "abusive": N_("Propos injurieux ou irrespectueux"),
+    "personal_data": N_("Données personnelles d'autres personnes"),
+    "off_topic": N_("Hors sujet : ce n'est pas un besoin social du territoire"),
+    "duplicate": N_("Doublon d'un besoin déjà publié"),
+    "other": N_("Autre raison"),
+}
 
 
 class NeedSource(StrEnum):

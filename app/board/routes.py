@@ -23,7 +23,14 @@ from app.board import (
 )
 from app.board.badges import badges_for
 from app.board.filters import DEFAULT_SORT, BoardFilters, parse_filters
-from app.board.models import PUBLIC_NEED_STATUSES, Need, NeedStatus, Territory, Theme
+from app.board.models import (
+    MODERATION_REASONS,
+    PUBLIC_NEED_STATUSES,
+    Need,
+    NeedStatus,
+    Territory,
+    Theme,
+)
 from app.board.permissions import can_delete_need, can_participate, is_moderator
 from app.board.provenance import source_label
 from app.core.db import utcnow
@@ -373,20 +380,12 @@ def _need_context(
         and _can_edit(session, need, user),
         "can_delete": can_delete_need(user, need),
         "is_moderator": is_moderator(user),
-        "moderation_reasons": _moderation_reasons() if is_moderator(user) else {},
+        "moderation_reasons": MODERATION_REASONS if is_moderator(user) else {},
         "canonical_url": request.app.state.settings.base_url + need_url(need),
         "notice": notice,
         # Just published: the author gets the link to pass on, ready to copy or to mail.
         "share": notice_key == "posted" and need.status == NeedStatus.published.value,
     }
-
-
-def _moderation_reasons() -> dict[str, str]:
-    # The moderation package sits above the board (CONVENTIONS: imports point one way), so
-    # the need page asks for its reason list lazily instead of importing it at the top.
-    from app.moderation.service import REASONS
-
-    return REASONS
 
 
 def _can_edit(session: SessionDep, need: Need, user: Any) -> bool:

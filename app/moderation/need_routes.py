@@ -13,9 +13,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.accounts.deps import require_role
 from app.accounts.models import Role, User
-from app.board.models import Comment, Need
+from app.board.models import MODERATION_REASONS, Comment, Need
 from app.moderation import needs, qualification
-from app.moderation.service import REASONS
 from app.web.deps import SessionDep
 from app.web.errors import Conflict, Invalid
 from app.web.i18n import gettext as _
@@ -60,7 +59,7 @@ def need_file_page(
             if file.can_qualify
             else None,
             "notice": _(NOTICES[done]) if done in NOTICES else None,
-            "report_reasons": REASONS,
+            "report_reasons": MODERATION_REASONS,
             "comment_status_labels": needs.COMMENT_STATUS_LABELS,
             "section": "need",
         },

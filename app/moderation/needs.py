@@ -32,6 +32,7 @@ from sqlmodel import Session, select
 from app.accounts.models import Role, User
 from app.board.events import NeedStatusChanged
 from app.board.models import (
+    NEED_STATUS_LABELS,
     PUBLIC_NEED_STATUSES,
     Comment,
     CommentStatus,
@@ -55,14 +56,6 @@ from app.web.params import is_valid_id
 REASON_MAX = 500
 SEARCH_LIMIT = 20
 
-STATUS_LABELS = {
-    NeedStatus.pending.value: N_("En attente de validation"),
-    NeedStatus.published.value: N_("Publié"),
-    NeedStatus.hidden.value: N_("Masqué"),
-    NeedStatus.rejected.value: N_("Refusé"),
-    NeedStatus.covered.value: N_("Déjà couvert"),
-    NeedStatus.merged.value: N_("Fusionné"),
-}
 COMMENT_STATUS_LABELS = {
     CommentStatus.published.value: N_("Publié"),
     CommentStatus.pending.value: N_("En attente"),
@@ -169,7 +162,7 @@ class NeedFile:
 
     @property
     def status_label(self) -> str:
-        return _(STATUS_LABELS.get(self.need.status, self.need.status))
+        return _(NEED_STATUS_LABELS.get(self.need.status, self.need.status))
 
 
 def need_file(session: Session, viewer: User, need_id: int) -> NeedFile:

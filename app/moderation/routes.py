@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from app.accounts.deps import require_role
 from app.accounts.models import Role, User
+from app.board.models import MODERATION_REASONS
 from app.core import audit
 from app.moderation import identity, queue, service
 from app.web import personal, personal_path
@@ -245,7 +246,7 @@ def _queue_page(
             "filters": filters,
             "filter_errors": errors,
             "other_errors": other_errors,
-            "reasons": service.REASONS,
+            "reasons": MODERATION_REASONS,
             "report_reasons": queue.REPORT_REASON_LABELS,
             "kinds": queue.KIND_LABELS,
             "item_errors": item_errors or {},
@@ -308,7 +309,7 @@ def _item_fragment(
             "conflict": status_code != 200,
             "item_errors": {f"{kind}-{item_id}": errors} if errors else {},
             "values": {f"{kind}-{item_id}": values} if values else {},
-            "reasons": service.REASONS,
+            "reasons": MODERATION_REASONS,
             "report_reasons": queue.REPORT_REASON_LABELS,
             "back": _back_query(back),
             "total": total,

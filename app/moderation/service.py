@@ -25,6 +25,7 @@ from app.accounts.models import Role, User
 from app.board.comments import change_comment_count
 from app.board.events import CommentPublished, NeedStatusChanged
 from app.board.models import (
+    MODERATION_REASONS,
     Comment,
     CommentStatus,
     Need,
@@ -124,15 +125,6 @@ STATUS_ACTIONS = {
     ),
 }
 
-REASONS = {
-    "spam": N_("Publicité ou spam"),
-    "abusive": N_("Propos injurieux ou irrespectueux"),
-    "personal_data": N_("Données personnelles d'autres personnes"),
-    "off_topic": N_("Hors sujet : ce n'est pas un besoin social du territoire"),
-    "duplicate": N_("Doublon d'un besoin déjà publié"),
-    "other": N_("Autre raison"),
-}
-
 MESSAGES = {
     "approve": N_("Votre besoin « %(title)s » a été validé : il est maintenant public."),
     "trust": N_(
@@ -162,7 +154,7 @@ RESTORED_AFTER_REPORTS = N_("Signalements classés : le contenu masqué automati
 
 
 def reason_text(code: str, detail: str) -> str:
-    label = _(REASONS[code]) if code in REASONS else ""
+    label = _(MODERATION_REASONS[code]) if code in MODERATION_REASONS else ""
     return f"{label} — {detail}" if label and detail else label or detail
 
 
@@ -178,7 +170,7 @@ def ensure_moderator(user: User | None) -> User:
 
 def validate_reason(reason: str, detail: str) -> str:
     """The reason as told to the author, or Invalid on `reason` / `detail`."""
-    if reason not in REASONS:
+    if reason not in MODERATION_REASONS:
         raise Invalid({"reason": _("Choisissez un motif : il sera expliqué à l'auteur·e.")})
     if reason == "other" and not detail:
         raise Invalid({"detail": _("Précisez le motif : il sera expliqué à l'auteur·e.")})

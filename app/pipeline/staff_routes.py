@@ -27,10 +27,9 @@ from starlette.datastructures import FormData
 from app.accounts.deps import require_role
 from app.accounts.models import Role, User
 from app.board import queries
-from app.board.models import PUBLIC_NEED_STATUSES, Need, Territory, Theme
+from app.board.models import NEED_STATUS_LABELS, PUBLIC_NEED_STATUSES, Need, Territory, Theme
 from app.board.service import active_category
 from app.core.db import utcnow
-from app.moderation.needs import STATUS_LABELS as NEED_STATUS_LABELS
 from app.pipeline import export, idea_sections, service, stage_data
 from app.pipeline.models import (
     STAGE_ORDER,
