@@ -22,6 +22,7 @@ from app.board import (
     shared_pages,  # noqa: F401  (registers the board's pages answered before routing)
 )
 from app.board.badges import badges_for
+from app.board.events import NeedPosted
 from app.board.filters import DEFAULT_SORT, BoardFilters, parse_filters
 from app.board.models import (
     MODERATION_REASONS,
@@ -33,6 +34,7 @@ from app.board.models import (
 )
 from app.board.permissions import can_delete_need, can_participate, is_moderator
 from app.board.provenance import source_label
+from app.core import events
 from app.core.db import utcnow
 from app.core.text import render_markdown
 from app.web import personal
@@ -223,9 +225,7 @@ async def post_need(request: Request, session: SessionDep, user: CurrentUser) ->
         )
     # A re-sent form hands back the need it created earlier: not a new post to credit.
     if need.created_at >= started:
-        from app.syndication import attribution  # late: syndication sits above the board
-
-        attribution.count_after_commit(session, request, "needs_posted")
+        events.announce(session, NeedPosted(need, request))
     notice = "pending" if need.status == NeedStatus.pending.value else "posted"
     return RedirectResponse(f"{need_url(need)}?notice={notice}", status_code=303)
 

@@ -188,7 +188,7 @@ class SupportFormPathMiddleware:
 
     def __init__(self, app: ASGIApp, *, sqlite: bool, route_cookies: tuple[str, ...] = ()) -> None:
         """`route_cookies`: a request carrying one of them goes to the route (the partner's
-        referral, which the route credits: app.syndication.attribution, above this layer)."""
+        referral, which the route credits by announcing SupportGiven)."""
         self.app = app
         self.sqlite = sqlite
         self.route_cookies = route_cookies

@@ -22,10 +22,12 @@ from app.accounts.deps import OptionalUser
 from app.accounts.models import User
 from app.accounts.service import blocked_message
 from app.board import supports
+from app.board.events import SupportGiven
 from app.board.models import Need
 from app.board.permissions import can_participate
 from app.board.queries import get_visible_need
 from app.board.service import unconfirmed_message
+from app.core import events
 from app.core.ratelimit import check_rate
 from app.web.deps import SessionDep
 from app.web.errors import AppError, Forbidden, Invalid
@@ -141,9 +143,7 @@ def support_need(
         if want:
             # Only a support newly added is credited to the partner the person came from.
             if supports.add_support(session, need, user, commit=False):
-                from app.syndication import attribution  # late: syndication is above the board
-
-                attribution.count_for_request(session, request, "supports")
+                events.announce(session, SupportGiven(need, request))
                 given_now = True
             else:
                 given_now = None

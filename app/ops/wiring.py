@@ -1,12 +1,18 @@
-"""Who listens to which domain event (app/core/events.py): the one list, run at start-up by
-`create_app` and by the `bourse` commands that write, so a change announces the same things
-whether a page, the API, the worker or the command line made it."""
+"""What the domains plug into the layers below them, at start-up: who listens to which domain
+event (app/core/events.py) and the helpers the templates borrow. Run by `create_app` and by the
+`bourse` commands, so a change announces the same things and a page renders the same whether a
+request, the worker or the command line made it."""
 
 from __future__ import annotations
 
-from app.syndication import webhooks
+from app.accounts.service import blocked_message
+from app.syndication import attribution, webhooks
+from app.web.templating import environment
 
 
 def subscribe_handlers() -> None:
     """Subscribes every handler; running it again changes nothing."""
     webhooks.subscribe()
+    attribution.subscribe()
+    # Why an account is blocked, for the banner of base.html (web/ knows no account).
+    environment.globals["blocked_message"] = blocked_message

@@ -67,6 +67,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from starlette.requests import HTTPConnection
 
+from app.board.events import NeedPosted, SupportGiven
+from app.core import events
 from app.core.clock import LOCAL_TIMEZONE, local_today
 from app.core.db import utcnow
 from app.core.ratelimit import network_of
@@ -352,6 +354,21 @@ def count_after_commit(session: Session, conn: HTTPConnection, column: str) -> N
     except Exception:  # the need is posted: only the counter is lost
         session.rollback()
         log.exception("partner attribution: could not count %s", column)
+
+
+def _on_need_posted(session: Session, event: NeedPosted) -> None:
+    count_after_commit(session, event.origin, "needs_posted")
+
+
+def _on_support_given(session: Session, event: SupportGiven) -> None:
+    count_for_request(session, event.origin, "supports")
+
+
+def subscribe() -> None:
+    """Credits the needs posted and the supports given from the board's pages to the partner
+    the person came from (app/ops/wiring.py; harmless if repeated)."""
+    events.subscribe(NeedPosted, _on_need_posted)
+    events.subscribe(SupportGiven, _on_support_given)
 
 
 # --- links carrying ref ---------------------------------------------------------------------------

@@ -1,13 +1,10 @@
-"""Per-request context: locale and the CSRF cookie, set before any route or error page runs;
-and the count of arrivals through a partner's `ref=` link, once the answer is known
-(app.syndication.attribution)."""
+"""Per-request context: locale and the CSRF cookie, set before any route or error page runs.
+(Arrivals through a partner's `ref=` link are counted by app.syndication.arrivals.)"""
 
 from __future__ import annotations
 
-import logging
 from http.cookies import SimpleCookie
 
-import anyio.to_thread
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -15,8 +12,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.web import i18n
 from app.web.cache import mark_private
 from app.web.security import CSRF_COOKIE, csrf_token_for, new_csrf_cookie
-
-log = logging.getLogger(__name__)
 
 NO_COOKIE_PREFIXES = (
     "/static/",
@@ -58,7 +53,6 @@ class RequestContextMiddleware:
         token = CsrfToken(scope, settings.signing_key, cookie) if needs_token else ""
         state["csrf_token"] = token
         state["locale"] = locale
-        ref_slug = _arrival_slug(conn)
 
         async def send_with_cookie(message: Message) -> None:
             new_cookie = token.new_cookie if isinstance(token, CsrfToken) else None
@@ -72,8 +66,6 @@ class RequestContextMiddleware:
                     morsel[CSRF_COOKIE]["secure"] = True
                 headers = MutableHeaders(scope=message)
                 headers.append("set-cookie", morsel.output(header="").strip())
-            if message["type"] == "http.response.start" and ref_slug:
-                await _count_arrival(conn, message, ref_slug)
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
@@ -112,40 +104,3 @@ class CsrfToken:
 
     def __hash__(self) -> int:
         return hash(str(self))
-
-
-def _arrival_slug(conn: HTTPConnection) -> str | None:
-    # Imported when used, as templating does for accounts: web/ sits below the domains. Most
-    # requests carry no `ref` at all and never get here.
-    if "ref=" not in conn.scope.get("query_string", b"").decode("latin-1"):
-        return None
-    from app.syndication import attribution
-
-    return attribution.arrival_slug(conn, NO_COOKIE_PREFIXES)
-
-
-async def _count_arrival(conn: HTTPConnection, message: Message, slug: str) -> None:
-    """Counts the arrival (a database write, in a worker thread so the event loop never
-    waits on it) and sets the attribution cookie. Never breaks the page."""
-    from app.syndication import attribution
-
-    headers = MutableHeaders(scope=message)
-    if not attribution.counts_as_arrival(message["status"], headers.get("content-type", "")):
-        return
-    settings = conn.app.state.settings
-    try:
-        value = await anyio.to_thread.run_sync(
-            attribution.record_arrival,
-            conn.app.state.engine,
-            settings,
-            slug,
-            conn.cookies.get(attribution.REF_COOKIE),
-            # Who arrives, for the dedupe of clients without cookies (never stored as such).
-            conn.client.host if conn.client else "",
-            conn.headers.get("user-agent", ""),
-        )
-    except Exception:  # a visitor's page matters more than a counter
-        log.exception("partner attribution: could not count an arrival")
-        return
-    if value:
-        headers.append("set-cookie", attribution.cookie_header(settings, value))

@@ -43,7 +43,6 @@ def _make_environment() -> Environment:
         get_locale=i18n.get_locale,
         category_name=i18n.localized_name,
         language_name=i18n.language_name,
-        blocked_message=_blocked_message,
         content_lang=_content_lang,
     )
     return env
@@ -60,13 +59,6 @@ def _content_lang(context: Any) -> Markup:
     if i18n.get_locale() == written_in:
         return Markup("")
     return Markup(f' lang="{written_in}"')
-
-
-def _blocked_message(user: Any) -> str:
-    # Imported when used: the web layer sits below the accounts package.
-    from app.accounts.service import blocked_message
-
-    return blocked_message(user)
 
 
 environment = _make_environment()
