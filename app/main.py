@@ -29,6 +29,7 @@ from app.syndication.support_path import SupportPathMiddleware
 from app.web.access_log import AccessLogMiddleware
 from app.web.admission import AdmissionMiddleware
 from app.web.bodylimit import BodyLimitMiddleware
+from app.web.bodyread import BodyReadMiddleware
 from app.web.cache import AnonymousCacheMiddleware, cache_of
 from app.web.errors import install_error_handlers
 from app.web.middleware import RequestContextMiddleware
@@ -183,6 +184,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware, production=settings.is_production)
     # Inside the cache: a hit takes no slot.
     app.add_middleware(AdmissionMiddleware, limit=settings.concurrency)
+    # Outside the slots: a body is received whole before its request takes one, and a client
+    # too slow to send it is cut off (app/web/bodyread.py).
+    app.add_middleware(BodyReadMiddleware, body_timeout=settings.body_timeout)
     # Outermost: a stored answer (security headers included) is replayed before anything else
     # runs. Anonymous, public GETs only; see app/web/cache.py.
     app.add_middleware(AnonymousCacheMiddleware, max_mb=settings.cache_mb)

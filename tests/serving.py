@@ -20,6 +20,28 @@ from app.ops.cli import migrate_database
 
 BOURSE = Path(sys.executable).parent / "bourse"
 START_TIMEOUT = 30.0
+SECRET_KEY = "serve-test-secret-key"
+
+
+def bourse_environment(
+    tmp_path: Path, database_url: str, env: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The environment of a `bourse` command run by a test: this one's without its BOURSE_
+    settings (nor FORWARDED_ALLOW_IPS), test mode, a data directory under `tmp_path`, the
+    given database, then `env` on top."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key != "FORWARDED_ALLOW_IPS" and not key.startswith("BOURSE_")
+    }
+    environment.update(
+        BOURSE_ENV="test",
+        BOURSE_DATA_DIR=str(tmp_path / "data"),
+        BOURSE_DATABASE_URL=database_url,
+        BOURSE_SECRET_KEY=SECRET_KEY,
+        **(env or {}),
+    )
+    return environment
 
 
 @contextmanager
@@ -49,23 +71,11 @@ def bourse_process(
     if database_url is None:
         database_url = f"sqlite:///{tmp_path / 'serve.sqlite3'}"
         migrate_database(database_url)
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key != "FORWARDED_ALLOW_IPS" and not key.startswith("BOURSE_")
-    }
-    environment.update(
-        BOURSE_ENV="test",
-        BOURSE_DATA_DIR=str(tmp_path / "data"),
-        BOURSE_DATABASE_URL=database_url,
-        BOURSE_SECRET_KEY="serve-test-secret-key",
-        **(env or {}),
-    )
     process = subprocess.Popen(
         # Port 0: the system picks a free port, which uvicorn prints once it listens.
         [str(BOURSE), "serve", "--host", "127.0.0.1", "--port", "0", *args],
         cwd=tmp_path,  # no .env file around
-        env=environment,
+        env=bourse_environment(tmp_path, database_url, env),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

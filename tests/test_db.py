@@ -8,12 +8,15 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
+from app.core import db
 from app.core.db import WriterTurns, make_engine
 
 
@@ -145,3 +148,58 @@ def test_another_process_holding_the_turn_makes_writers_wait_for_its_commit(
         other.wait()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 10  # (0 + 1) × 10
+
+
+def _write_after_the_busy_timeout(engine: Engine) -> tuple[str, float]:
+    """A write that cannot have the turn: what it raised, and after how long."""
+    started = time.monotonic()
+    with pytest.raises(OperationalError) as raised, engine.begin() as conn:
+        conn.execute(text("UPDATE counter SET n = n * 10"))
+    return str(raised.value.orig), time.monotonic() - started
+
+
+def test_a_writer_still_without_its_turn_after_the_busy_timeout_fails_at_once(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The turn is the wait: a writer that waited the busy timeout for it fails as SQLite
+    would (« database is locked », a 503 for a request), instead of waiting as long again in
+    SQLite's busy handler (whose timeout, set when the connection opened, is 5 s here)."""
+    with engine.connect(), engine.connect():
+        pass  # two pooled connections, whose busy timeout is 5 s
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 300)  # for the turn only, from here
+    first = engine.connect()
+    first.execute(text("UPDATE counter SET n = n + 1"))  # holds the turn and SQLite's lock
+    try:
+        outcome: list[tuple[str, float]] = []
+        worker = threading.Thread(
+            target=lambda: outcome.append(_write_after_the_busy_timeout(engine))
+        )
+        worker.start()
+        worker.join(timeout=30)
+        [(message, seconds)] = outcome
+        assert message == "database is locked"
+        assert seconds < 3
+    finally:
+        first.rollback()
+        first.close()
+
+
+def test_a_writer_of_another_process_holding_the_turn_past_the_busy_timeout_fails_it_at_once(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 300)  # the pooled connection keeps 5 s
+    other = subprocess.Popen(
+        [sys.executable, "-c", OTHER_PROCESS, str(engine.url)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert other.stdout is not None
+        assert other.stdout.readline().strip() == "writing"
+        message, seconds = _write_after_the_busy_timeout(engine)
+        assert message == "database is locked"
+        assert seconds < 3
+    finally:
+        other.kill()
+        other.wait()

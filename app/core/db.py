@@ -105,6 +105,15 @@ class TurnTaken(Exception):
     (`execution_options(**NO_WAIT)`): nothing was written by the statement that raised."""
 
 
+def _still_locked() -> Exception:
+    """What SQLite raises once its busy timeout has run out. The wait for the turn was that
+    timeout: going on into SQLite's busy handler would wait as long again behind the same
+    writer (a request then answered 503 after twice the busy timeout, tests/reliability)."""
+    import sqlite3
+
+    return sqlite3.OperationalError("database is locked")
+
+
 class WriterTurns:
     """On a SQLite file, writers take turns on a lock of their own, shared by every process
     that opens the file, instead of sleeping in SQLite's busy handler.
@@ -127,8 +136,8 @@ class WriterTurns:
     The turn starts where Python's sqlite3 opens the write transaction (before the first
     INSERT, UPDATE, DELETE or REPLACE; reads before it run outside any transaction) and ends
     after the commit or rollback, or when the connection is closed or dropped. A thread that
-    already has the turn on another connection, or waits longer than the busy timeout, goes on
-    without it: SQLite decides, as before.
+    already has the turn on another connection goes on without it (SQLite decides, as before);
+    one that waits longer than the busy timeout fails as SQLite would (« database is locked »).
     """
 
     def __init__(self, lock_path: str) -> None:
@@ -186,14 +195,15 @@ class WriterTurns:
             return
         deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
         if not self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
-            return
+            raise _still_locked()
         try:
             locked = self._file_lock(deadline)
         except OSError:  # a read-only directory, say: SQLite decides alone
-            locked = False
-        if not locked:
             self._lock.release()
             return
+        if not locked:
+            self._lock.release()
+            raise _still_locked()
         self._owner = me
         info["writer_turn"] = True
 

@@ -88,6 +88,20 @@ class Settings(BaseSettings):
     cache_mb: int = Field(
         64, ge=0, le=4096, description="Memory of the anonymous response cache per worker"
     )
+    header_timeout: float = Field(
+        10,
+        gt=0,
+        le=300,
+        description="Seconds a client has to send a request's head (from the connection's "
+        "opening, or a request's first byte); past them `bourse serve` answers 408 and closes",
+    )
+    body_timeout: float = Field(
+        20,
+        gt=0,
+        le=600,
+        description="Seconds a client has to send a request's body, one more per 500 bytes "
+        "received (an ordinary form at most three times this); past them 408",
+    )
     concurrency: int = Field(
         4,
         ge=1,

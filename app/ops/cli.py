@@ -59,6 +59,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.ops import workers
+    from app.ops.http_limits import KEEP_ALIVE_SECONDS
 
     settings = _settings_or_exit()
     trusted = forwarded_allow_ips(args.forwarded_allow_ips)
@@ -80,6 +81,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # not, and its logger is set up in every worker by the same configuration.
         "access_log": False,
         "log_config": log_config(),
+        # uvicorn's httptools protocol with limits on a request's head in bytes and in time
+        # (app/ops/http_limits.py); idle kept-alive connections closed after 5 s.
+        "http": "app.ops.http_limits:LimitedHttpToolsProtocol",
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
     }
     del settings
     if args.workers > 1 and workers.spreads_connections():

@@ -7,8 +7,9 @@ Which limit holds where:
    file — the whole form first). A body sent without Content-Length (chunked) is counted while
    it is received and cut off at the same limit.
 2. `save_upload()` enforces the exact per-file limit (BOURSE_MAX_UPLOAD_MB for documents,
-   LOGO_MAX_BYTES for logos) while copying the spooled file in chunks: past the limit it stops,
-   deletes the partial file and leaves nothing on disk.
+   LOGO_MAX_BYTES for logos) and the type on the file as received (python-multipart's spooled
+   file), before anything is written under the upload directory; the copy in chunks stops at
+   the limit too, deleting the partial file.
 The type is read from the content (magic numbers, and for ODT / DOCX the ZIP's entries), never
 from the name or the Content-Type the browser sent. Files are stored outside static/ (under
 BOURSE_UPLOAD_DIR, default data/uploads) under a random name; the original name is cleaned
@@ -26,7 +27,7 @@ import zipfile
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 
 from fastapi import Request, Response, UploadFile
@@ -151,9 +152,9 @@ def content_disposition(original_name: str, disposition: str = "attachment") -> 
 # --- types ------------------------------------------------------------------------------------
 
 
-def _zip_type(path: Path) -> str | None:
+def _zip_type(source: IO[bytes]) -> str | None:
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(source) as archive:
             entries = archive.infolist()
             if not entries:
                 return None
@@ -173,10 +174,10 @@ def _zip_type(path: Path) -> str | None:
     return None
 
 
-def detect_type(path: Path) -> str | None:
-    """The MIME type of a saved file from its first bytes (and its ZIP entries), or None."""
-    with path.open("rb") as handle:
-        head = handle.read(16)
+def detect_type(source: IO[bytes]) -> str | None:
+    """The MIME type of a file from its first bytes (and its ZIP entries), or None."""
+    source.seek(0)
+    head = source.read(16)
     if head.startswith(b"%PDF-"):
         return PDF
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -188,7 +189,7 @@ def detect_type(path: Path) -> str | None:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return WEBP
     if head.startswith(b"PK\x03\x04"):
-        return _zip_type(path)
+        return _zip_type(source)
     return None
 
 
@@ -215,15 +216,24 @@ def save_upload(
     field: str = "file",
 ) -> StoredFile:
     """Copies `upload` in chunks into `directory` under a random name and returns what was
-    stored. Raises Invalid({field: message}) — with nothing left on disk — when the file is
-    empty, larger than `max_bytes` (stopped as soon as it is), or of a type not in `allowed`."""
+    stored. Raises Invalid({field: message}) when the file is empty, larger than `max_bytes` or
+    of a type not in `allowed` — judged on the file as received, before a byte of it is
+    written under `directory` (the copy still stops at the limit, should the file grow)."""
+    source = upload.file
+    received = source.seek(0, os.SEEK_END)
+    if received > max_bytes:
+        raise Invalid({field: _("Le fichier dépasse %(mb)s Mo.", mb=format_mb(max_bytes))})
+    if received == 0:
+        raise Invalid({field: _("Le fichier est vide.")})
+    content_type = detect_type(source)
+    if content_type is None or content_type not in allowed:
+        raise Invalid({field: _type_message(allowed)})
     directory.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(dir=directory, prefix=".upload-", suffix=".part")
     temp = Path(temp_name)
     try:
         size = 0
         with os.fdopen(fd, "wb") as out:
-            source = upload.file
             source.seek(0)
             while chunk := source.read(CHUNK_SIZE):
                 size += len(chunk)
@@ -234,9 +244,6 @@ def save_upload(
                 out.write(chunk)
         if size == 0:
             raise Invalid({field: _("Le fichier est vide.")})
-        content_type = detect_type(temp)
-        if content_type is None or content_type not in allowed:
-            raise Invalid({field: _type_message(allowed)})
         stored_name = secrets.token_urlsafe(24) + EXTENSIONS[content_type]
         final = directory / stored_name
         os.replace(temp, final)

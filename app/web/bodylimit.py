@@ -1,4 +1,4 @@
-"""A ceiling on every request body, enforced before anything reads it.
+"""A ceiling on every request body, enforced before anything reads it; and one on the address.
 
 Without it a 20 MB form posted to /account/login, or 20 MB of JSON sent to /api/v1/needs
 without a token, would be read whole (the CSRF check parses forms, FastAPI parses JSON and
@@ -19,6 +19,10 @@ python-multipart spools files to disk) before being refused.
   `upload_limit` match.
 - The 413 is the site's error page (French by default) or, under /api/,
   application/problem+json with the CORS headers, like every other error.
+- An address (path and query string, as sent) longer than MAX_URL_BYTES (8 KiB, the request
+  line Apache and nginx accept) is answered 414 the same way, before any route parses it:
+  the longest the site makes (a board filtered every way, an API cursor, a `next=`) is under
+  1 KiB. The server closes a request whose head passes 32 KiB (app/ops/http_limits.py).
 """
 
 from __future__ import annotations
@@ -32,12 +36,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.web.errors import error_page
-from app.web.i18n import gettext as _
+from app.web.errors import error_page, status_text
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+MAX_URL_BYTES = 8 * 1024
 
 # (method, path) of the routes that take files. Each applies its own limit (see the module
 # docstring); nothing else may send more than MAX_BODY_BYTES.
@@ -83,7 +87,13 @@ class BodyLimitMiddleware:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or is_upload(scope["method"], scope["path"]):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if len(scope.get("raw_path") or b"") + len(scope["query_string"]) > MAX_URL_BYTES:
+            await self._refuse(scope, send, 414)
+            return
+        if is_upload(scope["method"], scope["path"]):
             await self.app(scope, receive, send)
             return
         declared = declared_length(scope)
@@ -126,28 +136,26 @@ class BodyLimitMiddleware:
                 return
             await self._refuse(scope, send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse(self, scope: Scope, send: Send, status: int = 413) -> None:
         # A Request without `receive`: reading its body here would raise, not wait for it.
         request = Request(scope)
+        headers = CLOSE if status == 413 else None
         try:
             # The page loads the signed-in user (a database read): off the event loop.
-            response = await anyio.to_thread.run_sync(_error_page_413, request)
+            response = await anyio.to_thread.run_sync(_error_page, request, status, headers)
         except Exception:  # the refusal must never turn into a 500
-            log.exception("could not render the 413 page for %s", scope["path"])
-            title, detail = (
-                _("Envoi trop volumineux"),
-                _("Le contenu envoyé dépasse la taille autorisée."),
-            )
+            log.exception("could not render the %d page for %s", status, scope["path"])
+            title, detail = status_text(status)
             response = PlainTextResponse(
                 f"{title} : {detail}",
-                status_code=413,
-                headers=CLOSE,
+                status_code=status,
+                headers=headers,
             )
         await response(scope, _no_body, send)
 
 
-def _error_page_413(request: Request) -> Response:
-    return error_page(request, 413, headers=CLOSE)
+def _error_page(request: Request, status: int, headers: dict[str, str] | None) -> Response:
+    return error_page(request, status, headers=headers)
 
 
 async def _no_body() -> Message:

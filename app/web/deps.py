@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy import inspect
 from sqlmodel import Session
 
 
@@ -44,8 +45,17 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def load_user(request: Request) -> Any:
-    """The signed-in user (or None), loaded once per request and cached on request.state."""
-    if not hasattr(request.state, "user"):
+    """The signed-in user (or None), loaded once per request and cached on request.state;
+    loaded again when the transaction that loaded it was rolled back since."""
+    if not hasattr(request.state, "user") or _rolled_back(request.state.user):
         loader = getattr(request.app.state, "user_loader", None)
         request.state.user = loader(request) if loader else None
     return request.state.user
+
+
+def _rolled_back(row: Any) -> bool:
+    """A row whose session rolled back and closed (a write failed: the database locked or
+    gone) has lost its attributes, and reading one raises; the error page shows who is signed
+    in, so it needs the row afresh (or no one, if the database cannot give it)."""
+    state = inspect(row, raiseerr=False) if row is not None else None
+    return state is not None and state.detached and bool(state.expired_attributes)

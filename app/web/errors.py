@@ -123,8 +123,17 @@ _STATUS_TEXT = {
     403: (N_("Accès refusé"), N_("Vous n'avez pas le droit de faire cette action.")),
     404: (N_("Page introuvable"), N_("Cette page n'existe pas ou plus. Vérifiez l'adresse.")),
     405: (N_("Méthode non autorisée"), N_("Cette adresse n'accepte pas ce type de requête.")),
+    408: (
+        N_("Délai dépassé"),
+        N_("La requête est arrivée trop lentement et a été interrompue. Réessayez."),
+    ),
     409: (N_("Conflit"), N_("Cette action entre en conflit avec une autre modification.")),
     413: (N_("Envoi trop volumineux"), N_("Le contenu envoyé dépasse la taille autorisée.")),
+    414: (N_("Adresse trop longue"), N_("L'adresse demandée dépasse la longueur autorisée.")),
+    431: (
+        N_("En-têtes trop volumineux"),
+        N_("Les en-têtes de la requête dépassent la taille autorisée."),
+    ),
     422: (N_("Données invalides"), N_("Certaines informations envoyées ne sont pas valables.")),
     429: (N_("Trop de tentatives"), N_("Veuillez patienter avant de réessayer.")),
     500: (
@@ -136,6 +145,12 @@ _STATUS_TEXT = {
         N_("Le service est momentanément indisponible. Réessayez bientôt."),
     ),
 }
+
+
+def status_text(status: int) -> tuple[str, str]:
+    """A status's title and explanation, in the current locale (what its error page says)."""
+    title, detail = _STATUS_TEXT.get(status, _STATUS_TEXT[400])
+    return _(title), _(detail)
 
 
 def error_page(

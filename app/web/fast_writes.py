@@ -9,8 +9,9 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import anyio.to_thread
-from sqlalchemy.exc import SQLAlchemyError
-from starlette.types import Scope
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
 
 from app.core.db import TurnTaken
 
@@ -31,12 +32,26 @@ _LOOP_TRIES = 40
 _LOOP_PAUSE = 0.0005
 
 
-async def write_soon(sqlite: bool, call: Callable[[bool], T | None]) -> T | None:
+class Unavailable:
+    """The answer to a write the database refused, down or locked past the busy timeout: the
+    app's own handler of that error (a 503 page, or problem+json under /api/). Handing the
+    request to the route instead made it meet the same error after waiting as long again."""
+
+    def __init__(self, error: OperationalError) -> None:
+        self.error = error
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = scope["app"].exception_handlers[OperationalError]
+        response = await handler(Request(scope, receive), self.error)
+        await response(scope, receive, send)
+
+
+async def write_soon(sqlite: bool, call: Callable[[bool], T | None]) -> T | Unavailable | None:
     """`call(wait)` (a write transaction): on SQLite on the event loop without waiting for
     the write turn (`wait=False`), again after a short pause while it raises TurnTaken, and
     in one of AnyIO's threads if it is still refused after _LOOP_TRIES tries; on PostgreSQL
-    in a thread. None after a database error: the route meets the same trouble and answers
-    it as it should (a 503)."""
+    in a thread. Unavailable when the database is (the 503 answer); None after another
+    database error: the route meets the same trouble and answers it as it should."""
     try:
         if sqlite:
             for _ in range(_LOOP_TRIES):
@@ -45,6 +60,8 @@ async def write_soon(sqlite: bool, call: Callable[[bool], T | None]) -> T | None
                 except TurnTaken:
                     await asyncio.sleep(_LOOP_PAUSE)
         return await anyio.to_thread.run_sync(call, True)
+    except OperationalError as error:
+        return Unavailable(error)
     except SQLAlchemyError:
         return None
 
