@@ -489,6 +489,12 @@ def preflight(rest: str) -> Response:
 
 # --- documentation ------------------------------------------------------------------------------
 
+_COUNTED = "counted once control characters are removed and spaces trimmed"
+# An id in a body: a number, or its digits as a string (both are read).
+_ID: dict[str, Any] = {
+    "anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": "^[0-9]+$"}]
+}
+
 NEED_EXAMPLE: dict[str, Any] = {
     "id": 42,
     "title": "Un service de transport solidaire pour les rendez-vous médicaux",
@@ -673,10 +679,21 @@ ENDPOINTS: list[dict[str, Any]] = [
             "type": "object",
             "required": ["title"],
             "properties": {
-                "title": {"type": "string", "minLength": TITLE_MIN, "maxLength": TITLE_MAX},
-                "body": {"type": "string", "maxLength": NEED_BODY_MAX},
-                "theme": {"type": "string", "description": "slug (GET /api/v1/themes)"},
-                "territory": {"type": "string", "description": "slug (GET /api/v1/territories)"},
+                # Lengths in words, not minLength / maxLength: they are counted once control
+                # characters are removed and spaces collapsed, which a schema cannot say.
+                "title": {
+                    "type": "string",
+                    "description": f"{TITLE_MIN} to {TITLE_MAX} characters, {_COUNTED}",
+                },
+                "body": {
+                    "type": ["string", "null"],
+                    "description": f"at most {NEED_BODY_MAX} characters, {_COUNTED}",
+                },
+                "theme": {"type": ["string", "null"], "description": "slug (GET /api/v1/themes)"},
+                "territory": {
+                    "type": ["string", "null"],
+                    "description": "slug (GET /api/v1/territories)",
+                },
             },
         },
         "request": {
@@ -719,8 +736,11 @@ ENDPOINTS: list[dict[str, Any]] = [
             "type": "object",
             "required": ["body"],
             "properties": {
-                "body": {"type": "string", "minLength": 1, "maxLength": COMMENT_BODY_MAX},
-                "parent_id": {"type": ["integer", "null"], "minimum": 1},
+                "body": {
+                    "type": "string",
+                    "description": f"1 to {COMMENT_BODY_MAX} characters, {_COUNTED}",
+                },
+                "parent_id": {"anyOf": [_ID, {"type": "null"}]},
             },
         },
         "request": {"body": "Je connais une association qui pourrait aider.", "parent_id": None},
@@ -750,9 +770,12 @@ ENDPOINTS: list[dict[str, Any]] = [
             "required": ["kind", "id", "reason"],
             "properties": {
                 "kind": {"type": "string", "enum": [k.value for k in ReportTarget]},
-                "id": {"type": "integer", "minimum": 1},
+                "id": _ID,
                 "reason": {"type": "string", "enum": [r.value for r in ReportReason]},
-                "detail": {"type": "string", "maxLength": reports.DETAIL_MAX_LENGTH},
+                "detail": {
+                    "type": ["string", "null"],
+                    "description": f"at most {reports.DETAIL_MAX_LENGTH} characters, {_COUNTED}",
+                },
             },
         },
         "request": {"kind": "need", "id": 42, "reason": "spam", "detail": ""},
@@ -825,6 +848,8 @@ def openapi_document(request: Request) -> dict[str, Any]:
                     else {"type": "string"}
                 ),
             }
+            if name == "limit":
+                parameter["allowEmptyValue"] = True  # `limit=` is the default, as a form sends
             if example:
                 parameter["example"] = int(example) if name == "limit" else example
             parameters.append(parameter)
@@ -879,6 +904,11 @@ def openapi_document(request: Request) -> dict[str, Any]:
             }
         if "{" in endpoint["path"] or endpoint["path"].endswith("/reports"):
             responses["404"] = {"description": _("Introuvable ou non public"), "content": problem}
+        if endpoint["path"].endswith("/reports"):
+            responses["409"] = {
+                "description": _("Ce contenu a déjà été signalé par ce compte"),
+                "content": problem,
+            }
         operation["responses"] = responses
     return schema
 
