@@ -9,6 +9,8 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -103,6 +105,31 @@ OTHER_PROCESS = textwrap.dedent(
 )
 
 
+@contextmanager
+def other_process_writing(engine: Engine) -> Iterator[Callable[[], None]]:
+    """OTHER_PROCESS, holding its turn on `engine`'s file; yields what makes it commit."""
+    other = subprocess.Popen(
+        [sys.executable, "-c", OTHER_PROCESS, str(engine.url)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert other.stdout is not None and other.stdin is not None
+
+    def commit() -> None:
+        assert other.stdin is not None and other.stdout is not None
+        other.stdin.write("\n")
+        other.stdin.flush()
+        assert other.stdout.readline().strip() == "committed"
+
+    try:
+        assert other.stdout.readline().strip() == "writing"
+        yield commit
+    finally:
+        other.kill()
+        other.wait()
+
+
 def test_another_process_holding_the_turn_makes_writers_wait_for_its_commit(
     engine: Engine,
 ) -> None:
@@ -110,15 +137,7 @@ def test_another_process_holding_the_turn_makes_writers_wait_for_its_commit(
     database, held from the first write to the commit, whatever process writes."""
     turns = turns_of(engine)
     assert Path(turns.lock_path).name == "turns.sqlite3-writer.lock"
-    other = subprocess.Popen(
-        [sys.executable, "-c", OTHER_PROCESS, str(engine.url)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert other.stdout is not None and other.stdin is not None
-        assert other.stdout.readline().strip() == "writing"
+    with other_process_writing(engine) as commit_other:
         done, waiting = threading.Event(), threading.Event()
         file_lock = turns._file_lock
 
@@ -138,14 +157,9 @@ def test_another_process_holding_the_turn_makes_writers_wait_for_its_commit(
         # Our writer waits on the file lock (not in SQLite): the other process has the turn.
         assert waiting.wait(timeout=10)
         assert not done.wait(timeout=0.2)
-        other.stdin.write("\n")
-        other.stdin.flush()
-        assert other.stdout.readline().strip() == "committed"
+        commit_other()
         worker.join(timeout=10)
         assert done.is_set()
-    finally:
-        other.kill()
-        other.wait()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 10  # (0 + 1) × 10
 
@@ -188,18 +202,7 @@ def test_a_writer_of_another_process_holding_the_turn_past_the_busy_timeout_fail
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 300)  # the pooled connection keeps 5 s
-    other = subprocess.Popen(
-        [sys.executable, "-c", OTHER_PROCESS, str(engine.url)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert other.stdout is not None
-        assert other.stdout.readline().strip() == "writing"
+    with other_process_writing(engine):
         message, seconds = _write_after_the_busy_timeout(engine)
-        assert message == "database is locked"
-        assert seconds < 3
-    finally:
-        other.kill()
-        other.wait()
+    assert message == "database is locked"
+    assert seconds < 3

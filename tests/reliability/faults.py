@@ -135,12 +135,18 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 def connection_owner(local_port: int, pids: Iterable[int]) -> int | None:
     """Which of `pids` holds the TCP socket bound to `local_port` on this machine (the client's
     end of a connection a receiver of ours accepted), read from Linux's tables."""
-    inodes = set()
+    sockets = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
             fields = line.split()
             if int(fields[1].rsplit(":", 1)[1], 16) == local_port:
-                inodes.add(f"socket:[{fields[9]}]")
+                sockets.add(f"socket:[{fields[9]}]")
+    return socket_holder(sockets, pids)
+
+
+def socket_holder(sockets: set[str], pids: Iterable[int]) -> int | None:
+    """Which of `pids` has one of `sockets` open (as /proc/<pid>/fd names them:
+    "socket:[<inode>]", the inode of /proc/net/tcp)."""
     for pid in pids:
         try:
             descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
@@ -148,7 +154,7 @@ def connection_owner(local_port: int, pids: Iterable[int]) -> int | None:
             continue
         for descriptor in descriptors:
             try:
-                if os.readlink(descriptor) in inodes:
+                if os.readlink(descriptor) in sockets:
                     return pid
             except OSError:
                 continue
