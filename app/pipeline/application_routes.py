@@ -14,9 +14,9 @@ from app.accounts.models import Role, User
 from app.board.service import ensure_can_participate
 from app.pipeline import applications
 from app.pipeline.applications import AlreadyApplied, ApplicationInput
+from app.pipeline.idea_file import render_idea_page
 from app.pipeline.models import ApplicationStatus, CarrierApplication, Idea
 from app.pipeline.service import get_idea, stage_label
-from app.pipeline.staff_routes import render_idea_page
 from app.web.deps import SessionDep
 from app.web.errors import Conflict, Invalid, NotFound
 from app.web.i18n import gettext as _
@@ -221,6 +221,7 @@ def select_carrier(
             user,
             get_idea(session, idea_id),
             extra={"form": "carrier", "errors": exc.errors},
+            status_code=422,
         )
     return RedirectResponse(
         f"/moderation/ideas/{idea_id}?saved=carrier_selected#carrier", status_code=303

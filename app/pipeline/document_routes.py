@@ -8,7 +8,7 @@ exact limit while copying the file.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -17,6 +17,7 @@ from sqlmodel import Session
 from app.accounts.deps import require_role
 from app.accounts.models import Role, User
 from app.pipeline import documents, uploads
+from app.pipeline.idea_file import render_idea_page
 from app.pipeline.models import Idea
 from app.pipeline.service import get_idea
 from app.web.deps import SessionDep
@@ -26,22 +27,6 @@ from app.web.params import is_valid_id
 
 router = APIRouter(route_class=uploads.UploadRoute)
 Staff = Annotated[User, Depends(require_role(Role.staff))]
-
-
-def idea_page_with_errors(
-    request: Request,
-    session: Session,
-    user: User,
-    idea: Idea,
-    context: dict[str, Any],
-    *,
-    status_code: int = 422,
-) -> Response:
-    """The staff idea page again, with a panel's refused form (`context`: its errors and what
-    was typed) shown beside its fields."""
-    from app.pipeline.staff_routes import render_idea_page
-
-    return render_idea_page(request, session, user, idea, extra=context, status_code=status_code)
 
 
 def _idea_or_404(session: Session, idea_id: int) -> Idea:
@@ -65,12 +50,13 @@ def upload_document(
         documents.add_document(session, user, idea_id, file, stage=stage)
     except Invalid as exc:
         session.rollback()
-        return idea_page_with_errors(
+        return render_idea_page(
             request,
             session,
             user,
             idea,
-            {"document_errors": exc.errors, "document_values": {"stage": stage}},
+            extra={"document_errors": exc.errors, "document_values": {"stage": stage}},
+            status_code=422,
         )
     return RedirectResponse(
         f"/moderation/ideas/{idea.id}?done=document_added#documents", status_code=303

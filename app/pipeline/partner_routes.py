@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from app.accounts.deps import require_role
 from app.accounts.models import Role, User
 from app.pipeline import partners, uploads
-from app.pipeline.document_routes import idea_page_with_errors
+from app.pipeline.idea_file import render_idea_page
 from app.pipeline.models import Idea, IdeaPartner, Partner
 from app.pipeline.service import get_idea, stage_label
 from app.syndication import attribution
@@ -271,15 +271,16 @@ def link_partner(
         partners.link_partner(session, user, idea_id, parse_id(partner_id), link)
     except Invalid as exc:
         session.rollback()
-        return idea_page_with_errors(
+        return render_idea_page(
             request,
             session,
             user,
             idea,
-            {
+            extra={
                 "partner_errors": exc.errors,
                 "partner_values": {"partner_id": partner_id, "link": link},
             },
+            status_code=422,
         )
     return RedirectResponse(
         f"/moderation/ideas/{idea.id}?done=partner_linked#partners", status_code=303

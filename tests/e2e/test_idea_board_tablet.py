@@ -21,7 +21,7 @@ from app.board.models import Theme
 from app.core.db import make_engine
 from app.pipeline import service as pipeline
 from app.pipeline.models import Idea
-from app.pipeline.staff_routes import COLUMN_LIMIT
+from app.pipeline.staff_board_routes import COLUMN_LIMIT
 from tests.e2e.conftest import seed_categories, sign_in_on_touch_screen
 from tests.e2e.test_phones import SMALL_TARGETS
 

@@ -15,7 +15,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from app.pipeline import service
 from app.pipeline.models import Idea
-from app.pipeline.staff_routes import COLUMN_LIMIT
+from app.pipeline.staff_board_routes import COLUMN_LIMIT
 from tests.factories import (
     csrf_token,
     fresh,

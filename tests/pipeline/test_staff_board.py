@@ -155,7 +155,7 @@ def test_the_board_says_what_the_next_stage_needs_instead_of_a_button(client, se
 
 
 def test_a_column_shows_the_ideas_waiting_longest_and_links_to_the_rest(client, session):
-    from app.pipeline.staff_routes import COLUMN_LIMIT
+    from app.pipeline.staff_board_routes import COLUMN_LIMIT
 
     staff = _staff(client, session)
     made = [_idea(session, staff, f"Idée en attente n° {n}") for n in range(COLUMN_LIMIT + 3)]
