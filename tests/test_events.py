@@ -10,15 +10,26 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from app.board.events import CommentPublished, NeedPublished, NeedStatusChanged
+from app.accounts import data
+from app.accounts.events import AccountErasing
+from app.board import account_data as board_data
+from app.board.events import (
+    CommentPublished,
+    NeedPosted,
+    NeedPublished,
+    NeedStatusChanged,
+    SupportGiven,
+)
 from app.core import events
 from app.core.site_config import set_value
 from app.main import create_app
 from app.ops.wiring import subscribe_handlers
+from app.pipeline import account_data as pipeline_data
+from app.pipeline import partner_figures
 from app.pipeline import service as pipeline
 from app.pipeline.events import IdeaPublished, IdeaStageChanged, IdeaUnpublished
 from app.pipeline.models import Idea
-from app.syndication import webhooks
+from app.syndication import attribution, webhooks
 from app.syndication.models import Webhook, WebhookDelivery
 from tests.factories import fresh, login_as, make_need, make_user, post_form
 
@@ -152,3 +163,17 @@ def test_a_change_rolled_back_after_its_event_leaves_no_delivery(session, hook):
     events.announce(session, NeedStatusChanged(need, "pending"))
     session.commit()
     assert delivered(session) == ["need.published"]
+
+
+def test_start_up_registers_the_account_data_and_partner_figures_once(app):
+    create_app(app.state.settings)
+    subscribe_handlers()
+    assert [
+        board_data.contributions,
+        pipeline_data.carrier_applications,
+        board_data.notifications,
+    ] == data.EXPORT_SECTIONS
+    assert events.handlers_of(AccountErasing) == (board_data.erase_contributions,)
+    assert events.handlers_of(NeedPosted) == (attribution._on_need_posted,)
+    assert events.handlers_of(SupportGiven) == (attribution._on_support_given,)
+    assert [attribution.staff_figures] == partner_figures.PROVIDERS

@@ -9,7 +9,9 @@ Decisions:
 - Deleting the account erases the person's contributions too (issue 4: « delete their data,
   including their own needs »): their needs and comments are deleted as if they had deleted
   each one (gone from every public surface and partners' webhooks, kept for the moderation
-  history), their « Moi aussi » are withdrawn (counts and trending recomputed), and the account
+  history), their « Moi aussi » are withdrawn (counts and trending recomputed) — the board does
+  it on AccountErasing (app/board/account_data.py), the export gathers each package's
+  sections (EXPORT_SECTIONS) —, and the account
   row goes with everything hanging off it (sessions, tokens, follows, notifications, reports
   made, carrier applications), by the foreign keys' ON DELETE CASCADE. The audit log keeps one
   entry without a name. Ideas built from their needs stay: they belong to the fabrique.
@@ -20,29 +22,18 @@ Decisions:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, update
 from sqlmodel import Session, SQLModel, select
 
 from app.accounts import service
+from app.accounts.events import AccountErasing
 from app.accounts.models import ApiToken, Role, User, UserSession
-from app.board.events import NeedStatusChanged
-from app.board.models import (
-    Comment,
-    CommentStatus,
-    Follow,
-    Need,
-    Notification,
-    NotificationPreference,
-    Report,
-    Support,
-)
 from app.core import audit, events
 from app.core.db import utcnow
 from app.mail.service import queue_mail
-from app.pipeline.models import CarrierApplication
 from app.web.errors import Conflict, Invalid
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
@@ -70,7 +61,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _rows(session: Session, model: type[SQLModel], *where: Any) -> list[dict[str, Any]]:
+def exported_rows(session: Session, model: type[SQLModel], *where: Any) -> list[dict[str, Any]]:
+    """The rows of `model` that match `where`, as the export shows them (no secret column)."""
     order = model.id if hasattr(model, "id") else None  # type: ignore[attr-defined]
     statement = select(model).where(*where)
     if order is not None:
@@ -84,29 +76,34 @@ def _exported(row: SQLModel) -> dict[str, Any]:
     }
 
 
+# What the packages above keep of a person, each a function (session, user id) → {section:
+# rows}: the board's contributions and notifications, the pipeline's carrier applications.
+# Registered at start-up (app/ops/wiring.py), in the order the file lists them.
+ExportSection = Callable[[Session, int], dict[str, list[dict[str, Any]]]]
+EXPORT_SECTIONS: list[ExportSection] = []
+
+
+def register_export(section: ExportSection) -> None:
+    """Adds a section to the export once, however often start-up runs."""
+    if section not in EXPORT_SECTIONS:
+        EXPORT_SECTIONS.append(section)
+
+
 def export_data(session: Session, user: User) -> dict[str, Any]:
     """Everything stored about `user` that is theirs, as JSON-ready data."""
     uid = user.id
+    assert uid is not None
     account = {**_exported(user), "has_password": bool(user.password_hash)}
-    return {
+    exported: dict[str, Any] = {
         "format": EXPORT_FORMAT,
         "exported_at": utcnow().isoformat(),
         "account": account,
-        "needs": _rows(session, Need, Need.author_id == uid),
-        "comments": _rows(session, Comment, Comment.author_id == uid),
-        "supports": _rows(session, Support, Support.user_id == uid),
-        "follows": _rows(session, Follow, Follow.user_id == uid),
-        "reports_made": _rows(session, Report, Report.reporter_id == uid),
-        "carrier_applications": _rows(
-            session, CarrierApplication, CarrierApplication.user_id == uid
-        ),
-        "notifications": _rows(session, Notification, Notification.user_id == uid),
-        "notification_preferences": _rows(
-            session, NotificationPreference, NotificationPreference.user_id == uid
-        ),
-        "api_tokens": _rows(session, ApiToken, ApiToken.user_id == uid),
-        "sessions": _rows(session, UserSession, UserSession.user_id == uid),
     }
+    for section in EXPORT_SECTIONS:
+        exported.update(section(session, uid))
+    exported["api_tokens"] = exported_rows(session, ApiToken, ApiToken.user_id == uid)
+    exported["sessions"] = exported_rows(session, UserSession, UserSession.user_id == uid)
+    return exported
 
 
 def export_filename(today: date) -> str:
@@ -150,55 +147,14 @@ def _ensure_not_last_admin(session: Session, user: User) -> None:
 
 def delete_account(session: Session, user: User) -> dict[str, int]:
     """Erases the account and the person's contributions in one transaction (see the module's
-    docstring); commits and returns what was erased. The caller has checked the confirmation."""
-    from app.board.comments import change_comment_count
-    from app.board.supports import remove_support
-
+    docstring): the packages that keep contributions erase theirs on AccountErasing. Commits
+    and returns what was erased. The caller has checked the confirmation."""
     _ensure_not_last_admin(session, user)
     uid, address, locale = user.id, user.email, user.locale
-    now = utcnow()
-
-    needs = list(
-        session.exec(select(Need).where(Need.author_id == uid, Need.deleted_at.is_(None)))  # type: ignore[union-attr]
-    )
-    for need in needs:
-        need.deleted_at = now
-        session.add(need)
-        events.announce(session, NeedStatusChanged(need, need.status))
-
-    # Comments: each need's count drops by its published comments that go.
-    counted = session.exec(
-        select(Comment.need_id, func.count())
-        .where(
-            Comment.author_id == uid,
-            Comment.deleted_at.is_(None),  # type: ignore[union-attr]
-            Comment.status == CommentStatus.published.value,
-        )
-        .group_by(Comment.need_id)
-    ).all()
-    comments = session.exec(
-        update(Comment)  # type: ignore[call-overload]
-        .where(Comment.author_id == uid, Comment.deleted_at.is_(None))  # type: ignore[union-attr]
-        .values(deleted_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    for need_id, count in counted:
-        change_comment_count(session, need_id, -count)
-
-    supported = session.exec(
-        select(Need).join(Support, Support.need_id == Need.id).where(Support.user_id == uid)  # type: ignore[arg-type]
-    ).all()
-    for need in supported:
-        remove_support(session, need, user, commit=False)
-
-    audit.record(
-        session,
-        None,
-        "account.delete",
-        "user",
-        uid,
-        after={"needs": len(needs), "comments": comments, "supports": len(supported)},
-    )
+    erasing = AccountErasing(user, utcnow())
+    events.announce(session, erasing)
+    erased = dict(erasing.erased)
+    audit.record(session, None, "account.delete", "user", uid, after=erased)
     session.delete(user)
     queue_mail(
         session,
@@ -209,4 +165,4 @@ def delete_account(session: Session, user: User) -> dict[str, int]:
         locale=locale,
     )
     session.commit()
-    return {"needs": len(needs), "comments": comments, "supports": len(supported)}
+    return erased

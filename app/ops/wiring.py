@@ -5,7 +5,12 @@ request, the worker or the command line made it."""
 
 from __future__ import annotations
 
+from app.accounts import data
+from app.accounts.events import AccountErasing
 from app.accounts.service import blocked_message
+from app.board import account_data as board_data
+from app.core import events
+from app.pipeline import account_data as pipeline_data
 from app.syndication import attribution, webhooks
 from app.web.templating import environment
 
@@ -14,5 +19,10 @@ def subscribe_handlers() -> None:
     """Subscribes every handler; running it again changes nothing."""
     webhooks.subscribe()
     attribution.subscribe()
+    events.subscribe(AccountErasing, board_data.erase_contributions)
+    # « Mes données »: the sections of the export, in the order of the file.
+    data.register_export(board_data.contributions)
+    data.register_export(pipeline_data.carrier_applications)
+    data.register_export(board_data.notifications)
     # Why an account is blocked, for the banner of base.html (web/ knows no account).
     environment.globals["blocked_message"] = blocked_message

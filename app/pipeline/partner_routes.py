@@ -21,8 +21,8 @@ from app.accounts.models import Role, User
 from app.pipeline import partners, uploads
 from app.pipeline.idea_file import render_idea_page
 from app.pipeline.models import Idea, IdeaPartner, Partner
+from app.pipeline.partner_figures import figures_context
 from app.pipeline.service import get_idea, stage_label
-from app.syndication import attribution
 from app.web.deps import SessionDep
 from app.web.errors import Conflict, Invalid, NotFound
 from app.web.i18n import gettext as _
@@ -78,9 +78,7 @@ def partners_admin(request: Request, session: SessionDep, user: Staff) -> Respon
             "active": partners.list_partners(session, user),
             "archived": partners.list_partners(session, user, archived=True),
             # Counters only (visits, needs posted, supports through the partner's links).
-            "figures": attribution.recent_figures(session),
-            "empty_figures": attribution.Figures(),
-            "figure_days": attribution.FIGURE_DAYS,
+            **figures_context(session),
             "notice": _notice(request),
         },
     )
@@ -145,12 +143,9 @@ def _attribution_context(
     """The partner's figures by month and its own embed code (with its `ref`)."""
     if partner is None or partner.id is None:
         return {}
-    months, total = attribution.monthly_figures(session, partner.id)
     base = request.app.state.settings.base_url
     return {
-        "months": months,
-        "figure_total": total,
-        "figure_months": attribution.FIGURE_MONTHS,
+        **figures_context(session, partner),
         "embed_code": f'<script src="{base}/embed.js" data-ref="{partner.slug}" async></script>',
         "builder_url": "/partners/embed?" + urlencode({"ref": partner.slug}),
     }

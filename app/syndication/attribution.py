@@ -58,6 +58,7 @@ import hmac
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -73,6 +74,7 @@ from app.core.clock import LOCAL_TIMEZONE, local_today
 from app.core.db import utcnow
 from app.core.ratelimit import network_of
 from app.core.settings import Settings
+from app.pipeline import partner_figures
 from app.pipeline.models import Partner
 from app.syndication.models import PartnerReferralDay
 from app.web.antiabuse import record_use
@@ -364,11 +366,28 @@ def _on_support_given(session: Session, event: SupportGiven) -> None:
     count_for_request(session, event.origin, "supports")
 
 
+def staff_figures(session: Session, partner: Partner | None) -> dict[str, Any]:
+    """What the staff partner pages show of the counters: the last FIGURE_DAYS days of every
+    partner on the list (`partner` None), a partner's months on its page."""
+    if partner is None:
+        return {
+            "figures": recent_figures(session),
+            "empty_figures": Figures(),
+            "figure_days": FIGURE_DAYS,
+        }
+    if partner.id is None:
+        return {}
+    months, total = monthly_figures(session, partner.id)
+    return {"months": months, "figure_total": total, "figure_months": FIGURE_MONTHS}
+
+
 def subscribe() -> None:
     """Credits the needs posted and the supports given from the board's pages to the partner
-    the person came from (app/ops/wiring.py; harmless if repeated)."""
+    the person came from, and shows the counters on the staff partner pages (app/ops/wiring.py;
+    harmless if repeated)."""
     events.subscribe(NeedPosted, _on_need_posted)
     events.subscribe(SupportGiven, _on_support_given)
+    partner_figures.register(staff_figures)
 
 
 # --- links carrying ref ---------------------------------------------------------------------------
