@@ -32,7 +32,7 @@ from app.board.models import (
 )
 from app.board.notifications import notify
 from app.board.permissions import can_view_need, is_moderator
-from app.core import events
+from app.core import audit, events
 from app.core.ratelimit import check_rate
 from app.core.text import excerpt
 from app.web.errors import Conflict, Forbidden, Invalid, NotFound
@@ -311,10 +311,6 @@ def auto_hide(session: Session, subject: ReportSubject) -> bool:
             .values(comments_count=Need.comments_count - 1)
             .execution_options(synchronize_session=False)
         )
-    # The moderation package sits above the board (CONVENTIONS: imports point one way): the
-    # system's audit entry is written through a late import.
-    from app.core import audit
-
     audit.record(
         session,
         None,

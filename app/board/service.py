@@ -20,7 +20,7 @@ from app.accounts.models import Role, User
 from app.board.events import NeedPublished, NeedStatusChanged
 from app.board.models import Comment, Need, NeedStatus, Support, Territory, Theme
 from app.board.permissions import can_delete_need, can_edit_need, can_participate
-from app.core import events
+from app.core import audit, events
 from app.core.db import utcnow
 from app.core.settings import ModerationMode
 from app.core.site_config import SiteConfig, blocked_words_in, site_config
@@ -159,10 +159,6 @@ def held_for_blocked_words(
 def audit_hold(
     session: Session, kind: str, target_id: int | None, words: list[str], *, before: str = ""
 ) -> None:
-    # The moderation package sits above the board (CONVENTIONS: imports point one way): the
-    # system's audit entry is written through a late import, in the caller's transaction.
-    from app.core import audit
-
     audit.record(
         session,
         None,
