@@ -12,7 +12,7 @@ huge multipart parts, fields left out or sent twice. Every answer is checked:
 The form token and the anti-abuse fields stay as the page gave them (otherwise every request
 would stop at the CSRF check); write rate limits are off (a 429 would stop the walk early).
 Seeded: the seed is printed, `BOURSE_FUZZ_SEED=<seed> make test-long` replays the walk.
-Bounded: STEPS requests per role, about a minute per engine.
+Bounded: STEPS requests per role, 40 s on SQLite and 75 s on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from tests.factories import (
 )
 
 SEED = int(os.environ.get("BOURSE_FUZZ_SEED") or random.SystemRandom().randrange(2**32))
-STEPS = 250
+STEPS = 150
 ROLES = ("visitor", "resident", "moderator", "admin")
 
 # What a refused request may still write, each for a reason.
