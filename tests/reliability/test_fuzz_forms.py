@@ -32,14 +32,7 @@ from sqlmodel import Session, SQLModel
 
 from app.core.settings import Settings
 from app.pipeline.service import IdeaInput, create_idea
-from tests.factories import (
-    fresh,
-    login_as,
-    make_need,
-    make_territory,
-    make_theme,
-    make_user,
-)
+from tests.factories import fresh, login_as, make_need, make_territory, make_theme, make_user
 
 SEED = int(os.environ.get("BOURSE_FUZZ_SEED") or random.SystemRandom().randrange(2**32))
 STEPS = 150
