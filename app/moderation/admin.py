@@ -19,7 +19,7 @@ from sqlalchemy import exists, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app.accounts.models import Role, User
+from app.accounts.models import User
 from app.board.models import Need, Support, Territory, Theme
 from app.core import audit
 from app.core.db import utcnow
@@ -36,7 +36,8 @@ from app.core.site_config import (
     stored_blocked_words,
 )
 from app.core.text import slugify
-from app.web.errors import Conflict, Forbidden, Invalid, NotFound
+from app.moderation.permissions import ensure_admin
+from app.web.errors import Conflict, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
 
@@ -63,12 +64,6 @@ MODE_EXPLANATIONS = {
         ),
     ),
 }
-
-
-def ensure_admin(user: User | None) -> User:
-    if user is None or not user.has_role(Role.admin) or user.is_blocked():
-        raise Forbidden()
-    return user
 
 
 # --- moderation settings ---------------------------------------------------------------------

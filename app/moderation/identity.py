@@ -30,8 +30,8 @@ from app.accounts.models import User
 from app.core import audit
 from app.core.settings import Settings
 from app.core.site_config import set_value
-from app.moderation.admin import ensure_admin
 from app.moderation.models import Revision
+from app.moderation.permissions import ensure_admin
 from app.pipeline import uploads
 from app.web.colours import contrast, is_hex_colour
 from app.web.errors import Conflict, Invalid, NotFound

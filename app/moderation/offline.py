@@ -34,7 +34,7 @@ from app.core import audit, events
 from app.core.clock import local_today
 from app.core.db import utcnow
 from app.core.text import excerpt, render_markdown, slugify
-from app.moderation.qualification import ensure_can_qualify
+from app.moderation.permissions import ensure_can_qualify
 from app.web.errors import Conflict, Invalid
 from app.web.i18n import gettext as _
 

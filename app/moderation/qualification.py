@@ -21,14 +21,15 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app.accounts.models import Role, User
+from app.accounts.models import User
 from app.board.models import PUBLIC_NEED_STATUSES, Need, NeedStatus, Territory, Theme
 from app.board.service import active_category
 from app.core import audit
 from app.core.db import utcnow
 from app.core.text import slugify
 from app.moderation.models import NeedTag, Tag
-from app.web.errors import Conflict, Forbidden, Invalid, NotFound
+from app.moderation.permissions import ensure_can_qualify
+from app.web.errors import Conflict, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import localized_name
 
@@ -41,21 +42,6 @@ DATALIST_MAX = 200  # tags listed in the page's own <datalist> (works without Ja
 
 # Control characters other than tab and newlines (PostgreSQL refuses NUL).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-# --- who ---------------------------------------------------------------------------------------
-
-
-def can_qualify(user: User | None) -> bool:
-    """Staff and admins who are not blocked; moderators keep the board clean but do not
-    qualify (SPEC §2)."""
-    return user is not None and user.has_role(Role.staff) and not user.is_blocked()
-
-
-def ensure_can_qualify(user: User | None) -> User:
-    if not can_qualify(user):
-        raise Forbidden(_("Seule l'équipe de la fabrique (staff) peut qualifier les besoins."))
-    return user  # type: ignore[return-value]
 
 
 # --- tags --------------------------------------------------------------------------------------

@@ -34,7 +34,8 @@ from app.core import audit, ratelimit
 from app.core.db import utcnow
 from app.pipeline.models import ApplicationStatus, CarrierApplication, Idea, Stage
 from app.pipeline.panels import PANELS
-from app.pipeline.service import ensure_staff, get_idea
+from app.pipeline.permissions import ensure_staff
+from app.pipeline.service import get_idea
 from app.web.errors import Conflict, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_

@@ -23,7 +23,8 @@ from app.core.settings import Settings, get_settings
 from app.pipeline import uploads
 from app.pipeline.models import Idea, IdeaDocument
 from app.pipeline.panels import PANELS
-from app.pipeline.service import STAGE_LABELS, ensure_staff, get_idea
+from app.pipeline.permissions import ensure_staff
+from app.pipeline.service import STAGE_LABELS, get_idea
 from app.web.errors import Invalid, NotFound
 from app.web.i18n import gettext as _
 

@@ -28,7 +28,8 @@ from app.core.text import slugify
 from app.pipeline import uploads
 from app.pipeline.models import Idea, IdeaPartner, Partner, PartnerKind, PartnerLink
 from app.pipeline.panels import PANELS
-from app.pipeline.service import ensure_staff, get_idea
+from app.pipeline.permissions import ensure_staff
+from app.pipeline.service import get_idea
 from app.web.errors import Conflict, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_

@@ -19,11 +19,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.accounts.deps import OptionalUser
-from app.accounts.models import Role, User
 from app.board import queries as board_queries
 from app.core.text import render_markdown
 from app.pipeline import applications, impact
 from app.pipeline.models import Idea, PartnerLink, Stage
+from app.pipeline.permissions import can_view_idea
 from app.pipeline.queries import (
     IdeaFilters,
     idea_partners,
@@ -48,10 +48,6 @@ PARTNER_LINK_LABELS = {
     PartnerLink.funded_by.value: N_("Financée par"),
     PartnerLink.supported_by.value: N_("Accompagnée par"),
 }
-
-
-def _is_staff(user: User | None) -> bool:
-    return user is not None and user.has_role(Role.staff) and not user.is_blocked()
 
 
 # --- /ideas -------------------------------------------------------------------------------------
@@ -140,8 +136,7 @@ IDEA_NOTICES = {
 def idea_page(request: Request, session: SessionDep, user: OptionalUser, ref: str) -> Response:
     idea_id = parse_id(ref.split("-", 1)[0])
     idea = session.get(Idea, idea_id) if idea_id is not None else None
-    preview = idea is not None and not idea.is_public and _is_staff(user)
-    if idea is None or not (idea.is_public or preview):
+    if idea is None or not can_view_idea(user, idea):
         raise NotFound(_("Cette idée n'existe pas ou n'est pas publique."))
     canonical = idea_url(idea)
     if ref != canonical.removeprefix("/ideas/"):
@@ -156,7 +151,7 @@ def idea_page(request: Request, session: SessionDep, user: OptionalUser, ref: st
         "pipeline/idea_public.html",
         {
             "idea": idea,
-            "preview": preview,
+            "preview": not idea.is_public,  # only the team gets this far (can_view_idea)
             "stage_label": stage_label,
             "theme": next((t for t in themes if t.id == idea.theme_id), None),
             "territory": next((t for t in territories if t.id == idea.territory_id), None),

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, update
 from sqlmodel import Session, select
 
-from app.accounts.models import Role, User
+from app.accounts.models import User
 from app.board.badges import PROVIDERS, NeedBadge
 from app.board.models import PUBLIC_NEED_STATUSES, Follow, Need, Support
 from app.core import audit, events
@@ -42,7 +42,8 @@ from app.pipeline.models import (
     StageChange,
     Verdict,
 )
-from app.web.errors import Conflict, Forbidden, Invalid, NotFound
+from app.pipeline.permissions import ensure_staff
+from app.web.errors import Conflict, Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
 
@@ -76,12 +77,6 @@ VERDICT_LABELS = {
 
 def stage_label(stage: str) -> str:
     return _(STAGE_LABELS[stage]) if stage in STAGE_LABELS else stage
-
-
-def ensure_staff(user: User | None) -> User:
-    if user is None or not user.has_role(Role.staff) or user.is_blocked():
-        raise Forbidden()
-    return user
 
 
 def get_idea(session: Session, idea_id: int) -> Idea:

@@ -34,6 +34,7 @@ from app.pipeline.models import (
     Milestone,
     Stage,
 )
+from app.pipeline.permissions import ensure_staff
 from app.web.errors import Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
@@ -133,7 +134,7 @@ def _keep_passed_stages(idea: Idea, changed: dict[str, Any]) -> None:
 
 
 def _load(session: Session, actor: User | None, idea_id: int) -> tuple[User, Idea]:
-    actor = service.ensure_staff(actor)
+    actor = ensure_staff(actor)
     return actor, service.get_idea(session, idea_id)
 
 

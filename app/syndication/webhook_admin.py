@@ -19,7 +19,7 @@ from app.accounts.models import User
 from app.core import audit
 from app.core.db import utcnow
 from app.core.settings import Settings
-from app.pipeline.service import ensure_staff
+from app.pipeline.permissions import ensure_staff
 from app.syndication import webhooks
 from app.syndication.models import DeliveryStatus, Webhook, WebhookDelivery
 from app.web.errors import Conflict, Invalid
