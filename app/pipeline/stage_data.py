@@ -10,7 +10,7 @@ the pipeline's figures never count an idea that lacks what its stage promises.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import date
 from types import SimpleNamespace
@@ -186,12 +186,9 @@ def update_idea(session: Session, actor: User | None, idea_id: int, data: IdeaEd
 # --- studying ------------------------------------------------------------------------------
 
 
-def update_study(
-    session: Session, actor: User | None, idea_id: int, *, study_notes: str, verdict: str
-) -> Idea:
-    actor, idea = _load(session, actor, idea_id)
-    notes = _clean_text(study_notes)
-    verdict = (verdict or "").strip()
+def _study_changes(idea: Idea, values: Mapping[str, str]) -> dict[str, Any]:
+    notes = _clean_text(values.get("study_notes"))
+    verdict = (values.get("verdict") or "").strip()
     errors: dict[str, str] = {}
     if len(notes) > STUDY_NOTES_MAX:
         errors["study_notes"] = _(
@@ -201,16 +198,15 @@ def update_study(
         errors["verdict"] = _("Choisissez un verdict dans la liste.")
     if errors:
         raise Invalid(errors)
-    return _save(session, actor, idea, {"study_notes": notes, "verdict": verdict or None})
+    return {"study_notes": notes, "verdict": verdict or None}
 
 
 # --- seeking_carrier -----------------------------------------------------------------------
 
 
-def update_call(session: Session, actor: User | None, idea_id: int, *, carrier_call: str) -> Idea:
+def _call_changes(idea: Idea, values: Mapping[str, str]) -> dict[str, Any]:
     """The call for carriers (the profile sought), published on the idea's public page."""
-    actor, idea = _load(session, actor, idea_id)
-    call = _clean_text(carrier_call)
+    call = _clean_text(values.get("carrier_call"))
     if len(call) > CARRIER_CALL_MAX:
         raise Invalid(
             {
@@ -220,18 +216,16 @@ def update_call(session: Session, actor: User | None, idea_id: int, *, carrier_c
                 )
             }
         )
-    return _save(session, actor, idea, {"carrier_call": call})
+    return {"carrier_call": call}
 
 
-def update_carrier(
-    session: Session, actor: User | None, idea_id: int, *, carrier_name: str
-) -> Idea:
-    """The carrier chosen outside the applications (a structure the fabrique approached), its
+def _carrier_changes(idea: Idea, values: Mapping[str, str]) -> dict[str, Any]:
+    """A carrier who did not apply, typed by name (a structure the fabrique approached), its
     own action, apart from the call's text. A carrier retained from an application is changed
-    through that application's status instead (app.pipeline.applications), so the applicant
-    is told and the application does not stay « Retenue » for somebody else."""
-    actor, idea = _load(session, actor, idea_id)
-    name = _one_line(carrier_name)
+    through that application's status instead (« Retenir ce porteur »,
+    app.pipeline.applications), so the applicant is told and the application does not stay
+    « Retenue » for somebody else."""
+    name = _one_line(values.get("carrier_name"))
     if len(name) > CARRIER_NAME_MAX:
         raise Invalid(
             {
@@ -250,7 +244,7 @@ def update_carrier(
                 )
             }
         )
-    return _save(session, actor, idea, {"carrier_name": name or None})
+    return {"carrier_name": name or None}
 
 
 # --- launched ------------------------------------------------------------------------------
@@ -327,13 +321,6 @@ def validate_enterprise(data: EnterpriseInput, *, today: date | None = None) -> 
     }
 
 
-def update_enterprise(
-    session: Session, actor: User | None, idea_id: int, data: EnterpriseInput
-) -> Idea:
-    actor, idea = _load(session, actor, idea_id)
-    return _save(session, actor, idea, validate_enterprise(data))
-
-
 def enterprise_input(idea: Idea) -> EnterpriseInput:
     return EnterpriseInput(
         enterprise_name=idea.enterprise_name or "",
@@ -345,6 +332,49 @@ def enterprise_input(idea: Idea) -> EnterpriseInput:
 
 
 ENTERPRISE_FIELDS = [f.name for f in fields(EnterpriseInput)]
+
+
+# --- the stage forms of the idea page ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StageForm:
+    """A form of stage data on the staff idea page: the fields it posts, and what turns their
+    values into the idea's columns (raising Invalid with a message per field)."""
+
+    fields: tuple[str, ...]
+    changes: Callable[[Idea, Mapping[str, str]], dict[str, Any]]
+
+
+# Form name (its section's anchor and its « saved » notice) → the form.
+STAGE_FORMS: dict[str, StageForm] = {
+    "study": StageForm(("study_notes", "verdict"), _study_changes),
+    "call": StageForm(("carrier_call",), _call_changes),
+    "carrier": StageForm(("carrier_name",), _carrier_changes),
+    "enterprise": StageForm(
+        tuple(ENTERPRISE_FIELDS),
+        lambda idea, values: validate_enterprise(EnterpriseInput(**values)),
+    ),
+}
+
+# How much of each posted field is read: twice a long text's limit, so that one too long is
+# refused with its message rather than cut without a word.
+FIELD_READ_LIMITS: dict[str, int] = {
+    "study_notes": STUDY_NOTES_MAX * 2,
+    "verdict": 40,
+    "carrier_call": CARRIER_CALL_MAX * 2,
+    "carrier_name": 1000,
+    **dict.fromkeys(ENTERPRISE_FIELDS, 1000),
+}
+
+
+def save_stage_form(
+    session: Session, actor: User | None, idea_id: int, form: str, values: Mapping[str, str]
+) -> Idea:
+    """Saves one stage form (a key of STAGE_FORMS) from the values posted: load → authorise →
+    validate → one audited write of the columns that changed."""
+    actor, idea = _load(session, actor, idea_id)
+    return _save(session, actor, idea, STAGE_FORMS[form].changes(idea, values))
 
 
 # --- launching: the milestone checklist --------------------------------------------------------

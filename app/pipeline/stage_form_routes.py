@@ -8,10 +8,13 @@ section or the page again with the errors (422).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlmodel import Session
+from starlette.datastructures import FormData
 
 from app.accounts.deps import require_role
 from app.accounts.models import Role, User
@@ -25,59 +28,32 @@ router = APIRouter(prefix="/moderation", dependencies=[Depends(require_role(Role
 Staff = Annotated[User, Depends(require_role(Role.staff))]
 
 
-@router.post("/ideas/{idea_id}/study")
-async def save_study(request: Request, session: SessionDep, user: Staff, idea_id: int) -> Response:
-    form = await request.form()
+def _save_stage_form(
+    request: Request, session: Session, user: User, idea_id: int, name: str, form: FormData
+) -> Response:
     submitted = {
-        "study_notes": form_text(form, "study_notes", stage_data.STUDY_NOTES_MAX * 2),
-        "verdict": form_text(form, "verdict", 40),
+        field: form_text(form, field, stage_data.FIELD_READ_LIMITS[field])
+        for field in stage_data.STAGE_FORMS[name].fields
     }
     try:
-        stage_data.update_study(session, user, idea_id, **submitted)
+        stage_data.save_stage_form(session, user, idea_id, name, submitted)
     except Invalid as exc:
-        return refused_page(request, session, user, idea_id, "study", exc, submitted)
-    return saved_redirect(idea_id, "study", "study")
+        return refused_page(request, session, user, idea_id, name, exc, submitted)
+    return saved_redirect(idea_id, name, name)
 
 
-@router.post("/ideas/{idea_id}/call")
-async def save_call(request: Request, session: SessionDep, user: Staff, idea_id: int) -> Response:
-    form = await request.form()
-    submitted = {"carrier_call": form_text(form, "carrier_call", stage_data.CARRIER_CALL_MAX * 2)}
-    try:
-        stage_data.update_call(session, user, idea_id, **submitted)
-    except Invalid as exc:
-        return refused_page(request, session, user, idea_id, "call", exc, submitted)
-    return saved_redirect(idea_id, "call", "call")
+def _stage_form_route(name: str) -> Callable[..., Awaitable[Response]]:
+    async def save(request: Request, session: SessionDep, user: Staff, idea_id: int) -> Response:
+        return _save_stage_form(request, session, user, idea_id, name, await request.form())
+
+    save.__name__ = save.__qualname__ = f"save_{name}"
+    return save
 
 
-@router.post("/ideas/{idea_id}/carrier")
-async def save_carrier(
-    request: Request, session: SessionDep, user: Staff, idea_id: int
-) -> Response:
-    """A carrier who did not apply, typed by name; one who applied is retained from the
-    applications list (« Retenir ce porteur », app/pipeline/application_routes.py)."""
-    form = await request.form()
-    submitted = {"carrier_name": form_text(form, "carrier_name", 1000)}
-    try:
-        stage_data.update_carrier(session, user, idea_id, **submitted)
-    except Invalid as exc:
-        return refused_page(request, session, user, idea_id, "carrier", exc, submitted)
-    return saved_redirect(idea_id, "carrier", "carrier")
-
-
-@router.post("/ideas/{idea_id}/enterprise")
-async def save_enterprise(
-    request: Request, session: SessionDep, user: Staff, idea_id: int
-) -> Response:
-    form = await request.form()
-    submitted = {name: form_text(form, name, 1000) for name in stage_data.ENTERPRISE_FIELDS}
-    try:
-        stage_data.update_enterprise(
-            session, user, idea_id, stage_data.EnterpriseInput(**submitted)
-        )
-    except Invalid as exc:
-        return refused_page(request, session, user, idea_id, "enterprise", exc, submitted)
-    return saved_redirect(idea_id, "enterprise", "enterprise")
+# POST /moderation/ideas/{idea_id}/study, /call, /carrier, /enterprise. A carrier who applied is
+# retained from the applications list instead (app/pipeline/application_routes.py).
+for _name in stage_data.STAGE_FORMS:
+    router.add_api_route(f"/ideas/{{idea_id}}/{_name}", _stage_form_route(_name), methods=["POST"])
 
 
 @router.post("/ideas/{idea_id}/milestones")

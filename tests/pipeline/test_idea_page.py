@@ -458,7 +458,7 @@ def test_a_typed_carrier_does_not_replace_one_retained_on_an_application(
     assert "changez d'abord le statut de sa candidature" in error
     assert _written(session, calling) == before
     with pytest.raises(Invalid):
-        stage_data.update_carrier(session, staff, calling.id, carrier_name="")
+        stage_data.save_stage_form(session, staff, calling.id, "carrier", {"carrier_name": ""})
 
 
 def test_a_form_without_its_token_is_refused(client, session, staff, calling):

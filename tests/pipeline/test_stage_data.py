@@ -99,6 +99,49 @@ GOOD = {
 }
 
 
+STAGE_SAMPLES = {
+    "study": {"study_notes": "Demande forte", "verdict": "viable"},
+    "call": {"carrier_call": "Une structure d'insertion"},
+    "carrier": {"carrier_name": "Emmaüs Connect"},
+    "enterprise": GOOD,
+}
+
+
+def test_each_stage_form_of_the_table_saves_its_fields_once_audited(client, session, idea):
+    assert set(STAGE_SAMPLES) == set(stage_data.STAGE_FORMS)
+    for name, values in STAGE_SAMPLES.items():
+        response = post_form(client, f"/moderation/ideas/{idea.id}/{name}", values)
+        assert response.status_code == 303, name
+        assert response.headers["location"] == f"/moderation/ideas/{idea.id}?saved={name}#{name}"
+    saved = fresh(session).get(Idea, idea.id)
+    assert (saved.study_notes, saved.verdict) == ("Demande forte", "viable")
+    assert (saved.carrier_call, saved.carrier_name) == (
+        "Une structure d'insertion",
+        "Emmaüs Connect",
+    )
+    assert saved.enterprise_name == "Club services 33"
+    assert [set(entry.after) for entry in _updates(session)] == [
+        set(form.fields) for form in stage_data.STAGE_FORMS.values()
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "limit"),
+    [
+        ("study", "study_notes", stage_data.STUDY_NOTES_MAX),
+        ("call", "carrier_call", stage_data.CARRIER_CALL_MAX),
+    ],
+)
+def test_a_text_over_its_limit_is_refused_with_its_message_not_cut(
+    client, session, idea, name, field, limit
+):
+    response = post_form(client, f"/moderation/ideas/{idea.id}/{name}", {field: "x" * (limit + 1)})
+    assert response.status_code == 422
+    assert "caractères" in _errors(response)[field]  # the limit said, not the text cut
+    assert getattr(fresh(session).get(Idea, idea.id), field) == ""
+    assert _updates(session) == []
+
+
 def test_the_enterprise_is_saved(client, session, idea):
     response = post_form(client, f"/moderation/ideas/{idea.id}/enterprise", GOOD)
     assert response.status_code == 303
@@ -141,17 +184,21 @@ def test_bad_enterprise_data_is_refused_next_to_its_field(client, session, idea,
 
 
 def test_the_data_that_let_an_idea_in_cannot_be_emptied_afterwards(session, staff, idea):
-    stage_data.update_study(session, staff, idea.id, study_notes="ok", verdict="viable")
-    stage_data.update_call(session, staff, idea.id, carrier_call="Profil")
-    stage_data.update_carrier(session, staff, idea.id, carrier_name="Elise")
+    stage_data.save_stage_form(
+        session, staff, idea.id, "study", {"study_notes": "ok", "verdict": "viable"}
+    )
+    stage_data.save_stage_form(session, staff, idea.id, "call", {"carrier_call": "Profil"})
+    stage_data.save_stage_form(session, staff, idea.id, "carrier", {"carrier_name": "Elise"})
     for stage in ("studying", "seeking_carrier"):
         idea = service.move_idea(session, staff, idea.id, stage, seen_stage=idea.stage)
     with pytest.raises(Exception) as caught:
-        stage_data.update_study(session, staff, idea.id, study_notes="ok", verdict="not_viable")
+        stage_data.save_stage_form(
+            session, staff, idea.id, "study", {"study_notes": "ok", "verdict": "not_viable"}
+        )
     assert "verdict" in caught.value.errors  # type: ignore[attr-defined]
     session.rollback()
     # What the stage does not need yet stays free: the carrier may still change or go.
-    stage_data.update_carrier(session, staff, idea.id, carrier_name="")
+    stage_data.save_stage_form(session, staff, idea.id, "carrier", {"carrier_name": ""})
     assert fresh(session).get(Idea, idea.id).verdict == "viable"
 
 
