@@ -68,7 +68,7 @@ NEED_STATUS_LABELS = {
 }
 
 # The reasons a moderator gives for refusing or hiding a need or a comment, told to its author
-# (app/moderation/service.py); the need page offers them to moderators.
+# (app/moderation/decisions.py); the need page offers them to moderators.
 MODERATION_REASONS = {
     "spam": N_("Publicité ou spam"),
     "abusive": N_("Propos injurieux ou irrespectueux"),
@@ -233,6 +233,14 @@ class CommentStatus(StrEnum):
     published = "published"
     pending = "pending"
     hidden = "hidden"
+
+
+# What the moderation team reads for each status of a comment (its need's file, an account).
+COMMENT_STATUS_LABELS = {
+    CommentStatus.published.value: N_("Publié"),
+    CommentStatus.pending.value: N_("En attente"),
+    CommentStatus.hidden.value: N_("Masqué"),
+}
 
 
 class Comment(SQLModel, table=True):

@@ -14,8 +14,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.accounts.deps import require_role
 from app.accounts.models import Role, User
+from app.accounts.permissions import can_change_role
+from app.board.models import COMMENT_STATUS_LABELS
 from app.board.report_routes import REASONS as REPORT_REASONS
-from app.moderation import accounts
+from app.moderation import account_file, accounts
+from app.moderation.permissions import can_moderate_account, can_see_emails
 from app.web.deps import SessionDep
 from app.web.errors import Conflict, Invalid
 from app.web.i18n import gettext as _
@@ -39,16 +42,16 @@ NOTICES = {
 }
 
 
-def _filters(params: dict[str, str]) -> tuple[accounts.AccountFilters, dict[str, str]]:
+def _filters(params: dict[str, str]) -> tuple[account_file.AccountFilters, dict[str, str]]:
     errors: dict[str, str] = {}
-    filters = accounts.AccountFilters(q=params.get("q", "")[:100])
+    filters = account_file.AccountFilters(q=params.get("q", "")[:100])
     role = params.get("role", "")
     if role and role not in accounts.ROLE_LABELS:
         errors["role"] = _("Choisissez un rôle dans la liste.")
     else:
         filters.role = role
     blocked = params.get("blocked", "")
-    if blocked not in accounts.BLOCKED_FILTERS:
+    if blocked not in account_file.BLOCKED_FILTERS:
         errors["blocked"] = _("Choisissez « bloqués », « non bloqués » ou « tous ».")
     else:
         filters.blocked = blocked
@@ -60,7 +63,9 @@ def _filters(params: dict[str, str]) -> tuple[accounts.AccountFilters, dict[str,
 def account_list(request: Request, session: SessionDep, user: Moderator) -> Response:
     params = dict(request.query_params)
     filters, errors = _filters(params)
-    rows, has_next = accounts.search_accounts(session, user, filters) if not errors else ([], False)
+    rows, has_next = (
+        account_file.search_accounts(session, user, filters) if not errors else ([], False)
+    )
     query: dict[str, Any] = {k: v for k, v in params.items() if k != "page" and v}
     return render(
         request,
@@ -73,7 +78,7 @@ def account_list(request: Request, session: SessionDep, user: Moderator) -> Resp
             "errors": errors,
             "query": query,
             "roles": accounts.ROLE_LABELS,
-            "show_email": accounts.can_see_emails(user),
+            "show_email": can_see_emails(user),
             "section": "accounts",
         },
         status_code=400 if errors else 200,
@@ -92,7 +97,7 @@ def _account_page(
     notice_error: bool = False,
     status_code: int = 200,
 ) -> Response:
-    detail = accounts.account_detail(session, viewer, user_id)
+    detail = account_file.account_detail(session, viewer, user_id)
     return render(
         request,
         "moderation/account.html",
@@ -101,13 +106,13 @@ def _account_page(
             "account": detail.user,
             "blocked": detail.user.is_blocked(),
             "last_blocked_day": accounts.last_blocked_day(detail.user),
-            "can_act": accounts.can_moderate_account(viewer, detail.user),
-            "can_change_role": accounts.can_change_role(viewer),
-            "show_email": accounts.can_see_emails(viewer),
+            "can_act": can_moderate_account(viewer, detail.user),
+            "can_change_role": can_change_role(viewer, detail.user),
+            "show_email": can_see_emails(viewer),
             "roles": accounts.ROLE_LABELS,
-            "need_statuses": accounts.NEED_STATUS_LABELS,
-            "comment_statuses": accounts.COMMENT_STATUS_LABELS,
-            "report_statuses": accounts.REPORT_STATUS_LABELS,
+            "need_statuses": account_file.NEED_STATUS_LABELS,
+            "comment_statuses": COMMENT_STATUS_LABELS,
+            "report_statuses": account_file.REPORT_STATUS_LABELS,
             "report_reasons": {reason.value: label for reason, label in REPORT_REASONS},
             "today": accounts.today_in_paris().isoformat(),
             "errors": errors or {},

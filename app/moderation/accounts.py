@@ -15,33 +15,31 @@ End date: the form asks for a day (AAAA-MM-JJ); the block lasts until the end of
 Europe/Paris (the fabrique's time), stored in UTC as midnight Paris time the next day.
 
 Who may act: moderators block, unblock, trust and untrust residents; only admins act on team
-members (moderator, staff, admin) and change roles; nobody blocks themselves; the last active
-admin can never be demoted. Every action: load → authorise → validate → execute → audit (same
-transaction) → notify the person (in-app, and by e-mail per their preference) → commit.
+members (moderator, staff, admin) and change roles; nobody blocks themselves nor changes their
+own role; the last active admin can never be demoted. Every action: load → authorise →
+validate → execute → audit (same transaction) → notify the person (in-app, and by e-mail per
+their preference) → commit.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
-from app.board.models import Comment, Need, Report
+from app.accounts.permissions import can_change_role
 from app.core import audit
-from app.core.audit import AuditEntry
 from app.core.db import utcnow
 from app.core.settings import Settings
+from app.moderation.permissions import is_active_moderator
 from app.web.errors import Conflict, Forbidden, Invalid, NotFound
 from app.web.i18n import format_date
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
 from app.web.params import is_valid_id
-from app.web.urls import need_url
 
 if TYPE_CHECKING:
     from app.board.notifications import Message
@@ -60,29 +58,7 @@ ROLE_LABELS = {
 }
 
 
-# --- who may do what (small functions, tested without HTTP) ----------------------------------
-
-
-def is_active_moderator(user: User | None) -> bool:
-    return user is not None and user.has_role(Role.moderator) and not user.is_blocked()
-
-
-def can_see_emails(viewer: User) -> bool:
-    # Data minimisation: moderators judge what people write, under their public name; they
-    # never need an e-mail address. Staff and admins do (contacting carriers, support).
-    return viewer.has_role(Role.staff)
-
-
-def can_moderate_account(actor: User, target: User) -> bool:
-    """Block, unblock, trust, untrust: an active moderator, on a resident; only an admin acts
-    on a team member; nobody on themselves."""
-    if not is_active_moderator(actor) or actor.id == target.id:
-        return False
-    return not target.has_role(Role.moderator) or actor.has_role(Role.admin)
-
-
-def can_change_role(actor: User) -> bool:
-    return is_active_moderator(actor) and actor.has_role(Role.admin)
+# --- who may do what: app/moderation/permissions.py --------------------------------------------
 
 
 def _ensure_can_moderate(actor: User, target: User) -> None:
@@ -344,11 +320,14 @@ def set_trust(session: Session, moderator: User, user_id: int, *, trusted: bool)
 def change_role(
     session: Session, admin: User, user_id: int, new_role: str, *, note: str = ""
 ) -> User:
-    """An admin gives an account another role. The last active admin cannot be demoted (not
-    even by themselves), so the site always keeps someone able to manage it. Commits."""
-    if not can_change_role(admin):
-        raise Forbidden(_("Seul·e un·e administrateur·rice peut changer un rôle."))
+    """An admin gives another account another role (never their own: another admin changes
+    it for them), and the last active admin cannot be demoted, so the site always keeps someone
+    able to manage it. Commits."""
     user = get_account(session, user_id)
+    if not can_change_role(admin, user):
+        if admin.id == user.id and admin.has_role(Role.admin):
+            raise Forbidden(_("Vous ne pouvez pas agir sur votre propre compte ici."))
+        raise Forbidden(_("Seul·e un·e administrateur·rice peut changer un rôle."))
     if new_role not in ROLE_LABELS:
         raise Invalid({"role": _("Choisissez un rôle dans la liste.")})
     note, error = _clean_reason(note, required=False, maximum=NOTE_MAX)
@@ -391,239 +370,3 @@ def change_role(
     )
     session.commit()
     return user
-
-
-# --- search ----------------------------------------------------------------------------------
-
-
-BLOCKED_FILTERS = ("", "yes", "no")
-
-
-@dataclass
-class AccountFilters:
-    q: str = ""
-    role: str = ""
-    blocked: str = ""  # "yes": blocked now; "no": not blocked now
-    page: int = 1
-
-
-@dataclass
-class AccountRow:
-    user: User
-    needs: int
-    comments: int
-
-    @property
-    def blocked(self) -> bool:
-        return self.user.is_blocked()
-
-
-def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _blocked_now(now: datetime) -> Any:
-    return (User.blocked_at.is_not(None)) & (  # type: ignore[union-attr]
-        User.blocked_until.is_(None) | (User.blocked_until > now)  # type: ignore[union-attr,operator]
-    )
-
-
-def search_accounts(
-    session: Session, viewer: User, filters: AccountFilters
-) -> tuple[list[AccountRow], bool]:
-    """Accounts matching the filters, newest first, a page at a time (with whether another
-    page follows). The name matches for everyone; the e-mail only for staff and admins."""
-    needs = (
-        select(func.count(Need.id))
-        .where(Need.author_id == User.id)
-        .correlate(User)
-        .scalar_subquery()  # type: ignore[arg-type]
-    )
-    comments = (
-        select(func.count(Comment.id))  # type: ignore[arg-type]
-        .where(Comment.author_id == User.id)
-        .correlate(User)
-        .scalar_subquery()
-    )
-    statement = select(User, needs, comments)
-    # Control characters (NUL, which PostgreSQL refuses) can be in no name or address.
-    q = " ".join("".join(c for c in filters.q if c.isprintable()).split())[:100]
-    if q:
-        pattern = _like(q)
-        matches = [func.lower(User.display_name).like(pattern, escape="\\")]
-        if can_see_emails(viewer):
-            matches.append(func.lower(User.email).like(pattern, escape="\\"))
-        statement = statement.where(or_(*matches))
-    if filters.role:
-        statement = statement.where(User.role == filters.role)
-    now = utcnow()
-    if filters.blocked == "yes":
-        statement = statement.where(_blocked_now(now))
-    elif filters.blocked == "no":
-        statement = statement.where(~_blocked_now(now))
-    statement = (
-        statement.order_by(User.created_at.desc(), User.id.desc())  # type: ignore[union-attr,attr-defined]
-        .offset((filters.page - 1) * PER_PAGE)
-        .limit(PER_PAGE + 1)
-    )
-    rows = [AccountRow(user, n, c) for user, n, c in session.exec(statement)]
-    return rows[:PER_PAGE], len(rows) > PER_PAGE
-
-
-# --- one account's page ----------------------------------------------------------------------
-
-
-@dataclass
-class ReportLine:
-    report: Report
-    reporter: User | None
-    label: str  # what was reported, in words
-    url: str | None
-
-
-@dataclass
-class AccountDetail:
-    user: User
-    needs: list[Need]
-    needs_total: int
-    comments: list[tuple[Comment, Need]]
-    comments_total: int
-    reports_made: list[ReportLine]
-    reports_received: list[ReportLine]
-    audit_entries: list[AuditEntry]
-
-
-def _count(session: Session, statement: Any) -> int:
-    return session.exec(select(func.count()).select_from(statement.subquery())).one()
-
-
-def _report_lines(session: Session, reports: list[Report]) -> list[ReportLine]:
-    """Each report with its reporter and a link to what it is about (three lookups)."""
-    need_ids = {r.target_id for r in reports if r.target_kind == "need"}
-    comment_ids = {r.target_id for r in reports if r.target_kind == "comment"}
-    user_ids = {r.target_id for r in reports if r.target_kind == "user"}
-    user_ids |= {r.reporter_id for r in reports}
-    comments_ = (
-        {c.id: c for c in session.exec(select(Comment).where(Comment.id.in_(comment_ids)))}  # type: ignore[union-attr]
-        if comment_ids
-        else {}
-    )
-    need_ids |= {c.need_id for c in comments_.values()}
-    needs = (
-        {n.id: n for n in session.exec(select(Need).where(Need.id.in_(need_ids)))}  # type: ignore[union-attr]
-        if need_ids
-        else {}
-    )
-    users = (
-        {u.id: u for u in session.exec(select(User).where(User.id.in_(user_ids)))}  # type: ignore[union-attr]
-        if user_ids
-        else {}
-    )
-    lines = []
-    for report in reports:
-        label, url = _("élément supprimé"), None
-        if report.target_kind == "need" and report.target_id in needs:
-            need = needs[report.target_id]
-            label = _("le besoin « %(title)s »", title=need.title)
-            url = need_url(need)
-        elif report.target_kind == "comment" and report.target_id in comments_:
-            comment = comments_[report.target_id]
-            need = needs.get(comment.need_id)
-            label = _("un commentaire sur « %(title)s »", title=need.title if need else "?")
-            url = f"{need_url(need)}#comment-{comment.id}" if need else None
-        elif report.target_kind == "user" and report.target_id in users:
-            target = users[report.target_id]
-            label = _("le compte %(name)s", name=target.display_name)
-            url = f"/moderation/accounts/{target.id}"
-        lines.append(ReportLine(report, users.get(report.reporter_id), label, url))
-    return lines
-
-
-def account_detail(session: Session, viewer: User, user_id: int) -> AccountDetail:
-    """Everything a moderator needs to judge an account: its content in every status, the
-    reports it made and received (on it and on its content), and the log of decisions on it
-    and on its content."""
-    if not is_active_moderator(viewer):
-        raise Forbidden()
-    user = get_account(session, user_id)
-    needs_q = select(Need).where(Need.author_id == user.id)
-    needs = list(
-        session.exec(needs_q.order_by(Need.created_at.desc(), Need.id.desc()).limit(DETAIL_LIMIT))  # type: ignore[attr-defined,union-attr]
-    )
-    comments_q = select(Comment, Need).join(Need, Need.id == Comment.need_id)  # type: ignore[arg-type]
-    comments_q = comments_q.where(Comment.author_id == user.id)
-    comments = [
-        (c, n)
-        for c, n in session.exec(
-            comments_q.order_by(Comment.created_at.desc(), Comment.id.desc()).limit(DETAIL_LIMIT)  # type: ignore[attr-defined,union-attr]
-        )
-    ]
-    own_needs = select(Need.id).where(Need.author_id == user.id)
-    own_comments = select(Comment.id).where(Comment.author_id == user.id)
-    made = list(
-        session.exec(
-            select(Report)
-            .where(Report.reporter_id == user.id)
-            .order_by(Report.created_at.desc(), Report.id.desc())  # type: ignore[attr-defined,union-attr]
-            .limit(DETAIL_LIMIT)
-        )
-    )
-    received = list(
-        session.exec(
-            select(Report)
-            .where(
-                or_(
-                    (Report.target_kind == "user") & (Report.target_id == user.id),
-                    (Report.target_kind == "need") & Report.target_id.in_(own_needs),  # type: ignore[attr-defined]
-                    (Report.target_kind == "comment") & Report.target_id.in_(own_comments),  # type: ignore[attr-defined]
-                )
-            )
-            .order_by(Report.created_at.desc(), Report.id.desc())  # type: ignore[attr-defined,union-attr]
-            .limit(DETAIL_LIMIT)
-        )
-    )
-    entries = list(
-        session.exec(
-            select(AuditEntry)
-            .where(
-                or_(
-                    (AuditEntry.target_kind == "user") & (AuditEntry.target_id == user.id),
-                    (AuditEntry.target_kind == "need") & AuditEntry.target_id.in_(own_needs),  # type: ignore[union-attr]
-                    (AuditEntry.target_kind == "comment") & AuditEntry.target_id.in_(own_comments),  # type: ignore[union-attr]
-                )
-            )
-            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())  # type: ignore[attr-defined,union-attr]
-            .limit(DETAIL_LIMIT)
-        )
-    )
-    return AccountDetail(
-        user=user,
-        needs=needs,
-        needs_total=_count(session, needs_q),
-        comments=comments,
-        comments_total=_count(session, select(Comment.id).where(Comment.author_id == user.id)),
-        reports_made=_report_lines(session, made),
-        reports_received=_report_lines(session, received),
-        audit_entries=entries,
-    )
-
-
-NEED_STATUS_LABELS = {
-    "pending": N_("En attente"),
-    "published": N_("Publié"),
-    "hidden": N_("Masqué"),
-    "rejected": N_("Refusé"),
-    "covered": N_("Déjà couvert"),
-    "merged": N_("Fusionné"),
-}
-COMMENT_STATUS_LABELS = {
-    "published": N_("Publié"),
-    "pending": N_("En attente"),
-    "hidden": N_("Masqué"),
-}
-REPORT_STATUS_LABELS = {
-    "open": N_("Ouvert"),
-    "dismissed": N_("Écarté"),
-    "actioned": N_("Suivi d'une décision"),
-}

@@ -13,8 +13,17 @@ from app.accounts.models import User
 from app.board.models import Comment, Notification, Report
 from app.core.audit import AuditEntry
 from app.core.db import utcnow
-from app.moderation import accounts
-from tests.factories import form_errors, fresh, login_as, make_need, make_user, page_text, post_form
+from app.moderation import account_file, accounts
+from tests.factories import (
+    form_errors,
+    fresh,
+    login_as,
+    make_need,
+    make_user,
+    page_text,
+    post_form,
+    submit_form,
+)
 
 
 def _count(session, model, *where) -> int:  # type: ignore[no-untyped-def]
@@ -416,42 +425,74 @@ def test_an_unknown_or_unchanged_role_is_refused_beside_the_field(client, sessio
     assert _count(session, AuditEntry) == 0
 
 
-def test_the_last_admin_cannot_demote_themselves(client, session, admin):
+def _role_form_on(html: str, user: User) -> bool:
+    action = f"/moderation/accounts/{user.id}/role"
+    return any(f.attributes.get("action") == action for f in LexborHTMLParser(html).css("form"))
+
+
+def test_an_admin_has_no_role_form_on_their_own_page_and_cannot_post_one(client, session, admin):
+    make_user(session, role="admin")  # even when another admin would remain
+    page = client.get(f"/moderation/accounts/{admin.id}")
+    assert page.status_code == 200 and not _role_form_on(page.text, admin)
+
     response = post_form(client, f"/moderation/accounts/{admin.id}/role", {"role": "staff"})
-    assert response.status_code == 409
-    assert "dernier compte administrateur" in page_text(response.text)
+
+    assert response.status_code == 403
     assert _reload(session, admin).role == "admin" and _count(session, AuditEntry) == 0
 
 
-def test_a_blocked_admin_does_not_count_as_the_other_admin(client, session, admin):
-    other = make_user(session, role="admin")
-    other.blocked_at = utcnow()
-    session.add(other)
-    session.commit()
-    response = post_form(client, f"/moderation/accounts/{admin.id}/role", {"role": "resident"})
-    assert response.status_code == 409
-    assert _reload(session, admin).role == "admin"
+def test_another_admin_changes_an_admins_role_through_the_page_form(client, session, admin):
+    other = make_user(session, role="admin", display_name="Admin Bea")
+    page = f"/moderation/accounts/{other.id}"
 
+    response = submit_form(
+        client, page, f"{page}/role", {"role": "staff", "note": "Passe à l'équipe"}
+    )
 
-def test_an_admin_may_step_down_when_another_admin_remains(client, session, admin):
-    make_user(session, role="admin")
-    response = post_form(client, f"/moderation/accounts/{admin.id}/role", {"role": "staff"})
     assert response.status_code == 303
-    assert _reload(session, admin).role == "staff"
-    # Now staff: the admin-only action is refused.
-    assert client.get(f"/moderation/accounts/{admin.id}").status_code == 200
-    response = post_form(client, f"/moderation/accounts/{admin.id}/role", {"role": "admin"})
-    assert response.status_code == 403
-    assert _reload(session, admin).role == "staff"
+    assert _reload(session, other).role == "staff"
+    (entry,) = _entries(session, "user.role")
+    assert (entry.actor_id, entry.before, entry.after) == (
+        admin.id,
+        {"role": "admin"},
+        {"role": "staff"},
+    )
+    # Now staff, the demoted admin cannot give the role back to themselves.
+    login_as(client, other, session)
+    assert not _role_form_on(client.get(page).text, other)
+    response = post_form(client, f"{page}/role", {"role": "admin"})
+    assert response.status_code == 403 and _reload(session, other).role == "staff"
+
+
+def test_the_role_form_as_rendered_sends_the_account_its_current_role(client, session, admin):
+    other = make_user(session, role="moderator")
+    page = f"/moderation/accounts/{other.id}"
+
+    response = submit_form(client, page, f"{page}/role")  # sent untouched: nothing to change
+
+    assert response.status_code == 422
+    assert "déjà ce rôle" in _field_error(response.text, "role", "role")
+
+
+def test_two_admins_demoting_each_other_keep_the_last_one(session):
+    from app.web.errors import Conflict
+
+    first = make_user(session, role="admin")
+    second = make_user(session, role="admin")
+    # The second admin acts from a page read before the first demoted them.
+    second_as_seen = User(id=second.id, email=second.email, display_name="B", role="admin")
+    accounts.change_role(session, first, second.id, "staff")
+
+    with pytest.raises(Conflict):
+        accounts.change_role(session, second_as_seen, first.id, "staff")
+    session.rollback()
+    assert _reload(session, first).role == "admin"
 
 
 def test_only_admins_see_the_role_form(client, session, moderator, resident):
-    assert "/role" not in client.get(f"/moderation/accounts/{resident.id}").text
+    assert not _role_form_on(client.get(f"/moderation/accounts/{resident.id}").text, resident)
     login_as(client, make_user(session, role="admin"), session)
-    assert (
-        f"/moderation/accounts/{resident.id}/role"
-        in client.get(f"/moderation/accounts/{resident.id}").text
-    )
+    assert _role_form_on(client.get(f"/moderation/accounts/{resident.id}").text, resident)
 
 
 # --- the service checks who acts, not only the route ----------------------------------------------
@@ -471,7 +512,7 @@ def test_the_services_refuse_residents_and_blocked_moderators(session, resident)
         with pytest.raises(Forbidden):
             accounts.unblock_account(session, actor, target.id)
         with pytest.raises(Forbidden):
-            accounts.account_detail(session, actor, target.id)
+            account_file.account_detail(session, actor, target.id)
     staff = make_user(session, role="staff")
     with pytest.raises(Forbidden):
         accounts.change_role(session, staff, target.id, "admin")
