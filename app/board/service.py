@@ -213,9 +213,7 @@ def create_need(
 
     author = ensure_can_participate(author)
     if submission_key:
-        existing = session.exec(
-            select(Need).where(Need.submission_key == submission_key, Need.author_id == author.id)
-        ).first()
+        existing = need_by_key(session, submission_key, author_id=author.id)
         if existing is not None:
             return existing
     title, body, theme, territory = validate_need(session, data)
@@ -227,9 +225,66 @@ def create_need(
         status = NeedStatus.pending
     else:
         status = initial_status(session, author, mode or config.moderation_mode)
+    need, created = insert_need(
+        session,
+        title,
+        body,
+        theme,
+        territory,
+        status=status.value,
+        submission_key=submission_key,
+        author_id=author.id,
+    )
+    if not created:
+        return need
+    add_support(session, need, author, concern="has_need", commit=False)
+    add_follow(session, need.id, author.id)  # type: ignore[arg-type]
+    if blocked:
+        audit_hold(session, "need", need.id, blocked)
+    events.announce(session, NeedPublished(need))
+    session.commit()
+    session.refresh(need)
+    return need
+
+
+def need_by_key(
+    session: Session,
+    submission_key: str,
+    *,
+    author_id: int | None = None,
+    recorded_by_id: int | None = None,
+) -> Need | None:
+    """The need a form (its submission key) already created for this person: the author who
+    posted it, or the staff member who recorded it."""
+    owner = (
+        Need.recorded_by_id == recorded_by_id
+        if recorded_by_id is not None
+        else Need.author_id == author_id
+    )
+    return session.exec(select(Need).where(Need.submission_key == submission_key, owner)).first()
+
+
+def insert_need(
+    session: Session,
+    title: str,
+    body: str,
+    theme: Theme | None,
+    territory: Territory | None,
+    *,
+    status: str,
+    submission_key: str | None,
+    author_id: int | None,
+    recorded_by_id: int | None = None,
+    **provenance: Any,
+) -> tuple[Need, bool]:
+    """Writes a validated need's row (its HTML and excerpt computed once, here) and flushes it:
+    (the need, True). The same form sent twice at once gives the need the other request
+    created, (it, False); a form key that is someone else's is a Conflict. `provenance`: the
+    source columns of a need recorded by staff (Need.source, source_event…)."""
     now = utcnow()
     need = Need(
-        author_id=author.id,
+        author_id=author_id,
+        recorded_by_id=recorded_by_id,
         title=title,
         slug=slugify(title),
         body=body,
@@ -237,10 +292,11 @@ def create_need(
         excerpt=excerpt(body),
         theme_id=theme.id if theme else None,
         territory_id=territory.id if territory else None,
-        status=status.value,
+        status=status,
         created_at=now,
         updated_at=now,
         submission_key=submission_key or None,
+        **provenance,
     )
     session.add(need)
     try:
@@ -250,23 +306,16 @@ def create_need(
         session.rollback()
         if not submission_key:
             raise
-        existing = session.exec(
-            select(Need).where(Need.submission_key == submission_key, Need.author_id == author.id)
-        ).first()
+        existing = need_by_key(
+            session, submission_key, author_id=author_id, recorded_by_id=recorded_by_id
+        )
         if existing is None:
             # Someone else's key (never a random collision): never hand their need back.
             raise Conflict(
                 _("Ce formulaire a déjà servi. Rechargez la page et recommencez.")
             ) from None
-        return existing
-    add_support(session, need, author, concern="has_need", commit=False)
-    add_follow(session, need.id, author.id)  # type: ignore[arg-type]
-    if blocked:
-        audit_hold(session, "need", need.id, blocked)
-    events.announce(session, NeedPublished(need))
-    session.commit()
-    session.refresh(need)
-    return need
+        return existing, False
+    return need, True
 
 
 def others_engaged(session: Session, need: Need) -> bool:

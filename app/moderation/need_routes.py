@@ -13,8 +13,17 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.accounts.deps import require_role
 from app.accounts.models import Role, User
-from app.board.models import MODERATION_REASONS, Comment, Need
-from app.moderation import needs, qualification
+from app.board.models import COMMENT_STATUS_LABELS, MODERATION_REASONS, Comment, Need
+from app.moderation import needs, qualification, revisions
+from app.moderation.merge import (
+    likely_duplicates,
+    load_merge,
+    merge_needs,
+    merge_plan,
+    search_targets,
+    source_errors,
+)
+from app.moderation.permissions import ensure_moderator
 from app.web.deps import SessionDep
 from app.web.errors import Conflict, Invalid
 from app.web.i18n import gettext as _
@@ -60,7 +69,7 @@ def need_file_page(
             else None,
             "notice": _(NOTICES[done]) if done in NOTICES else None,
             "report_reasons": MODERATION_REASONS,
-            "comment_status_labels": needs.COMMENT_STATUS_LABELS,
+            "comment_status_labels": COMMENT_STATUS_LABELS,
             "section": "need",
         },
     )
@@ -120,7 +129,7 @@ def need_edit(
 ) -> Response:
     values = {"title": title, "body": body, "reason": reason, "seen": seen}
     try:
-        needs.edit_need_text(
+        revisions.edit_need_text(
             session, user, need_id, title=title, body=body, reason=reason, seen_updated_at=seen
         )
     except Invalid as exc:
@@ -185,7 +194,7 @@ def comment_edit(
 ) -> Response:
     values = {"body": body, "reason": reason, "seen": seen}
     try:
-        comment = needs.edit_comment_text(
+        comment = revisions.edit_comment_text(
             session, user, comment_id, body=body, reason=reason, seen_updated_at=seen
         )
     except Invalid as exc:
@@ -223,22 +232,20 @@ def _merge_page(
     source = needs.get_need(session, need_id)
     errors = dict(errors or {})
     target = plan = None
-    source_error = needs.source_errors(source)
+    source_error = source_errors(source)
     if source_error:
         errors.update(source_error)
     elif into and not {"into", "source"} & errors.keys():
         try:
-            source, target = needs.load_merge(session, user, need_id, into)
-            plan = needs.merge_plan(session, source, target)
+            source, target = load_merge(session, user, need_id, into)
+            plan = merge_plan(session, source, target)
         except Invalid as exc:
             errors.update(exc.errors)
     if errors and status_code == 200:
         status_code = 422
-    results = needs.search_targets(session, source, query) if query and not source_error else []
+    results = search_targets(session, source, query) if query and not source_error else []
     likely = (
-        needs.likely_duplicates(session, source)
-        if not query and not into and not source_error
-        else []
+        likely_duplicates(session, source) if not query and not into and not source_error else []
     )
     return render(
         request,
@@ -266,7 +273,7 @@ def _merge_page(
 
 @router.get("/needs/{need_id}/merge")
 def merge_form(request: Request, session: SessionDep, user: Moderator, need_id: int) -> Response:
-    needs.ensure_moderator(user)
+    ensure_moderator(user)
     params: dict[str, Any] = request.query_params
     return _merge_page(
         request,
@@ -289,7 +296,7 @@ def merge(
     note: FormStr = "",
 ) -> Response:
     try:
-        target = needs.merge_needs(session, user, need_id, into, seen_status=seen_status, note=note)
+        target = merge_needs(session, user, need_id, into, seen_status=seen_status, note=note)
     except Invalid as exc:
         return _merge_page(request, session, user, need_id, into=into, note=note, errors=exc.errors)
     except Conflict as exc:

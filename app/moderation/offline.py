@@ -15,7 +15,6 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.accounts.models import User
@@ -29,13 +28,11 @@ from app.board.provenance import (  # noqa: F401
     source_label,
     source_name,
 )
-from app.board.service import NeedInput, validate_need
+from app.board.service import NeedInput, insert_need, need_by_key, validate_need
 from app.core import audit, events
 from app.core.clock import local_today
-from app.core.db import utcnow
-from app.core.text import excerpt, render_markdown, slugify
 from app.moderation.permissions import ensure_can_qualify
-from app.web.errors import Conflict, Invalid
+from app.web.errors import Invalid
 from app.web.i18n import gettext as _
 
 EVENT_MAX = 120
@@ -159,45 +156,29 @@ def create_offline_need(
     two needs."""
     staff = ensure_can_qualify(user)
     if submission_key:
-        existing = _by_key(session, submission_key, staff)
+        existing = need_by_key(session, submission_key, recorded_by_id=staff.id)
         if existing is not None:
             return existing
     (title, body, theme, territory), source, event, collected, partner = validate_offline(
         session, data
     )
-    now = utcnow()
-    need = Need(
+    need, created = insert_need(
+        session,
+        title,
+        body,
+        theme,
+        territory,
+        status=NeedStatus.published.value,
+        submission_key=submission_key,
         author_id=None,
         recorded_by_id=staff.id,
-        title=title,
-        slug=slugify(title),
-        body=body,
-        body_html=render_markdown(body),
-        excerpt=excerpt(body),
-        theme_id=theme.id if theme else None,
-        territory_id=territory.id if territory else None,
-        status=NeedStatus.published.value,
         source=source,
         source_event=event or None,
         source_date=collected,
         source_partner=partner or None,
-        created_at=now,
-        updated_at=now,
-        submission_key=submission_key or None,
     )
-    session.add(need)
-    try:
-        session.flush()
-    except IntegrityError:
-        # The same form sent twice at once: the other request created it.
-        session.rollback()
-        existing = _by_key(session, submission_key, staff) if submission_key else None
-        if existing is None:
-            # Someone else's key (never a random collision): never hand their need back.
-            raise Conflict(
-                _("Ce formulaire a déjà servi. Rechargez la page et recommencez.")
-            ) from None
-        return existing
+    if not created:
+        return need
     audit.record(
         session,
         staff,
@@ -219,9 +200,3 @@ def create_offline_need(
     session.commit()
     session.refresh(need)
     return need
-
-
-def _by_key(session: Session, key: str, staff: User) -> Need | None:
-    return session.exec(
-        select(Need).where(Need.submission_key == key, Need.recorded_by_id == staff.id)
-    ).first()

@@ -21,7 +21,8 @@ from app.accounts.deps import require_role
 from app.accounts.models import Role, User
 from app.board.models import MODERATION_REASONS
 from app.core import audit
-from app.moderation import identity, queue, service
+from app.moderation import decisions, identity, queue, report_decisions, service
+from app.moderation.bulk import BulkTarget, bulk_decide
 from app.web import personal, personal_path
 from app.web.deps import SessionDep
 from app.web.errors import Conflict, Invalid, NotFound
@@ -206,7 +207,7 @@ def _bulk_summary(session: SessionDep, params: Any) -> dict[str, Any] | None:
         if kind not in ("need", "comment", "user") or item_id is None:
             continue
         if code == "conflict":
-            reason = _("déjà traité par %(who)s", who=service.last_actor(session, kind, item_id))
+            reason = _("déjà traité par %(who)s", who=decisions.last_actor(session, kind, item_id))
         else:
             reason = _(BULK_FAILURES.get(code, BULK_FAILURES["invalid"]))
         failures.append({"kind": kind, "id": item_id, "reason": reason})
@@ -411,9 +412,10 @@ def decide(
     back: FormStr = "",
 ) -> Response:
     def act() -> str:
-        service.decide_need(
+        service.decide(
             session,
             user,
+            "need",
             need_id,
             decision,
             seen_status=seen_status,
@@ -452,9 +454,10 @@ def decide_comment(
     back: FormStr = "",
 ) -> Response:
     def act() -> str:
-        service.decide_comment(
+        service.decide(
             session,
             user,
+            "comment",
             comment_id,
             decision,
             seen_status=seen_status,
@@ -493,7 +496,7 @@ def dismiss(
         raise NotFound()
 
     def act() -> str:
-        result = service.dismiss_reports(
+        result = report_decisions.dismiss_reports(
             session, user, kind, target_id, seen_report_id=parse_id(seen_report)
         )
         if result.restored:
@@ -503,14 +506,14 @@ def dismiss(
     return _answer(request, session, kind, target_id, act, values={}, back=back)
 
 
-def _bulk_target(raw: str) -> service.BulkTarget | None:
+def _bulk_target(raw: str) -> BulkTarget | None:
     parts = raw.split(":")
     if len(parts) != 4 or parts[0] not in ("need", "comment", "user"):
         return None
     item_id = parse_id(parts[1])
     if item_id is None:
         return None
-    return service.BulkTarget(parts[0], item_id, parts[2][:12], parse_id(parts[3]))
+    return BulkTarget(parts[0], item_id, parts[2][:12], parse_id(parts[3]))
 
 
 @router.post("/queue/bulk")
@@ -524,7 +527,7 @@ async def bulk(request: Request, session: SessionDep, user: Moderator) -> Respon
     targets = [t for t in (_bulk_target(r) for r in raw_items) if t is not None]
     unreadable = len(raw_items) - len(targets)
     try:
-        result = service.bulk_decide(session, user, action, targets, reason=reason, detail=detail)
+        result = bulk_decide(session, user, action, targets, reason=reason, detail=detail)
     except Invalid as exc:
         if unreadable and "items" in exc.errors:
             exc.errors["items"] = _("La sélection est illisible : rechargez la file.")

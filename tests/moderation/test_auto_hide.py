@@ -236,15 +236,20 @@ def test_simultaneous_last_reports_hide_once_and_decrement_once(app, session, al
 
 
 def test_a_moderator_restoring_it_closes_the_reports_so_the_next_one_does_not_hide_it(session):
-    from app.moderation.service import decide_need
+    from app.moderation.service import decide
 
     need = make_need(session, author=make_user(session))
     for _ in range(3):
         report(session, make_user(session), "need", need.id)
     assert status(session, Need, need.id) == "hidden"
 
-    decide_need(
-        session, make_user(session, role="moderator"), need.id, "restore", seen_status="hidden"
+    decide(
+        session,
+        make_user(session, role="moderator"),
+        "need",
+        need.id,
+        "restore",
+        seen_status="hidden",
     )
     open_reports = fresh(session).exec(
         select(func.count()).where(Report.target_id == need.id, Report.status == "open")

@@ -11,7 +11,7 @@ from sqlmodel import select
 from app.board.follows import follow
 from app.board.models import Comment, Need, Notification
 from app.core.audit import AuditEntry
-from app.moderation.service import decide_comment
+from app.moderation.service import decide
 from app.web.errors import Conflict
 from tests.factories import fresh, login_as, make_need, make_user, post_form
 from tests.moderation.queue_helpers import count, make_comment, notes_for
@@ -103,14 +103,22 @@ def test_hide_then_restore_moves_the_count_by_exactly_one(session, need):
     author = make_user(session)
     comment = make_comment(session, need, author)
     assert _count_of(session, need) == 1
-    decide_comment(session, moderator, comment.id, "hide", seen_status="published", reason="spam")
+    decide(
+        session, moderator, "comment", comment.id, "hide", seen_status="published", reason="spam"
+    )
     assert _count_of(session, need) == 0
     with pytest.raises(Conflict):
-        decide_comment(
-            session, moderator, comment.id, "hide", seen_status="published", reason="spam"
+        decide(
+            session,
+            moderator,
+            "comment",
+            comment.id,
+            "hide",
+            seen_status="published",
+            reason="spam",
         )
     assert _count_of(session, need) == 0
-    decide_comment(session, moderator, comment.id, "restore", seen_status="hidden")
+    decide(session, moderator, "comment", comment.id, "restore", seen_status="hidden")
     assert _count_of(session, need) == 1
     actions = session.exec(select(AuditEntry.action).order_by(AuditEntry.id)).all()
     assert actions == ["comment.hide", "comment.restore"]

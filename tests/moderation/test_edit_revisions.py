@@ -13,7 +13,7 @@ from app.board.comments import post_comment
 from app.board.models import Comment, Need, Notification
 from app.core.audit import AuditEntry
 from app.moderation.models import Revision
-from app.moderation.needs import edit_need_text
+from app.moderation.revisions import edit_need_text
 from app.web.errors import Forbidden
 from tests.factories import (
     form_errors,

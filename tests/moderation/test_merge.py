@@ -15,7 +15,7 @@ from app.board.supports import add_support
 from app.board.trending import support_weight
 from app.core.audit import AuditEntry
 from app.core.db import utcnow
-from app.moderation.needs import merge_needs
+from app.moderation.merge import merge_needs
 from app.web.errors import Conflict, Invalid, NotFound
 from tests.factories import (
     fresh,

@@ -9,7 +9,8 @@ from app.board.comments import post_comment
 from app.board.models import Report
 from app.board.supports import add_support
 from app.core.db import utcnow
-from app.moderation.needs import edit_need_text, merge_needs
+from app.moderation.merge import merge_needs
+from app.moderation.revisions import edit_need_text
 from tests.factories import login_as, make_need, make_user, page_text
 
 

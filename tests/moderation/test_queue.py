@@ -14,7 +14,7 @@ from app.board.models import Need, Notification
 from app.core.audit import AuditEntry
 from app.core.db import utcnow
 from app.moderation.queue import PER_PAGE
-from app.moderation.service import decide_need
+from app.moderation.service import decide
 from app.web.errors import Conflict, Invalid
 from tests.factories import login_as, make_need, make_user, page_text, post_form, submit_form
 from tests.moderation.queue_helpers import make_comment, make_report
@@ -271,18 +271,19 @@ def test_a_rejection_reaches_the_author_with_its_reason(client, session, moderat
 def test_the_second_moderator_is_told_who_handled_it_and_nothing_is_overwritten(session, pending):
     alice = make_user(session, role="moderator", display_name="Alice")
     bob = make_user(session, role="moderator", display_name="Bob")
-    decide_need(session, alice, pending.id, "approve", seen_status="pending")
+    decide(session, alice, "need", pending.id, "approve", seen_status="pending")
     with pytest.raises(Conflict, match="Alice"):
-        decide_need(session, bob, pending.id, "reject", seen_status="pending", reason="spam")
+        decide(session, bob, "need", pending.id, "reject", seen_status="pending", reason="spam")
     session.expire_all()
     assert session.get(Need, pending.id).status == "published"  # type: ignore[union-attr]
     assert _count(session, AuditEntry) == 1
 
 
 def test_the_conflict_is_a_clear_page_in_the_queue(client, session, pending):
-    decide_need(
+    decide(
         session,
         make_user(session, role="moderator", display_name="Alice"),
+        "need",
         pending.id,
         "approve",
         seen_status="pending",
@@ -325,9 +326,10 @@ def test_with_htmx_a_refused_form_comes_back_in_place(client, session, moderator
 
 
 def test_with_htmx_a_conflict_says_who_was_faster(client, session, moderator, pending):
-    decide_need(
+    decide(
         session,
         make_user(session, role="moderator", display_name="Bob"),
+        "need",
         pending.id,
         "approve",
         seen_status="pending",
@@ -345,9 +347,9 @@ def test_with_htmx_a_conflict_says_who_was_faster(client, session, moderator, pe
 def test_hide_then_restore_a_published_need(session):
     moderator = make_user(session, role="moderator")
     need = make_need(session)
-    decide_need(session, moderator, need.id, "hide", seen_status="published", reason="spam")
+    decide(session, moderator, "need", need.id, "hide", seen_status="published", reason="spam")
     assert session.get(Need, need.id).status == "hidden"  # type: ignore[union-attr]
-    decide_need(session, moderator, need.id, "restore", seen_status="hidden")
+    decide(session, moderator, "need", need.id, "restore", seen_status="hidden")
     assert session.get(Need, need.id).status == "published"  # type: ignore[union-attr]
     actions = session.exec(select(AuditEntry.action).order_by(AuditEntry.id)).all()
     assert actions == ["need.hide", "need.restore"]
@@ -364,9 +366,10 @@ def test_hide_then_restore_a_published_need(session):
 )
 def test_invalid_decisions_are_refused_with_a_message(session, pending, decision, seen, extra):
     with pytest.raises(Invalid):
-        decide_need(
+        decide(
             session,
             make_user(session, role="moderator"),
+            "need",
             pending.id,
             decision,
             seen_status=seen,

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from app.board.models import Comment, Need, Report
 from app.core.audit import AuditEntry
-from app.moderation.service import decide_need
+from app.moderation.service import decide
 from tests.factories import fresh, login_as, make_need, make_user, page_text, post_form
 from tests.moderation.queue_helpers import (
     audit_actions,
@@ -110,7 +110,7 @@ def test_dismissing_the_reports_of_an_automatically_hidden_need_restores_it(clie
 def test_a_need_hidden_by_a_moderator_stays_hidden_when_reports_are_dismissed(client, session):
     need = make_need(session)
     moderator = make_user(session, role="moderator")
-    decide_need(session, moderator, need.id, "hide", seen_status="published", reason="spam")
+    decide(session, moderator, "need", need.id, "hide", seen_status="published", reason="spam")
     report = make_report(session, make_user(session), "need", need.id)
     login_as(client, moderator, session)
     assert _dismiss(client, "need", need.id, report.id).status_code == 303
@@ -171,9 +171,10 @@ def test_bulk_approve_with_one_stale_item_does_the_others_and_says_which_failed(
     first = make_need(session, status="pending")
     second = make_need(session, status="pending")
     stale = make_need(session, status="pending")
-    decide_need(
+    decide(
         session,
         make_user(session, role="moderator", display_name="Bob"),
+        "need",
         stale.id,
         "reject",
         seen_status="pending",

@@ -16,7 +16,7 @@ from app.board.models import Need
 from app.board.service import delete_need
 from app.core.db import utcnow
 from app.core.text import render_markdown, slugify
-from app.moderation.service import decide_need
+from app.moderation.service import decide
 from app.pipeline.models import Idea
 from app.syndication import feeds
 from tests.factories import fresh, make_need, make_territory, make_theme, make_user
@@ -284,9 +284,10 @@ def test_private_ideas_never_appear(client, session, fmt):
 def test_a_need_hidden_by_a_moderator_leaves_the_feed(client, session):
     need = make_need(session, title="Bientôt masqué")
     assert titles(client, "needs", "rss") == ["Bientôt masqué"]
-    decide_need(
+    decide(
         session,
         make_user(session, role="moderator"),
+        "need",
         need.id,
         "hide",
         seen_status="published",
@@ -435,9 +436,10 @@ def test_if_none_match_wins_over_if_modified_since(client, session):
 def test_hiding_a_need_makes_the_feed_modified_again(client, session):
     need = make_need(session, title="Bientôt masqué", created_at=AN_HOUR_AGO)
     first = feed(client, "needs", "atom")
-    decide_need(
+    decide(
         session,
         make_user(session, role="moderator"),
+        "need",
         need.id,
         "hide",
         seen_status="published",

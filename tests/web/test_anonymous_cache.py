@@ -395,14 +395,14 @@ def test_every_public_table_has_its_three_triggers(app):
 
 
 def test_a_merged_need_sends_to_the_one_that_stays_even_when_cached(client, session, need):
-    from app.moderation import needs as moderation
+    from app.moderation.merge import merge_needs
 
     target = make_need(session, title="Le besoin qui reste, plus ancien")
     assert client.get(need_url(need)).status_code == 200
     assert need.title in client.get("/").text
     moderator = make_user(session, role="moderator")
 
-    moderation.merge_needs(session, moderator, need.id, str(target.id), seen_status="published")
+    merge_needs(session, moderator, need.id, str(target.id), seen_status="published")
 
     moved = client.get(need_url(need), follow_redirects=False)
     assert moved.status_code in (301, 308)
