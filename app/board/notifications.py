@@ -1,5 +1,5 @@
-"""Notifications: the in-app list, e-mail preferences per kind, signed unsubscribe links and the
-daily digest.
+"""Notifications: the in-app list, e-mail preferences per kind and signed unsubscribe links
+(the daily digest is app/board/digest.py).
 
 A write that concerns other people (a comment, later a moderation decision or a pipeline move)
 calls `notify()` inside its own transaction: one Notification row per recipient and, for those
@@ -29,10 +29,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import and_, bindparam, case, func, literal_column, update
+from sqlalchemy import bindparam, func, literal_column, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -93,16 +93,10 @@ SUBJECTS = {
 }
 # A pipeline notification about no need at all (a carrier application's decision).
 SUBJECT_WITHOUT_NEED = N_("Du nouveau de la fabrique à initiatives")
-DIGEST_SUBJECT = N_("Votre résumé quotidien de la Bourse à initiatives")
 
 UNSUBSCRIBE_SALT = "bourse.unsubscribe"
 # The digest's own unsubscribe link: every kind currently in daily mode stops.
 DIGEST = "digest"
-DIGEST_DELAY = timedelta(hours=24)
-# Waiting notifications older than this are never e-mailed (switching a kind from « none » to
-# « daily » must not send a month of history; a worker down for days does not flood either).
-DIGEST_LOOKBACK = timedelta(days=7)
-DIGEST_MAX_ITEMS = 50
 PAGE_SIZE = 30
 EXCERPT_LENGTH = 160
 
@@ -200,7 +194,9 @@ def _view(
     )
 
 
-def _views(session: Session, recipient: User, *where: Any, limit: int) -> list[NotificationView]:
+def notification_views(
+    session: Session, recipient: User, *where: Any, limit: int
+) -> list[NotificationView]:
     """One query: the notifications with their need, comment and actor."""
     actor = aliased(User)
     statement = (
@@ -443,7 +439,7 @@ def list_notifications(
     """Newest first, `limit` per page; returns the items and the `before` id of the next page
     (None on the last page). One query."""
     where = [Notification.id < before] if before else []  # type: ignore[operator]
-    items = _views(session, user, *where, limit=limit + 1)
+    items = notification_views(session, user, *where, limit=limit + 1)
     if len(items) > limit:
         return items[:limit], items[limit - 1].id
     return items, None
@@ -568,105 +564,3 @@ def unsubscribe(session: Session, token: str, settings: Settings | None = None) 
     user, kinds = read_unsubscribe_token(session, token, settings)
     save_preferences(session, user, dict.fromkeys(kinds, EmailMode.none.value))
     return kinds
-
-
-# --- the daily digest ----------------------------------------------------------------------------
-
-
-def _daily_mode_clause() -> Any:
-    default = case(DEFAULT_EMAIL_MODES, value=Notification.kind, else_=EmailMode.immediate.value)
-    return func.coalesce(NotificationPreference.email_mode, default) == EmailMode.daily.value
-
-
-def _waiting_daily(now: datetime) -> list[Any]:
-    return [
-        Notification.emailed_at.is_(None),  # type: ignore[union-attr]
-        Notification.read_at.is_(None),  # type: ignore[union-attr]
-        Notification.created_at > now - DIGEST_LOOKBACK,  # type: ignore[operator]
-        _daily_mode_clause(),
-    ]
-
-
-def _with_preference(statement: Any) -> Any:
-    return statement.outerjoin(
-        NotificationPreference,
-        and_(
-            NotificationPreference.user_id == Notification.user_id,
-            NotificationPreference.kind == Notification.kind,
-        ),
-    )
-
-
-def send_daily_digest(engine: Engine, settings: Settings, now: datetime | None = None) -> int:
-    """Queues one digest e-mail per person whose oldest waiting daily notification is at least
-    DIGEST_DELAY old, grouping all their waiting daily notifications (read ones are skipped:
-    they have been seen). Returns the number of e-mails queued."""
-    now = now or utcnow()
-    with Session(engine, expire_on_commit=False) as session:
-        session.info["settings"] = settings
-        due = session.exec(
-            _with_preference(select(Notification.user_id))
-            .where(*_waiting_daily(now))
-            .group_by(Notification.user_id)
-            .having(func.min(Notification.created_at) <= now - DIGEST_DELAY)
-        ).all()
-        sent = 0
-        for user_id in due:
-            try:
-                sent += _send_digest_to(session, user_id, now, settings)
-            except Exception:
-                session.rollback()
-                log.exception("daily digest for user %s failed", user_id)
-        return sent
-
-
-def _send_digest_to(session: Session, user_id: int, now: datetime, settings: Settings) -> int:
-    ids = list(
-        session.exec(
-            _with_preference(select(Notification.id)).where(
-                Notification.user_id == user_id, *_waiting_daily(now)
-            )
-        )
-    )
-    if not ids:
-        return 0
-    claimed = session.exec(  # type: ignore[call-overload]
-        update(Notification)
-        .where(Notification.id.in_(ids), Notification.emailed_at.is_(None))  # type: ignore[union-attr]
-        .values(emailed_at=now)
-    )
-    if (claimed.rowcount or 0) != len(ids):
-        # Another worker is sending this digest.
-        session.rollback()
-        return 0
-    user = session.get(User, user_id)
-    items = []
-    if user is not None:
-        items = [
-            item
-            for item in _views(
-                session,
-                user,
-                Notification.id.in_(ids),
-                limit=DIGEST_MAX_ITEMS,  # type: ignore[union-attr]
-            )
-            if item.need_title is not None or item.message
-        ]
-    if user is None or not items or not can_receive_email(user):
-        session.commit()  # marked as handled: nothing worth sending
-        return 0
-    queue_mail(
-        session,
-        to=user.email,
-        subject=DIGEST_SUBJECT,
-        template="mail/digest.txt",
-        context={
-            "user": user,
-            "items": list(reversed(items)),  # oldest first reads like a story
-            "more": max(0, len(ids) - DIGEST_MAX_ITEMS),
-            "unsubscribe_path": unsubscribe_path(settings, user_id, DIGEST),
-        },
-        locale=user.locale,
-    )
-    session.commit()
-    return 1

@@ -23,8 +23,8 @@ from sqlmodel import Session
 
 from app.accounts.models import EmailToken, LoginFailure, UserSession
 from app.accounts.service import THROTTLE_WINDOW
+from app.board.digest import send_daily_digest
 from app.board.models import Notification
-from app.board.notifications import send_daily_digest
 from app.core.db import utcnow
 from app.core.ratelimit import LONGEST_WINDOW, RateEvent
 from app.core.settings import Settings

@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from app.accounts.models import User
 from app.board import notifications
+from app.board.digest import send_daily_digest
 from app.board.follows import follow
 from app.board.models import Need, Notification
 from app.core.db import utcnow
@@ -155,9 +156,9 @@ def test_daily_mode_groups_notifications_in_one_digest_a_day_later(app, session,
     assert mailbox.to(follower.email) == []
 
     engine, settings = app.state.engine, app.state.settings
-    assert notifications.send_daily_digest(engine, settings) == 0  # too early
+    assert send_daily_digest(engine, settings) == 0  # too early
     later = utcnow() + timedelta(hours=25)
-    assert notifications.send_daily_digest(engine, settings, now=later) == 1
+    assert send_daily_digest(engine, settings, now=later) == 1
     [digest] = mailbox.to(follower.email)
     body = body_of(digest)
     assert "Dan" in body and "Eve" in body
@@ -165,7 +166,7 @@ def test_daily_mode_groups_notifications_in_one_digest_a_day_later(app, session,
     assert "/account/unsubscribe?token=" in unsubscribe_link(digest)
     assert all(n.emailed_at is not None for n in notes(session, follower))
     # Nothing is sent twice.
-    assert notifications.send_daily_digest(engine, settings, now=later) == 0
+    assert send_daily_digest(engine, settings, now=later) == 0
     assert len(mailbox.to(follower.email)) == 1
 
 
@@ -175,7 +176,7 @@ def test_a_digest_with_a_moderation_decision_links_to_the_charter(app, session, 
     notifications.notify(session, "moderation", [author.id], need=need, message="Masqué.")
     session.commit()
     later = utcnow() + timedelta(hours=25)
-    assert notifications.send_daily_digest(app.state.engine, app.state.settings, now=later) == 1
+    assert send_daily_digest(app.state.engine, app.state.settings, now=later) == 1
     [digest] = mailbox.to(author.email)
     assert "/charter" in body_of(digest)
 
@@ -187,7 +188,7 @@ def test_the_digest_leaves_out_what_was_already_read(app, session, need, mailbox
     add_comment(session, need, make_user(session), "Déjà lu.")
     notifications.mark_read(session, follower)
     later = utcnow() + timedelta(hours=25)
-    assert notifications.send_daily_digest(app.state.engine, app.state.settings, now=later) == 0
+    assert send_daily_digest(app.state.engine, app.state.settings, now=later) == 0
     assert mailbox.to(follower.email) == []
 
 
@@ -201,7 +202,7 @@ def test_the_digest_does_not_name_a_need_that_is_no_longer_public(app, session, 
     session.add(row)
     session.commit()
     later = utcnow() + timedelta(hours=25)
-    assert notifications.send_daily_digest(app.state.engine, app.state.settings, now=later) == 0
+    assert send_daily_digest(app.state.engine, app.state.settings, now=later) == 0
     assert mailbox.to(follower.email) == []
     assert notes(session, follower)[0].emailed_at is not None  # handled, not retried
 
