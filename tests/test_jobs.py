@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, func, select
 
-from app.accounts import service
+from app.accounts import links, service
 from app.accounts.models import EmailToken, LoginFailure, UserSession
 from app.board.models import Notification
 from app.core.db import utcnow
@@ -99,7 +99,7 @@ def test_worker_once_delivers_and_purges(app, session, settings, monkeypatch, ca
     monkeypatch.setenv("BOURSE_DATABASE_URL", settings.sqlalchemy_url)
     monkeypatch.setenv("BOURSE_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("BOURSE_ENV", "test")
-    service.request_password_reset(session, "inconnue@exemple.fr", "fr")
+    links.request_password_reset(session, "inconnue@exemple.fr", "fr")
     assert cli_main(["worker", "--once"]) == 0
     assert "1 message(s) envoyé(s)" in capsys.readouterr().out
     assert len(list((settings.data_dir / "outbox").glob("*.eml"))) == 1

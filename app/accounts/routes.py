@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.accounts import data, service
+from app.accounts import data, links, service
 from app.accounts.deps import (
     CurrentUser,
     OptionalUser,
@@ -167,7 +167,7 @@ def signup(
                 ip=client_ip(request),
                 enabled=settings.rate_limits == "on",
             )
-        service.signup(
+        links.signup(
             session,
             email=email,
             display_name=display_name,
@@ -223,7 +223,7 @@ def resend_signup_mail(request: Request, session: SessionDep) -> Response:
     except TooManyRequests:
         # Pressed twice in a row: said on the same page rather than on an error page.
         return _redirect("/account/check-email?reason=signup&resent=wait")
-    sent = service.resend_signup_mail(session, address)
+    sent = links.resend_signup_mail(session, address)
     session.commit()  # the rate event, when nothing else was written
     return _redirect(f"/account/check-email?reason=signup&resent={int(sent)}")
 
@@ -232,7 +232,7 @@ def resend_signup_mail(request: Request, session: SessionDep) -> Response:
 def verify_page(request: Request, session: SessionDep, token: str = "") -> Response:
     # Opening the link only shows a button: a mail scanner that follows links must neither use
     # it up nor get a session.
-    service.peek_token(session, token, TokenPurpose.verify_email)
+    links.peek_token(session, token, TokenPurpose.verify_email)
     return render(request, "accounts/verify.html", {"token": token})
 
 
@@ -243,7 +243,7 @@ def verify(
     """Confirms the address. A session is opened only for the browser that signed up (it holds
     the sign-up cookie): the e-mail alone, read on another device or by someone else, confirms
     the address and then asks to sign in."""
-    user = service.verify_email(session, token)
+    user = links.verify_email(session, token)
     if current is not None and current.id == user.id:
         response = _redirect("/account?notice=verified")
     elif signup_cookie_matches(request, user.email):
@@ -263,7 +263,7 @@ def resend_verification(request: Request, session: SessionDep, user: CurrentUser
         return _redirect("/account")
     # Per client only: the account's own cap is the one on links (a few per quarter hour).
     _limit_mails(request, session)
-    if service.resend_verification(session, user):
+    if links.resend_verification(session, user):
         return _redirect("/account?notice=verification_sent")
     return _redirect("/account?notice=verification_not_sent")
 
@@ -309,7 +309,7 @@ def request_login_link(request: Request, session: SessionDep, link_email: FormSt
     # (two fields cannot share an id there).
     _limit_mails(request, session)
     try:
-        service.request_login_link(session, link_email, get_locale())
+        links.request_login_link(session, link_email, get_locale())
     except Invalid as exc:
         return _form_page(
             request,
@@ -323,13 +323,13 @@ def request_login_link(request: Request, session: SessionDep, link_email: FormSt
 @router.get("/login-link")
 def login_link_page(request: Request, session: SessionDep, token: str = "") -> Response:
     # The link only shows a button: mail scanners that open links must not use them up.
-    service.peek_token(session, token, TokenPurpose.login_link)
+    links.peek_token(session, token, TokenPurpose.login_link)
     return render(request, "accounts/login_link.html", {"token": token})
 
 
 @router.post("/login-link/confirm")
 def login_link_confirm(request: Request, session: SessionDep, token: FormStr = "") -> Response:
-    user = service.sign_in_with_link(session, token)
+    user = links.sign_in_with_link(session, token)
     return _sign_in(request, session, user, "/?notice=welcome")
 
 
@@ -363,7 +363,7 @@ def forgot_page(request: Request) -> Response:
 def forgot(request: Request, session: SessionDep, email: FormStr = "") -> Response:
     _limit_mails(request, session)
     try:
-        service.request_password_reset(session, email, get_locale())
+        links.request_password_reset(session, email, get_locale())
     except Invalid as exc:
         return _form_page(request, "accounts/forgot.html", {"values": {"email": email}}, exc)
     return _redirect("/account/check-email?reason=reset")
@@ -371,7 +371,7 @@ def forgot(request: Request, session: SessionDep, email: FormStr = "") -> Respon
 
 @router.get("/password/reset")
 def reset_page(request: Request, session: SessionDep, token: str = "") -> Response:
-    service.peek_token(session, token, TokenPurpose.reset_password)
+    links.peek_token(session, token, TokenPurpose.reset_password)
     return _form_page(request, "accounts/reset.html", {"token": token})
 
 
@@ -380,7 +380,7 @@ def reset(
     request: Request, session: SessionDep, token: FormStr = "", password: FormStr = ""
 ) -> Response:
     try:
-        service.reset_password(session, token, password)
+        links.reset_password(session, token, password)
     except Invalid as exc:
         return _form_page(request, "accounts/reset.html", {"token": token}, exc)
     response = _redirect("/account/login?notice=password_reset")

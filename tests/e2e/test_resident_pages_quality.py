@@ -11,6 +11,7 @@ import pytest
 from itsdangerous import Signer
 from sqlmodel import Session
 
+from app.accounts import links
 from app.accounts import service as accounts
 from app.accounts.models import Role, TokenPurpose
 from app.board.comments import post_comment
@@ -92,9 +93,9 @@ def resident_world(live_server):  # type: ignore[no-untyped-def]
         session.add(stored)
         session.commit()
         tokens = {
-            "verify_token": accounts._issue_token(session, newcomer, TokenPurpose.verify_email),
-            "login_token": accounts._issue_token(session, me, TokenPurpose.login_link),
-            "reset_token": accounts._issue_token(session, other, TokenPurpose.reset_password),
+            "verify_token": links._issue_token(session, newcomer, TokenPurpose.verify_email),
+            "login_token": links._issue_token(session, me, TokenPurpose.login_link),
+            "reset_token": links._issue_token(session, other, TokenPurpose.reset_password),
             "unsubscribe_token": unsubscribe_token(live_server.settings, me.id, "comment"),  # type: ignore[arg-type]
         }
         session.commit()

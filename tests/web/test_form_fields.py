@@ -344,6 +344,7 @@ class World:
 
 @pytest.fixture
 def world(session, settings, mailbox) -> World:  # type: ignore[no-untyped-def]
+    from app.accounts import links
     from app.accounts import service as accounts
     from app.board.comments import post_comment
     from app.board.models import Need, Theme
@@ -430,10 +431,10 @@ def world(session, settings, mailbox) -> World:  # type: ignore[no-untyped-def]
     )
     session.commit()
     # The e-mailed links a visitor opens (reset, sign-in link, unsubscribe).
-    accounts.request_password_reset(session, resident.email, "fr")
-    accounts.request_login_link(session, resident.email, "fr")
+    links.request_password_reset(session, resident.email, "fr")
+    links.request_login_link(session, resident.email, "fr")
     unconfirmed = people["unconfirmed"]
-    accounts.resend_verification(session, unconfirmed)
+    links.resend_verification(session, unconfirmed)
 
     ids = {
         "own_need": own_need.id,
