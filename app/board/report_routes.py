@@ -9,7 +9,6 @@ content: 403) → validate (422, form re-rendered) → rate limit (429) → exec
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -18,12 +17,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.accounts.deps import CurrentUser
 from app.board import reports
-from app.board.models import ReportReason, ReportTarget
+from app.board.models import ReportTarget
 from app.board.service import ensure_can_participate
 from app.web.deps import SessionDep
-from app.web.errors import AppError, Invalid, NotFound
+from app.web.errors import Invalid
 from app.web.i18n import gettext as _
-from app.web.i18n import lazy_gettext as N_
 from app.web.security import client_ip
 from app.web.templating import render, wants_fragment
 from app.web.urls import need_url, safe_next
@@ -31,36 +29,6 @@ from app.web.urls import need_url, safe_next
 router = APIRouter()
 
 FormStr = Annotated[str, Form()]
-_ID = re.compile(r"[0-9]{1,12}")
-_MAX_ID = 2**31 - 1  # the largest integer primary key on both engines
-
-REASONS = [
-    (ReportReason.spam, N_("Spam ou publicité")),
-    (ReportReason.abusive, N_("Propos injurieux, haineux ou harcèlement")),
-    (
-        ReportReason.personal_data,
-        N_("Données personnelles exposées (adresse, téléphone, nom d'une autre personne…)"),
-    ),
-    (ReportReason.off_topic, N_("Hors sujet : ce n'est pas un besoin du territoire")),
-    (ReportReason.other, N_("Autre raison (précisez ci-dessous)")),
-]
-
-
-def parse_target(kind: str, raw_id: str) -> tuple[ReportTarget, int]:
-    """`kind` and `id` from the URL or the form: 400 when malformed, 404 when out of range."""
-    try:
-        target_kind = ReportTarget(kind.strip())
-    except ValueError:
-        raise AppError(
-            _("On ne peut signaler qu'un besoin, un commentaire ou un compte.")
-        ) from None
-    raw_id = raw_id.strip()
-    if not _ID.fullmatch(raw_id):
-        raise AppError(_("Le contenu à signaler n'est pas indiqué correctement."))
-    target_id = int(raw_id)
-    if not 1 <= target_id <= _MAX_ID:
-        raise NotFound(_("Ce contenu n'existe pas ou n'est plus visible."))
-    return target_kind, target_id
 
 
 def _back_url(subject: reports.ReportSubject) -> str:
@@ -73,7 +41,7 @@ def _back_url(subject: reports.ReportSubject) -> str:
 
 
 def _reasons() -> list[tuple[str, str]]:
-    return [(reason.value, _(label)) for reason, label in REASONS]
+    return [(reason.value, _(label)) for reason, label in reports.REASONS]
 
 
 def _form_page(
@@ -112,7 +80,7 @@ def _thanks_page(
 
 def _load(session: SessionDep, user: CurrentUser, kind: str, raw_id: str) -> reports.ReportSubject:
     ensure_can_participate(user)
-    target_kind, target_id = parse_target(kind, raw_id)
+    target_kind, target_id = reports.parse_target(kind, raw_id)
     subject = reports.load_subject(session, user, target_kind, target_id)
     reports.ensure_can_report(user, subject)
     return subject

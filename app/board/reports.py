@@ -12,6 +12,7 @@ nowhere public. Rules:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import distinct, exists, func, update
@@ -35,12 +36,44 @@ from app.board.permissions import can_view_need, is_moderator
 from app.core import audit, events
 from app.core.ratelimit import check_rate
 from app.core.text import excerpt
-from app.web.errors import Conflict, Forbidden, Invalid, NotFound
+from app.web.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from app.web.i18n import format_number
 from app.web.i18n import gettext as _
+from app.web.i18n import lazy_gettext as N_
+from app.web.params import MAX_ID
 
 DETAIL_MAX_LENGTH = 1000
 OPEN = "open"
+_ID = re.compile(r"[0-9]{1,12}")
+
+# The reasons a person gives for a report, in the order the form offers them.
+REASONS = [
+    (ReportReason.spam, N_("Spam ou publicité")),
+    (ReportReason.abusive, N_("Propos injurieux, haineux ou harcèlement")),
+    (
+        ReportReason.personal_data,
+        N_("Données personnelles exposées (adresse, téléphone, nom d'une autre personne…)"),
+    ),
+    (ReportReason.off_topic, N_("Hors sujet : ce n'est pas un besoin du territoire")),
+    (ReportReason.other, N_("Autre raison (précisez ci-dessous)")),
+]
+
+
+def parse_target(kind: str, raw_id: str) -> tuple[ReportTarget, int]:
+    """`kind` and `id` from the URL or the form: 400 when malformed, 404 when out of range."""
+    try:
+        target_kind = ReportTarget(kind.strip())
+    except ValueError:
+        raise AppError(
+            _("On ne peut signaler qu'un besoin, un commentaire ou un compte.")
+        ) from None
+    raw_id = raw_id.strip()
+    if not _ID.fullmatch(raw_id):
+        raise AppError(_("Le contenu à signaler n'est pas indiqué correctement."))
+    target_id = int(raw_id)
+    if not 1 <= target_id <= MAX_ID:
+        raise NotFound(_("Ce contenu n'existe pas ou n'est plus visible."))
+    return target_kind, target_id
 
 
 class AlreadyReported(Conflict):

@@ -16,7 +16,7 @@ from app.accounts.deps import require_role
 from app.accounts.models import Role, User
 from app.accounts.permissions import can_change_role
 from app.board.models import COMMENT_STATUS_LABELS
-from app.board.report_routes import REASONS as REPORT_REASONS
+from app.board.reports import REASONS as REPORT_REASONS
 from app.moderation import account_file, accounts
 from app.moderation.permissions import can_moderate_account, can_see_emails
 from app.web.deps import SessionDep

@@ -446,8 +446,6 @@ def create_comment(
 def create_report(
     request: Request, session: SessionDep, user: ApiWriter, data: JsonBody
 ) -> Response:
-    from app.board.report_routes import parse_target
-
     with cors_on_errors():
         errors: dict[str, str] = {}
         kind = _text(data, "kind", errors)
@@ -458,7 +456,7 @@ def create_report(
             errors["id"] = _("Indiquez l'identifiant du contenu à signaler.")
         if errors:
             raise Invalid(errors, _("Certains champs sont invalides."))
-        target_kind, target_id = parse_target(kind, str(raw_id))
+        target_kind, target_id = reports.parse_target(kind, str(raw_id))
         subject = reports.load_subject(session, user, target_kind, target_id)
         report = reports.create_report(
             session,
