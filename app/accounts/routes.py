@@ -28,6 +28,7 @@ from app.accounts.deps import (
     signup_next,
 )
 from app.accounts.models import TokenPurpose, User
+from app.accounts.notices import notice_for
 from app.core.clock import local_today
 from app.core.ratelimit import check_rate
 from app.web.antiabuse import GuardData, check_guard, guard_values
@@ -44,47 +45,12 @@ router = APIRouter(prefix="/account")
 
 FormStr = Annotated[str, Form()]
 
-# Notices shown after a redirect (?notice=…): a fixed list, so the URL cannot inject text.
-NOTICES = {
-    "verified": N_("Votre adresse e-mail est confirmée. Bienvenue !"),
-    "verified_sign_in": N_(
-        "Votre adresse e-mail est confirmée. Connectez-vous pour participer, avec votre mot de "
-        "passe ou un lien de connexion."
-    ),
-    "logged_out": N_("Vous êtes déconnecté·e."),
-    "logged_out_everywhere": N_("Vous êtes déconnecté·e de tous vos appareils."),
-    "password_reset": N_(
-        "Votre mot de passe a été changé : vos appareils sont déconnectés et vos jetons "
-        "d'accès personnels révoqués. Vous pouvez vous connecter."
-    ),
-    "password_changed": N_(
-        "Votre mot de passe a été changé. Vos autres appareils sont déconnectés."
-    ),
-    "profile_saved": N_("Vos informations sont enregistrées."),
-    "verification_sent": N_("Un nouveau lien de confirmation vous a été envoyé."),
-    "verification_not_sent": N_(
-        "Plusieurs liens vous ont été envoyés il y a peu : regardez aussi dans vos courriers "
-        "indésirables, ou réessayez dans un quart d'heure."
-    ),
-    "token_revoked": N_("Le jeton a été révoqué."),
-    "welcome": N_("Vous êtes connecté·e."),
-    "need_deleted": N_("Votre besoin a été supprimé."),
-    "account_deleted": N_(
-        "Votre compte et vos contributions ont été supprimés. Un e-mail vous le confirme."
-    ),
-}
-
 
 def _with_notice(path: str, key: str) -> str:
     """A local path with ?notice=<key> added to its query (its fragment kept)."""
     parts = urlsplit(path)
     query = "&".join(q for q in (parts.query, f"notice={key}") if q)
     return parts._replace(query=query).geturl()
-
-
-def notice_for(request: Request) -> str | None:
-    key = request.query_params.get("notice", "")
-    return _(NOTICES[key]) if key in NOTICES else None
 
 
 def _redirect(url: str) -> RedirectResponse:

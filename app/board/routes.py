@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from app.accounts.deps import CurrentUser, OptionalUser
 from app.accounts.models import Role, User
-from app.accounts.routes import notice_for
+from app.accounts.notices import notice_for
 from app.board import (
     cards,  # also registers the need_card template global
     queries,

@@ -169,6 +169,18 @@ def _report_lines(session: Session, reports: list[Report]) -> list[ReportLine]:
     return lines
 
 
+def _latest(session: Session, model: Any, condition: Any) -> list[Any]:
+    """The DETAIL_LIMIT newest rows (reports, audit entries) meeting `condition`."""
+    return list(
+        session.exec(
+            select(model)
+            .where(condition)
+            .order_by(model.created_at.desc(), model.id.desc())
+            .limit(DETAIL_LIMIT)
+        )
+    )
+
+
 def _about_account(model: Any, user: User, own_needs: Any, own_comments: Any) -> Any:
     """Rows (reports, audit entries) whose target is the account or what it wrote."""
     return or_(
@@ -199,29 +211,10 @@ def account_detail(session: Session, viewer: User, user_id: int) -> AccountDetai
     ]
     own_needs = select(Need.id).where(Need.author_id == user.id)
     own_comments = select(Comment.id).where(Comment.author_id == user.id)
-    made = list(
-        session.exec(
-            select(Report)
-            .where(Report.reporter_id == user.id)
-            .order_by(Report.created_at.desc(), Report.id.desc())  # type: ignore[attr-defined,union-attr]
-            .limit(DETAIL_LIMIT)
-        )
-    )
-    received = list(
-        session.exec(
-            select(Report)
-            .where(_about_account(Report, user, own_needs, own_comments))
-            .order_by(Report.created_at.desc(), Report.id.desc())  # type: ignore[attr-defined,union-attr]
-            .limit(DETAIL_LIMIT)
-        )
-    )
-    entries = list(
-        session.exec(
-            select(AuditEntry)
-            .where(_about_account(AuditEntry, user, own_needs, own_comments))
-            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())  # type: ignore[attr-defined,union-attr]
-            .limit(DETAIL_LIMIT)
-        )
+    made = _latest(session, Report, Report.reporter_id == user.id)
+    received = _latest(session, Report, _about_account(Report, user, own_needs, own_comments))
+    entries = _latest(
+        session, AuditEntry, _about_account(AuditEntry, user, own_needs, own_comments)
     )
     return AccountDetail(
         user=user,
