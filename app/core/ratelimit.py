@@ -67,11 +67,15 @@ _INSERT = insert(RateEvent)
 _address_secret: bytes | None = None
 
 
+def _derived(signing_key: str) -> bytes:
+    return hmac.digest(signing_key.encode(), b"bourse.address", hashlib.sha256)
+
+
 def configure(signing_key: str) -> None:
     """Called by create_app() before any request: the addresses' hashes are keyed with the
     site's signing key."""
     global _address_secret
-    _address_secret = hmac.digest(signing_key.encode(), b"bourse.address", hashlib.sha256)
+    _address_secret = _derived(signing_key)
 
 
 def network_of(ip: str) -> str:
@@ -89,15 +93,16 @@ def network_of(ip: str) -> str:
     return str(address)
 
 
-def address_key(ip: str) -> str:
+def address_key(ip: str, *, signing_key: str | None = None) -> str:
     """The network of `ip` (network_of) as it is stored, in `rate_events` and
     `login_failures`: a keyed hash (HMAC-SHA-256 with a key derived from the signing key, 32
     hex characters), never the address itself. It still tells two clients apart for the
     limits; without the key it cannot be turned back into an address, even by trying all four
-    billion IPv4 ones."""
-    if _address_secret is None:
+    billion IPv4 ones. `signing_key`: another site's (a test reading a server's rows)."""
+    secret = _derived(signing_key) if signing_key is not None else _address_secret
+    if secret is None:
         raise RuntimeError("app.core.ratelimit.configure() was not called")
-    return hmac.new(_address_secret, network_of(ip).encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(secret, network_of(ip).encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _keys(action: str, user_id: int | None, ip: str) -> list[tuple[str, int]]:

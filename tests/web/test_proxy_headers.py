@@ -23,7 +23,9 @@ from selectolax.lexbor import LexborHTMLParser
 from sqlalchemy import text
 
 from app.core.db import make_engine
+from app.core.ratelimit import address_key
 from app.ops.cli import DEFAULT_FORWARDED_ALLOW_IPS, forwarded_allow_ips
+from tests.serving import SECRET_KEY as SERVE_SECRET_KEY
 from tests.serving import bourse_serve
 
 PEER = "127.0.0.2"
@@ -49,6 +51,11 @@ def fail_a_login(url: str, *, source: str, forwarded_for: str) -> None:
         assert response.status_code == 422  # a wrong password, recorded for the throttle
 
 
+def stored(address: str) -> str:
+    """An address as the server keeps it: a hash keyed with its signing key (tests/serving.py)."""
+    return address_key(address, signing_key=SERVE_SECRET_KEY)
+
+
 def recorded_addresses(database_url: str) -> list[str]:
     engine = make_engine(database_url)
     try:
@@ -65,7 +72,7 @@ def test_by_default_a_visitors_x_forwarded_for_is_ignored_and_a_local_proxys_bel
         fail_a_login(url, source=PEER, forwarded_for=VISITOR)
         # A proxy on the same machine (127.0.0.1) is trusted without any setting.
         fail_a_login(url, source="127.0.0.1", forwarded_for="198.51.100.9")
-    assert recorded_addresses(database_url) == [PEER, "198.51.100.9"]
+    assert recorded_addresses(database_url) == [stored(PEER), stored("198.51.100.9")]
 
 
 @pytest.mark.parametrize(
@@ -80,7 +87,7 @@ def test_by_default_a_visitors_x_forwarded_for_is_ignored_and_a_local_proxys_bel
 def test_a_trusted_proxys_x_forwarded_for_gives_the_visitors_address(tmp_path, args, env):
     with bourse_serve(tmp_path, *args, env=env) as (url, database_url):
         fail_a_login(url, source=PEER, forwarded_for=VISITOR)
-    assert recorded_addresses(database_url) == [VISITOR]
+    assert recorded_addresses(database_url) == [stored(VISITOR)]
 
 
 # --- where the trusted addresses come from (no server needed) ---------------------------------
