@@ -192,6 +192,17 @@ def initial_status(session: Session, author: User, mode: ModerationMode) -> Need
     return NeedStatus.published if has_published else NeedStatus.pending
 
 
+# A form's submission key as the pages write it (secrets.token_urlsafe): anything else sent
+# in its place (control characters, a NUL that PostgreSQL refuses in text) is no key at all.
+_FORM_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def form_key(value: str | None) -> str | None:
+    """`value` if it is shaped like a submission key, else None (the need is then posted
+    without one, as a form without the field is)."""
+    return value if value is not None and _FORM_KEY.fullmatch(value) else None
+
+
 def create_need(
     session: Session,
     author: User | None,
@@ -212,6 +223,7 @@ def create_need(
     from app.web.antiabuse import check_link_limit
 
     author = ensure_can_participate(author)
+    submission_key = form_key(submission_key)
     if submission_key:
         existing = need_by_key(session, submission_key, author_id=author.id)
         if existing is not None:
@@ -281,6 +293,7 @@ def insert_need(
     (the need, True). The same form sent twice at once gives the need the other request
     created, (it, False); a form key that is someone else's is a Conflict. `provenance`: the
     source columns of a need recorded by staff (Need.source, source_event…)."""
+    submission_key = form_key(submission_key)
     now = utcnow()
     need = Need(
         author_id=author_id,
@@ -295,7 +308,7 @@ def insert_need(
         status=status,
         created_at=now,
         updated_at=now,
-        submission_key=submission_key or None,
+        submission_key=submission_key,
         **provenance,
     )
     session.add(need)

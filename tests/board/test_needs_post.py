@@ -31,6 +31,7 @@ from tests.factories import (
     make_user,
     page_text,
     post_form,
+    submit_form,
 )
 
 VALID_TITLE = "Une crèche ouverte le soir à Mérignac"
@@ -500,6 +501,21 @@ def test_the_same_form_sent_twice_creates_one_need(client, session, published_re
     assert first.headers["location"].split("?")[0] == second.headers["location"].split("?")[0]
     need = needs_by(session, published_resident)[-1]
     assert need.supports_count == 1
+
+
+@pytest.mark.parametrize("key", ["\x00\x01\x1b[31m\u202e\ufeff", "clé avec espaces"])
+def test_a_submission_key_not_of_the_forms_shape_is_no_key(client, session, resident, key):
+    """Found by the form fuzzing on PostgreSQL, which refuses a NUL in text: the key is
+    ignored, the need posted once (a page's key is secrets.token_urlsafe: 22 characters)."""
+    first = submit_form(
+        client,
+        "/needs/new",
+        "/needs/new",
+        {"title": VALID_TITLE, "body": "Les parents qui travaillent tard.", "submission_key": key},
+    )
+    assert first.status_code == 303, first.text
+    [need] = needs_by(session, resident)
+    assert need.submission_key is None
 
 
 def test_two_forms_create_two_needs(client, session, resident):
