@@ -35,7 +35,10 @@ from app.accounts import service as accounts
 from app.core.settings import Settings
 from tests.factories import make_need, make_territory, make_theme, make_user
 
-SEED = int(os.environ.get("BOURSE_FUZZ_SEED") or random.SystemRandom().randrange(2**32))
+# A fixed seed by default, so that a run of CI fails only for a change of the code, never for
+# a new draw; `BOURSE_FUZZ_SEED=random` explores a fresh walk (and prints its seed to replay).
+_SEED = os.environ.get("BOURSE_FUZZ_SEED", "20261207")
+SEED = random.SystemRandom().randrange(2**32) if _SEED == "random" else int(_SEED)
 EXAMPLES = {GenerationMode.POSITIVE: 40, GenerationMode.NEGATIVE: 25}
 NEEDS = 45  # so that the ids a generator tries first (small ones, the document's 42) exist
 

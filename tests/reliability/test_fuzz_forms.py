@@ -34,7 +34,10 @@ from app.core.settings import Settings
 from app.pipeline.service import IdeaInput, create_idea
 from tests.factories import fresh, login_as, make_need, make_territory, make_theme, make_user
 
-SEED = int(os.environ.get("BOURSE_FUZZ_SEED") or random.SystemRandom().randrange(2**32))
+# A fixed seed by default, so that a run of CI fails only for a change of the code, never for
+# a new draw; `BOURSE_FUZZ_SEED=random` explores a fresh walk (and prints its seed to replay).
+_SEED = os.environ.get("BOURSE_FUZZ_SEED", "20261207")
+SEED = random.SystemRandom().randrange(2**32) if _SEED == "random" else int(_SEED)
 STEPS = 150
 ROLES = ("visitor", "resident", "moderator", "admin")
 
