@@ -1,7 +1,8 @@
 """What the long reliability tests share (tests/reliability/test_crashes.py, test_outages.py):
-a database of their own on the run's engine, a PostgreSQL server of their own that they stop
-and start (never the machine's), `bourse worker` processes, processes killed outright, who
-holds a TCP connection, and waiting for a condition with a deadline."""
+a database of their own on the run's engine, a browser signed in through the login form, a
+PostgreSQL server of their own that they stop and start (never the machine's), `bourse worker`
+processes, processes killed outright, who holds a TCP connection, and waiting for a condition
+with a deadline."""
 
 from __future__ import annotations
 
@@ -17,14 +18,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+import httpx
 import pytest
 from sqlalchemy import text
 
 from app.core.db import make_engine
 from app.ops.cli import migrate_database
 from tests.conftest import create_pg_database, drop_pg_database
+from tests.factories import DEFAULT_PASSWORD, read_form
 from tests.mail.test_smtp import free_port
 from tests.serving import bourse_environment
+from tests.web.helpers import parse
 from tests.web.test_workers import children
 
 T = TypeVar("T")
@@ -60,6 +64,23 @@ def fresh_database(engine_name: str, tmp_path: Path) -> Iterator[str]:
         url = f"sqlite:///{tmp_path / 'reliability.sqlite3'}"
         migrate_database(url)
         yield url
+
+
+def sign_in(url: str, email: str) -> httpx.Client:
+    """A browser signed in through the login form (its password: DEFAULT_PASSWORD)."""
+    browser = httpx.Client(base_url=url, timeout=30, follow_redirects=False)
+    _method, values, _names = read_form(browser.get("/account/login").text, "/account/login")
+    values.update(email=email, password=DEFAULT_PASSWORD)
+    assert browser.post("/account/login", data=values).status_code == 303
+    return browser
+
+
+def csrf_of(browser: httpx.Client, path: str) -> str:
+    """The form token of this browser, as the page at `path` carries it."""
+    page = parse(browser.get(path, follow_redirects=True))
+    token = page.css_first("input[name=csrf_token]").attributes["value"]
+    assert token
+    return token
 
 
 # --- Processes --------------------------------------------------------------------------------

@@ -40,19 +40,20 @@ from app.core.db import make_engine
 from app.mail.models import MailStatus, OutboxMessage
 from app.syndication import webhooks
 from app.syndication.models import DeliveryStatus, Webhook, WebhookDelivery
-from tests.factories import DEFAULT_PASSWORD, make_need, make_user, read_form
+from tests.factories import make_need, make_user, read_form
 from tests.mail.test_smtp import queue, smtp_server
 from tests.reliability.faults import (
     connection_owner,
+    csrf_of,
     fresh_database,
     gone,
     kill_serve,
+    sign_in,
     start_worker,
     stop,
     wait_for,
 )
 from tests.serving import bourse_process
-from tests.web.helpers import parse
 
 pytestmark = pytest.mark.long
 
@@ -118,23 +119,6 @@ def seed(database_url: str) -> Seeded:
         people = [(p.id, p.email) for p in (make_user(session) for _ in range(FORM_WRITERS))]
     engine.dispose()
     return Seeded(targets, tokens, people)
-
-
-def sign_in(url: str, email: str) -> httpx.Client:
-    """A browser signed in through the login form."""
-    browser = httpx.Client(base_url=url, timeout=30, follow_redirects=False)
-    _method, values, _names = read_form(browser.get("/account/login").text, "/account/login")
-    values.update(email=email, password=DEFAULT_PASSWORD)
-    assert browser.post("/account/login", data=values).status_code == 303
-    return browser
-
-
-def csrf_of(browser: httpx.Client, path: str) -> str:
-    """The form token of this browser, as the page at `path` carries it."""
-    page = parse(browser.get(path, follow_redirects=True))
-    token = page.css_first("input[name=csrf_token]").attributes["value"]
-    assert token
-    return token
 
 
 def api_writer(

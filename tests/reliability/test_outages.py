@@ -21,7 +21,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +32,8 @@ from sqlmodel import Session
 from app.accounts import service as accounts
 from app.core.db import SQLITE_BUSY_TIMEOUT_MS, make_engine
 from app.ops.cli import migrate_database
-from tests.factories import DEFAULT_PASSWORD, make_need, make_user, read_form
-from tests.reliability.faults import private_postgres
+from tests.factories import make_need, make_user
+from tests.reliability.faults import csrf_of, private_postgres, sign_in
 from tests.serving import bourse_process
 from tests.web.helpers import html_lang, parse
 from tests.web.test_workers import children
@@ -92,15 +92,9 @@ def serving(tmp_path: Path, database_url: str, log: list[str]) -> Iterator[tuple
             env={"BOURSE_RATE_LIMITS": "off"},
             output=log,
         ) as (process, url, _db),
-        httpx.Client(base_url=url, timeout=30, follow_redirects=False) as browser,
+        closing(sign_in(url, email)) as browser,
     ):
-        _method, values, _names = read_form(browser.get("/account/login").text, "/account/login")
-        values.update(email=email, password=DEFAULT_PASSWORD)
-        assert browser.post("/account/login", data=values).status_code == 303
-        page = browser.get(f"/needs/{need_id}", follow_redirects=True)
-        assert page.status_code == 200
-        csrf = parse(page).css_first("input[name=csrf_token]").attributes["value"]
-        assert csrf
+        csrf = csrf_of(browser, f"/needs/{need_id}")
         yield Site(url, need_id, token, browser, csrf), process.pid
 
 
