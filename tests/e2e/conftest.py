@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from app import PROJECT_ROOT
+from app.core import ratelimit
 from app.core.db import make_engine
 from app.core.settings import Settings
 from app.ops.cli import migrate_database
@@ -88,8 +89,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         database_url=env["BOURSE_DATABASE_URL"],
         base_url=url,
         secret_key="e2e-secret-key",
+        rate_limits="off",
         _env_file=None,
     )
+    # The tests write through the services in this process too (their worlds): the addresses'
+    # hashes are keyed as the server keys them, and the limits are off as they are there.
+    ratelimit.configure(settings.signing_key)
     migrate_database(settings.sqlalchemy_url)
     process = subprocess.Popen(
         [sys.executable, "-m", "app.ops.cli", "serve", "--port", str(port)],

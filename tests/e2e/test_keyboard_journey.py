@@ -67,9 +67,16 @@ def _tab_to(page, condition: str, limit: int = 150) -> None:  # type: ignore[no-
     raise AssertionError(f"Tab never reached {condition}")
 
 
+# Classes htmx puts on an update until it has settled. The content it swapped in answers its
+# own forms only once settled (htmx processes it then, 20 ms later): a key pressed on it
+# before would send the form without htmx, and the page would reload.
+UNSETTLED = ".htmx-request, .htmx-swapping, .htmx-added, .htmx-settling"
+
+
 def _focus_is(page, condition: str) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_function(
-        f"() => {{ const el = document.activeElement; return !!el && ({condition}); }}"
+        f"() => {{ const el = document.activeElement; return !!el && ({condition})"
+        f" && !document.querySelector('{UNSETTLED}'); }}"
     )
 
 
