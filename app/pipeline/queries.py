@@ -30,6 +30,25 @@ def public_ideas() -> SelectOfScalar[Idea]:
     return select(Idea).where(Idea.is_public.is_(True))  # type: ignore[attr-defined]
 
 
+def filtered_public_ideas(
+    stage: str = "", theme: Theme | None = None, territory: Territory | None = None
+) -> SelectOfScalar[Idea]:
+    """Public ideas at a stage, of a theme, on a territory (each filter optional): the /ideas
+    list, its feeds, the API and the embed."""
+    statement = public_ideas()
+    if stage:
+        statement = statement.where(Idea.stage == stage)
+    if theme is not None:
+        statement = statement.where(Idea.theme_id == theme.id)
+    if territory is not None:
+        statement = statement.where(Idea.territory_id == territory.id)
+    return statement
+
+
+# The order of the /ideas list, its feeds and the embed: the ideas moved last first.
+LATEST_MOVED_FIRST = (Idea.stage_changed_at.desc(), Idea.id.desc())  # type: ignore[attr-defined]
+
+
 def idea_url(idea: Idea) -> str:
     """An idea's canonical public address (a path: callers add the base URL if they need it)."""
     return f"/ideas/{idea.id}-{idea.slug}"
@@ -71,16 +90,10 @@ def list_public_ideas(session: Session, filters: IdeaFilters) -> tuple[list[Idea
     """A page of public ideas, the most recently moved first; and whether there is more."""
     if filters.page > MAX_PAGE:
         return [], False
-    statement = public_ideas()
-    if filters.stage:
-        statement = statement.where(Idea.stage == filters.stage)
-    if filters.theme:
-        statement = statement.where(Idea.theme_id == filters.theme.id)
-    if filters.territory:
-        statement = statement.where(Idea.territory_id == filters.territory.id)
+    statement = filtered_public_ideas(filters.stage, filters.theme, filters.territory)
     rows = list(
         session.exec(
-            statement.order_by(Idea.stage_changed_at.desc(), Idea.id.desc())  # type: ignore[attr-defined]
+            statement.order_by(*LATEST_MOVED_FIRST)
             .offset((filters.page - 1) * PER_PAGE)
             .limit(PER_PAGE + 1)
         )

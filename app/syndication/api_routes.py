@@ -21,7 +21,6 @@ app.syndication.api_schemas, so they cannot drift apart.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -48,7 +47,7 @@ from app.syndication.serialize import (
     territory_json,
     theme_json,
 )
-from app.web.cors import CORS_HEADERS
+from app.web.conditional import API_CORS, json_response, preflight_response
 from app.web.deps import SessionDep
 from app.web.errors import AppError, Invalid, MethodNotAllowed, NotFound
 from app.web.i18n import gettext as _
@@ -84,7 +83,7 @@ def cors_on_errors() -> Iterator[None]:
     try:
         yield
     except AppError as exc:
-        exc.headers = {**CORS_HEADERS, **exc.headers}
+        exc.headers = {**API_CORS, **exc.headers}
         if not exc.detail:
             if isinstance(exc, Invalid) and exc.errors:
                 exc.detail = " ".join(exc.errors.values())
@@ -96,31 +95,15 @@ def cors_on_errors() -> Iterator[None]:
 # --- responses ----------------------------------------------------------------------------------
 
 
-def _etag_matches(if_none_match: str, etag: str) -> bool:
-    candidates = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
-    return "*" in candidates or etag in candidates
-
-
 def read_response(request: Request, payload: Any) -> Response:
     """A cacheable JSON answer: ETag from the body, 304 when the client already has it."""
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    headers = {
-        **CORS_HEADERS,
-        "ETag": etag,
-        "Cache-Control": CACHE_CONTROL,
-        # Stage labels and some names follow the reader's language.
-        "Vary": "Accept-Language, Cookie",
-    }
-    if _etag_matches(request.headers.get("if-none-match", ""), etag):
-        return Response(status_code=304, headers=headers)
-    if request.method == "HEAD":
-        return Response(media_type="application/json", headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
+    # Stage labels and some names follow the reader's language.
+    vary = "Accept-Language, Cookie"
+    return json_response(request, payload, cache_control=CACHE_CONTROL, cors=API_CORS, vary=vary)
 
 
 def write_response(payload: Any, status_code: int = 200, location: str | None = None) -> Response:
-    headers = {**CORS_HEADERS, "Cache-Control": "no-store"}
+    headers = {**API_CORS, "Cache-Control": "no-store"}
     if location:
         headers["Location"] = location
     return JSONResponse(payload, status_code=status_code, headers=headers)
@@ -210,20 +193,14 @@ def get_need(request: Request, session: SessionDep, need_id: str) -> Response:
 @router.head(f"{PREFIX}/ideas", include_in_schema=False)
 def list_ideas(request: Request, session: SessionDep) -> Response:
     from app.pipeline.models import Idea
-    from app.pipeline.queries import parse_idea_filters, public_ideas
+    from app.pipeline.queries import filtered_public_ideas, parse_idea_filters
 
     with cors_on_errors():
         filters, errors = parse_idea_filters(session, _params(request, IDEA_FILTERS))
         limit = parse_limit(request.query_params.get("limit"), errors)
         cursor = _parse_cursor(request.query_params.get("cursor"), errors)
         _raise_if(errors)
-        statement = public_ideas()
-        if filters.stage:
-            statement = statement.where(Idea.stage == filters.stage)
-        if filters.theme:
-            statement = statement.where(Idea.theme_id == filters.theme.id)
-        if filters.territory:
-            statement = statement.where(Idea.territory_id == filters.territory.id)
+        statement = filtered_public_ideas(filters.stage, filters.theme, filters.territory)
         if cursor:
             try:
                 statement = cursors.ideas_after(statement, cursor)
@@ -477,7 +454,7 @@ def create_report(
 
 @router.options(f"{PREFIX}/{{rest:path}}", include_in_schema=False)
 def preflight(rest: str) -> Response:
-    return Response(status_code=204, headers=CORS_HEADERS)
+    return preflight_response(API_CORS)
 
 
 # --- documentation (app.syndication.api_docs) --------------------------------------------------

@@ -21,7 +21,7 @@ from app.board import queries as board_queries
 from app.board.models import Need, Territory, Theme
 from app.board.service import active_category
 from app.pipeline.models import Idea, Partner
-from app.pipeline.queries import public_ideas
+from app.pipeline.queries import LATEST_MOVED_FIRST, filtered_public_ideas
 from app.pipeline.service import STAGE_LABELS
 from app.syndication import attribution
 from app.web.colours import darken_for, readable_on
@@ -187,12 +187,5 @@ def widget_needs(session: Session, params: EmbedParams) -> list[Need]:
 
 
 def widget_ideas(session: Session, params: EmbedParams) -> list[Idea]:
-    statement = public_ideas()
-    if params.stage:
-        statement = statement.where(Idea.stage == params.stage)
-    if params.theme:
-        statement = statement.where(Idea.theme_id == params.theme.id)
-    if params.territory:
-        statement = statement.where(Idea.territory_id == params.territory.id)
-    statement = statement.order_by(Idea.stage_changed_at.desc(), Idea.id.desc())  # type: ignore[attr-defined]
-    return list(session.exec(statement.limit(params.limit)))  # type: ignore[attr-defined]
+    statement = filtered_public_ideas(params.stage, params.theme, params.territory)
+    return list(session.exec(statement.order_by(*LATEST_MOVED_FIRST).limit(params.limit)))

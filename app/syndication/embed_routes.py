@@ -9,10 +9,9 @@ HTML is cached (app.syndication.embed) and served with an ETag.
 
 from __future__ import annotations
 
-import hashlib
 import html
-import json
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -30,6 +29,7 @@ from app.pipeline.queries import public_ideas
 from app.pipeline.service import STAGE_LABELS, stage_label
 from app.syndication import embed
 from app.web import i18n
+from app.web.conditional import EMBED_CORS, NO_CORS, conditional_response, json_response
 from app.web.deps import SessionDep
 from app.web.errors import problem_response
 from app.web.i18n import gettext as _
@@ -44,16 +44,15 @@ OEMBED_WIDTH, OEMBED_HEIGHT = 480, 260
 
 
 def _etagged(
-    request: Request, body: str, media_type: str, max_age: str = CACHE_CONTROL
+    request: Request,
+    body: str,
+    media_type: str,
+    max_age: str = CACHE_CONTROL,
+    cors: Mapping[str, str] = NO_CORS,
 ) -> Response:
-    etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": max_age}
-    candidates = [
-        t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")
-    ]
-    if etag in candidates or "*" in candidates:
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=media_type, headers=headers)
+    return conditional_response(
+        request, body, media_type=media_type, cache_control=max_age, cors=cors
+    )
 
 
 def _locale(params: embed.EmbedParams, request: Request) -> str:
@@ -269,9 +268,7 @@ def accent_stylesheet(request: Request, c: str = "") -> Response:
 @router.get("/embed.js")
 def embed_script(request: Request) -> Response:
     body = EMBED_JS.read_text(encoding="utf-8")
-    response = _etagged(request, body, "text/javascript", "public, max-age=3600")
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    return _etagged(request, body, "text/javascript", "public, max-age=3600", EMBED_CORS)
 
 
 # --- oEmbed -------------------------------------------------------------------------------------
@@ -285,9 +282,7 @@ def _oembed_error(status: int, detail: str) -> Response:
         404: _("Page introuvable"),
         501: _("Format non disponible"),
     }
-    return problem_response(
-        status, titles[status], detail, headers={"Access-Control-Allow-Origin": "*"}
-    )
+    return problem_response(status, titles[status], detail, headers=dict(EMBED_CORS))
 
 
 def _dimension(raw: str | None) -> int | str | None:
@@ -362,10 +357,7 @@ def oembed(request: Request, session: SessionDep) -> Response:
         "height": height,
         "cache_age": 3600,
     }
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    response = _etagged(request, text, "application/json", "public, max-age=300")
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    return json_response(request, body, cache_control="public, max-age=300", cors=EMBED_CORS)
 
 
 # --- /partners/embed ----------------------------------------------------------------------------

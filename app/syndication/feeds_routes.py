@@ -16,9 +16,7 @@ behind: there, only the ETag can tell that nothing changed.
 
 from __future__ import annotations
 
-import hashlib
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -29,10 +27,10 @@ from app.board import queries
 from app.board.filters import SORT_BY_KEY, parse_filters
 from app.board.models import Territory, Theme
 from app.board.service import active_category
-from app.pipeline.models import Idea
-from app.pipeline.queries import public_ideas
+from app.pipeline.queries import LATEST_MOVED_FIRST, filtered_public_ideas
 from app.pipeline.service import STAGE_LABELS, stage_label
 from app.syndication import attribution, feeds
+from app.web.conditional import FEED_CORS, conditional_response
 from app.web.deps import SessionDep
 from app.web.errors import AppError, Invalid, NotFound
 from app.web.i18n import gettext as _
@@ -43,14 +41,6 @@ router = APIRouter()
 NEED_FILTERS = ("theme", "territory", "status", "q", "sort")
 IDEA_FILTERS = ("stage", "theme", "territory")
 CACHE_CONTROL = "public, max-age=300"
-# Feeds are public and read by other sites' scripts too (a partner's page showing the list).
-BASE_HEADERS = {
-    "Cache-Control": CACHE_CONTROL,
-    # The language of the labels follows the locale cookie or Accept-Language.
-    "Vary": "Accept-Language, Cookie",
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "ETag, Last-Modified",
-}
 
 
 class BadFeedFilter(AppError):
@@ -71,7 +61,7 @@ def _refuse(errors: dict[str, str]) -> BadFeedFilter:
         _("Ce flux ne peut pas être construit avec ces filtres :") + " " + " ".join(errors.values())
     )
     # Readable from a partner's script too; not cached (the fix is one edit of the URL away).
-    return BadFeedFilter(detail, headers={"Access-Control-Allow-Origin": "*"})
+    return BadFeedFilter(detail, headers=dict(FEED_CORS))
 
 
 def _query(values: dict[str, str]) -> str:
@@ -95,39 +85,22 @@ def _name(category: Theme | Territory | None) -> str:
 # --- conditional GET -----------------------------------------------------------------------------
 
 
-def _etag_matches(header: str, etag: str) -> bool:
-    candidates = [tag.strip().removeprefix("W/") for tag in header.split(",")]
-    return "*" in candidates or etag in candidates
-
-
-def _not_modified_since(header: str, last_modified: datetime) -> bool:
-    try:
-        since = parsedate_to_datetime(header)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return False  # not an HTTP date: ignored (RFC 9110 §13.1.3)
-    since = since.replace(tzinfo=UTC) if since.tzinfo is None else since
-    # A date in the future is a client's clock error, not a copy it holds: ignored too.
-    return since <= datetime.now(UTC) and last_modified <= since
-
-
 def _respond(
     request: Request, body: bytes, fmt: str, last_modified: datetime, *, honour_ims: bool
 ) -> Response:
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    headers = {
-        **BASE_HEADERS,
-        "ETag": etag,
-        "Last-Modified": feeds.http_date(feeds.validator_date(last_modified)),
-    }
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None:
-        not_modified = _etag_matches(if_none_match, etag)
-    else:
-        since = request.headers.get("if-modified-since", "")
-        not_modified = honour_ims and bool(since) and _not_modified_since(since, last_modified)
-    if not_modified:
-        return Response(status_code=304, headers=headers)
-    return Response(body, headers={**headers, "Content-Type": feeds.CONTENT_TYPES[fmt]})
+    """The feed with its validators (app.web.conditional), readable by other sites' scripts
+    (a partner's page showing the list); the labels follow the locale cookie or
+    Accept-Language."""
+    return conditional_response(
+        request,
+        body,
+        media_type=feeds.CONTENT_TYPES[fmt],
+        cache_control=CACHE_CONTROL,
+        cors=FEED_CORS,
+        vary="Accept-Language, Cookie",
+        last_modified=feeds.validator_date(last_modified),
+        changed_at=last_modified if honour_ims else None,
+    )
 
 
 # --- needs ---------------------------------------------------------------------------------------
@@ -213,18 +186,8 @@ def ideas_feed(request: Request, session: SessionDep, fmt: str) -> Response:
         raise _refuse(errors)
     ref = partner.slug if partner else ""
     theme, territory = chosen["theme"], chosen["territory"]
-    statement = public_ideas()
-    if stage:
-        statement = statement.where(Idea.stage == stage)
-    if theme is not None:
-        statement = statement.where(Idea.theme_id == theme.id)
-    if territory is not None:
-        statement = statement.where(Idea.territory_id == territory.id)
-    ideas = list(
-        session.exec(
-            statement.order_by(Idea.stage_changed_at.desc(), Idea.id.desc()).limit(feeds.MAX_ITEMS)  # type: ignore[attr-defined]
-        )
-    )
+    statement = filtered_public_ideas(stage, theme, territory)  # type: ignore[arg-type]
+    ideas = list(session.exec(statement.order_by(*LATEST_MOVED_FIRST).limit(feeds.MAX_ITEMS)))
     themes, territories = _category_maps(session)
     base_url = request.app.state.settings.base_url
     query = _query(
