@@ -283,11 +283,12 @@ def refused_page(
     *,
     prefix: str = "",
 ) -> Response:
-    """The idea page again with a refused form's errors (422), each field's id prefixed as the
-    form names its fields (`milestone-`, `comment-`)."""
+    """The idea page again with a refused form's errors and what was typed (422), each field
+    named as the page names it: with the form's `prefix` (`milestone-`, `comment-`)."""
     session.rollback()
     idea = service.get_idea(session, idea_id)
     errors = {f"{prefix}{key}": message for key, message in exc.errors.items()}
+    submitted = {f"{prefix}{key}": value for key, value in submitted.items()}
     return render_idea_page(
         request,
         session,

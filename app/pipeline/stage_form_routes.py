@@ -65,20 +65,11 @@ async def add_milestone(
     try:
         stage_data.add_milestone(session, user, idea_id, label)
     except Invalid as exc:
+        prefix = "milestone-"
         return refused_page(
-            request,
-            session,
-            user,
-            idea_id,
-            "milestones",
-            exc,
-            {"milestone-label": label},
-            prefix="milestone-",
+            request, session, user, idea_id, "milestones", exc, {"label": label}, prefix=prefix
         )
     return saved_redirect(idea_id, "milestones", "milestones")
-
-
-MILESTONE_ACTIONS = ("done", "undone", "rename", "delete", "up", "down")
 
 
 @router.post("/ideas/{idea_id}/milestones/{milestone_id}")
@@ -100,15 +91,9 @@ async def change_milestone(
         else:
             raise Invalid({"action": _("Cette action n'existe pas.")})
     except Invalid as exc:
+        prefix = f"milestone-{milestone_id}-"
         return refused_page(
-            request,
-            session,
-            user,
-            idea_id,
-            "milestones",
-            exc,
-            {f"milestone-{milestone_id}-label": label},
-            prefix=f"milestone-{milestone_id}-",
+            request, session, user, idea_id, "milestones", exc, {"label": label}, prefix=prefix
         )
     return saved_redirect(idea_id, "milestones", f"milestone-{milestone_id}")
 
@@ -121,13 +106,6 @@ async def add_comment(request: Request, session: SessionDep, user: Staff, idea_i
         comment = stage_data.add_comment(session, user, idea_id, body)
     except Invalid as exc:
         return refused_page(
-            request,
-            session,
-            user,
-            idea_id,
-            "comment",
-            exc,
-            {"comment-body": body},
-            prefix="comment-",
+            request, session, user, idea_id, "comment", exc, {"body": body}, prefix="comment-"
         )
     return saved_redirect(idea_id, "comment", f"comment-{comment.id}")
