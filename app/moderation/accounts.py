@@ -34,7 +34,7 @@ from app.accounts.permissions import can_change_role
 from app.core import audit
 from app.core.db import utcnow
 from app.core.settings import Settings
-from app.moderation.permissions import is_active_moderator
+from app.moderation.permissions import ensure_can_moderate_account
 from app.web.errors import Conflict, Forbidden, Invalid, NotFound
 from app.web.i18n import format_date
 from app.web.i18n import gettext as _
@@ -56,18 +56,6 @@ ROLE_LABELS = {
     Role.staff.value: N_("Équipe de la fabrique"),
     Role.admin.value: N_("Administrateur·rice"),
 }
-
-
-# --- who may do what: app/moderation/permissions.py --------------------------------------------
-
-
-def _ensure_can_moderate(actor: User, target: User) -> None:
-    if not is_active_moderator(actor):
-        raise Forbidden()
-    if actor.id == target.id:
-        raise Forbidden(_("Vous ne pouvez pas agir sur votre propre compte ici."))
-    if target.has_role(Role.moderator) and not actor.has_role(Role.admin):
-        raise Forbidden(_("Seul·e un·e administrateur·rice peut agir sur un membre de l'équipe."))
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -181,12 +169,7 @@ def block_user(
     """Blocks `user` (audited and told to them, in the caller's transaction). A moderator never
     blocks someone of their own rank or above: only an admin blocks team members, and nobody
     blocks themselves. Blocking again changes the reason and the end date."""
-    if not is_active_moderator(moderator):
-        raise Forbidden()
-    if user.id == moderator.id:
-        raise Forbidden(_("Vous ne pouvez pas bloquer votre propre compte."))
-    if user.has_role(Role.moderator) and not moderator.has_role(Role.admin):
-        raise Forbidden(_("Seul·e un·e administrateur·rice peut bloquer un membre de l'équipe."))
+    ensure_can_moderate_account(moderator, user, blocking=True)
     reason, error = _clean_reason(reason, required=True, maximum=BLOCK_REASON_MAX)
     if error:
         raise Invalid({"reason": error})
@@ -224,7 +207,7 @@ def block_account(
     """The moderation form: both fields checked at once, so every error shows beside its
     field. Commits."""
     user = get_account(session, user_id)
-    _ensure_can_moderate(moderator, user)
+    ensure_can_moderate_account(moderator, user)
     errors: dict[str, str] = {}
     cleaned, reason_error = _clean_reason(reason, required=True, maximum=BLOCK_REASON_MAX)
     if reason_error:
@@ -240,7 +223,7 @@ def block_account(
 def unblock_account(session: Session, moderator: User, user_id: int, *, note: str = "") -> User:
     """Lifts a block before its end (audited `user.unblock`, told to the person). Commits."""
     user = get_account(session, user_id)
-    _ensure_can_moderate(moderator, user)
+    ensure_can_moderate_account(moderator, user)
     note, error = _clean_reason(note, required=False, maximum=NOTE_MAX)
     if error:
         raise Invalid({"note": error})
@@ -282,7 +265,7 @@ def set_trust(session: Session, moderator: User, user_id: int, *, trusted: bool)
     """Trusts (their posts skip the queue) or stops trusting an account. Idempotent: False,
     and nothing written, when it already was so. Commits."""
     user = get_account(session, user_id)
-    _ensure_can_moderate(moderator, user)
+    ensure_can_moderate_account(moderator, user)
     if (user.trusted_at is not None) == trusted:
         return False
     before = {"trusted_at": user.trusted_at}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from app.accounts.models import Role, User
 from app.accounts.permissions import ensure_role, has_active_role
+from app.web.errors import Forbidden
 from app.web.i18n import gettext as _
 
 
@@ -57,3 +58,20 @@ def can_moderate_account(actor: User, target: User) -> bool:
     if not is_active_moderator(actor) or actor.id == target.id:
         return False
     return not target.has_role(Role.moderator) or actor.has_role(Role.admin)
+
+
+def ensure_can_moderate_account(actor: User, target: User, *, blocking: bool = False) -> None:
+    """can_moderate_account for the services: Forbidden, saying which part of the rule refused
+    (in the words of the block form when `blocking`)."""
+    if not is_active_moderator(actor):
+        raise Forbidden()
+    if actor.id == target.id:
+        if blocking:
+            raise Forbidden(_("Vous ne pouvez pas bloquer votre propre compte."))
+        raise Forbidden(_("Vous ne pouvez pas agir sur votre propre compte ici."))
+    if not can_moderate_account(actor, target):
+        if blocking:
+            raise Forbidden(
+                _("Seul·e un·e administrateur·rice peut bloquer un membre de l'équipe.")
+            )
+        raise Forbidden(_("Seul·e un·e administrateur·rice peut agir sur un membre de l'équipe."))
