@@ -378,15 +378,23 @@ def view_of(
     )
 
 
+def comments_with_authors(session: Session, need_id: int) -> list[tuple[Comment, User | None]]:
+    """Every comment of a need, whatever its status, with its author (None once the account is
+    erased), in posting order: one query. What a viewer may see is the caller's to decide."""
+    return list(
+        session.exec(
+            select(Comment, User)
+            .outerjoin(User, User.id == Comment.author_id)  # type: ignore[arg-type]
+            .where(Comment.need_id == need_id)
+            .order_by(Comment.created_at, Comment.id)  # type: ignore[arg-type]
+        ).all()
+    )
+
+
 def comment_threads(session: Session, need: Need, viewer: User | None) -> list[CommentView]:
     """The top-level comments in posting order, each with its replies. One query (comments
     joined to their authors), whatever the number of comments."""
-    rows = session.exec(
-        select(Comment, User)
-        .outerjoin(User, User.id == Comment.author_id)  # type: ignore[arg-type]
-        .where(Comment.need_id == need.id)
-        .order_by(Comment.created_at, Comment.id)  # type: ignore[arg-type]
-    ).all()
+    rows = comments_with_authors(session, need.id)  # type: ignore[arg-type]
     now = utcnow()
     tops: list[tuple[Comment, User | None]] = []
     replies: dict[int, list[CommentView]] = {}

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
+from app.board.comments import comments_with_authors
 from app.board.models import (
     NEED_STATUS_LABELS,
     Comment,
@@ -119,12 +120,7 @@ class NeedFile:
 def need_file(session: Session, viewer: User, need_id: int) -> NeedFile:
     ensure_moderator(viewer)
     need = get_need(session, need_id)
-    comment_rows = session.exec(
-        select(Comment, User)
-        .outerjoin(User, User.id == Comment.author_id)  # type: ignore[arg-type]
-        .where(Comment.need_id == need.id)
-        .order_by(Comment.created_at, Comment.id)  # type: ignore[arg-type]
-    ).all()
+    comment_rows = comments_with_authors(session, need.id)  # type: ignore[arg-type]
     comment_ids = [c.id for c, _u in comment_rows]
     on_this = (Revision.target_kind == "need") & (Revision.target_id == need.id)
     if comment_ids:
