@@ -231,3 +231,20 @@ def categories(
         themes = themes.where(Theme.archived_at.is_(None))  # type: ignore[union-attr]
         territories = territories.where(Territory.archived_at.is_(None))  # type: ignore[union-attr]
     return list(session.exec(themes).all()), list(session.exec(territories).all())
+
+
+def categories_keeping(
+    session: Session, theme_id: int | None, territory_id: int | None
+) -> tuple[list[Theme], list[Territory]]:
+    """The active themes and territories, plus the theme and territory a need or idea already
+    has when archived since: its form shows them chosen, and saving it unchanged keeps them."""
+    themes, territories = categories(session)
+    for items, model, current_id in (
+        (themes, Theme, theme_id),
+        (territories, Territory, territory_id),
+    ):
+        if current_id and all(item.id != current_id for item in items):
+            current = session.get(model, current_id)
+            if current is not None:
+                items.append(current)  # type: ignore[arg-type]
+    return themes, territories

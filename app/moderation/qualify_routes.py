@@ -155,16 +155,7 @@ def _qualify_page(
     notice: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    themes, territories = queries.categories(session)
-    # Keep a theme or territory archived since the need was classed in the choices.
-    for items, model, current_id in (
-        (themes, Theme, need.theme_id),
-        (territories, Territory, need.territory_id),
-    ):
-        if current_id and all(item.id != current_id for item in items):
-            current = session.get(model, current_id)
-            if current is not None:
-                items.append(current)
+    themes, territories = queries.categories_keeping(session, need.theme_id, need.territory_id)
     return render(
         request,
         "moderation/qualify_need.html",

@@ -47,17 +47,9 @@ MAX_NEEDS_PER_IDEA = 50
 
 def _categories(session: Session, idea: Idea | None = None) -> tuple[list[Theme], list[Territory]]:
     """Active themes and territories, plus the idea's own when archived since."""
-    themes, territories = queries.categories(session)
-    if idea is not None:
-        for items, model, current_id in (
-            (themes, Theme, idea.theme_id),
-            (territories, Territory, idea.territory_id),
-        ):
-            if current_id and all(item.id != current_id for item in items):
-                current = session.get(model, current_id)
-                if current is not None:
-                    items.append(current)  # type: ignore[arg-type]
-    return themes, territories
+    if idea is None:
+        return queries.categories(session)
+    return queries.categories_keeping(session, idea.theme_id, idea.territory_id)
 
 
 def _category_id(
