@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import (
-    FileResponse,
     JSONResponse,
     PlainTextResponse,
     RedirectResponse,
@@ -12,7 +11,11 @@ from fastapi.responses import (
 )
 from sqlalchemy import text
 
-from app.pipeline.uploads import logos_dir, stored_path  # a leaf module: files only, no domain
+from app.pipeline.uploads import (  # a leaf module: files only, no domain
+    logo_response,
+    logos_dir,
+    stored_path,
+)
 from app.web import site_identity
 from app.web.colours import is_hex_colour
 from app.web.deps import SessionDep
@@ -74,16 +77,7 @@ def site_logo(request: Request, session: SessionDep) -> Response:
     path = stored_path(logos_dir(request.app.state.settings), identity.logo_file)
     if path is None or not path.is_file():
         raise NotFound(_("Ce logo n'existe pas."))
-    return FileResponse(
-        path,
-        media_type=identity.logo_type or "application/octet-stream",
-        headers={
-            "X-Content-Type-Options": "nosniff",
-            # Pages link it with ?v=<stored name>: a new logo is a new address.
-            "Cache-Control": "public, max-age=31536000, immutable",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
-    )
+    return logo_response(path, identity.logo_type)
 
 
 @router.get("/site/theme.css")

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, select
 
 from app.accounts.deps import require_role
@@ -310,13 +310,4 @@ def partner_logo(session: SessionDep, slug: str) -> Response:
     if len(slug) > 80:
         raise NotFound(_("Ce logo n'existe pas."))
     partner, path = partners.logo_file(session, slug)
-    return FileResponse(
-        path,
-        media_type=partner.logo_type or "application/octet-stream",
-        headers={
-            "X-Content-Type-Options": "nosniff",
-            # The page links the logo with ?v=<stored name>: a new logo is a new address.
-            "Cache-Control": "public, max-age=31536000, immutable",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
-    )
+    return uploads.logo_response(path, partner.logo_type)

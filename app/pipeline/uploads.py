@@ -31,6 +31,7 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from fastapi import Request, Response, UploadFile
+from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -108,6 +109,21 @@ def stored_path(directory: Path, stored_name: str) -> Path | None:
     if not stored_name or "/" in stored_name or "\\" in stored_name or stored_name[0] == ".":
         return None
     return directory / stored_name
+
+
+def logo_response(path: Path, media_type: str | None) -> FileResponse:
+    """A stored logo (the fabrique's or a partner's), checked as an image when uploaded but
+    never trusted: not sniffed, nothing in it runs. Pages link it with ?v=<stored name>, so a
+    new logo is a new address and this one may be cached for good."""
+    return FileResponse(
+        path,
+        media_type=media_type or "application/octet-stream",
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
 
 
 def remove_file(path: Path | None) -> None:
