@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from sqlalchemy import update
 from sqlmodel import Session, select
@@ -32,6 +31,7 @@ from app.core.db import utcnow
 from app.web.errors import Conflict, Invalid
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
+from app.web.urls import web_address_error
 
 if TYPE_CHECKING:
     from app.board.notifications import Message
@@ -204,19 +204,13 @@ def validate_covered(name: str, url: str, note: str) -> CoveredService:
             "Le nom doit faire au plus %(max)s caractères.", max=COVERED_NAME_MAX
         )
     if url:
-        parts = urlsplit(url) if len(url) <= COVERED_URL_MAX else None
-        if parts is None:
-            errors["covered_url"] = _(
-                "Le lien doit faire au plus %(max)s caractères.", max=COVERED_URL_MAX
-            )
-        elif (
-            parts.scheme.lower() not in ("http", "https")
-            or not parts.hostname
-            or any(c.isspace() for c in url)
-        ):
-            errors["covered_url"] = _(
-                "Indiquez une adresse web complète, commençant par https:// ou http://."
-            )
+        url_error = web_address_error(
+            url,
+            COVERED_URL_MAX,
+            _("Le lien doit faire au plus %(max)s caractères.", max=COVERED_URL_MAX),
+        )
+        if url_error:
+            errors["covered_url"] = url_error
     if len(note) > COVERED_NOTE_MAX:
         errors["covered_note"] = _(
             "La note doit faire au plus %(max)s caractères.", max=COVERED_NOTE_MAX

@@ -15,7 +15,6 @@ from dataclasses import dataclass, fields
 from datetime import date
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -38,6 +37,7 @@ from app.pipeline.permissions import ensure_staff
 from app.web.errors import Invalid, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
+from app.web.urls import web_address_error
 
 STUDY_NOTES_MAX = 50_000
 CARRIER_CALL_MAX = 10_000
@@ -297,19 +297,13 @@ def validate_enterprise(data: EnterpriseInput, *, today: date | None = None) -> 
             errors["launch_date"] = _("Indiquez une date valide (jour, mois, année).")
     website = (data.enterprise_website or "").strip()
     if website:
-        parts = urlsplit(website) if len(website) <= WEBSITE_MAX else None
-        if parts is None:
-            errors["enterprise_website"] = _(
-                "L'adresse doit faire au plus %(max)s caractères.", max=WEBSITE_MAX
-            )
-        elif (
-            parts.scheme.lower() not in ("http", "https")
-            or not parts.hostname
-            or any(c.isspace() for c in website)
-        ):
-            errors["enterprise_website"] = _(
-                "Indiquez une adresse web complète, commençant par https:// ou http://."
-            )
+        website_error = web_address_error(
+            website,
+            WEBSITE_MAX,
+            _("L'adresse doit faire au plus %(max)s caractères.", max=WEBSITE_MAX),
+        )
+        if website_error:
+            errors["enterprise_website"] = website_error
     if errors:
         raise Invalid(errors)
     return {

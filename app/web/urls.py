@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from app.web.i18n import gettext as _
+
 
 class Addressable(Protocol):
     """Anything with an id and a slug (a need, or its row read as columns)."""
@@ -35,3 +37,18 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if "\\" in target:
         return default
     return target
+
+
+def web_address_error(url: str, maximum: int, too_long: str) -> str | None:
+    """Why an address typed in a form (stripped, not empty) is no complete http(s) web address
+    of at most `maximum` characters, or None. `too_long` says the length in its field's words."""
+    if len(url) > maximum:
+        return too_long
+    parts = urlsplit(url)
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or any(c.isspace() for c in url)
+    ):
+        return _("Indiquez une adresse web complète, commençant par https:// ou http://.")
+    return None
