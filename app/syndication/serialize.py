@@ -43,22 +43,17 @@ def category_json(category: Theme | Territory | None) -> dict[str, str] | None:
     return {"slug": category.slug, "name": category.name}
 
 
-def theme_json(theme: Theme) -> dict[str, Any]:
+def listed_category_json(category: Theme | Territory) -> dict[str, Any]:
+    """A theme or a territory in the API's lists of them: one shape for both."""
     return {
-        "slug": theme.slug,
-        "name": theme.name,
-        "name_en": theme.name_en,
-        "archived": theme.archived_at is not None,
+        "slug": category.slug,
+        "name": category.name,
+        "name_en": category.name_en,
+        "archived": category.archived_at is not None,
     }
 
 
-def territory_json(territory: Territory) -> dict[str, Any]:
-    return {
-        "slug": territory.slug,
-        "name": territory.name,
-        "name_en": territory.name_en,
-        "archived": territory.archived_at is not None,
-    }
+theme_json = territory_json = listed_category_json
 
 
 def _categories(session: Session) -> tuple[dict[int, Theme], dict[int, Territory]]:
