@@ -204,12 +204,8 @@ def validate_covered(name: str, url: str, note: str) -> CoveredService:
             "Le nom doit faire au plus %(max)s caractères.", max=COVERED_NAME_MAX
         )
     if url:
-        url_error = web_address_error(
-            url,
-            COVERED_URL_MAX,
-            _("Le lien doit faire au plus %(max)s caractères.", max=COVERED_URL_MAX),
-        )
-        if url_error:
+        too_long = _("Le lien doit faire au plus %(max)s caractères.", max=COVERED_URL_MAX)
+        if url_error := web_address_error(url, COVERED_URL_MAX, too_long):
             errors["covered_url"] = url_error
     if len(note) > COVERED_NOTE_MAX:
         errors["covered_note"] = _(

@@ -297,12 +297,8 @@ def validate_enterprise(data: EnterpriseInput, *, today: date | None = None) -> 
             errors["launch_date"] = _("Indiquez une date valide (jour, mois, année).")
     website = (data.enterprise_website or "").strip()
     if website:
-        website_error = web_address_error(
-            website,
-            WEBSITE_MAX,
-            _("L'adresse doit faire au plus %(max)s caractères.", max=WEBSITE_MAX),
-        )
-        if website_error:
+        too_long = _("L'adresse doit faire au plus %(max)s caractères.", max=WEBSITE_MAX)
+        if website_error := web_address_error(website, WEBSITE_MAX, too_long):
             errors["enterprise_website"] = website_error
     if errors:
         raise Invalid(errors)
