@@ -10,7 +10,9 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlmodel import select
+from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from app.accounts.deps import CurrentUser, OptionalUser
 from app.accounts.models import Role, User
@@ -179,10 +181,18 @@ def new_need_page(
 
 @router.post("/needs/new")
 async def post_need(request: Request, session: SessionDep, user: CurrentUser) -> Response:
-    from app.web.antiabuse import FormRejected, check_guard
-
     service.ensure_can_participate(user)
     form = await request.form()
+    # The rest in a thread, as a sync route runs: its writes may wait for a lock (the rate
+    # limits' counters, a form value sent twice) held by another request of this worker, which
+    # needs the event loop to finish; waiting on the loop, the worker stopped for good
+    # (tests/reliability/test_floods.py).
+    return await run_in_threadpool(_post_need, request, session, user, form)
+
+
+def _post_need(request: Request, session: Session, user: User, form: FormData) -> Response:
+    from app.web.antiabuse import FormRejected, check_guard
+
     data = service.NeedInput.from_form(form)
     settings = request.app.state.settings
     if form.get("action") == "preview":

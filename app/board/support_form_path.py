@@ -13,14 +13,16 @@ limits, the support given or withdrawn (app.board.support_writes.toggle_on, as t
 then, outside the write, the block's reads in one statement (app.board.supports.block_reads:
 the demand, the territories, the person's answer when the support was already there). It
 answers what the route answers: the support block to htmx, `303` to the need page otherwise.
-On PostgreSQL that is five round trips where there were eight (bench/README.md, issue 13);
-three with the rate limits off (see below).
+On PostgreSQL that is five round trips where there were eight (bench/README.md, issue 13),
+plus the rate limits' lock (app.core.ratelimit.hold, issue 18); three with the rate limits off
+(see below).
 
 Anything else — signed out, a blocked or unconfirmed account, a form token that does not
-match, a need that is not public, a limit reached, an `action` other than add or remove, a
-person who came from a partner's site (the route credits the partner), a body that is not a
-small urlencoded form, a database error — goes on to the route with the body as it came, and
-the route gives its own answer with its own words.
+match, a need that is not public, a limit reached or its counters held by another write of the
+same person or address, an `action` other than add or remove, a person who came from a
+partner's site (the route credits the partner), a body that is not a small urlencoded form, a
+database error — goes on to the route with the body as it came, and the route gives its own
+answer with its own words.
 
 As the API's way in: on SQLite on the event loop, trying again for a moment while another
 writer has the turn, then in a thread; on PostgreSQL in a thread (app.web.fast_writes.write_soon),

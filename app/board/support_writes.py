@@ -224,24 +224,27 @@ def toggle_on(
     client's), the need's row taken if it is public, the support given (`want`) or withdrawn.
     Returns (the need's support count, its slug, what changed: True a support given now,
     False none any more, None it was already there), or None when the route must answer (a
-    limit reached, a need that is not public): then nothing was written.
+    limit reached or its counters held by another write of the same account or address, a
+    need that is not public): then nothing was written.
 
     `locked`: (support count, slug) when the caller took the need's row already
     (app.board.locks.visible_lock_with)."""
-    events = None
-    if address is not None:
-        if (
-            ratelimit.over_limit(connection, "support", user_id=user_id, ip=address, now=now)
-            is not None
-        ):
-            return None
-        events = ratelimit.events("support", user_id=user_id, ip=address, now=now)
     if locked is None:
         locked = lock_visible(connection, need_id)
         if locked is None:
             return None
-    if events:
-        ratelimit.record(connection, events)
+    if address is not None:
+        # The need's row first (on SQLite the write turn with it, so the counters are read
+        # by one writer at a time), then the counters without waiting: the route, which
+        # holds the counters before the row, answers when another write has them.
+        if not ratelimit.hold(connection, "support", user_id=user_id, ip=address, wait=False):
+            return None
+        limited = ratelimit.over_limit(connection, "support", user_id=user_id, ip=address, now=now)
+        if limited is not None:
+            return None
+        ratelimit.record(
+            connection, ratelimit.events("support", user_id=user_id, ip=address, now=now)
+        )
     counts = (
         give(connection, need_id, user_id, now=now)
         if want

@@ -2,7 +2,10 @@
 workers and instances. BOURSE_RATE_LIMITS=off turns them off (load tests, acceptance runs).
 
 Each limited action records one row per successful write, in the same transaction as the
-write; a check counts the rows of the window. An address is stored only as a keyed hash
+write; a check counts the rows of the window. Two writes at once by one account, or from one
+address, are serialised on their keys before counting (hold), or both could count the same rows
+and pass together: across workers and instances, a flood of simultaneous writes got 7 needs
+through a limit of 5 (tests/reliability/test_floods.py). An address is stored only as a keyed hash
 (address_key). Old rows are purged by the worker after BOURSE_RATE_EVENTS_DAYS days
 (app.ops.jobs.purge_expired).
 """
@@ -15,7 +18,7 @@ import ipaddress
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, Index, bindparam, func, insert
+from sqlalchemy import Column, Index, bindparam, func, insert, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, Session, SQLModel
@@ -60,6 +63,19 @@ _COUNT = sa_select(func.count(), func.min(RateEvent.created_at)).where(
     RateEvent.created_at > bindparam("p_since", type_=UTCDateTime()),  # type: ignore[arg-type, operator]
 )
 _INSERT = insert(RateEvent)
+# PostgreSQL: transaction-scoped advisory locks on one key or two, taken in the order given;
+# the "try" form takes none past the first it cannot have at once.
+_HOLD = {
+    (n, wait): text(
+        "SELECT "
+        + (", " if wait else " AND ").join(
+            f"pg_{'' if wait else 'try_'}advisory_xact_lock(hashtextextended(:k{i}, 0))"
+            for i in range(n)
+        )
+    )
+    for n in (1, 2)
+    for wait in (True, False)
+}
 
 
 # The key of the addresses' hashes, derived from the app's signing key by configure(): the
@@ -112,17 +128,44 @@ def _keys(action: str, user_id: int | None, ip: str) -> list[tuple[str, int]]:
     return keys
 
 
+def hold(
+    connection: Connection, action: str, *, user_id: int | None, ip: str, wait: bool = True
+) -> bool:
+    """Serialises this write of `action` with the others of the same account or address until
+    the caller's transaction ends, so that over_limit() counts every write that passed before.
+    PostgreSQL: an advisory lock per key (in the keys' order, so that no two writers each hold
+    a key the other waits for); SQLite writes one transaction at a time: the caller must hold
+    the write turn before counting (check_rate writes its rows first; toggle_on takes the
+    need's row).
+
+    `wait=False`, for a caller already holding a row lock that a writer waiting here may want
+    next: False at once, nothing waited for, when another transaction holds one of the keys."""
+    if connection.dialect.name != "postgresql":
+        return True
+    keys = sorted(key for key, _factor in _keys(action, user_id, ip))
+    params = {f"k{i}": key for i, key in enumerate(keys)}
+    held = connection.execute(_HOLD[len(keys), wait], params).one()
+    return wait or bool(held[0])
+
+
 def over_limit(
-    connection: Connection, action: str, *, user_id: int | None, ip: str, now: datetime
+    connection: Connection,
+    action: str,
+    *,
+    user_id: int | None,
+    ip: str,
+    now: datetime,
+    own: int = 0,
 ) -> TooManyRequests | None:
     """The error to answer when the account or the address went over a limit, else None;
-    reads only, on a Core connection in the caller's transaction."""
+    reads only, on a Core connection in the caller's transaction, after hold(). `own`: rows of
+    this write already written (per key), not counted against it."""
     keys = _keys(action, user_id, ip)
     for window, limit in LIMITS[action]:
         since = now - window
         for key, factor in keys:
             count, oldest = connection.execute(_COUNT, {"p_key": key, "p_since": since}).one()
-            if count >= limit * factor:
+            if count - own >= limit * factor:
                 wait = int(((as_utc(oldest) or now) + window - now).total_seconds()) + 1
                 minutes = max(1, (wait + 59) // 60)
                 return TooManyRequests(
@@ -153,11 +196,17 @@ def check_rate(
     records this write (committed with the caller's transaction)."""
     if not enabled:
         return
+    connection = session.connection()
+    hold(connection, action, user_id=user_id, ip=ip)
     now = utcnow()
-    error = over_limit(session.connection(), action, user_id=user_id, ip=ip, now=now)
+    rows = [RateEvent(**row) for row in events(action, user_id=user_id, ip=ip, now=now)]
+    # Written before counting: on SQLite this write takes the write turn (app.core.db.
+    # WriterTurns), held until the transaction ends, so no other write comes in between.
+    session.add_all(rows)
+    session.flush()
+    error = over_limit(connection, action, user_id=user_id, ip=ip, now=now, own=1)
     if error is not None:
+        for row in rows:
+            session.delete(row)
+        session.flush()
         raise error
-    # Added to the session, written with its flush: a caller's first write, on SQLite, is
-    # where it starts waiting for the write lock (app.core.db.WriterTurns).
-    for row in events(action, user_id=user_id, ip=ip, now=now):
-        session.add(RateEvent(**row))
