@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, event
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.types import TypeDecorator
@@ -362,3 +362,18 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     """A session for CLI commands and the worker; services commit themselves."""
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+_SERIALISE = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+
+
+def serialise_on(session: Session, key: str) -> None:
+    """Until the caller's transaction ends, no other transaction gets past this point with the
+    same `key`: a check-then-write on a key (is this address registered? how many uses of it?)
+    cannot be passed by two requests at once. PostgreSQL: a transaction-scoped advisory lock
+    (the other waits for this transaction's end, then sees what it wrote). SQLite writes one
+    transaction at a time (WriterTurns): the caller holds the turn once it has written, so it
+    must write before it counts, or be ready for the conflict a unique index gives."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_SERIALISE, {"key": key})

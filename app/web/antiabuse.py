@@ -45,10 +45,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from itsdangerous import BadSignature, TimestampSigner
 from itsdangerous.encoding import base64_encode, int_to_bytes
-from sqlalchemy import func, text
+from sqlalchemy import func
 from sqlmodel import Session, select
 
-from app.core.db import as_utc
+from app.core.db import as_utc, serialise_on
 from app.core.ratelimit import RateEvent
 from app.core.text import count_links
 from app.web.errors import Invalid
@@ -239,11 +239,7 @@ def record_use(
     PostgreSQL takes a transaction-scoped advisory lock on it before counting (the other
     request waits for this transaction's end, then sees its row); SQLite writes the row first,
     which takes the database's write lock until this transaction ends, then counts."""
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
-        )
+    serialise_on(session, key)
     row = RateEvent(key=key, created_at=now)
     session.add(row)
     session.flush()
