@@ -9,15 +9,17 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export BOURSE_ENV ?= development
 
-.PHONY: run test test-postgres test-long e2e screenshots lint format messages lock clean help
+.PHONY: run test test-postgres test-long soak e2e screenshots lint format messages lock clean help
 
 help:
 	@echo "make run            install, migrate, seed the demo and serve on http://$(HOST):$(PORT)"
 	@echo "make test           install and run the test suite (SQLite; PostgreSQL too when"
 	@echo "                    BOURSE_TEST_POSTGRES_URL is set)"
 	@echo "make test-postgres  the same suite against PostgreSQL"
-	@echo "make test-long      the long reliability tests (crashes, outages, floods, fuzzing,"
-	@echo "                    soak), on SQLite then PostgreSQL (BOURSE_TEST_POSTGRES_URL)"
+	@echo "make test-long      the long reliability tests (crashes, outages, floods, fuzzing),"
+	@echo "                    on SQLite then PostgreSQL (BOURSE_TEST_POSTGRES_URL)"
+	@echo "make soak           20 minutes of mixed load on SQLite and PostgreSQL at once: flat"
+	@echo "                    memory, no error, exact counts (SOAK_MINUTES=3 for a shorter run)"
 	@echo "make e2e            browser tests (needs Debian's chromium)"
 	@echo "make screenshots    the README's pictures in docs/, from the whole-story browser test"
 	@echo "make lint / format  ruff"
@@ -63,6 +65,10 @@ test-postgres: $(VENV)/.installed-dev
 test-long: $(VENV)/.installed-dev
 	BOURSE_ENV=test $(BIN)/pytest -m long tests
 	BOURSE_ENV=test $(BIN)/pytest -m long tests --db=postgres
+
+# Both engines at once, one server each (README « Reliability »): 20 minutes, or SOAK_MINUTES.
+soak: $(VENV)/.installed-dev
+	BOURSE_ENV=test $(BIN)/pytest -m soak -s tests/reliability/test_soak.py
 
 $(VENV)/.installed-e2e: $(VENV)/.installed-dev pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,e2e]'
