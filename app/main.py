@@ -31,7 +31,7 @@ from app.web.admission import AdmissionMiddleware
 from app.web.bodylimit import BodyLimitMiddleware
 from app.web.bodyread import BodyReadMiddleware
 from app.web.cache import AnonymousCacheMiddleware, cache_of
-from app.web.errors import install_error_handlers
+from app.web.errors import install_error_handlers, too_many_writes
 from app.web.middleware import RequestContextMiddleware
 from app.web.personal_path import Person, Reads, SignedInPathMiddleware
 from app.web.security import SecurityHeadersMiddleware, verify_csrf
@@ -103,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.signing_key  # noqa: B018  (fail fast in production without a secret)
     subscribe_handlers()
-    ratelimit.configure(settings.signing_key)
+    ratelimit.configure(settings.signing_key, refusal=too_many_writes)
     engine = engine_for(settings)
     quick_engine = quick_writes_engine_for(settings, engine)
 

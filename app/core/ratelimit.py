@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,8 +25,6 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Field, Session, SQLModel
 
 from app.core.db import UTCDateTime, as_utc, utcnow
-from app.web.errors import TooManyRequests
-from app.web.i18n import gettext as _
 
 
 class RateEvent(SQLModel, table=True):
@@ -87,11 +86,28 @@ def _derived(signing_key: str) -> bytes:
     return hmac.digest(signing_key.encode(), b"bourse.address", hashlib.sha256)
 
 
-def configure(signing_key: str) -> None:
+class RateLimited(Exception):
+    """A write over a limit, which may pass again in `retry_after` seconds. What the site
+    answers is the web layer's, given to configure(): a 429 in the reader's language."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"over a rate limit; retry after {retry_after} s")
+        self.retry_after = max(1, retry_after)
+
+
+# What a refused write raises: this layer cannot import the web layer's errors (the layers of
+# pyproject.toml), so create_app() gives the web layer's 429 (app.web.errors.too_many_writes).
+Refusal = Callable[[int], Exception]
+_refusal: Refusal = RateLimited
+
+
+def configure(signing_key: str, refusal: Refusal | None = None) -> None:
     """Called by create_app() before any request: the addresses' hashes are keyed with the
-    site's signing key."""
-    global _address_secret
+    site's signing key, and a write over a limit raises `refusal(retry_after)`."""
+    global _address_secret, _refusal
     _address_secret = _derived(signing_key)
+    if refusal is not None:
+        _refusal = refusal
 
 
 def network_of(ip: str) -> str:
@@ -156,10 +172,10 @@ def over_limit(
     ip: str,
     now: datetime,
     own: int = 0,
-) -> TooManyRequests | None:
-    """The error to answer when the account or the address went over a limit, else None;
-    reads only, on a Core connection in the caller's transaction, after hold(). `own`: rows of
-    this write already written (per key), not counted against it."""
+) -> Exception | None:
+    """The error to raise (configure's refusal) when the account or the address went over a
+    limit, else None; reads only, on a Core connection in the caller's transaction, after
+    hold(). `own`: rows of this write already written (per key), not counted against it."""
     keys = _keys(action, user_id, ip)
     for window, limit in LIMITS[action]:
         since = now - window
@@ -167,15 +183,7 @@ def over_limit(
             count, oldest = connection.execute(_COUNT, {"p_key": key, "p_since": since}).one()
             if count - own >= limit * factor:
                 wait = int(((as_utc(oldest) or now) + window - now).total_seconds()) + 1
-                minutes = max(1, (wait + 59) // 60)
-                return TooManyRequests(
-                    _(
-                        "Vous êtes allé·e un peu vite : par précaution, cette action est limitée. "
-                        "Réessayez dans %(minutes)s minute(s).",
-                        minutes=minutes,
-                    ),
-                    retry_after=wait,
-                )
+                return _refusal(wait)
     return None
 
 
@@ -192,8 +200,8 @@ def record(connection: Connection, rows: list[dict[str, Any]]) -> None:
 def check_rate(
     session: Session, action: str, *, user_id: int | None, ip: str, enabled: bool = True
 ) -> None:
-    """Raises TooManyRequests when the account or the address went over a limit; otherwise
-    records this write (committed with the caller's transaction)."""
+    """Raises configure's refusal (a 429 on the site) when the account or the address went over
+    a limit; otherwise records this write (committed with the caller's transaction)."""
     if not enabled:
         return
     connection = session.connection()

@@ -71,6 +71,19 @@ class TooManyRequests(AppError):
         self.retry_after = max(1, retry_after)
 
 
+def too_many_writes(retry_after: int) -> TooManyRequests:
+    """A write over a rate limit (app.core.ratelimit, which raises what create_app() gives it)."""
+    minutes = max(1, (retry_after + 59) // 60)
+    return TooManyRequests(
+        _(
+            "Vous êtes allé·e un peu vite : par précaution, cette action est limitée. "
+            "Réessayez dans %(minutes)s minute(s).",
+            minutes=minutes,
+        ),
+        retry_after=retry_after,
+    )
+
+
 class Invalid(AppError):
     """Per-field validation errors: {field: message}."""
 
