@@ -44,10 +44,14 @@ def web_address_error(url: str, maximum: int, too_long: str) -> str | None:
     of at most `maximum` characters, or None. `too_long` says the length in its field's words."""
     if len(url) > maximum:
         return too_long
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # a bracketed host that is no IPv6 address (`http://[x`): not an address
+        hostname = None
     if (
-        parts.scheme.lower() not in ("http", "https")
-        or not parts.hostname
+        not hostname
+        or parts.scheme.lower() not in ("http", "https")
         or any(c.isspace() for c in url)
     ):
         return _("Indiquez une adresse web complète, commençant par https:// ou http://.")

@@ -166,6 +166,9 @@ def test_the_enterprise_is_saved(client, session, idea):
         ("enterprise_website", "javascript:alert(1)"),
         ("enterprise_website", "ftp://club.fr"),
         ("enterprise_website", "club-services.fr"),
+        # Brackets that hold no IPv6 address: urlsplit raises on them (was a 500).
+        ("enterprise_website", "http://[x"),
+        ("enterprise_website", "https://[club]/"),
         ("legal_form", "sarl"),
         ("enterprise_name", "x" * 121),
     ],
