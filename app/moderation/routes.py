@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
@@ -31,7 +31,7 @@ from app.web.i18n import lazy_gettext as N_
 from app.web.params import parse_id, parse_page
 from app.web.site_identity import read_identity
 from app.web.templating import FRAGMENT_VARY, render, wants_fragment
-from app.web.urls import safe_next
+from app.web.urls import safe_next, split_url
 
 router = APIRouter(prefix="/moderation", dependencies=[Depends(require_role(Role.moderator))])
 Staff = Annotated[User, Depends(require_role(Role.staff))]
@@ -295,7 +295,8 @@ def _item_fragment(
     if item is None and errors:  # refused on an item the queue does not hold: say why anyway
         message = " ".join(errors.values())
     back = request.headers.get("HX-Current-URL", "")
-    back = urlsplit(back).query if back else ""
+    parts = split_url(back) if back else None
+    back = parts.query if parts else ""
     # The counter above the list follows the decision (an out-of-band swap in the fragment).
     filters, _errors = _filters({k: v[0] for k, v in parse_qs(back).items() if v})
     total = queue.queue_total(session, filters)

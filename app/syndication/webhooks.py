@@ -31,7 +31,6 @@ import time
 import uuid
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlmodel import Session, select
 
@@ -47,6 +46,7 @@ from app.syndication.serialize import comment_json, idea_json, need_json
 from app.web.errors import Invalid
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
+from app.web.urls import split_url
 
 SIGNATURE_HEADER = "X-Bourse-Signature"
 EVENT_HEADER = "X-Bourse-Event"
@@ -163,8 +163,8 @@ def validate_endpoint(url: str, settings: Settings) -> str:
         raise Invalid({"url": _("Indiquez l'adresse qui recevra les événements.")})
     if len(url) > 500:
         raise Invalid({"url": _("L'adresse ne doit pas dépasser 500 caractères.")})
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    parts = split_url(url)
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise Invalid({"url": _("Indiquez une adresse complète, commençant par https://.")})
     if parts.username or parts.password:
         raise Invalid({"url": _("L'adresse ne doit pas contenir d'identifiants.")})

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.web.errors import CsrfFailed
 from app.web.i18n import gettext as _
+from app.web.urls import split_url
 
 CSRF_COOKIE = "bourse_csrf"
 CSRF_FIELD = "csrf_token"
@@ -133,7 +134,9 @@ def client_ip(request: Request) -> str:
 def _same_origin(request: Request, origin: str) -> bool:
     if origin == "null":
         return False
-    parts = urlsplit(origin)
+    parts = split_url(origin)
+    if parts is None:  # no address a browser sends: not ours
+        return False
     host = request.headers.get("host", "")
     base = urlsplit(request.app.state.settings.base_url)
     return parts.netloc in {host, base.netloc}

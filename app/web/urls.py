@@ -7,7 +7,7 @@ it asks for.
 from __future__ import annotations
 
 from typing import Protocol
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from app.web.i18n import gettext as _
 
@@ -22,6 +22,19 @@ class Addressable(Protocol):
     def slug(self) -> str: ...
 
 
+def split_url(url: str) -> SplitResult | None:
+    """urlsplit(url), or None when it cannot be read as an address: Python raises on a host in
+    brackets that is no IPv6 address (`http://[x`, `//[x`), which a client may send anywhere (a
+    `next`, an Origin header, a form field) and must get the answer to a bad address, never a
+    500. (`.port` may still raise on a port that is no number: callers that read it say so.)"""
+    try:
+        parts = urlsplit(url)
+        parts.hostname  # noqa: B018  (raises on what urlsplit lets through)
+    except ValueError:
+        return None
+    return parts
+
+
 def need_url(need: Addressable) -> str:
     """The need page's canonical path."""
     return f"/needs/{need.id}-{need.slug}"
@@ -31,8 +44,10 @@ def safe_next(target: str | None, default: str = "/") -> str:
     """Only local paths: `next` must never send someone to another site."""
     if not target:
         return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if not target.startswith("/") or target.startswith("//"):
+        return default
+    parts = split_url(target)
+    if parts is None or parts.scheme or parts.netloc:
         return default
     if "\\" in target:
         return default
@@ -44,13 +59,10 @@ def web_address_error(url: str, maximum: int, too_long: str) -> str | None:
     of at most `maximum` characters, or None. `too_long` says the length in its field's words."""
     if len(url) > maximum:
         return too_long
-    try:
-        parts = urlsplit(url)
-        hostname = parts.hostname
-    except ValueError:  # a bracketed host that is no IPv6 address (`http://[x`): not an address
-        hostname = None
+    parts = split_url(url)
     if (
-        not hostname
+        parts is None
+        or not parts.hostname
         or parts.scheme.lower() not in ("http", "https")
         or any(c.isspace() for c in url)
     ):

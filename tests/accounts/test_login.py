@@ -130,6 +130,7 @@ def test_login_with_an_enormous_password_is_refused_without_error(client, sessio
         ("//evil.example/account", "/"),
         ("/\\evil.example", "/"),
         ("javascript:alert(1)", "/"),
+        ("//[evil", "/"),  # urlsplit raises on it (was a 500)
         ("", "/"),
     ],
 )

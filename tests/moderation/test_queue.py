@@ -387,6 +387,25 @@ def test_an_unknown_need_is_a_404(client, session, moderator):
     assert response.status_code == 404
 
 
+def test_a_current_url_that_is_no_address_counts_the_whole_queue(client, session, moderator):
+    # HX-Current-URL is the client's word: brackets that hold no IPv6 address made urlsplit
+    # raise (was a 500); the counter then follows no filter.
+    first = make_need(session, status="pending")
+    make_need(session, status="pending")
+    page = client.get("/moderation/queue").text
+    html = LexborHTMLParser(page).css_first(f"#item-need-{first.id} form.queue-actions").html
+    response = submit_form(
+        client,
+        "",
+        f"/moderation/needs/{first.id}/decision",
+        html=html,
+        press="decision=approve",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://[testserver/moderation/queue"},
+    )
+    assert response.status_code == 200
+    assert "1 élément à traiter" in page_text(response.text, "#queue-total")
+
+
 def test_the_counter_follows_each_decision_made_with_htmx(client, session, moderator):
     first = make_need(session, status="pending")
     make_need(session, status="pending")

@@ -149,6 +149,7 @@ def test_the_forms_label_every_field_and_group_the_events(staff_client, session)
         ({"url": ""}, "url", "Indiquez l'adresse qui recevra les événements."),
         ({"url": "pas une adresse"}, "url", "commençant par https://"),
         ({"url": "ftp://partenaire.example/hook"}, "url", "commençant par https://"),
+        ({"url": "https://[partenaire.example/hook"}, "url", "commençant par https://"),
         ({"url": "https://moi:secret@partenaire.example/"}, "url", "identifiants"),
         ({"events": []}, "events", "Choisissez au moins un événement dans la liste."),
         ({"events": ["need.deleted"]}, "events", "Choisissez au moins un événement"),

@@ -21,6 +21,9 @@ NEXTS = [
     ("javascript:alert(1)", "/"),
     ("needs/3", "/"),
     ("/\\evil.example", "/"),
+    # Brackets that hold no IPv6 address, on which urlsplit raises (was a 500).
+    ("//[evil", "/"),
+    ("/[x]", "/[x]"),
 ]
 
 
