@@ -23,7 +23,7 @@ from app.pipeline.models import Idea, Stage
 from app.web.errors import Invalid
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
-from app.web.params import parse_id
+from app.web.params import parse_page
 
 PER_PAGE = 50
 QUERY_MAX = 100
@@ -97,11 +97,7 @@ def parse_filters(session: Session, params: Mapping[str, str]) -> IdeaFilters:
         filters.sort = sort
     else:
         errors["sort"] = _("Ce tri n'existe pas.")
-    page = parse_id(params.get("page", "") or "1")
-    if page is None:
-        errors["page"] = _("Le numéro de page doit être un nombre entier à partir de 1.")
-    else:
-        filters.page = page
+    filters.page = parse_page(params.get("page"), errors)
     return filters
 
 

@@ -19,7 +19,7 @@ from app.pipeline.models import Idea, IdeaNeed, IdeaPartner, Partner
 from app.pipeline.service import STAGE_LABELS
 from app.web.errors import Invalid
 from app.web.i18n import gettext as _
-from app.web.params import parse_id
+from app.web.params import parse_page
 
 PER_PAGE = 20
 MAX_PAGE = 10_000
@@ -78,11 +78,7 @@ def parse_idea_filters(
             setattr(filters, field, active_category(session, model, params.get(field, "")))
         except Invalid as exc:
             errors.update(exc.errors)
-    page = parse_id(params.get("page", "") or "1")
-    if page is None:
-        errors["page"] = _("Le numéro de page doit être un nombre entier à partir de 1.")
-    else:
-        filters.page = page
+    filters.page = parse_page(params.get("page"), errors)
     return filters, errors
 
 

@@ -22,6 +22,7 @@ from app.pipeline.models import Stage
 from app.pipeline.queries import idea_url, public_need_counts
 from app.pipeline.service import idea_of_needs, stage_label
 from app.web.i18n import gettext as _
+from app.web.urls import need_url
 
 
 def rfc3339(value: datetime | None) -> str | None:
@@ -104,7 +105,7 @@ def needs_json(session: Session, needs: Iterable[NeedRow], base_url: str) -> lis
         item: dict[str, Any] = {
             "id": need.id,
             "title": need.title,
-            "url": f"{base_url}/needs/{need.id}-{need.slug}",
+            "url": base_url + need_url(need),
             "excerpt": need.excerpt,
             "body_html": need.body_html,
             "theme": category_json(themes.get(need.theme_id)),  # type: ignore[arg-type]
@@ -184,7 +185,7 @@ def comment_json(comment: Any, need: NeedRow, author_name: str, base_url: str) -
         "id": comment.id,
         "need_id": need.id,
         "parent_id": comment.parent_id,
-        "url": f"{base_url}/needs/{need.id}-{need.slug}#comment-{comment.id}",
+        "url": f"{base_url}{need_url(need)}#comment-{comment.id}",
         # pending: held for the moderation team, published once approved.
         "status": comment.status,
         "body_html": comment.body_html,

@@ -46,7 +46,7 @@ from app.syndication.serialize import comment_json, idea_json, need_json
 from app.web.errors import Invalid
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
-from app.web.urls import split_url
+from app.web.urls import need_url, split_url
 
 SIGNATURE_HEADER = "X-Bourse-Signature"
 EVENT_HEADER = "X-Bourse-Event"
@@ -297,7 +297,7 @@ def comment_published(session: Session, comment: Comment, need: Need | None = No
             "need": {
                 "id": need.id,
                 "title": need.title,
-                "url": f"{base_url}/needs/{need.id}-{need.slug}",
+                "url": base_url + need_url(need),
             },
         },
     )
