@@ -255,3 +255,82 @@ def fresh(session: Session) -> Session:
     session.rollback()
     session.expire_all()
     return session
+
+
+def make_idea(
+    session: Session,
+    title: str = "Une conciergerie d'insertion",
+    *,
+    actor: User | None = None,
+    stage: str = "detected",
+    is_public: bool = False,
+    summary: str = "",
+    origin: str = "fabrique",
+    theme_id: int | None = None,
+    territory_id: int | None = None,
+    needs: Any = (),
+    changed_at: Any = None,
+    commit: bool = True,
+    **fields: Any,
+) -> Any:
+    """An idea, private, at `detected`, without summary and detected by the fabrique (an origin
+    valid with or without needs) unless told otherwise — as the app itself starts one. Two ways:
+
+    - with an `actor` (a staff user), through `pipeline.service.create_idea` as the team does:
+      audited, with its first stage change, its needs linked (their origin is then set to
+      « resident » by the service) and its events announced (webhooks, notices) when public;
+      `stage` and the other `fields` (stage data, …) are then written over it directly, without
+      the moves and history a real change of stage would make;
+    - without one, as a bare row (no history, no audit, no event), for tests of what is read:
+      `changed_at` (default now) dates its creation, update and last stage change.
+
+    `commit=False` leaves the idea flushed in the open transaction (tests of rollbacks)."""
+    from app.core.db import utcnow
+    from app.core.text import render_markdown, slugify
+    from app.pipeline import service
+    from app.pipeline.models import Idea, IdeaNeed
+
+    need_ids = [need.id for need in needs]
+    if actor is not None:
+        assert changed_at is None, "the service dates what it creates: changed_at is for rows"
+        data = service.IdeaInput(
+            title=title,
+            summary=summary,
+            theme_id=theme_id,
+            territory_id=territory_id,
+            origin=origin,
+            is_public=is_public,
+        )
+        idea = service.create_idea(session, actor, data, need_ids=need_ids, commit=commit)
+        if stage != idea.stage or fields:
+            idea.stage = stage
+            for key, value in fields.items():
+                setattr(idea, key, value)
+            session.add(idea)
+            if commit:
+                session.commit()
+        return idea
+    when = changed_at or utcnow()
+    idea = Idea(
+        title=title,
+        slug=slugify(title),
+        summary=summary,
+        summary_html=render_markdown(summary),
+        stage=stage,
+        is_public=is_public,
+        origin=origin,
+        theme_id=theme_id,
+        territory_id=territory_id,
+        created_at=when,
+        updated_at=when,
+        stage_changed_at=when,
+        **fields,
+    )
+    session.add(idea)
+    session.flush()
+    for need_id in need_ids:
+        session.add(IdeaNeed(idea_id=idea.id, need_id=need_id))
+    if commit:
+        session.commit()
+        session.refresh(idea)
+    return idea

@@ -26,12 +26,11 @@ from app.main import create_app
 from app.ops.wiring import subscribe_handlers
 from app.pipeline import account_data as pipeline_data
 from app.pipeline import partner_figures
-from app.pipeline import service as pipeline
 from app.pipeline.events import IdeaPublished, IdeaStageChanged, IdeaUnpublished
 from app.pipeline.models import Idea
 from app.syndication import attribution, webhooks
 from app.syndication.models import Webhook, WebhookDelivery
-from tests.factories import fresh, login_as, make_need, make_user, post_form
+from tests.factories import fresh, login_as, make_idea, make_need, make_user, post_form
 
 EVENT_TYPES = (
     NeedPublished,
@@ -59,14 +58,6 @@ def delivered(session: Session) -> list[str]:
     return [
         d.event for d in fresh(session).exec(select(WebhookDelivery).order_by(WebhookDelivery.id))
     ]  # type: ignore[arg-type]
-
-
-def make_idea(session: Session, *, is_public: bool, commit: bool) -> Idea:
-    staff = make_user(session, role="staff")
-    data = pipeline.IdeaInput(
-        title="Une ressourcerie de quartier", origin="fabrique", is_public=is_public
-    )
-    return pipeline.create_idea(session, staff, data, commit=commit)
 
 
 class Heard:
@@ -136,7 +127,7 @@ def test_a_need_posted_after_several_apps_started_is_delivered_once(client, sess
 
 
 def test_a_rolled_back_change_drops_what_its_handlers_wrote(session, hook):
-    idea = make_idea(session, is_public=True, commit=False)
+    idea = make_idea(session, actor=make_user(session, role="staff"), is_public=True, commit=False)
     assert idea.id is not None
     session.rollback()
     assert delivered(session) == []
@@ -144,7 +135,7 @@ def test_a_rolled_back_change_drops_what_its_handlers_wrote(session, hook):
 
 
 def test_a_committed_change_keeps_what_its_handlers_wrote(session, hook):
-    idea = make_idea(session, is_public=True, commit=False)
+    idea = make_idea(session, actor=make_user(session, role="staff"), is_public=True, commit=False)
     session.commit()
     assert delivered(session) == ["idea.published"]
     assert fresh(session).get(Idea, idea.id) is not None

@@ -20,6 +20,7 @@ from tests.factories import (
     csrf_token,
     fresh,
     login_as,
+    make_idea,
     make_territory,
     make_theme,
     make_user,
@@ -35,16 +36,6 @@ def _staff(client, session):  # type: ignore[no-untyped-def]
     user = make_user(session, role="staff")
     login_as(client, user, session)
     return user
-
-
-def _idea(session, actor, title, *, stage=None, **fields):  # type: ignore[no-untyped-def]
-    data = service.IdeaInput(title=title, origin=fields.pop("origin", "fabrique"), **fields)
-    idea = service.create_idea(session, actor, data, need_ids=[])
-    if stage is not None:
-        idea.stage = stage
-        session.add(idea)
-        session.commit()
-    return idea
 
 
 def _filter(client: TestClient, fill: dict[str, str], **kwargs):  # type: ignore[no-untyped-def]
@@ -73,17 +64,25 @@ def _world(client, session):  # type: ignore[no-untyped-def]
     staff = _staff(client, session)
     mobility = make_theme(session)
     town = make_territory(session)
-    _idea(session, staff, "Covoiturage vers la zone d'emploi", theme_id=mobility.id, origin="town")
-    _idea(
+    make_idea(
         session,
-        staff,
+        "Covoiturage vers la zone d'emploi",
+        actor=staff,
+        theme_id=mobility.id,
+        origin="town",
+    )
+    make_idea(
+        session,
         "Garage solidaire",
+        actor=staff,
         territory_id=town.id,
         theme_id=mobility.id,
         is_public=True,
         stage="studying",
     )
-    _idea(session, staff, "Crèche à horaires décalés", stage="studying", origin="association")
+    make_idea(
+        session, "Crèche à horaires décalés", actor=staff, stage="studying", origin="association"
+    )
     return staff
 
 
@@ -117,12 +116,12 @@ def test_column_counts_jump_links_and_see_all_follow_the_filters(client, session
     staff = _staff(client, session)
     mobility = make_theme(session)
     kept = [
-        _idea(session, staff, f"Idée de mobilité n° {n}", theme_id=mobility.id)
+        make_idea(session, f"Idée de mobilité n° {n}", actor=staff, theme_id=mobility.id)
         for n in range(COLUMN_LIMIT + 2)
     ]
     for n in range(3):
-        _idea(session, staff, f"Autre idée n° {n}")
-    _idea(session, staff, "Une navette à l'étude", theme_id=mobility.id, stage="studying")
+        make_idea(session, f"Autre idée n° {n}", actor=staff)
+    make_idea(session, "Une navette à l'étude", actor=staff, theme_id=mobility.id, stage="studying")
 
     html = _filter(client, {"theme": "mobilite"}).text
     assert _count(html, "detected") == f"({COLUMN_LIMIT + 2})"
@@ -218,8 +217,10 @@ def _move_form(html: str, idea_id: int) -> tuple[str, str]:
 def test_a_card_moved_on_a_filtered_board_gives_the_filtered_board_back(client, session):
     staff = _staff(client, session)
     mobility = make_theme(session)
-    idea = _idea(session, staff, "Covoiturage vers la zone d'emploi", theme_id=mobility.id)
-    _idea(session, staff, "Crèche à horaires décalés")
+    idea = make_idea(
+        session, "Covoiturage vers la zone d'emploi", actor=staff, theme_id=mobility.id
+    )
+    make_idea(session, "Crèche à horaires décalés", actor=staff)
     page = _filter(client, {"theme": "mobilite"}).text
     action, form = _move_form(page, idea.id)
     assert urlsplit(action).query == "theme=mobilite"
@@ -239,7 +240,9 @@ def test_a_card_moved_on_a_filtered_board_gives_the_filtered_board_back(client, 
 def test_without_javascript_a_move_on_a_filtered_board_redirects_to_it(client, session):
     staff = _staff(client, session)
     mobility = make_theme(session)
-    idea = _idea(session, staff, "Covoiturage vers la zone d'emploi", theme_id=mobility.id)
+    idea = make_idea(
+        session, "Covoiturage vers la zone d'emploi", actor=staff, theme_id=mobility.id
+    )
     action, form = _move_form(_filter(client, {"theme": "mobilite", "q": "zone"}).text, idea.id)
     response = submit_form(client, BOARD, action, html=form)
     assert response.status_code == 303
@@ -275,7 +278,12 @@ def test_each_filtered_board_is_rendered_once_for_the_team_and_kept_apart(client
         }
         assert tokens == {csrf_token(person)}
     # A write shows at once on a filtered board already rendered.
-    _idea(session, staff, "Vélos-cargos partagés", theme_id=make_theme(session, "velo", "Vélo").id)
+    make_idea(
+        session,
+        "Vélos-cargos partagés",
+        actor=staff,
+        theme_id=make_theme(session, "velo", "Vélo").id,
+    )
     assert "Vélos-cargos partagés" in _titles(_filter(other, {"theme": "velo"}).text)
     service.create_idea(
         session,

@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from app.core.text import slugify
 from app.pipeline.impact import _percent, impact_figures
-from app.pipeline.models import Idea, StageChange
-from tests.factories import make_need, make_territory, make_user, page_text
+from app.pipeline.models import StageChange
+from tests.factories import make_idea, make_need, make_territory, make_user, page_text
 
 
 def _when(year: int, month: int = 6) -> datetime:
@@ -19,21 +18,21 @@ def _when(year: int, month: int = 6) -> datetime:
 
 
 def _idea(session, title, *, year, territory, origin, history, carrier=None, jobs=None):  # type: ignore[no-untyped-def]
-    idea = Idea(
-        title=title,
-        slug=slugify(title),
-        origin=origin,
+    """A public idea created in `year` that went through `history`, each stage change dated a
+    month after the one before it: the impact figures count from this history, which the
+    shared factory does not write (kept here for that)."""
+    idea = make_idea(
+        session,
+        title,
         stage=history[-1],
+        is_public=True,
+        origin=origin,
         territory_id=territory.id if territory else None,
         carrier_name=carrier,
         jobs_created=jobs,
-        is_public=True,
-        created_at=_when(year),
-        updated_at=_when(year),
-        stage_changed_at=_when(year),
+        changed_at=_when(year),
+        commit=False,
     )
-    session.add(idea)
-    session.flush()
     previous = None
     for step, stage in enumerate(history):
         session.add(

@@ -10,10 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from app.core.text import render_markdown, slugify
 from app.pipeline.models import (
     CarrierApplication,
-    Idea,
     IdeaComment,
     IdeaDocument,
     IdeaNeed,
@@ -21,36 +19,15 @@ from app.pipeline.models import (
     Partner,
     StageChange,
 )
-from tests.factories import login_as, make_need, make_territory, make_theme, make_user, page_text
-
-
-def make_idea(
-    session,
-    title="Une conciergerie d'insertion à Mérignac",
-    *,
-    stage="detected",
-    is_public=True,
-    summary="Un service de conciergerie qui emploie des personnes en insertion.",
-    changed_at=None,
-    **values,
-):  # type: ignore[no-untyped-def]
-    when = changed_at or datetime.now(UTC)
-    idea = Idea(
-        title=title,
-        slug=slugify(title),
-        summary=summary,
-        summary_html=render_markdown(summary),
-        stage=stage,
-        is_public=is_public,
-        created_at=when,
-        updated_at=when,
-        stage_changed_at=when,
-        **values,
-    )
-    session.add(idea)
-    session.commit()
-    session.refresh(idea)
-    return idea
+from tests.factories import (
+    login_as,
+    make_idea,
+    make_need,
+    make_territory,
+    make_theme,
+    make_user,
+    page_text,
+)
 
 
 def _titles(html: str) -> list[str]:
@@ -61,7 +38,7 @@ def _titles(html: str) -> list[str]:
 
 
 def test_list_shows_only_public_ideas_with_stage_and_needs(client, session):
-    public = make_idea(session, "Une épicerie solidaire", stage="studying")
+    public = make_idea(session, "Une épicerie solidaire", stage="studying", is_public=True)
     make_idea(session, "Une idée encore secrète", is_public=False)
     author = make_user(session)
     shown = make_need(session, author=author)
@@ -89,8 +66,12 @@ def test_list_shows_only_public_ideas_with_stage_and_needs(client, session):
 def test_list_filters_by_stage_theme_and_territory(client, session):
     theme = make_theme(session)
     place = make_territory(session)
-    make_idea(session, "Idée à l'étude en ville", stage="studying", theme_id=theme.id)
-    make_idea(session, "Idée lancée à Mérignac", stage="launched", territory_id=place.id)
+    make_idea(
+        session, "Idée à l'étude en ville", stage="studying", theme_id=theme.id, is_public=True
+    )
+    make_idea(
+        session, "Idée lancée à Mérignac", stage="launched", territory_id=place.id, is_public=True
+    )
     assert _titles(client.get("/ideas?stage=launched").text) == ["Idée lancée à Mérignac"]
     assert _titles(client.get("/ideas?theme=mobilite").text) == ["Idée à l'étude en ville"]
     assert _titles(client.get("/ideas?territory=merignac").text) == ["Idée lancée à Mérignac"]
@@ -121,7 +102,9 @@ def test_list_bad_filters_are_400_with_a_message(client, session, query, message
 def test_list_is_paginated_newest_stage_change_first(client, session):
     start = datetime(2025, 1, 1, tzinfo=UTC)
     for n in range(21):
-        make_idea(session, f"Idée numéro {n:02d}", changed_at=start + timedelta(days=n))
+        make_idea(
+            session, f"Idée numéro {n:02d}", changed_at=start + timedelta(days=n), is_public=True
+        )
     first = client.get("/ideas")
     titles = _titles(first.text)
     assert len(titles) == 20
@@ -134,7 +117,7 @@ def test_list_is_paginated_newest_stage_change_first(client, session):
 
 
 def test_list_htmx_answers_with_the_results_block(client, session):
-    make_idea(session, "Une idée publique")
+    make_idea(session, "Une idée publique", is_public=True)
     response = client.get("/ideas", headers={"HX-Request": "true"})
     assert response.text.lstrip().startswith('<section id="results"')
     assert "HX-Request" in response.headers["vary"]
@@ -144,7 +127,7 @@ def test_list_htmx_answers_with_the_results_block(client, session):
 
 
 def test_idea_page_redirects_to_its_canonical_address(client, session):
-    idea = make_idea(session)
+    idea = make_idea(session, is_public=True)
     canonical = f"/ideas/{idea.id}-{idea.slug}"
     for path in (f"/ideas/{idea.id}", f"/ideas/{idea.id}-ancien-titre"):
         response = client.get(path, follow_redirects=False)
@@ -195,12 +178,15 @@ def test_idea_page_shows_public_data_and_never_internal_data(client, session):
     place = make_territory(session)
     idea = make_idea(
         session,
+        # « Mérignac » is in the title as well as the territory (asserted below, as before).
+        "Une conciergerie d'insertion à Mérignac",
         stage="seeking_carrier",
         territory_id=place.id,
         study_notes="Note d'étude confidentielle",
         verdict="viable",
         carrier_call="Une **association** d'insertion du territoire.",
         created_by_id=staff.id,
+        is_public=True,
     )
     session.add_all(
         [
@@ -313,7 +299,9 @@ def test_idea_page_shows_public_data_and_never_internal_data(client, session):
 
 
 def test_call_for_carriers_only_during_seeking_carrier(client, session):
-    idea = make_idea(session, stage="studying", carrier_call="Profil recherché : une SCIC")
+    idea = make_idea(
+        session, stage="studying", carrier_call="Profil recherché : une SCIC", is_public=True
+    )
     response = client.get(f"/ideas/{idea.id}-{idea.slug}")
     assert "Profil recherché" not in response.text
     assert "Je veux porter ce projet" not in response.text
@@ -330,6 +318,7 @@ def test_launched_idea_shows_its_enterprise(client, session):
         jobs_created=6,
         launch_date=date(2024, 3, 1),
         enterprise_website="javascript:alert(1)",
+        is_public=True,
     )
     response = client.get(f"/ideas/{idea.id}-{idea.slug}")
     tree = LexborHTMLParser(response.text)

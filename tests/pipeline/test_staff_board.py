@@ -16,6 +16,7 @@ from app.pipeline.models import Idea, IdeaComment, StageChange
 from tests.factories import (
     fresh,
     login_as,
+    make_idea,
     make_need,
     make_territory,
     make_theme,
@@ -37,16 +38,6 @@ def _staff(client, session, **kwargs):
     return user
 
 
-def _idea(session, actor, title="Une conciergerie solidaire", *, needs=(), stage=None, **fields):
-    data = service.IdeaInput(title=title, origin=fields.pop("origin", "fabrique"), **fields)
-    idea = service.create_idea(session, actor, data, need_ids=[n.id for n in needs])
-    if stage is not None:
-        idea.stage = stage
-        session.add(idea)
-        session.commit()
-    return idea
-
-
 def _with_supports(session, count):
     need = make_need(session)
     need.supports_count = count
@@ -64,14 +55,14 @@ def _column(html, stage):
 
 def test_the_board_shows_each_idea_in_its_stage_column_with_its_supports(client, session):
     staff = _staff(client, session)
-    studied = _idea(
+    studied = make_idea(
         session,
-        staff,
         "Transport solidaire des aînés",
+        actor=staff,
         needs=[_with_supports(session, 4), _with_supports(session, 3)],
     )
     service.move_idea(session, staff, studied.id, "studying", seen_stage="detected")
-    _idea(session, staff, "Une épicerie sociale mobile")
+    make_idea(session, "Une épicerie sociale mobile", actor=staff)
 
     html = client.get("/moderation/ideas").text
     studying = _column(html, "studying")
@@ -92,7 +83,7 @@ def test_the_board_shows_each_idea_in_its_stage_column_with_its_supports(client,
 
 def test_a_card_says_how_long_the_idea_has_been_at_its_stage(client, session):
     staff = _staff(client, session)
-    idea = _idea(session, staff)
+    idea = make_idea(session, actor=staff)
     idea.stage_changed_at = utcnow() - timedelta(days=21)
     session.add(idea)
     session.commit()
@@ -101,7 +92,7 @@ def test_a_card_says_how_long_the_idea_has_been_at_its_stage(client, session):
 
 def test_the_next_step_button_moves_the_card_and_htmx_gets_the_board_back(client, session):
     staff = _staff(client, session, display_name="Chargée de mission")
-    idea = _idea(session, staff)
+    idea = make_idea(session, "Une conciergerie solidaire", actor=staff)
     response = post_form(
         client,
         f"/moderation/ideas/{idea.id}/move",
@@ -116,7 +107,7 @@ def test_the_next_step_button_moves_the_card_and_htmx_gets_the_board_back(client
 
 def test_without_javascript_a_move_from_the_board_redirects_to_the_board(client, session):
     staff = _staff(client, session)
-    idea = _idea(session, staff)
+    idea = make_idea(session, actor=staff)
     response = post_form(
         client,
         f"/moderation/ideas/{idea.id}/move",
@@ -130,7 +121,7 @@ def test_without_javascript_a_move_from_the_board_redirects_to_the_board(client,
 
 def test_a_refused_move_on_the_board_shows_the_reason_on_the_card(client, session):
     staff = _staff(client, session)
-    idea = _idea(session, staff, stage="studying")
+    idea = make_idea(session, actor=staff, stage="studying")
     response = post_form(
         client,
         f"/moderation/ideas/{idea.id}/move",
@@ -144,7 +135,7 @@ def test_a_refused_move_on_the_board_shows_the_reason_on_the_card(client, sessio
 
 def test_the_board_says_what_the_next_stage_needs_instead_of_a_button(client, session):
     staff = _staff(client, session)
-    idea = _idea(session, staff, stage="studying")
+    idea = make_idea(session, actor=staff, stage="studying")
     html = client.get("/moderation/ideas").text
     assert LexborHTMLParser(html).css_first(f"#next-{idea.id}") is None
     card = _text(html, f"#idea-{idea.id}")
@@ -158,7 +149,9 @@ def test_a_column_shows_the_ideas_waiting_longest_and_links_to_the_rest(client, 
     from app.pipeline.staff_board_routes import COLUMN_LIMIT
 
     staff = _staff(client, session)
-    made = [_idea(session, staff, f"Idée en attente n° {n}") for n in range(COLUMN_LIMIT + 3)]
+    made = [
+        make_idea(session, f"Idée en attente n° {n}", actor=staff) for n in range(COLUMN_LIMIT + 3)
+    ]
     tree = LexborHTMLParser(client.get("/moderation/ideas").text)
     column = tree.css_first(".pipeline-column-detected")
     titles = [a.text(strip=True) for a in column.css(".idea-card-title a")]
@@ -183,7 +176,7 @@ def test_a_column_shows_the_ideas_waiting_longest_and_links_to_the_rest(client, 
 
 def test_abandoned_ideas_are_folded_last(client, session):
     staff = _staff(client, session)
-    idea = _idea(session, staff, "Une recyclerie de quartier")
+    idea = make_idea(session, "Une recyclerie de quartier", actor=staff)
     service.move_idea(session, staff, idea.id, "abandoned", seen_stage="detected", note="Déjà fait")
     tree = LexborHTMLParser(client.get("/moderation/ideas").text)
     folded = tree.css_first(".pipeline-abandoned details")
@@ -203,9 +196,17 @@ def test_the_list_filters_by_stage_origin_theme_territory_visibility_and_title(c
     staff = _staff(client, session)
     mobility = make_theme(session)
     town = make_territory(session)
-    _idea(session, staff, "Covoiturage vers la zone d'emploi", theme_id=mobility.id, origin="town")
-    _idea(session, staff, "Garage solidaire", territory_id=town.id, is_public=True)
-    _idea(session, staff, "Crèche à horaires décalés", stage="studying", origin="association")
+    make_idea(
+        session,
+        "Covoiturage vers la zone d'emploi",
+        actor=staff,
+        theme_id=mobility.id,
+        origin="town",
+    )
+    make_idea(session, "Garage solidaire", actor=staff, territory_id=town.id, is_public=True)
+    make_idea(
+        session, "Crèche à horaires décalés", actor=staff, stage="studying", origin="association"
+    )
 
     assert _rows(client, "?stage=studying") == ["Crèche à horaires décalés"]
     assert _rows(client, "?origin=town") == ["Covoiturage vers la zone d'emploi"]
@@ -220,7 +221,7 @@ def test_the_list_filters_by_stage_origin_theme_territory_visibility_and_title(c
 def test_the_list_sorts_by_age_in_stage(client, session):
     staff = _staff(client, session)
     for title, days in (("Idée récente", 1), ("Idée ancienne", 30), ("Idée moyenne", 10)):
-        idea = _idea(session, staff, title)
+        idea = make_idea(session, title, actor=staff)
         idea.stage_changed_at = utcnow() - timedelta(days=days)
         session.add(idea)
     session.commit()
@@ -239,8 +240,8 @@ def test_an_unknown_filter_is_a_clear_400_not_a_crash(client, session):
 def test_the_csv_exports_the_filtered_ideas_with_formulas_defused(client, session):
     staff = _staff(client, session)
     need = _with_supports(session, 5)
-    _idea(session, staff, '=HYPERLINK("http://evil") idée', needs=[need], is_public=True)
-    _idea(session, staff, "Une autre idée, à l'étude", stage="studying")
+    make_idea(session, '=HYPERLINK("http://evil") idée', actor=staff, needs=[need], is_public=True)
+    make_idea(session, "Une autre idée, à l'étude", actor=staff, stage="studying")
     response = client.get("/moderation/ideas.csv?stage=detected")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
@@ -264,7 +265,7 @@ def test_the_csv_exports_the_filtered_ideas_with_formulas_defused(client, sessio
 def test_the_idea_page_shows_needs_timeline_and_move_requirements(client, session):
     staff = _staff(client, session, display_name="Awa Diallo")
     need = _with_supports(session, 6)
-    idea = _idea(session, staff, needs=[need])
+    idea = make_idea(session, actor=staff, needs=[need])
     service.move_idea(session, staff, idea.id, "studying", seen_stage="detected", note="Go")
     html = client.get(f"/moderation/ideas/{idea.id}").text
     text = _text(html)
@@ -299,7 +300,7 @@ def test_an_unknown_idea_is_a_404(client, session):
 
 def test_internal_comments_are_added_rendered_and_audited(client, session):
     staff = _staff(client, session)
-    idea = _idea(session, staff, is_public=True)
+    idea = make_idea(session, actor=staff, is_public=True)
     response = post_form(
         client, f"/moderation/ideas/{idea.id}/comments", {"body": "Voir **la mairie** lundi"}
     )
@@ -319,7 +320,7 @@ def test_internal_comments_are_added_rendered_and_audited(client, session):
 
 def test_the_idea_page_lists_the_timeline_even_for_ideas_without_needs(client, session):
     staff = _staff(client, session)
-    idea = _idea(session, staff)
+    idea = make_idea(session, actor=staff)
     assert client.get(f"/moderation/ideas/{idea.id}").status_code == 200
     changes = fresh(session).exec(select(StageChange).where(StageChange.idea_id == idea.id)).all()
     assert len(changes) == 1
@@ -330,8 +331,8 @@ def test_the_stage_badge_links_to_the_public_idea_only_when_it_is_public(session
     from app.web.templating import environment
 
     staff = make_user(session, role="staff")
-    public = _idea(session, staff, "Une idée publique", is_public=True, stage="studying")
-    private = _idea(session, staff, "Une idée interne")
+    public = make_idea(session, "Une idée publique", actor=staff, is_public=True, stage="studying")
+    private = make_idea(session, "Une idée interne", actor=staff)
     template = environment.from_string(
         '{% from "pipeline/_stage_badge.html" import stage_badge %}'
         "<p>{{ stage_badge(public) }}</p><p>{{ stage_badge(private) }}</p>"
@@ -348,7 +349,7 @@ def test_the_stage_badge_links_to_the_public_idea_only_when_it_is_public(session
 
 def test_a_step_back_from_the_idea_page_asks_for_its_box_to_be_ticked(client, session):
     staff = _staff(client, session)
-    idea = _idea(session, staff)
+    idea = make_idea(session, actor=staff)
     service.move_idea(session, staff, idea.id, "studying", seen_stage="detected")
     url = f"/moderation/ideas/{idea.id}"
     action = f"{url}/move"
@@ -371,7 +372,7 @@ def test_each_form_of_the_idea_page_brings_the_person_back_to_its_section(client
     """Saved or refused, the answer opens at the section of the form that was sent (the
     redirect names it, and so does the form's own address for a refusal shown in place)."""
     staff = _staff(client, session)
-    idea = _idea(session, staff, stage="studying")
+    idea = make_idea(session, actor=staff, stage="studying")
     tree = LexborHTMLParser(client.get(f"/moderation/ideas/{idea.id}").text)
     actions = [f.attributes["action"] for f in tree.css("main form[method=post]")]
     assert actions
@@ -385,10 +386,10 @@ def test_each_form_of_the_idea_page_brings_the_person_back_to_its_section(client
 
 def test_needs_are_found_by_their_words_and_ticked_into_the_idea(client, session):
     staff = _staff(client, session)
-    idea = _idea(session, staff, "Un atelier de réparation de vélos")
+    idea = make_idea(session, "Un atelier de réparation de vélos", actor=staff)
     wanted = make_need(session, title="Réparer son vélo près de la gare de Bègles")
     taken = make_need(session, title="Un atelier vélo à la gare de Talence")
-    other = _idea(session, staff, "Une autre idée")
+    other = make_idea(session, "Une autre idée", actor=staff)
     service.link_needs(session, staff, other, [taken.id])  # type: ignore[list-item]
     url = f"/moderation/ideas/{idea.id}"
     page = client.get(url).text

@@ -15,25 +15,7 @@ from app.core.db import utcnow
 from app.pipeline import service
 from app.pipeline.models import Idea, StageChange
 from app.web.errors import Conflict, Forbidden, Invalid
-from tests.factories import fresh, login_as, make_need, make_user, page_text, post_form
-
-
-def _idea(session, staff, *, needs=(), is_public=False, **fields):
-    idea = service.create_idea(
-        session,
-        staff,
-        service.IdeaInput(
-            title="Une conciergerie d'insertion",
-            origin="fabrique",
-            is_public=is_public,
-        ),
-        need_ids=[n.id for n in needs],
-    )
-    for key, value in fields.items():
-        setattr(idea, key, value)
-    session.add(idea)
-    session.commit()
-    return idea
+from tests.factories import fresh, login_as, make_idea, make_need, make_user, page_text, post_form
 
 
 def _move(session, staff, idea, to_stage, note="", confirmed=True):
@@ -74,7 +56,7 @@ def staff(session):
 
 
 def test_an_idea_goes_forward_one_stage_at_a_time_with_each_stages_data(session, staff):
-    idea = _idea(session, staff, **READY)
+    idea = make_idea(session, actor=staff, **READY)
     for stage in ("studying", "seeking_carrier", "launching", "launched"):
         idea = _move(session, staff, idea, stage)
         assert idea.stage == stage
@@ -90,36 +72,40 @@ def test_an_idea_goes_forward_one_stage_at_a_time_with_each_stages_data(session,
 
 
 def test_skipping_a_stage_is_refused(session, staff):
-    idea = _idea(session, staff, **READY)
+    idea = make_idea(session, actor=staff, **READY)
     assert "stage" in _refusal(session, staff, idea, "seeking_carrier")
     assert "stage" in _refusal(session, staff, idea, "launched")
 
 
 def test_seeking_a_carrier_needs_a_viable_verdict_and_a_call(session, staff):
-    idea = _idea(session, staff, stage="studying")
+    idea = make_idea(session, actor=staff, stage="studying")
     errors = _refusal(session, staff, idea, "seeking_carrier")
     assert set(errors) == {"verdict", "carrier_call"}
-    idea = _idea(session, staff, stage="studying", verdict="to_complete", carrier_call="Profil")
+    idea = make_idea(
+        session, actor=staff, stage="studying", verdict="to_complete", carrier_call="Profil"
+    )
     assert set(_refusal(session, staff, idea, "seeking_carrier")) == {"verdict"}
-    idea = _idea(session, staff, stage="studying", verdict="viable", carrier_call="Profil")
+    idea = make_idea(
+        session, actor=staff, stage="studying", verdict="viable", carrier_call="Profil"
+    )
     assert _move(session, staff, idea, "seeking_carrier").stage == "seeking_carrier"
 
 
 def test_launching_needs_a_carrier(session, staff):
-    idea = _idea(session, staff, stage="seeking_carrier", carrier_name="  ")
+    idea = make_idea(session, actor=staff, stage="seeking_carrier", carrier_name="  ")
     assert set(_refusal(session, staff, idea, "launching")) == {"carrier_name"}
 
 
 def test_launched_needs_name_form_date_and_jobs_where_zero_jobs_counts(session, staff):
-    idea = _idea(session, staff, stage="launching")
+    idea = make_idea(session, actor=staff, stage="launching")
     errors = _refusal(session, staff, idea, "launched")
     assert set(errors) == {"enterprise_name", "legal_form", "launch_date", "jobs_created"}
-    idea = _idea(session, staff, stage="launching", **READY)
+    idea = make_idea(session, actor=staff, stage="launching", **READY)
     assert _move(session, staff, idea, "launched").jobs_created == 0
 
 
 def test_going_back_needs_a_note(session, staff):
-    idea = _idea(session, staff, stage="seeking_carrier")
+    idea = make_idea(session, actor=staff, stage="seeking_carrier")
     assert set(_refusal(session, staff, idea, "studying", note="   ")) == {"note"}
     moved = _move(session, staff, idea, "detected", note="L'étude est à refaire")
     assert moved.stage == "detected"
@@ -127,12 +113,12 @@ def test_going_back_needs_a_note(session, staff):
 
 
 def test_going_back_needs_its_confirmation_ticked_and_says_from_where_to_where(session, staff):
-    idea = _idea(session, staff, stage="seeking_carrier")
+    idea = make_idea(session, actor=staff, stage="seeking_carrier")
     errors = _refusal(session, staff, idea, "studying", note="", confirmed=False)
     assert set(errors) == {"note", "confirm_backward"}
     assert "Recherche de porteur\xa0» à «\xa0À l'étude" in errors["confirm_backward"]
     # Forward, abandoning and reopening ask for no such confirmation.
-    assert _move(session, staff, _idea(session, staff), "studying", confirmed=False)
+    assert _move(session, staff, make_idea(session, actor=staff), "studying", confirmed=False)
     abandoned = _move(session, staff, idea, "abandoned", note="Stop", confirmed=False)
     assert abandoned.stage == "abandoned"
     # (This idea was made at its stage directly: it reached « Détectée » only.)
@@ -141,20 +127,20 @@ def test_going_back_needs_its_confirmation_ticked_and_says_from_where_to_where(s
 
 
 def test_abandoning_needs_a_reason_which_is_kept(session, staff):
-    idea = _idea(session, staff, stage="studying")
+    idea = make_idea(session, actor=staff, stage="studying")
     assert set(_refusal(session, staff, idea, "abandoned")) == {"note"}
     moved = _move(session, staff, idea, "abandoned", note="Un service existe déjà")
     assert moved.stage == "abandoned" and moved.abandon_reason == "Un service existe déjà"
 
 
 def test_a_launched_enterprise_cannot_be_abandoned(session, staff):
-    idea = _idea(session, staff, stage="launched", **READY)
+    idea = make_idea(session, actor=staff, stage="launched", **READY)
     errors = _refusal(session, staff, idea, "abandoned", note="Fermée")
     assert "ne peut pas être abandonnée" in errors["stage"]
 
 
 def test_an_abandoned_idea_reopens_only_at_a_stage_it_reached_and_with_a_note(session, staff):
-    idea = _idea(session, staff)
+    idea = make_idea(session, actor=staff)
     idea = _move(session, staff, idea, "studying")
     idea = _move(session, staff, idea, "abandoned", note="Pas de marché")
     assert "stage" in _refusal(session, staff, idea, "seeking_carrier", note="On reprend")
@@ -163,13 +149,13 @@ def test_an_abandoned_idea_reopens_only_at_a_stage_it_reached_and_with_a_note(se
 
 
 def test_moving_to_the_same_or_an_unknown_stage_is_refused(session, staff):
-    idea = _idea(session, staff)
+    idea = make_idea(session, actor=staff)
     assert "stage" in _refusal(session, staff, idea, "detected")
     assert "stage" in _refusal(session, staff, idea, "nowhere")
 
 
 def test_only_active_staff_move_ideas(session, staff):
-    idea = _idea(session, staff)
+    idea = make_idea(session, actor=staff)
     for role in ("resident", "moderator"):
         with pytest.raises(Forbidden):
             _move(session, make_user(session, role=role), idea, "studying")
@@ -177,7 +163,7 @@ def test_only_active_staff_move_ideas(session, staff):
 
 
 def test_a_move_is_audited_with_before_and_after(session, staff):
-    idea = _idea(session, staff, stage="studying")
+    idea = make_idea(session, actor=staff, stage="studying")
     _move(session, staff, idea, "detected", note="À requalifier")
     entry = session.exec(select(AuditEntry).where(AuditEntry.action == "idea.move")).one()
     assert entry.target_kind == "idea" and entry.target_id == idea.id
@@ -189,7 +175,7 @@ def test_a_move_is_audited_with_before_and_after(session, staff):
 
 
 def test_a_stale_move_is_a_409_naming_who_moved_it_and_writes_nothing(client, session, staff):
-    idea = _idea(session, staff)
+    idea = make_idea(session, actor=staff)
     _move(session, staff, idea, "studying")
     other = make_user(session, role="staff")
     login_as(client, other, session)
@@ -210,7 +196,7 @@ def test_a_stale_move_is_a_409_naming_who_moved_it_and_writes_nothing(client, se
 
 
 def test_a_refused_move_on_the_idea_page_is_a_422_next_to_the_field(client, session, staff):
-    idea = _idea(session, staff, stage="studying")
+    idea = make_idea(session, actor=staff, stage="studying")
     login_as(client, staff, session)
     response = post_form(
         client,
@@ -230,7 +216,7 @@ def test_a_refused_move_on_the_idea_page_is_a_422_next_to_the_field(client, sess
 
 
 def test_an_internal_note_stays_off_the_public_timeline(client, session, staff):
-    idea = _idea(session, staff, stage="studying")
+    idea = make_idea(session, actor=staff, stage="studying")
     login_as(client, staff, session)
     post_form(
         client,
@@ -275,7 +261,7 @@ def _age_notifications(session, minutes: int) -> None:  # type: ignore[no-untype
 
 def test_a_public_move_tells_the_author_supporters_and_followers(session, staff):
     need, people = _people(session)
-    idea = _idea(session, staff, needs=[need], is_public=True)
+    idea = make_idea(session, actor=staff, needs=[need], is_public=True)
     assert {n.user_id for n in _notified(session)} == people
     _age_notifications(session, 20)  # the idea was made a while ago
     created = {n.id for n in _notified(session)}
@@ -294,7 +280,7 @@ def test_moves_in_a_row_bring_one_notification_up_to_date_and_mail_once(session,
         session.add(person_row)
         session.add(NotificationPreference(user_id=person, kind="pipeline", email_mode="immediate"))
     session.commit()
-    idea = _idea(session, staff, needs=[need], is_public=True)
+    idea = make_idea(session, actor=staff, needs=[need], is_public=True)
     idea = _move(session, staff, idea, "studying")
     idea = _move(session, staff, idea, "detected", note="Étude à reprendre")
     idea = _move(session, staff, idea, "studying")
@@ -315,7 +301,7 @@ def test_a_person_behind_two_needs_of_an_idea_is_told_once_per_move(session, sta
     supporter = min(people)
     session.add(Support(need_id=second.id, user_id=supporter))
     session.commit()
-    _idea(session, staff, needs=[first, second], is_public=True)
+    make_idea(session, actor=staff, needs=[first, second], is_public=True)
     rows = [n for n in _notified(session) if n.user_id == supporter]
     assert len(rows) == 1 and rows[0].need_id == first.id
 
@@ -326,7 +312,7 @@ def test_each_person_is_told_in_their_own_language(session, staff):
     english.locale = "en"  # type: ignore[union-attr]
     session.add(english)
     session.commit()
-    idea = _idea(session, staff, needs=[need], is_public=True)
+    idea = make_idea(session, actor=staff, needs=[need], is_public=True)
     _age_notifications(session, 20)
     created = {n.id for n in _notified(session)}
     _move(session, staff, idea, "studying")
@@ -338,20 +324,20 @@ def test_each_person_is_told_in_their_own_language(session, staff):
 
 def test_a_private_idea_tells_nobody(session, staff):
     need, _people_ids = _people(session)
-    idea = _idea(session, staff, needs=[need], is_public=False)
+    idea = make_idea(session, actor=staff, needs=[need], is_public=False)
     _move(session, staff, idea, "studying")
     assert _notified(session) == []
 
 
 def test_the_staff_member_who_moves_is_not_notified(session, staff):
     need = make_need(session, author=staff)
-    idea = _idea(session, staff, needs=[need], is_public=True)
+    idea = make_idea(session, actor=staff, needs=[need], is_public=True)
     _move(session, staff, idea, "studying")
     assert _notified(session) == []
 
 
 def test_conflict_is_raised_by_the_service_itself(session, staff):
-    idea = _idea(session, staff)
+    idea = make_idea(session, actor=staff)
     _move(session, staff, idea, "studying")
     with pytest.raises(Conflict):
         service.move_idea(session, staff, idea.id, "studying", seen_stage="detected")

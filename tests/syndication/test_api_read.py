@@ -12,9 +12,8 @@ import pytest
 from selectolax.lexbor import LexborHTMLParser
 
 from app.core.db import utcnow
-from app.core.text import render_markdown, slugify
-from app.pipeline.models import Idea, IdeaNeed
-from tests.factories import make_need, make_territory, make_theme, make_user
+from app.pipeline.models import IdeaNeed
+from tests.factories import make_idea, make_need, make_territory, make_theme, make_user
 
 
 @pytest.fixture(autouse=True)
@@ -23,25 +22,6 @@ def no_server_error(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     yield
     errors = [r.getMessage() for r in caplog.get_records("call") if r.name == "app.web.errors"]
     assert errors == [], f"the application answered with a server error: {errors}"
-
-
-def make_idea(session, title="Une conciergerie d'insertion", *, is_public=True, **values):  # type: ignore[no-untyped-def]
-    when = values.pop("created_at", None) or datetime.now(UTC)
-    idea = Idea(
-        title=title,
-        slug=slugify(title),
-        summary="Un résumé public.",
-        summary_html=render_markdown("Un résumé public."),
-        is_public=is_public,
-        created_at=when,
-        updated_at=when,
-        stage_changed_at=when,
-        **values,
-    )
-    session.add(idea)
-    session.commit()
-    session.refresh(idea)
-    return idea
 
 
 def assert_problem(response, status: int, field: str | None = None) -> dict:  # type: ignore[no-untyped-def]
@@ -115,7 +95,7 @@ def test_an_offline_need_is_signed_by_the_fabrique(client, session):
 
 def test_a_need_shows_its_public_idea_with_its_stage(client, session):
     need = make_need(session)
-    idea = make_idea(session, stage="studying")
+    idea = make_idea(session, stage="studying", is_public=True)
     session.add(IdeaNeed(idea_id=idea.id, need_id=need.id))
     session.commit()
     item = client.get(f"/api/v1/needs/{need.id}").json()
@@ -297,12 +277,14 @@ def test_recent_pages_are_newest_first_and_limit_sized(client, session):
 def test_idea_pages_never_repeat_nor_skip_an_idea_when_ideas_are_added(client, session):
     now = datetime.now(UTC) - timedelta(hours=1)
     originals = [
-        make_idea(session, f"Idée numéro {n}", created_at=now - timedelta(minutes=n % 3))
+        make_idea(
+            session, f"Idée numéro {n}", changed_at=now - timedelta(minutes=n % 3), is_public=True
+        )
         for n in range(11)
     ]
 
     def add_idea() -> None:
-        make_idea(session, "Une idée toute neuve")
+        make_idea(session, "Une idée toute neuve", is_public=True)
 
     seen = _walk(client, "/api/v1/ideas?limit=4", between=add_idea)
     assert len(seen) == len(set(seen))
@@ -315,7 +297,9 @@ def test_idea_pages_never_repeat_nor_skip_an_idea_when_ideas_are_added(client, s
 def test_ideas_list_and_detail_with_filters(client, session):
     theme = make_theme(session)
     territory = make_territory(session)
-    studying = make_idea(session, "Un garage solidaire", stage="studying", theme_id=theme.id)
+    studying = make_idea(
+        session, "Un garage solidaire", stage="studying", theme_id=theme.id, is_public=True
+    )
     launched = make_idea(
         session,
         "Club services 33",
@@ -324,6 +308,7 @@ def test_ideas_list_and_detail_with_filters(client, session):
         enterprise_name="Club services 33",
         jobs_created=12,
         study_notes="Notes internes à ne jamais montrer",
+        is_public=True,
     )
     need = make_need(session)
     session.add(IdeaNeed(idea_id=studying.id, need_id=need.id))

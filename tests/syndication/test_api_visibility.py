@@ -11,9 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from app.core.db import utcnow
-from app.core.text import render_markdown, slugify
-from app.pipeline.models import Idea, IdeaNeed
-from tests.factories import make_need, make_territory, make_theme, make_user
+from app.pipeline.models import IdeaNeed
+from tests.factories import make_idea, make_need, make_territory, make_theme, make_user
 
 
 @pytest.fixture(autouse=True)
@@ -113,24 +112,9 @@ def test_walking_all_pages_never_meets_a_non_public_need(client, needs):
     assert seen == [public.id]
 
 
-def _idea(session, title: str, *, is_public: bool) -> Idea:  # type: ignore[no-untyped-def]
-    idea = Idea(
-        title=title,
-        slug=slugify(title),
-        summary="Résumé",
-        summary_html=render_markdown("Résumé"),
-        stage="studying",
-        is_public=is_public,
-    )
-    session.add(idea)
-    session.commit()
-    session.refresh(idea)
-    return idea
-
-
 def test_a_private_idea_is_absent_from_lists_details_and_needs(client, session):
-    public = _idea(session, "Une idée publique", is_public=True)
-    private = _idea(session, "Une idée encore privée", is_public=False)
+    public = make_idea(session, "Une idée publique", stage="studying", is_public=True)
+    private = make_idea(session, "Une idée encore privée", stage="studying", is_public=False)
     need = make_need(session)
     session.add(IdeaNeed(idea_id=private.id, need_id=need.id))
     session.commit()
@@ -146,7 +130,7 @@ def test_a_private_idea_is_absent_from_lists_details_and_needs(client, session):
 
 def test_a_public_idea_counts_only_public_needs(client, session, needs):
     public_need, hidden = needs
-    idea = _idea(session, "Trottinettes solidaires", is_public=True)
+    idea = make_idea(session, "Trottinettes solidaires", stage="studying", is_public=True)
     session.add(IdeaNeed(idea_id=idea.id, need_id=public_need.id))
     for need in hidden.values():
         session.add(IdeaNeed(idea_id=idea.id, need_id=need.id))

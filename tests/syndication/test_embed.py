@@ -4,40 +4,16 @@ invalidated by visible changes, /embed.js and the /partners/embed code builder."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
 from app.board.models import Need
 from app.core.db import utcnow
-from app.core.text import render_markdown, slugify
-from app.pipeline.models import Idea
 from app.syndication import embed
 from app.web.colours import contrast
-from tests.factories import make_need, make_territory, make_theme
-
-
-def make_idea(
-    session, title="Une conciergerie d'insertion", *, stage="detected", is_public=True, **values
-):  # type: ignore[no-untyped-def]
-    when = values.pop("changed_at", None) or datetime.now(UTC)
-    idea = Idea(
-        title=title,
-        slug=slugify(title),
-        summary="Résumé public.",
-        summary_html=render_markdown("Résumé public."),
-        stage=stage,
-        is_public=is_public,
-        created_at=when,
-        updated_at=when,
-        stage_changed_at=when,
-        **values,
-    )
-    session.add(idea)
-    session.commit()
-    session.refresh(idea)
-    return idea
+from tests.factories import make_idea, make_need, make_territory, make_theme
 
 
 def item_titles(html: str) -> list[str]:
@@ -118,9 +94,11 @@ def test_english_widget(client, session):
 
 def test_ideas_widget_shows_public_ideas_with_their_stage(client, session):
     theme = make_theme(session)
-    make_idea(session, "Une épicerie solidaire", stage="studying", theme_id=theme.id)
+    make_idea(
+        session, "Une épicerie solidaire", stage="studying", theme_id=theme.id, is_public=True
+    )
     make_idea(session, "Une idée encore secrète", is_public=False, theme_id=theme.id)
-    make_idea(session, "Une idée lancée", stage="launched")
+    make_idea(session, "Une idée lancée", stage="launched", is_public=True)
     response = client.get("/embed/ideas", params={"theme": "mobilite"})
     assert response.status_code == 200
     assert clean_titles(response.text) == ["Une épicerie solidaire"]
@@ -245,7 +223,7 @@ def test_non_public_needs_never_appear_in_the_widget(client, session):
 
 def test_private_ideas_never_appear_in_the_widget(client, session):
     secret = make_idea(session, "Une idée secrète", is_public=False, stage="studying")
-    make_idea(session, "Une idée publique")
+    make_idea(session, "Une idée publique", is_public=True)
     for stage in ["", "studying"]:
         response = client.get("/embed/ideas", params={"stage": stage} if stage else {})
         assert response.status_code == 200

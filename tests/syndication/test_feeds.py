@@ -15,11 +15,10 @@ from sqlmodel import select
 from app.board.models import Need
 from app.board.service import delete_need
 from app.core.db import utcnow
-from app.core.text import render_markdown, slugify
+from app.core.text import slugify
 from app.moderation.service import decide
-from app.pipeline.models import Idea
 from app.syndication import feeds
-from tests.factories import fresh, make_need, make_territory, make_theme, make_user
+from tests.factories import fresh, make_idea, make_need, make_territory, make_theme, make_user
 
 FORMATS = ("atom", "rss", "json")
 CONTENT_TYPES = {
@@ -28,26 +27,6 @@ CONTENT_TYPES = {
     "json": "application/feed+json; charset=utf-8",
 }
 AN_HOUR_AGO = datetime.now(UTC) - timedelta(hours=1)
-
-
-def make_idea(session, title="Une conciergerie d'insertion", *, is_public=True, **values):  # type: ignore[no-untyped-def]
-    when = values.pop("changed_at", None) or utcnow()
-    summary = values.pop("summary", "Un service qui **emploie** des personnes en insertion.")
-    idea = Idea(
-        title=title,
-        slug=slugify(title),
-        summary=summary,
-        summary_html=render_markdown(summary),
-        is_public=is_public,
-        created_at=when,
-        updated_at=when,
-        stage_changed_at=when,
-        **values,
-    )
-    session.add(idea)
-    session.commit()
-    session.refresh(idea)
-    return idea
 
 
 def feed(client, kind: str, fmt: str, headers=None, **params):  # type: ignore[no-untyped-def]
@@ -214,7 +193,14 @@ def test_needs_feed_holds_the_fifty_latest(client, session):
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_ideas_feeds_show_the_stage_as_a_category_and_the_summary(client, session, fmt):
     theme = make_theme(session)
-    idea = make_idea(session, "Une ressourcerie", stage="studying", theme_id=theme.id)
+    idea = make_idea(
+        session,
+        "Une ressourcerie",
+        stage="studying",
+        theme_id=theme.id,
+        is_public=True,
+        summary="Un service qui **emploie** des personnes en insertion.",
+    )
     [item] = items(feed(client, "ideas", fmt), fmt)
     assert item["title"] == "Une ressourcerie"
     url = f"http://testserver/ideas/{idea.id}-une-ressourcerie"
@@ -275,7 +261,7 @@ def test_hidden_pending_rejected_merged_and_deleted_needs_never_appear(client, s
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_private_ideas_never_appear(client, session, fmt):
-    make_idea(session, "Idée publique", stage="studying")
+    make_idea(session, "Idée publique", stage="studying", is_public=True)
     make_idea(session, "Idée secrète", is_public=False, stage="studying")
     assert titles(client, "ideas", fmt) == ["Idée publique"]
     assert titles(client, "ideas", fmt, stage="studying") == ["Idée publique"]
@@ -349,8 +335,8 @@ def test_needs_feed_takes_the_board_filters(client, session):
 
 def test_ideas_feed_takes_stage_theme_and_territory(client, session):
     theme, territory = make_theme(session), make_territory(session)
-    make_idea(session, "Idée à l'étude", stage="studying", theme_id=theme.id)
-    make_idea(session, "Idée lancée", stage="launched", territory_id=territory.id)
+    make_idea(session, "Idée à l'étude", stage="studying", theme_id=theme.id, is_public=True)
+    make_idea(session, "Idée lancée", stage="launched", territory_id=territory.id, is_public=True)
     assert titles(client, "ideas", "json", stage="launched") == ["Idée lancée"]
     assert titles(client, "ideas", "atom", theme="mobilite") == ["Idée à l'étude"]
     assert titles(client, "ideas", "rss", territory="merignac") == ["Idée lancée"]
@@ -389,7 +375,7 @@ def test_an_unknown_format_is_a_404(client):
 @pytest.mark.parametrize(("kind", "fmt"), [(k, f) for k in ("needs", "ideas") for f in FORMATS])
 def test_every_feed_answers_304_to_its_etag(client, session, kind, fmt):
     make_need(session, created_at=AN_HOUR_AGO)
-    make_idea(session, changed_at=AN_HOUR_AGO)
+    make_idea(session, changed_at=AN_HOUR_AGO, is_public=True)
     first = feed(client, kind, fmt)
     etag = first.headers["etag"]
     assert first.headers["last-modified"]
@@ -409,7 +395,7 @@ def test_every_feed_answers_304_to_its_etag(client, session, kind, fmt):
 @pytest.mark.parametrize(("kind", "fmt"), [(k, f) for k in ("needs", "ideas") for f in FORMATS])
 def test_every_feed_answers_304_to_its_last_modified(client, session, kind, fmt):
     make_need(session, created_at=AN_HOUR_AGO)
-    make_idea(session, changed_at=AN_HOUR_AGO)
+    make_idea(session, changed_at=AN_HOUR_AGO, is_public=True)
     first = feed(client, kind, fmt)
     last_modified = first.headers["last-modified"]
     assert parsedate_to_datetime(last_modified) == AN_HOUR_AGO.replace(microsecond=0)
@@ -516,7 +502,7 @@ def test_count_sorts_answer_if_modified_since_with_the_full_feed(client, session
 
 
 def test_the_language_changes_the_labels_and_the_etag(client, session):
-    make_idea(session, stage="studying", changed_at=AN_HOUR_AGO)
+    make_idea(session, stage="studying", changed_at=AN_HOUR_AGO, is_public=True)
     french = feed(client, "ideas", "json")
     english = feed(client, "ideas", "json", headers={"Accept-Language": "en"})
     assert "Accept-Language" in english.headers["vary"]
@@ -533,7 +519,7 @@ def test_head_answers_with_the_headers(client, session):
 
 
 def test_an_idea_without_a_summary_still_has_content(client, session):
-    make_idea(session, "Une idée sans résumé", summary="", stage="launched")
+    make_idea(session, "Une idée sans résumé", summary="", stage="launched", is_public=True)
     [item] = items(feed(client, "ideas", "json"), "json")
     assert "Entreprise créée" in item["content_html"]
     assert "Entreprise créée" in item["summary"]

@@ -23,7 +23,7 @@ from app.pipeline import service as pipeline
 from app.pipeline.models import Idea
 from app.syndication import webhooks
 from app.syndication.models import Webhook, WebhookDelivery
-from tests.factories import fresh, login_as, make_need, make_user, post_form
+from tests.factories import fresh, login_as, make_idea, make_need, make_user, post_form
 from tests.moderation.queue_helpers import make_comment
 
 ALL_EVENTS = (
@@ -438,16 +438,6 @@ def test_a_comment_hidden_by_reports_comes_back_when_they_are_dismissed(client, 
 # --- ideas ------------------------------------------------------------------------------------
 
 
-def make_idea(session: Session, staff: Any, *, is_public: bool) -> Idea:
-    return pipeline.create_idea(
-        session,
-        staff,
-        pipeline.IdeaInput(
-            title="Une conciergerie d'insertion", origin="fabrique", is_public=is_public
-        ),
-    )
-
-
 def move(client, idea: Idea, to_stage: str):  # type: ignore[no-untyped-def]
     return post_form(
         client,
@@ -458,7 +448,7 @@ def move(client, idea: Idea, to_stage: str):  # type: ignore[no-untyped-def]
 
 def test_a_public_idea_moving_sends_its_api_json_and_previous_stage(client, session, hook):
     staff = login_moderator(client, session, role="staff")
-    idea = make_idea(session, staff, is_public=True)
+    idea = make_idea(session, actor=staff, is_public=True)
     assert [e for e, _data in events(session)] == ["idea.published"]
     session.exec(delete(WebhookDelivery))  # type: ignore[call-overload]
     session.commit()
@@ -474,7 +464,7 @@ def test_a_public_idea_moving_sends_its_api_json_and_previous_stage(client, sess
 
 def test_a_private_idea_moving_sends_nothing(client, session, hook):
     staff = login_moderator(client, session, role="staff")
-    idea = make_idea(session, staff, is_public=False)
+    idea = make_idea(session, actor=staff, is_public=False)
     assert move(client, idea, "studying").status_code == 303
     assert fresh(session).get(Idea, idea.id).stage == "studying"  # type: ignore[union-attr]
     assert deliveries(session) == []
@@ -541,7 +531,7 @@ def test_a_private_idea_made_public_is_published_and_its_needs_people_told(clien
 
 def test_a_public_idea_made_private_is_taken_down_by_id_only(client, session, hook):
     staff = login_moderator(client, session, role="staff")
-    idea = make_idea(session, staff, is_public=True)
+    idea = make_idea(session, actor=staff, is_public=True)
     session.exec(delete(WebhookDelivery))  # type: ignore[call-overload]
     session.commit()
 
@@ -559,7 +549,7 @@ def test_a_public_idea_made_private_is_taken_down_by_id_only(client, session, ho
 
 def test_editing_a_public_idea_that_stays_public_sends_nothing(client, session, hook):
     staff = login_moderator(client, session, role="staff")
-    idea = make_idea(session, staff, is_public=True)
+    idea = make_idea(session, actor=staff, is_public=True)
     session.exec(delete(WebhookDelivery))  # type: ignore[call-overload]
     session.commit()
     assert edit(client, idea, title="Une conciergerie solidaire", is_public=True).status_code == 303
