@@ -117,7 +117,8 @@ def run(options: dict[str, Any], workers: int) -> int:
                     stopping.append(0)
                     status = STARTUP_FAILURE
                     break
-                log.warning("worker %s ended (%s): starting another", process.pid, process.exitcode)
+                # An error: a worker ends only by a crash (a signal, or uvicorn stopping itself).
+                log.error("worker %s ended (%s): starting another", process.pid, process.exitcode)
                 processes[index] = start()
     finally:
         for process in processes:

@@ -391,6 +391,11 @@ def test_twenty_minutes_of_mixed_load_on_both_engines_leave_flat_memory_no_error
         for name, server in servers.items():
             problems += check_server(name, server, loads[name], memory, reference, ended, figures)
         print("\n" + "\n".join(figures))
+        if problems:
+            for name, server in servers.items():
+                # What the server said besides its access log.
+                said = [line for line in server.log if 'HTTP/1.1" ' not in line]
+                print(f"--- {name}: its log, access lines left out\n" + "".join(said[-60:]))
         assert not problems, "\n".join(problems)
 
 
@@ -424,6 +429,11 @@ def check_server(
         + f"; counts equal to a recount on {checked - len(wrong_counts)} of {checked} needs"
     )
     for pid in server.workers:
+        samples = memory.samples.get(pid, [])
+        last = samples[-1][0] if samples else 0.0
+        if last < ended - PLATEAU_SECONDS:
+            problems.append(f"{name} worker {pid}: no RSS after {last:.0f} s (it ended)")
+            continue
         before, after = memory.plateau(pid, reference), memory.plateau(pid, ended)
         figures.append(
             f"{name} worker {pid}: RSS plateau {before:.1f} MiB at {reference:.0f} s, "
