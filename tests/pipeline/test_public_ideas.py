@@ -19,15 +19,28 @@ from app.pipeline.models import (
     Partner,
     StageChange,
 )
+from tests import factories
 from tests.factories import (
     login_as,
-    make_idea,
     make_need,
     make_territory,
     make_theme,
     make_user,
     page_text,
 )
+
+
+def make_idea(
+    session,
+    title="Une conciergerie d'insertion à Mérignac",
+    *,
+    is_public=True,
+    summary="Un service de conciergerie qui emploie des personnes en insertion.",
+    **values,
+):  # type: ignore[no-untyped-def]
+    """The shared factory with this module's defaults, a public idea with a summary: other test
+    modules import this name (tests/e2e among them), and count on those defaults."""
+    return factories.make_idea(session, title, is_public=is_public, summary=summary, **values)
 
 
 def _titles(html: str) -> list[str]:

@@ -13,7 +13,21 @@ from app.board.models import Need
 from app.core.db import utcnow
 from app.syndication import embed
 from app.web.colours import contrast
-from tests.factories import make_idea, make_need, make_territory, make_theme
+from tests import factories
+from tests.factories import make_need, make_territory, make_theme
+
+
+def make_idea(
+    session,
+    title="Une conciergerie d'insertion",
+    *,
+    is_public=True,
+    summary="Résumé public.",
+    **values,
+):  # type: ignore[no-untyped-def]
+    """The shared factory with this module's defaults, a public idea with a summary:
+    test_attribution and test_oembed import this name, and count on those defaults."""
+    return factories.make_idea(session, title, is_public=is_public, summary=summary, **values)
 
 
 def item_titles(html: str) -> list[str]:

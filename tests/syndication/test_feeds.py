@@ -18,7 +18,23 @@ from app.core.db import utcnow
 from app.core.text import slugify
 from app.moderation.service import decide
 from app.syndication import feeds
-from tests.factories import fresh, make_idea, make_need, make_territory, make_theme, make_user
+from tests import factories
+from tests.factories import fresh, make_need, make_territory, make_theme, make_user
+
+
+def make_idea(
+    session,
+    title="Une conciergerie d'insertion",
+    *,
+    is_public=True,
+    summary="Un service qui **emploie** des personnes en insertion.",
+    **values,
+):  # type: ignore[no-untyped-def]
+    """The shared factory with this module's defaults, a public idea with a summary:
+    test_same_items, test_feeds_xml and test_feed_query_counts import this name, and count on
+    those defaults."""
+    return factories.make_idea(session, title, is_public=is_public, summary=summary, **values)
+
 
 FORMATS = ("atom", "rss", "json")
 CONTENT_TYPES = {
