@@ -31,7 +31,7 @@ from app.accounts.models import (
 from app.accounts.tokens import hash_secret, new_api_token, new_secret
 from app.core.db import as_utc, utcnow
 from app.core.ratelimit import address_key
-from app.web.errors import Invalid, NotFound, TooManyRequests
+from app.web.errors import Invalid, NotFound, TooManyRequests, wait_minutes
 from app.web.i18n import gettext as _
 
 log = logging.getLogger(__name__)
@@ -189,7 +189,7 @@ def check_login_throttle(session: Session, email: str, ip: str) -> None:
         ).one()
         if count >= limit:
             wait = _retry_after(as_utc(oldest), now)
-            minutes = max(1, (wait + 59) // 60)
+            minutes = wait_minutes(wait)
             raise TooManyRequests(
                 _(
                     "Trop de tentatives de connexion. Par sécurité, réessayez dans "

@@ -358,17 +358,7 @@ def _support_answer(need: Need, supported: bool) -> Response:
 @router.put(f"{PREFIX}/needs/{{need_id}}/support")
 def put_support(request: Request, session: SessionDep, user: ApiWriter, need_id: str) -> Response:
     """« Moi aussi »: idempotent, supporting twice counts once."""
-    with cors_on_errors():
-        need = _visible_need(session, need_id)
-        check_rate(
-            session,
-            "support",
-            user_id=user.id,
-            ip=client_ip(request),
-            enabled=_rate_limits(request),
-        )
-        supports.add_support(session, need, user)
-        return _support_answer(need, True)
+    return _set_support(request, session, user, need_id, True)
 
 
 @router.delete(f"{PREFIX}/needs/{{need_id}}/support")
@@ -376,6 +366,12 @@ def delete_support(
     request: Request, session: SessionDep, user: ApiWriter, need_id: str
 ) -> Response:
     """Withdraws the support: idempotent, withdrawing twice changes nothing."""
+    return _set_support(request, session, user, need_id, False)
+
+
+def _set_support(
+    request: Request, session: SessionDep, user: User, need_id: str, want: bool
+) -> Response:
     with cors_on_errors():
         need = _visible_need(session, need_id)
         check_rate(
@@ -385,8 +381,11 @@ def delete_support(
             ip=client_ip(request),
             enabled=_rate_limits(request),
         )
-        supports.remove_support(session, need, user)
-        return _support_answer(need, False)
+        if want:
+            supports.add_support(session, need, user)
+        else:
+            supports.remove_support(session, need, user)
+        return _support_answer(need, want)
 
 
 @router.post(f"{PREFIX}/needs/{{need_id}}/comments", status_code=201)

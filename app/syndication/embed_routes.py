@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -193,56 +193,59 @@ def _single_params(session: SessionDep, kind: str, request: Request) -> embed.Em
 
 @router.get("/embed/needs/{ref}")
 def embed_one_need(request: Request, session: SessionDep, ref: str) -> Response:
-    params = _single_params(session, "needs", request)
-    if params.errors:
-        return _error(request, params)
-    need_id = parse_id(ref.split("-", 1)[0])
-    need = (
-        session.exec(board_queries.visible_needs().where(Need.id == need_id)).first()
-        if need_id is not None
-        else None
+    return _embed_one(
+        request,
+        session,
+        ref,
+        "needs",
+        lambda need_id: session.exec(board_queries.visible_needs().where(Need.id == need_id)),
+        lambda need: {"badges": badges_for(session, [need.id])},
+        more_path="/",
     )
-    if need is None:
-        return _not_found(request, params.lang)
-
-    def make() -> str:
-        return render_to_string(
-            "syndication/embed_needs.html",
-            {
-                **_base_context(request, params),
-                **_categories(session),
-                "needs": [need],
-                "badges": badges_for(session, [need.id]),  # type: ignore[list-item]
-                "more_url": request.app.state.settings.base_url + "/" + _ref_query(params),
-                "single": True,
-            },
-        )
-
-    return _etagged(request, _cached(request, session, params, make), "text/html")
 
 
 @router.get("/embed/ideas/{ref}")
 def embed_one_idea(request: Request, session: SessionDep, ref: str) -> Response:
-    params = _single_params(session, "ideas", request)
+    return _embed_one(
+        request,
+        session,
+        ref,
+        "ideas",
+        lambda idea_id: session.exec(public_ideas().where(Idea.id == idea_id)),
+        lambda idea: {},
+        more_path="/ideas",
+    )
+
+
+def _embed_one(
+    request: Request,
+    session: SessionDep,
+    ref: str,
+    kind: str,
+    find: Callable[[int], Any],
+    extra: Callable[[Any], dict[str, Any]],
+    *,
+    more_path: str,
+) -> Response:
+    """One need or idea in a widget (`kind`: needs or ideas, as the widget of a list names
+    them): `find` the public ones with an id, `extra` what its template needs besides."""
+    params = _single_params(session, kind, request)
     if params.errors:
         return _error(request, params)
-    idea_id = parse_id(ref.split("-", 1)[0])
-    idea = (
-        session.exec(public_ideas().where(Idea.id == idea_id)).first()
-        if idea_id is not None
-        else None
-    )
-    if idea is None:
+    item_id = parse_id(ref.split("-", 1)[0])
+    item = find(item_id).first() if item_id is not None else None
+    if item is None:
         return _not_found(request, params.lang)
 
     def make() -> str:
         return render_to_string(
-            "syndication/embed_ideas.html",
+            f"syndication/embed_{kind}.html",
             {
                 **_base_context(request, params),
                 **_categories(session),
-                "ideas": [idea],
-                "more_url": request.app.state.settings.base_url + "/ideas" + _ref_query(params),
+                kind: [item],
+                **extra(item),
+                "more_url": request.app.state.settings.base_url + more_path + _ref_query(params),
                 "single": True,
             },
         )

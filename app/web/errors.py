@@ -71,9 +71,14 @@ class TooManyRequests(AppError):
         self.retry_after = max(1, retry_after)
 
 
+def wait_minutes(retry_after: int) -> int:
+    """Seconds to wait, said in whole minutes (rounded up, at least one)."""
+    return max(1, (retry_after + 59) // 60)
+
+
 def too_many_writes(retry_after: int) -> TooManyRequests:
     """A write over a rate limit (app.core.ratelimit, which raises what create_app() gives it)."""
-    minutes = max(1, (retry_after + 59) // 60)
+    minutes = wait_minutes(retry_after)
     return TooManyRequests(
         _(
             "Vous êtes allé·e un peu vite : par précaution, cette action est limitée. "
