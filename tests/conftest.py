@@ -23,10 +23,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
 
+from app.accounts.models import User
 from app.core.db import make_engine
 from app.core.settings import Settings
 from app.main import create_app
 from app.ops.cli import migrate_database
+from tests.factories import login_as, make_user
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -210,3 +212,48 @@ class Mailbox:
 @pytest.fixture
 def mailbox(app) -> Mailbox:  # type: ignore[no-untyped-def]
     return Mailbox(app)
+
+
+# --- who the test is ------------------------------------------------------------------------------
+# Two meanings kept apart by their names: `<role>_user` only makes the account (for tests that call
+# services, or sign someone in themselves); `signed_in_<role>` also signs the test browser
+# (`client`) in as that same account. A test asking for both gets one user.
+
+
+@pytest.fixture
+def staff_user(session: Session) -> User:
+    return make_user(session, role="staff", display_name="Awa Diallo")
+
+
+@pytest.fixture
+def moderator_user(session: Session) -> User:
+    return make_user(session, role="moderator", display_name="Modé Rateur")
+
+
+@pytest.fixture
+def admin_user(session: Session) -> User:
+    return make_user(session, role="admin", display_name="Adèle Admin")
+
+
+@pytest.fixture
+def signed_in_staff(client: TestClient, session: Session, staff_user: User) -> User:
+    login_as(client, staff_user, session)
+    return staff_user
+
+
+@pytest.fixture
+def signed_in_moderator(client: TestClient, session: Session, moderator_user: User) -> User:
+    login_as(client, moderator_user, session)
+    return moderator_user
+
+
+@pytest.fixture
+def signed_in_admin(client: TestClient, session: Session, admin_user: User) -> User:
+    login_as(client, admin_user, session)
+    return admin_user
+
+
+@pytest.fixture
+def staff_client(client: TestClient, signed_in_staff: User) -> TestClient:
+    """The test browser signed in as `staff_user`, for tests that only act through it."""
+    return client

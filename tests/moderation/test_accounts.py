@@ -70,13 +70,6 @@ def _comment(session, need, author, body="Un commentaire de test", status="publi
 
 
 @pytest.fixture
-def moderator(client, session) -> User:  # type: ignore[no-untyped-def]
-    user = make_user(session, role="moderator", display_name="Modératrice Mia")
-    login_as(client, user, session)
-    return user
-
-
-@pytest.fixture
 def resident(session) -> User:  # type: ignore[no-untyped-def]
     return make_user(session, display_name="Jean Dupont", email="jean.dupont@exemple.fr")
 
@@ -84,7 +77,7 @@ def resident(session) -> User:  # type: ignore[no-untyped-def]
 # --- the list ------------------------------------------------------------------------------------
 
 
-def test_the_list_shows_role_date_counts_and_state(client, session, moderator, resident):
+def test_the_list_shows_role_date_counts_and_state(client, session, signed_in_moderator, resident):
     need = make_need(session, author=resident)
     make_need(session, author=resident, status="hidden")
     _comment(session, need, resident)
@@ -100,7 +93,7 @@ def test_the_list_shows_role_date_counts_and_state(client, session, moderator, r
 
 
 def test_moderators_search_by_name_but_never_see_or_search_e_mails(
-    client, session, moderator, resident
+    client, session, signed_in_moderator, resident
 ):
     assert "Jean Dupont" in page_text(client.get("/moderation/accounts?q=jean").text)
     page = client.get("/moderation/accounts")
@@ -115,7 +108,7 @@ def test_staff_search_by_e_mail_and_see_it(client, session, resident):
     assert "jean.dupont@exemple.fr" in row
 
 
-def test_a_search_with_like_wildcards_matches_them_literally(client, session, moderator):
+def test_a_search_with_like_wildcards_matches_them_literally(client, session, signed_in_moderator):
     make_user(session, display_name="Cent_pour_cent")
     make_user(session, display_name="Centaure")
     rows = _rows(client.get("/moderation/accounts?q=cent_").text)
@@ -123,15 +116,17 @@ def test_a_search_with_like_wildcards_matches_them_literally(client, session, mo
     assert _rows(client.get("/moderation/accounts?q=%25").text) == []
 
 
-def test_a_search_with_control_characters_is_no_error(client, session, moderator, resident):
+def test_a_search_with_control_characters_is_no_error(
+    client, session, signed_in_moderator, resident
+):
     page = client.get("/moderation/accounts", params={"q": "Jean\x00 Dup"})
     assert page.status_code == 200
     assert "Jean Dupont" in page_text(page.text)
 
 
-def test_filters_by_role_and_by_block_state(client, session, moderator, resident):
+def test_filters_by_role_and_by_block_state(client, session, signed_in_moderator, resident):
     blocked = make_user(session, display_name="Bloquée Bea")
-    accounts.block_user(session, moderator, blocked, reason="Spam")
+    accounts.block_user(session, signed_in_moderator, blocked, reason="Spam")
     expired = make_user(session, display_name="Ancienne Ada")
     expired.blocked_at = utcnow() - timedelta(days=3)
     expired.blocked_until = utcnow() - timedelta(days=1)
@@ -143,10 +138,10 @@ def test_filters_by_role_and_by_block_state(client, session, moderator, resident
     names = page_text(client.get("/moderation/accounts?blocked=no").text)
     assert "Bloquée Bea" not in names and "Ancienne Ada" in names
     rows = _rows(client.get("/moderation/accounts?role=moderator").text)
-    assert len(rows) == 1 and "Modératrice Mia" in rows[0]
+    assert len(rows) == 1 and signed_in_moderator.display_name in rows[0]
 
 
-def test_a_bad_filter_says_so_in_french(client, session, moderator):
+def test_a_bad_filter_says_so_in_french(client, session, signed_in_moderator):
     page = client.get("/moderation/accounts?role=roi&blocked=peut-etre&page=0")
     assert page.status_code == 400
     text = page_text(page.text)
@@ -154,7 +149,7 @@ def test_a_bad_filter_says_so_in_french(client, session, moderator):
     assert "Le numéro de page doit être un nombre entier" in text
 
 
-def test_the_list_is_paginated(client, session, moderator):
+def test_the_list_is_paginated(client, session, signed_in_moderator):
     for n in range(accounts.PER_PAGE + 1):
         make_user(session, display_name=f"Habitant {n:03d}")
     first = client.get("/moderation/accounts?q=habitant")
@@ -167,7 +162,9 @@ def test_the_list_is_paginated(client, session, moderator):
 # --- one account --------------------------------------------------------------------------------
 
 
-def test_the_account_page_shows_content_reports_and_decisions(client, session, moderator, resident):
+def test_the_account_page_shows_content_reports_and_decisions(
+    client, session, signed_in_moderator, resident
+):
     other = make_user(session, display_name="Voisine Vera")
     pending = make_need(
         session, author=resident, title="Un besoin en attente de relecture", status="pending"
@@ -192,7 +189,7 @@ def test_the_account_page_shows_content_reports_and_decisions(client, session, m
         ]
     )  # fmt: skip
     session.commit()
-    accounts.set_trust(session, moderator, resident.id, trusted=True)
+    accounts.set_trust(session, signed_in_moderator, resident.id, trusted=True)
     page = client.get(f"/moderation/accounts/{resident.id}")
     assert page.status_code == 200
     tree = LexborHTMLParser(page.text)
@@ -217,11 +214,11 @@ def test_staff_see_the_e_mail_on_the_account_page(client, session, resident):
 
 
 @pytest.mark.parametrize("ref", ["999999", "abc", "99999999999", "0"])
-def test_an_unknown_account_is_a_404(client, session, moderator, ref):
+def test_an_unknown_account_is_a_404(client, session, signed_in_moderator, ref):
     assert client.get(f"/moderation/accounts/{ref}").status_code == 404
 
 
-def test_an_action_on_an_unknown_account_is_a_404(client, session, moderator):
+def test_an_action_on_an_unknown_account_is_a_404(client, session, signed_in_moderator):
     response = post_form(client, "/moderation/accounts/999999/block", {"reason": "Spam"})
     assert response.status_code == 404
     assert _count(session, AuditEntry) == 0
@@ -231,7 +228,7 @@ def test_an_action_on_an_unknown_account_is_a_404(client, session, moderator):
 
 
 def test_blocking_until_a_day_audits_and_tells_the_person(
-    client, session, moderator, resident, mailbox
+    client, session, signed_in_moderator, resident, mailbox
 ):
     day = date.today() + timedelta(days=10)
     response = post_form(
@@ -248,7 +245,11 @@ def test_blocking_until_a_day_audits_and_tells_the_person(
     assert user.blocked_until.astimezone(accounts.PARIS).time().isoformat() == "00:00:00"
     assert accounts.last_blocked_day(user) == day
     (entry,) = _entries(session, "user.block")
-    assert (entry.actor_id, entry.target_kind, entry.target_id) == (moderator.id, "user", user.id)
+    assert (entry.actor_id, entry.target_kind, entry.target_id) == (
+        signed_in_moderator.id,
+        "user",
+        user.id,
+    )
     assert entry.reason == "Messages publicitaires répétés"
     assert entry.before["blocked_at"] is None and entry.after["blocked_until"] is not None
     (note,) = _notes(session, resident)
@@ -262,7 +263,9 @@ def test_blocking_until_a_day_audits_and_tells_the_person(
     assert "Le compte est bloqué" in page_text(page.text)
 
 
-def test_blocking_without_an_end_date_blocks_until_unblocked(client, session, moderator, resident):
+def test_blocking_without_an_end_date_blocks_until_unblocked(
+    client, session, signed_in_moderator, resident
+):
     post_form(client, f"/moderation/accounts/{resident.id}/block", {"reason": "Harcèlement"})
     user = _reload(session, resident)
     assert user.is_blocked(now=utcnow() + timedelta(days=3650))
@@ -270,7 +273,7 @@ def test_blocking_without_an_end_date_blocks_until_unblocked(client, session, mo
 
 
 def test_a_block_without_reason_is_refused_beside_the_field_and_writes_nothing(
-    client, session, moderator, resident
+    client, session, signed_in_moderator, resident
 ):
     response = post_form(
         client, f"/moderation/accounts/{resident.id}/block", {"reason": "   ", "until": ""}
@@ -290,7 +293,7 @@ def test_a_block_without_reason_is_refused_beside_the_field_and_writes_nothing(
     ],
 )
 def test_a_past_or_malformed_end_date_is_a_clear_error(
-    client, session, moderator, resident, until, message
+    client, session, signed_in_moderator, resident, until, message
 ):
     response = post_form(
         client, f"/moderation/accounts/{resident.id}/block", {"reason": "Spam", "until": until}
@@ -303,7 +306,7 @@ def test_a_past_or_malformed_end_date_is_a_clear_error(
     assert _count(session, AuditEntry) == 0
 
 
-def test_today_as_the_end_date_blocks_until_tonight(client, session, moderator, resident):
+def test_today_as_the_end_date_blocks_until_tonight(client, session, signed_in_moderator, resident):
     today = accounts.today_in_paris()
     response = post_form(
         client,
@@ -324,7 +327,9 @@ def test_end_of_day_is_midnight_in_paris_summer_and_winter():
     )
 
 
-def test_a_moderator_cannot_block_a_team_member_but_an_admin_can(client, session, moderator):
+def test_a_moderator_cannot_block_a_team_member_but_an_admin_can(
+    client, session, signed_in_moderator
+):
     colleague = make_user(session, role="staff")
     response = post_form(client, f"/moderation/accounts/{colleague.id}/block", {"reason": "Spam"})
     assert response.status_code == 403
@@ -347,9 +352,9 @@ def test_nobody_blocks_themselves(client, session):
 
 
 def test_unblocking_clears_the_block_audits_and_tells_the_person(
-    client, session, moderator, resident
+    client, session, signed_in_moderator, resident
 ):
-    accounts.block_user(session, moderator, resident, reason="Spam")
+    accounts.block_user(session, signed_in_moderator, resident, reason="Spam")
     response = post_form(
         client, f"/moderation/accounts/{resident.id}/unblock", {"note": "Erreur de notre part"}
     )
@@ -363,7 +368,9 @@ def test_unblocking_clears_the_block_audits_and_tells_the_person(
     assert "débloqué" in note.message and "Erreur de notre part" in note.message
 
 
-def test_unblocking_an_account_that_is_not_blocked_says_so(client, session, moderator, resident):
+def test_unblocking_an_account_that_is_not_blocked_says_so(
+    client, session, signed_in_moderator, resident
+):
     response = post_form(client, f"/moderation/accounts/{resident.id}/unblock")
     assert response.status_code == 409
     assert "Ce compte n'est pas bloqué." in page_text(response.text)
@@ -374,7 +381,7 @@ def test_unblocking_an_account_that_is_not_blocked_says_so(client, session, mode
 
 
 def test_trusting_and_untrusting_are_audited_told_and_idempotent(
-    client, session, moderator, resident
+    client, session, signed_in_moderator, resident
 ):
     assert post_form(client, f"/moderation/accounts/{resident.id}/trust").status_code == 303
     assert _reload(session, resident).trusted_at is not None
@@ -393,14 +400,7 @@ def test_trusting_and_untrusting_are_audited_told_and_idempotent(
 # --- roles ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def admin(client, session) -> User:  # type: ignore[no-untyped-def]
-    user = make_user(session, role="admin", display_name="Admin Ada")
-    login_as(client, user, session)
-    return user
-
-
-def test_an_admin_changes_a_role_audited_and_told(client, session, admin, resident):
+def test_an_admin_changes_a_role_audited_and_told(client, session, signed_in_admin, resident):
     response = post_form(
         client,
         f"/moderation/accounts/{resident.id}/role",
@@ -410,12 +410,14 @@ def test_an_admin_changes_a_role_audited_and_told(client, session, admin, reside
     assert _reload(session, resident).role == "moderator"
     (entry,) = _entries(session, "user.role")
     assert (entry.before, entry.after) == ({"role": "resident"}, {"role": "moderator"})
-    assert entry.reason == "Bénévole depuis deux ans" and entry.actor_id == admin.id
+    assert entry.reason == "Bénévole depuis deux ans" and entry.actor_id == signed_in_admin.id
     (note,) = _notes(session, resident)
     assert "Modérateur·rice" in note.message
 
 
-def test_an_unknown_or_unchanged_role_is_refused_beside_the_field(client, session, admin, resident):
+def test_an_unknown_or_unchanged_role_is_refused_beside_the_field(
+    client, session, signed_in_admin, resident
+):
     response = post_form(client, f"/moderation/accounts/{resident.id}/role", {"role": "roi"})
     assert response.status_code == 422
     assert "Choisissez un rôle" in _field_error(response.text, "role", "role")
@@ -430,18 +432,24 @@ def _role_form_on(html: str, user: User) -> bool:
     return any(f.attributes.get("action") == action for f in LexborHTMLParser(html).css("form"))
 
 
-def test_an_admin_has_no_role_form_on_their_own_page_and_cannot_post_one(client, session, admin):
+def test_an_admin_has_no_role_form_on_their_own_page_and_cannot_post_one(
+    client, session, signed_in_admin
+):
     make_user(session, role="admin")  # even when another admin would remain
-    page = client.get(f"/moderation/accounts/{admin.id}")
-    assert page.status_code == 200 and not _role_form_on(page.text, admin)
+    page = client.get(f"/moderation/accounts/{signed_in_admin.id}")
+    assert page.status_code == 200 and not _role_form_on(page.text, signed_in_admin)
 
-    response = post_form(client, f"/moderation/accounts/{admin.id}/role", {"role": "staff"})
+    response = post_form(
+        client, f"/moderation/accounts/{signed_in_admin.id}/role", {"role": "staff"}
+    )
 
     assert response.status_code == 403
-    assert _reload(session, admin).role == "admin" and _count(session, AuditEntry) == 0
+    assert _reload(session, signed_in_admin).role == "admin" and _count(session, AuditEntry) == 0
 
 
-def test_another_admin_changes_an_admins_role_through_the_page_form(client, session, admin):
+def test_another_admin_changes_an_admins_role_through_the_page_form(
+    client, session, signed_in_admin
+):
     other = make_user(session, role="admin", display_name="Admin Bea")
     page = f"/moderation/accounts/{other.id}"
 
@@ -453,7 +461,7 @@ def test_another_admin_changes_an_admins_role_through_the_page_form(client, sess
     assert _reload(session, other).role == "staff"
     (entry,) = _entries(session, "user.role")
     assert (entry.actor_id, entry.before, entry.after) == (
-        admin.id,
+        signed_in_admin.id,
         {"role": "admin"},
         {"role": "staff"},
     )
@@ -464,7 +472,9 @@ def test_another_admin_changes_an_admins_role_through_the_page_form(client, sess
     assert response.status_code == 403 and _reload(session, other).role == "staff"
 
 
-def test_the_role_form_as_rendered_sends_the_account_its_current_role(client, session, admin):
+def test_the_role_form_as_rendered_sends_the_account_its_current_role(
+    client, session, signed_in_admin
+):
     other = make_user(session, role="moderator")
     page = f"/moderation/accounts/{other.id}"
 
@@ -489,7 +499,7 @@ def test_two_admins_demoting_each_other_keep_the_last_one(session):
     assert _reload(session, first).role == "admin"
 
 
-def test_only_admins_see_the_role_form(client, session, moderator, resident):
+def test_only_admins_see_the_role_form(client, session, signed_in_moderator, resident):
     assert not _role_form_on(client.get(f"/moderation/accounts/{resident.id}").text, resident)
     login_as(client, make_user(session, role="admin"), session)
     assert _role_form_on(client.get(f"/moderation/accounts/{resident.id}").text, resident)
@@ -519,6 +529,6 @@ def test_the_services_refuse_residents_and_blocked_moderators(session, resident)
     assert _count(session, AuditEntry) == 0
 
 
-def test_form_errors_helper_reads_the_block_form(client, session, moderator, resident):
+def test_form_errors_helper_reads_the_block_form(client, session, signed_in_moderator, resident):
     response = post_form(client, f"/moderation/accounts/{resident.id}/block", {"reason": ""})
     assert any("Indiquez le motif" in message for message in form_errors(response.text))

@@ -31,15 +31,8 @@ def need(session):  # type: ignore[no-untyped-def]
     return make_need(session)
 
 
-@pytest.fixture
-def moderator(client, session):  # type: ignore[no-untyped-def]
-    user = make_user(session, role="moderator", display_name="Alice")
-    login_as(client, user, session)
-    return user
-
-
 def test_approving_a_waiting_comment_counts_it_once_and_tells_followers(
-    client, session, need, moderator
+    client, session, need, signed_in_moderator
 ):
     author = make_user(session)
     follower = make_user(session)
@@ -51,7 +44,8 @@ def test_approving_a_waiting_comment_counts_it_once_and_tells_followers(
     assert _count_of(session, need) == 1
     # The same click again (a second tab): refused, the count does not move.
     again = _decide(client, comment, decision="approve", seen_status="pending")
-    assert again.status_code == 409 and "déjà été traité par Alice" in again.text
+    handled_by = f"déjà été traité par {signed_in_moderator.display_name}"
+    assert again.status_code == 409 and handled_by in again.text
     assert _count_of(session, need) == 1
     assert session.get(Comment, comment.id).status == "published"  # type: ignore[union-attr]
     entry = session.exec(select(AuditEntry)).one()
@@ -67,7 +61,7 @@ def test_approving_a_waiting_comment_counts_it_once_and_tells_followers(
 
 
 def test_approving_a_reply_tells_the_author_of_the_comment_answered(
-    client, session, need, moderator
+    client, session, need, signed_in_moderator
 ):
     parent_author = make_user(session)
     parent = make_comment(session, need, parent_author)
@@ -79,7 +73,7 @@ def test_approving_a_reply_tells_the_author_of_the_comment_answered(
 
 
 def test_rejecting_a_waiting_comment_needs_a_reason_and_keeps_the_count(
-    client, session, need, moderator
+    client, session, need, signed_in_moderator
 ):
     author = make_user(session)
     comment = make_comment(session, need, author, status="pending")
@@ -127,7 +121,9 @@ def test_hide_then_restore_moves_the_count_by_exactly_one(session, need):
     assert "de nouveau visible" in messages[1]
 
 
-def test_waiting_comments_are_in_the_queue_with_their_decisions(client, session, need, moderator):
+def test_waiting_comments_are_in_the_queue_with_their_decisions(
+    client, session, need, signed_in_moderator
+):
     comment = make_comment(session, need, make_user(session), status="pending", body="À relire")
     page = client.get("/moderation/queue?kind=comment").text
     item = LexborHTMLParser(page).css_first(f"#item-comment-{comment.id}")
@@ -136,7 +132,7 @@ def test_waiting_comments_are_in_the_queue_with_their_decisions(client, session,
     assert values == {"approve", "reject", "reject_block"}
 
 
-def test_with_htmx_an_approved_comment_leaves_the_queue(client, session, need, moderator):
+def test_with_htmx_an_approved_comment_leaves_the_queue(client, session, need, signed_in_moderator):
     comment = make_comment(session, need, make_user(session), status="pending")
     response = post_form(
         client,
@@ -225,7 +221,7 @@ def test_hiding_from_the_page_without_a_reason_writes_nothing(client, session, n
     assert count(session, AuditEntry) == 0
 
 
-def test_an_unknown_comment_is_a_404(client, session, moderator):
+def test_an_unknown_comment_is_a_404(client, session, signed_in_moderator):
     response = post_form(
         client,
         "/moderation/comments/999999/decision",

@@ -40,13 +40,6 @@ def _seen(html: str) -> str:
 
 
 @pytest.fixture
-def moderator(client, session):  # type: ignore[no-untyped-def]
-    user = make_user(session, role="moderator", display_name="Modé Rateur")
-    login_as(client, user, session)
-    return user
-
-
-@pytest.fixture
 def need(session):  # type: ignore[no-untyped-def]
     return make_need(session, title="Une garde d'enfants le soir à Bègles", body=PHONE_BODY)
 
@@ -58,7 +51,7 @@ def _edit_need(client, need, seen, **data):  # type: ignore[no-untyped-def]
 
 
 def test_editing_a_need_keeps_the_old_text_audits_and_tells_the_author(
-    client, session, moderator, need
+    client, session, signed_in_moderator, need
 ):
     old_title = need.title
     form = client.get(f"/moderation/needs/{need.id}/edit")
@@ -80,7 +73,7 @@ def test_editing_a_need_keeps_the_old_text_audits_and_tells_the_author(
     assert (revision.target_kind, revision.target_id, revision.editor_id) == (
         "need",
         need.id,
-        moderator.id,
+        signed_in_moderator.id,
     )
     assert (revision.title, revision.body, revision.reason) == (
         old_title,
@@ -113,7 +106,7 @@ def test_editing_a_need_keeps_the_old_text_audits_and_tells_the_author(
     ],
 )
 def test_a_bad_edit_is_explained_next_to_the_field_and_writes_nothing(
-    client, session, moderator, need, data, field, message
+    client, session, signed_in_moderator, need, data, field, message
 ):
     seen = _seen(client.get(f"/moderation/needs/{need.id}/edit").text)
     response = _edit_need(client, need, seen, **data)
@@ -128,7 +121,7 @@ def test_a_bad_edit_is_explained_next_to_the_field_and_writes_nothing(
     assert _count(session, Notification) == 0
 
 
-def test_a_stale_edit_is_refused_and_overwrites_nothing(client, session, moderator, need):
+def test_a_stale_edit_is_refused_and_overwrites_nothing(client, session, signed_in_moderator, need):
     seen = _seen(client.get(f"/moderation/needs/{need.id}/edit").text)
     other = make_user(session, role="moderator", display_name="Camille")
     edit_need_text(
@@ -155,7 +148,9 @@ def test_a_stale_edit_is_refused_and_overwrites_nothing(client, session, moderat
     assert _edit_need(client, need, _seen(response.text)).status_code == 303
 
 
-def test_an_edit_after_the_author_changed_the_need_names_the_author(client, session, moderator):
+def test_an_edit_after_the_author_changed_the_need_names_the_author(
+    client, session, signed_in_moderator
+):
     author = make_user(session, display_name="Dominique")
     need = make_need(session, author=author, body=PHONE_BODY)
     seen = _seen(client.get(f"/moderation/needs/{need.id}/edit").text)
@@ -173,7 +168,9 @@ def test_an_edit_after_the_author_changed_the_need_names_the_author(client, sess
     assert session.get(Need, need.id).body == "Ma nouvelle version."
 
 
-def test_a_tampered_version_field_is_a_form_error_not_a_crash(client, session, moderator, need):
+def test_a_tampered_version_field_is_a_form_error_not_a_crash(
+    client, session, signed_in_moderator, need
+):
     response = _edit_need(client, need, "pas une date")
     assert response.status_code == 422
     assert "rechargez la page" in response.text
@@ -181,7 +178,7 @@ def test_a_tampered_version_field_is_a_form_error_not_a_crash(client, session, m
 
 
 def test_editing_a_comment_keeps_the_old_text_audits_and_tells_its_author(
-    client, session, moderator, need
+    client, session, signed_in_moderator, need
 ):
     author = make_user(session)
     comment = post_comment(session, need, author, PHONE_BODY)
@@ -219,7 +216,7 @@ def test_editing_a_comment_keeps_the_old_text_audits_and_tells_its_author(
     assert "Numéro retiré" in note.message
 
 
-def test_a_stale_comment_edit_is_refused(client, session, moderator, need):
+def test_a_stale_comment_edit_is_refused(client, session, signed_in_moderator, need):
     comment = post_comment(session, need, make_user(session), PHONE_BODY)
     seen = _seen(client.get(f"/moderation/comments/{comment.id}/edit").text)
     first = post_form(
@@ -240,7 +237,7 @@ def test_a_stale_comment_edit_is_refused(client, session, moderator, need):
     assert _count(session, Revision) == 1
 
 
-def test_an_empty_comment_is_refused(client, session, moderator, need):
+def test_an_empty_comment_is_refused(client, session, signed_in_moderator, need):
     comment = post_comment(session, need, make_user(session), PHONE_BODY)
     seen = _seen(client.get(f"/moderation/comments/{comment.id}/edit").text)
     response = post_form(
@@ -255,7 +252,7 @@ def test_an_empty_comment_is_refused(client, session, moderator, need):
     assert _count(session, Revision) == 0
 
 
-def test_a_deleted_comment_or_need_cannot_be_edited(client, session, moderator, need):
+def test_a_deleted_comment_or_need_cannot_be_edited(client, session, signed_in_moderator, need):
     from app.core.db import utcnow
 
     comment = post_comment(session, need, make_user(session), PHONE_BODY)
@@ -274,7 +271,9 @@ def test_a_deleted_comment_or_need_cannot_be_edited(client, session, moderator, 
     assert response.status_code == 404
 
 
-def test_revisions_are_shown_to_staff_and_not_to_moderators(client, session, moderator, need):
+def test_revisions_are_shown_to_staff_and_not_to_moderators(
+    client, session, signed_in_moderator, need
+):
     seen = _seen(client.get(f"/moderation/needs/{need.id}/edit").text)
     _edit_need(client, need, seen)
     as_moderator = page_text(client.get(f"/moderation/needs/{need.id}").text, "#revisions")

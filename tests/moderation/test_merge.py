@@ -38,13 +38,6 @@ def _merge(client, source, target, **extra):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def moderator(client, session):  # type: ignore[no-untyped-def]
-    user = make_user(session, role="moderator", display_name="Modé Rateur")
-    login_as(client, user, session)
-    return user
-
-
-@pytest.fixture
 def pair(session):  # type: ignore[no-untyped-def]
     """A duplicate (source) and the need that stays (target), each by its own author."""
     source = make_need(session, title="Une navette pour aller au marché de Pessac")
@@ -57,7 +50,7 @@ def _support(session, need, user):  # type: ignore[no-untyped-def]
 
 
 def test_a_person_who_supported_both_needs_counts_once_on_the_target(
-    client, session, moderator, pair
+    client, session, signed_in_moderator, pair
 ):
     source, target = pair
     both, only_source, only_target = (make_user(session) for _ in range(3))
@@ -87,7 +80,7 @@ def test_a_person_who_supported_both_needs_counts_once_on_the_target(
 
 
 def test_comments_move_with_their_replies_and_the_counts_stay_exact(
-    client, session, moderator, pair
+    client, session, signed_in_moderator, pair
 ):
     source, target = pair
     alice, bob = make_user(session), make_user(session)
@@ -124,7 +117,7 @@ def test_comments_move_with_their_replies_and_the_counts_stay_exact(
     assert all(f"« {source.title} »" in n.text().replace("\xa0", " ") for n in notes)
 
 
-def test_followers_of_both_needs_follow_the_target_once(client, session, moderator, pair):
+def test_followers_of_both_needs_follow_the_target_once(client, session, signed_in_moderator, pair):
     source, target = pair
     both, only_source, only_target = (make_user(session) for _ in range(3))
     for need, people in ((source, (both, only_source)), (target, (both, only_target))):
@@ -140,7 +133,9 @@ def test_followers_of_both_needs_follow_the_target_once(client, session, moderat
     assert _count(session, Follow, Follow.need_id == target.id) == 3
 
 
-def test_the_merged_need_redirects_permanently_to_its_target(client, session, moderator, pair):
+def test_the_merged_need_redirects_permanently_to_its_target(
+    client, session, signed_in_moderator, pair
+):
     source, target = pair
     assert _merge(client, source, target).status_code == 303
     for path in (f"/needs/{source.id}-{source.slug}", f"/needs/{source.id}"):
@@ -150,7 +145,7 @@ def test_the_merged_need_redirects_permanently_to_its_target(client, session, mo
     assert source.title not in page_text(client.get("/").text)
 
 
-def test_both_authors_are_told_and_not_the_moderator(client, session, moderator, pair):
+def test_both_authors_are_told_and_not_the_moderator(client, session, signed_in_moderator, pair):
     source, target = pair
     _merge(client, source, target, note="Même demande, même quartier")
     fresh(session)
@@ -172,7 +167,9 @@ def test_a_moderator_merging_their_own_duplicate_is_not_notified(session):
     assert recipients == [target.author_id]
 
 
-def test_the_audit_entry_records_enough_to_undo_the_merge(client, session, moderator, pair):
+def test_the_audit_entry_records_enough_to_undo_the_merge(
+    client, session, signed_in_moderator, pair
+):
     source, target = pair
     both, only_source = make_user(session), make_user(session)
     _support(session, source, both)
@@ -207,7 +204,7 @@ def test_the_audit_entry_records_enough_to_undo_the_merge(client, session, moder
         "need.merge",
         "need",
         source.id,
-        moderator.id,
+        signed_in_moderator.id,
         "Doublon",
     )
     after = entry.after
@@ -227,7 +224,7 @@ def test_the_audit_entry_records_enough_to_undo_the_merge(client, session, moder
     assert after["source"]["supports_count"] == 0
 
 
-def test_the_confirmation_page_says_what_will_happen(client, session, moderator, pair):
+def test_the_confirmation_page_says_what_will_happen(client, session, signed_in_moderator, pair):
     source, target = pair
     both = make_user(session)
     _support(session, source, both)
@@ -241,7 +238,7 @@ def test_the_confirmation_page_says_what_will_happen(client, session, moderator,
     assert 'name="seen_status" value="published"' in response.text
 
 
-def test_the_search_lists_public_needs_only(client, session, moderator, pair):
+def test_the_search_lists_public_needs_only(client, session, signed_in_moderator, pair):
     source, target = pair
     hidden = make_need(session, title="Un transport caché vers le marché", status="hidden")
     response = client.get(f"/moderation/needs/{source.id}/merge?q=march%C3%A9")
@@ -274,7 +271,7 @@ def _refusal_cases():  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("case", _refusal_cases())
-def test_refused_merges_say_why_and_write_nothing(client, session, moderator, case):
+def test_refused_merges_say_why_and_write_nothing(client, session, signed_in_moderator, case):
     source = make_need(session, title="Le doublon qu'on voudrait fusionner")
     target = make_need(session, title="Le besoin qui devrait rester")
     other = make_need(session, title="Un troisième besoin sans rapport")
@@ -314,7 +311,9 @@ def test_refused_merges_say_why_and_write_nothing(client, session, moderator, ca
     assert _count(session, Support, Support.need_id == source.id) == 1
 
 
-def test_merging_into_itself_is_explained_next_to_the_field(client, session, moderator, pair):
+def test_merging_into_itself_is_explained_next_to_the_field(
+    client, session, signed_in_moderator, pair
+):
     source, _target = pair
     response = _merge(client, source, source)
     assert response.status_code == 422
@@ -322,7 +321,7 @@ def test_merging_into_itself_is_explained_next_to_the_field(client, session, mod
     assert 'aria-describedby="f-into-error"' in response.text
 
 
-def test_a_second_merge_of_the_same_source_is_refused(client, session, moderator, pair):
+def test_a_second_merge_of_the_same_source_is_refused(client, session, signed_in_moderator, pair):
     source, target = pair
     third = make_need(session, title="Un autre besoin de transport au marché")
     assert _merge(client, source, target).status_code == 303
@@ -600,7 +599,9 @@ def test_suivre_pressed_as_the_need_is_merged_reloads_the_page(client, session, 
     assert client.get(f"/needs/{source.id}", follow_redirects=False).status_code == 301
 
 
-def test_the_search_matches_words_in_any_order_and_without_accents(client, session, moderator):
+def test_the_search_matches_words_in_any_order_and_without_accents(
+    client, session, signed_in_moderator
+):
     source = make_need(session, title="Un garage à vélos sécurisé près de la gare")
     target = make_need(session, title="Stationnement vélo à la gare de Bègles")
     other = make_need(session, title="Un vélo-école pour adultes")
@@ -619,7 +620,7 @@ def test_the_search_matches_words_in_any_order_and_without_accents(client, sessi
     assert cleared.text.lstrip().startswith('<div id="merge-results"')
 
 
-def test_likely_duplicates_are_offered_before_any_search(client, session, moderator):
+def test_likely_duplicates_are_offered_before_any_search(client, session, signed_in_moderator):
     source = make_need(session, title="Une laverie solidaire à Bègles")
     twin = make_need(session, title="Laverie solidaire pour le quartier de Bègles")
     unrelated = make_need(session, title="Cours de cuisine pour les jeunes")

@@ -18,15 +18,8 @@ def _links(html: str) -> set[str]:
     return {a.attributes.get("href") or "" for a in LexborHTMLParser(html).css("main a")}
 
 
-@pytest.fixture
-def moderator(client, session):  # type: ignore[no-untyped-def]
-    user = make_user(session, role="moderator", display_name="Modé Rateur")
-    login_as(client, user, session)
-    return user
-
-
 def test_the_file_shows_status_author_counts_reports_comments_and_history(
-    client, session, moderator
+    client, session, signed_in_moderator
 ):
     author = make_user(session, display_name="Claude Martin")
     need = make_need(session, author=author, title="Un lieu pour réparer les vélos à Pessac")
@@ -62,7 +55,7 @@ def test_the_file_shows_status_author_counts_reports_comments_and_history(
     session.commit()
     edit_need_text(
         session,
-        moderator,
+        signed_in_moderator,
         need.id,
         title=need.title,
         body="Un texte sans l'adresse.",
@@ -108,10 +101,12 @@ def test_staff_get_the_qualification_link(client, session):
     assert f"/moderation/needs/{need.id}/qualification" in links
 
 
-def test_a_merged_need_shows_its_target_and_the_target_lists_it(client, session, moderator):
+def test_a_merged_need_shows_its_target_and_the_target_lists_it(
+    client, session, signed_in_moderator
+):
     source = make_need(session, title="Une épicerie solidaire à Bègles")
     target = make_need(session, title="Une épicerie sociale dans le quartier de Bègles")
-    merge_needs(session, moderator, source.id, str(target.id), seen_status="published")
+    merge_needs(session, signed_in_moderator, source.id, str(target.id), seen_status="published")
 
     page = client.get(f"/moderation/needs/{source.id}")
     assert page.status_code == 200
@@ -126,7 +121,9 @@ def test_a_merged_need_shows_its_target_and_the_target_lists_it(client, session,
     assert "need.merge" in page_text(page.text, "section[aria-labelledby=history-title]")
 
 
-def test_a_need_deleted_by_its_author_is_shown_without_edit_or_merge(client, session, moderator):
+def test_a_need_deleted_by_its_author_is_shown_without_edit_or_merge(
+    client, session, signed_in_moderator
+):
     need = make_need(session)
     need.deleted_at = utcnow()
     session.add(need)
@@ -156,12 +153,12 @@ def test_a_need_deleted_by_its_author_is_shown_without_edit_or_merge(client, ses
         "/moderation/comments/-1/edit",
     ],
 )
-def test_unknown_or_out_of_range_ids_are_404(client, session, moderator, path):
+def test_unknown_or_out_of_range_ids_are_404(client, session, signed_in_moderator, path):
     response = client.get(path)
     assert response.status_code == 404
 
 
-def test_posting_to_an_unknown_need_is_404(client, session, moderator):
+def test_posting_to_an_unknown_need_is_404(client, session, signed_in_moderator):
     from tests.factories import post_form
 
     for path in ("/moderation/needs/2147483648/merge", "/moderation/needs/999999/edit"):

@@ -18,7 +18,6 @@ from app.web.i18n import use_locale
 from tests.factories import (
     form_errors,
     fresh,
-    login_as,
     make_need,
     make_theme,
     make_user,
@@ -31,13 +30,6 @@ COLLECTED = local_today() - timedelta(days=14)
 
 def _count(session, model) -> int:  # type: ignore[no-untyped-def]
     return session.exec(select(func.count()).select_from(model)).one()
-
-
-@pytest.fixture
-def staff(client, session):  # type: ignore[no-untyped-def]
-    user = make_user(session, role="staff", display_name="Camille de la fabrique")
-    login_as(client, user, session)
-    return user
 
 
 def _form(**changes: str) -> dict[str, str]:
@@ -55,14 +47,14 @@ def _form(**changes: str) -> dict[str, str]:
     return data
 
 
-def test_staff_publish_an_offline_need_under_the_fabriques_name(client, session, staff):
+def test_staff_publish_an_offline_need_under_the_fabriques_name(client, session, signed_in_staff):
     make_theme(session)
     response = post_form(client, "/moderation/needs/new", _form(theme="mobilite"))
     assert response.status_code == 303
     need = fresh(session).exec(select(Need)).one()
     assert response.headers["location"] == f"/needs/{need.id}-{need.slug}?notice=recorded"
     assert need.status == "published"
-    assert need.author_id is None and need.recorded_by_id == staff.id
+    assert need.author_id is None and need.recorded_by_id == signed_in_staff.id
     assert (need.source, need.source_event, need.source_date, need.source_partner) == (
         "street_survey",
         "Marché de Mérignac-Capeyron",
@@ -75,7 +67,7 @@ def test_staff_publish_an_offline_need_under_the_fabriques_name(client, session,
     entry = session.exec(select(AuditEntry)).one()
     assert (entry.action, entry.actor_id, entry.target_id) == (
         "need.create_offline",
-        staff.id,
+        signed_in_staff.id,
         need.id,
     )
     assert entry.after["source"] == "street_survey"
@@ -91,7 +83,7 @@ def test_staff_publish_an_offline_need_under_the_fabriques_name(client, session,
     assert need.title in page_text(client.get("/").text)  # public at once, for everyone
 
 
-def test_a_partner_relayed_need_records_the_partner(client, session, staff):
+def test_a_partner_relayed_need_records_the_partner(client, session, signed_in_staff):
     response = post_form(
         client,
         "/moderation/needs/new",
@@ -123,7 +115,7 @@ def test_a_partner_relayed_need_records_the_partner(client, session, staff):
     ],
 )
 def test_bad_input_is_explained_next_to_the_field_and_nothing_is_written(
-    client, session, staff, changes, field, message
+    client, session, signed_in_staff, changes, field, message
 ):
     response = post_form(client, "/moderation/needs/new", _form(**changes))
     assert response.status_code == 422
@@ -137,7 +129,7 @@ def test_bad_input_is_explained_next_to_the_field_and_nothing_is_written(
     assert _count(session, Need) == 0 and _count(session, AuditEntry) == 0
 
 
-def test_a_date_in_the_future_is_refused(client, session, staff):
+def test_a_date_in_the_future_is_refused(client, session, signed_in_staff):
     tomorrow = (local_today() + timedelta(days=1)).isoformat()
     response = post_form(client, "/moderation/needs/new", _form(source_date=tomorrow))
     assert response.status_code == 422
@@ -145,12 +137,12 @@ def test_a_date_in_the_future_is_refused(client, session, staff):
     assert _count(fresh(session), Need) == 0
 
 
-def test_today_is_accepted(client, session, staff):
+def test_today_is_accepted(client, session, signed_in_staff):
     today = local_today().isoformat()
     assert post_form(client, "/moderation/needs/new", _form(source_date=today)).status_code == 303
 
 
-def test_the_same_form_sent_twice_creates_one_need(client, session, staff):
+def test_the_same_form_sent_twice_creates_one_need(client, session, signed_in_staff):
     data = _form(submission_key="une-cle-de-formulaire")
     first = post_form(client, "/moderation/needs/new", data)
     second = post_form(client, "/moderation/needs/new", data)
@@ -159,7 +151,9 @@ def test_the_same_form_sent_twice_creates_one_need(client, session, staff):
     assert _count(session, Need) == 1 and _count(session, AuditEntry) == 1
 
 
-def test_the_form_offers_every_source_but_online_with_french_labels(client, session, staff):
+def test_the_form_offers_every_source_but_online_with_french_labels(
+    client, session, signed_in_staff
+):
     page = client.get("/moderation/needs/new")
     assert page.status_code == 200
     tree = LexborHTMLParser(page.text)
@@ -202,7 +196,7 @@ def test_source_label_words_the_provenance_in_french():
         assert offline.source_label(Need(title="t", slug="t")) == ""
 
 
-def test_needs_by_source_counts_public_needs_only(client, session, staff):
+def test_needs_by_source_counts_public_needs_only(client, session, signed_in_staff):
     make_need(session)
     make_need(session, status="covered")
     make_need(session, status="hidden")
@@ -229,7 +223,7 @@ def test_needs_by_source_counts_public_needs_only(client, session, staff):
     assert figures["Micro-trottoir"] == "2" and figures["Déposé en ligne"] == "2"
 
 
-def test_control_characters_are_dropped_not_a_server_error(client, session, staff):
+def test_control_characters_are_dropped_not_a_server_error(client, session, signed_in_staff):
     response = post_form(
         client,
         "/moderation/needs/new",

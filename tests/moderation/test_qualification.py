@@ -39,20 +39,15 @@ def _tag_names(session, need) -> list[str]:  # type: ignore[no-untyped-def]
     return sorted(rows)
 
 
-@pytest.fixture
-def staff(client, session):  # type: ignore[no-untyped-def]
-    user = make_user(session, role="staff", display_name="Camille de la fabrique")
-    login_as(client, user, session)
-    return user
-
-
 def _qualify(client, need, **fields):  # type: ignore[no-untyped-def]
     data = {"theme": "", "territory": "", "tags": "", "internal_note": ""}
     data.update(fields)
     return post_form(client, f"/moderation/needs/{need.id}/qualification", data)
 
 
-def test_staff_qualify_a_need_with_theme_territory_tags_note_and_mark(client, session, staff):
+def test_staff_qualify_a_need_with_theme_territory_tags_note_and_mark(
+    client, session, signed_in_staff
+):
     theme = make_theme(session)
     territory = make_territory(session)
     need = make_need(session)
@@ -70,12 +65,12 @@ def test_staff_qualify_a_need_with_theme_territory_tags_note_and_mark(client, se
     need = fresh(session).get(Need, need.id)
     assert (need.theme_id, need.territory_id) == (theme.id, territory.id)
     assert need.internal_note == "Voir avec la mairie\nContact : service mobilité"
-    assert need.qualified_by_id == staff.id and need.qualified_at is not None
+    assert need.qualified_by_id == signed_in_staff.id and need.qualified_at is not None
     assert _tag_names(session, need) == ["Mobilité douce", "Transport à la demande", "seniors"]
     entry = session.exec(select(AuditEntry)).one()
     assert (entry.action, entry.actor_id, entry.target_kind, entry.target_id) == (
         "need.qualify",
-        staff.id,
+        signed_in_staff.id,
         "need",
         need.id,
     )
@@ -92,7 +87,9 @@ def test_staff_qualify_a_need_with_theme_territory_tags_note_and_mark(client, se
     assert "Qualification enregistrée." in page_text(page)
 
 
-def test_unchecking_qualified_clears_the_mark_and_audits_only_what_changed(client, session, staff):
+def test_unchecking_qualified_clears_the_mark_and_audits_only_what_changed(
+    client, session, signed_in_staff
+):
     need = make_need(session)
     _qualify(client, need, tags="logement", qualified="1")
     response = _qualify(client, need, tags="logement")
@@ -103,14 +100,14 @@ def test_unchecking_qualified_clears_the_mark_and_audits_only_what_changed(clien
     assert (last.before, last.after) == ({"qualified": True}, {"qualified": False})
 
 
-def test_saving_an_unchanged_form_writes_no_audit_entry(client, session, staff):
+def test_saving_an_unchanged_form_writes_no_audit_entry(client, session, signed_in_staff):
     need = make_need(session)
     _qualify(client, need, tags="logement", qualified="1")
     _qualify(client, need, tags="logement", qualified="1")
     assert _count(fresh(session), AuditEntry) == 1
 
 
-def test_tags_are_reused_by_slug_and_duplicates_dropped(client, session, staff):
+def test_tags_are_reused_by_slug_and_duplicates_dropped(client, session, signed_in_staff):
     first, second = make_need(session), make_need(session)
     _qualify(client, first, tags="Mobilité douce")
     response = _qualify(client, second, tags="mobilite DOUCE, Mobilité-douce, vélo")
@@ -120,7 +117,7 @@ def test_tags_are_reused_by_slug_and_duplicates_dropped(client, session, staff):
     assert _tag_names(session, second) == ["Mobilité douce", "vélo"]
 
 
-def test_removing_a_tag_unlinks_it_but_keeps_the_tag_for_others(client, session, staff):
+def test_removing_a_tag_unlinks_it_but_keeps_the_tag_for_others(client, session, signed_in_staff):
     need = make_need(session)
     _qualify(client, need, tags="a1, b2")
     _qualify(client, need, tags="b2")
@@ -138,7 +135,7 @@ def test_removing_a_tag_unlinks_it_but_keeps_the_tag_for_others(client, session,
     ],
 )
 def test_bad_tags_are_refused_next_to_the_field_and_nothing_is_written(
-    client, session, staff, tags, message
+    client, session, signed_in_staff, tags, message
 ):
     need = make_need(session)
     response = _qualify(client, need, tags=tags, internal_note="Note", qualified="1")
@@ -153,14 +150,16 @@ def test_bad_tags_are_refused_next_to_the_field_and_nothing_is_written(
     assert session.get(Need, need.id).qualified_at is None
 
 
-def test_ten_tags_are_accepted(client, session, staff):
+def test_ten_tags_are_accepted(client, session, signed_in_staff):
     need = make_need(session)
     response = _qualify(client, need, tags=", ".join(f"étiquette {n}" for n in range(10)))
     assert response.status_code == 303
     assert len(_tag_names(fresh(session), need)) == 10
 
 
-def test_unknown_theme_or_long_note_is_a_422_and_nothing_is_written(client, session, staff):
+def test_unknown_theme_or_long_note_is_a_422_and_nothing_is_written(
+    client, session, signed_in_staff
+):
     need = make_need(session)
     response = _qualify(
         client, need, theme="inconnue", internal_note="x" * 5001, tags="vélo", qualified="1"
@@ -174,10 +173,12 @@ def test_unknown_theme_or_long_note_is_a_422_and_nothing_is_written(client, sess
     assert session.get(Need, need.id).internal_note == ""
 
 
-def test_the_internal_note_and_tags_never_show_on_the_public_need_page(client, session, staff):
+def test_the_internal_note_and_tags_never_show_on_the_public_need_page(
+    client, session, signed_in_staff
+):
     need = make_need(session)
     _qualify(client, need, tags="étiquette-secrète", internal_note="Note très confidentielle")
-    for viewer in (None, make_user(session), staff):
+    for viewer in (None, make_user(session), signed_in_staff):
         client.cookies.clear()
         if viewer is not None:
             login_as(client, viewer, session)
@@ -186,7 +187,7 @@ def test_the_internal_note_and_tags_never_show_on_the_public_need_page(client, s
         assert "étiquette-secrète" not in page
 
 
-def test_changing_the_public_classification_tells_the_author(client, session, staff):
+def test_changing_the_public_classification_tells_the_author(client, session, signed_in_staff):
     make_theme(session)
     need = make_need(session)
     _qualify(client, need, theme="mobilite")
@@ -195,13 +196,15 @@ def test_changing_the_public_classification_tells_the_author(client, session, st
     assert "Mobilité" in note.message and need.title in note.message
 
 
-def test_internal_changes_do_not_notify_the_author(client, session, staff):
+def test_internal_changes_do_not_notify_the_author(client, session, signed_in_staff):
     need = make_need(session)
     _qualify(client, need, tags="logement", internal_note="interne", qualified="1")
     assert _count(fresh(session), Notification) == 0
 
 
-def test_an_archived_theme_stays_on_a_need_saved_without_touching_it(client, session, staff):
+def test_an_archived_theme_stays_on_a_need_saved_without_touching_it(
+    client, session, signed_in_staff
+):
     theme = make_theme(session)
     need = make_need(session, theme_id=theme.id)
     theme.archived_at = utcnow()
@@ -215,7 +218,7 @@ def test_an_archived_theme_stays_on_a_need_saved_without_touching_it(client, ses
 
 
 @pytest.mark.parametrize("state", ["deleted", "merged"])
-def test_deleted_or_merged_needs_cannot_be_qualified(client, session, staff, state):
+def test_deleted_or_merged_needs_cannot_be_qualified(client, session, signed_in_staff, state):
     need = make_need(session)
     if state == "deleted":
         need.deleted_at = utcnow()
@@ -235,13 +238,13 @@ def test_deleted_or_merged_needs_cannot_be_qualified(client, session, staff, sta
     assert session.get(Need, need.id).qualified_at is None
 
 
-def test_unknown_need_is_a_404(client, session, staff):
+def test_unknown_need_is_a_404(client, session, signed_in_staff):
     assert client.get("/moderation/needs/999999/qualification").status_code == 404
     assert _qualify(client, type("N", (), {"id": 999999})()).status_code == 404
     assert client.get("/moderation/needs/abc/qualification").status_code == 404
 
 
-def test_a_form_shown_before_someone_else_saved_is_a_conflict(client, session, staff):
+def test_a_form_shown_before_someone_else_saved_is_a_conflict(client, session, signed_in_staff):
     need = make_need(session)
     page = client.get(f"/moderation/needs/{need.id}/qualification").text
     seen = LexborHTMLParser(page).css_first('input[name="seen"]').attributes["value"]
@@ -281,7 +284,7 @@ def _section_titles(html: str, section: str) -> list[str]:
 
 
 def test_lists_split_needs_to_qualify_from_qualified_ones_most_supported_first(
-    client, session, staff
+    client, session, signed_in_staff
 ):
     low = make_need(session, title="Besoin peu soutenu à qualifier")
     high = make_need(session, title="Besoin très soutenu à qualifier")
@@ -302,7 +305,9 @@ def test_lists_split_needs_to_qualify_from_qualified_ones_most_supported_first(
     assert "Première ligne" in text and "Suite" not in text and "logement" in text
 
 
-def test_a_qualified_need_made_into_an_idea_leaves_the_waiting_list(client, session, staff):
+def test_a_qualified_need_made_into_an_idea_leaves_the_waiting_list(
+    client, session, signed_in_staff
+):
     from app.pipeline.models import Idea, IdeaNeed
 
     promoted = make_need(session, title="Besoin déjà promu en idée")
@@ -319,7 +324,9 @@ def test_a_qualified_need_made_into_an_idea_leaves_the_waiting_list(client, sess
     assert promoted.title not in _section_titles(page, "todo")
 
 
-def test_a_need_qualified_after_its_promotion_stays_in_sight_with_its_idea(client, session, staff):
+def test_a_need_qualified_after_its_promotion_stays_in_sight_with_its_idea(
+    client, session, signed_in_staff
+):
     from app.pipeline.models import Idea, IdeaNeed
 
     need = make_need(session, title="Besoin promu avant d'être qualifié")
@@ -347,7 +354,7 @@ def test_a_need_qualified_after_its_promotion_stays_in_sight_with_its_idea(clien
     assert "Une recyclerie de quartier" in page_text(file)
 
 
-def test_lists_filter_by_theme_territory_and_tag(client, session, staff):
+def test_lists_filter_by_theme_territory_and_tag(client, session, signed_in_staff):
     theme = make_theme(session)
     territory = make_territory(session)
     themed = make_need(session, title="Besoin classé en mobilité", theme_id=theme.id)
@@ -363,7 +370,7 @@ def test_lists_filter_by_theme_territory_and_tag(client, session, staff):
     assert _section_titles(by_tag, "done") == [tagged.title]
 
 
-def test_bad_filters_are_explained_not_a_500(client, session, staff):
+def test_bad_filters_are_explained_not_a_500(client, session, signed_in_staff):
     response = client.get("/moderation/qualification?theme=nope&tag=no%00pe&todo_page=0")
     assert response.status_code == 400
     errors = " ".join(form_errors(response.text)) + page_text(response.text)
@@ -372,7 +379,7 @@ def test_bad_filters_are_explained_not_a_500(client, session, staff):
     assert "numéro de page" in errors
 
 
-def test_lists_are_paginated_each_keeping_the_other_page(client, session, staff):
+def test_lists_are_paginated_each_keeping_the_other_page(client, session, signed_in_staff):
     for n in range(qualification.PER_PAGE + 1):
         make_need(session, title=f"Besoin de la pagination numéro {n}")
     first = client.get("/moderation/qualification").text
@@ -382,7 +389,7 @@ def test_lists_are_paginated_each_keeping_the_other_page(client, session, staff)
     assert len(_section_titles(client.get(link).text, "todo")) == 1
 
 
-def test_htmx_filtering_returns_only_the_lists(client, session, staff):
+def test_htmx_filtering_returns_only_the_lists(client, session, signed_in_staff):
     make_need(session, title="Besoin pour le fragment htmx")
     response = client.get("/moderation/qualification", headers={"HX-Request": "true"})
     assert response.text.lstrip().startswith('<div id="qualification-lists">')
@@ -402,27 +409,27 @@ def _make_tags(session, *names: str) -> None:  # type: ignore[no-untyped-def]
     session.commit()
 
 
-def test_tags_autocomplete_matches_by_slug_prefix_first(client, session, staff):
+def test_tags_autocomplete_matches_by_slug_prefix_first(client, session, signed_in_staff):
     _make_tags(session, "Mobilité douce", "Auto-mobilité", "Logement")
     response = client.get("/moderation/tags?q=mobi")
     assert response.status_code == 200
     assert _options(response.text) == ["Mobilité douce", "Auto-mobilité"]
 
 
-def test_tags_autocomplete_completes_the_last_tag_of_the_field(client, session, staff):
+def test_tags_autocomplete_completes_the_last_tag_of_the_field(client, session, signed_in_staff):
     _make_tags(session, "Logement", "Logement social", "Mobilité")
     response = client.get("/moderation/tags", params={"tags": "Logement, log"})
     assert _options(response.text) == ["Logement, Logement social"]
 
 
-def test_tags_autocomplete_is_limited_to_twenty(client, session, staff):
+def test_tags_autocomplete_is_limited_to_twenty(client, session, signed_in_staff):
     _make_tags(session, *(f"Thème {n:02d}" for n in range(30)))
     assert len(_options(client.get("/moderation/tags?q=theme").text)) == 20
     assert _options(client.get("/moderation/tags?q=%25").text) == []
     assert _options(client.get("/moderation/tags?q=th%00eme").text) != []
 
 
-def test_the_form_lists_existing_tags_without_javascript(client, session, staff):
+def test_the_form_lists_existing_tags_without_javascript(client, session, signed_in_staff):
     _make_tags(session, "Logement", "Mobilité")
     need = make_need(session)
     page = client.get(f"/moderation/needs/{need.id}/qualification").text
@@ -431,7 +438,7 @@ def test_the_form_lists_existing_tags_without_javascript(client, session, staff)
     assert sorted(_options(page)) == ["Logement", "Mobilité"]
 
 
-def test_qualified_needs_are_promoted_together_from_the_list(client, session, staff):
+def test_qualified_needs_are_promoted_together_from_the_list(client, session, signed_in_staff):
     first = make_need(session, title="Une navette pour le marché du samedi")
     second = make_need(session, title="Un minibus pour les courses des aînés")
     for need in (first, second):

@@ -33,13 +33,6 @@ def _item(html: str, key: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def moderator(client, session):  # type: ignore[no-untyped-def]
-    user = make_user(session, role="moderator", display_name="Alice")
-    login_as(client, user, session)
-    return user
-
-
-@pytest.fixture
 def pending(session):  # type: ignore[no-untyped-def]
     return make_need(session, title="Un besoin en attente de validation", status="pending")
 
@@ -47,7 +40,7 @@ def pending(session):  # type: ignore[no-untyped-def]
 # --- what the queue shows --------------------------------------------------------------------
 
 
-def test_pending_and_reported_items_are_listed_oldest_first(client, session, moderator):
+def test_pending_and_reported_items_are_listed_oldest_first(client, session, signed_in_moderator):
     now = utcnow()
     reporter = make_user(session)
     old_need = make_need(session, status="pending", created_at=now - timedelta(days=2))
@@ -66,7 +59,9 @@ def test_pending_and_reported_items_are_listed_oldest_first(client, session, mod
     assert "3 éléments à traiter" in page_text(page)
 
 
-def test_reports_are_grouped_into_one_entry_with_distinct_reporters(client, session, moderator):
+def test_reports_are_grouped_into_one_entry_with_distinct_reporters(
+    client, session, signed_in_moderator
+):
     need = make_need(session)
     first, second = make_user(session, display_name="Bérénice"), make_user(session)
     # Three reports from two accounts: the first person's earlier report was already closed.
@@ -87,7 +82,9 @@ def test_reports_are_grouped_into_one_entry_with_distinct_reporters(client, sess
     assert item.css_first(f'form[action="/moderation/reports/need/{need.id}/dismiss"]') is not None
 
 
-def test_a_reported_account_links_to_its_page_and_can_be_dismissed(client, session, moderator):
+def test_a_reported_account_links_to_its_page_and_can_be_dismissed(
+    client, session, signed_in_moderator
+):
     account = make_user(session, display_name="Compte douteux")
     make_report(session, make_user(session), "user", account.id, reason="spam")
     page = client.get("/moderation/queue?kind=account").text
@@ -97,7 +94,7 @@ def test_a_reported_account_links_to_its_page_and_can_be_dismissed(client, sessi
     assert item.css_first(f'form[action="/moderation/reports/account/{account.id}/dismiss"]')
 
 
-def test_an_automatically_hidden_item_appears_as_reported(client, session, moderator):
+def test_an_automatically_hidden_item_appears_as_reported(client, session, signed_in_moderator):
     need = make_need(session, status="hidden")
     for _n in range(3):
         make_report(session, make_user(session), "need", need.id)
@@ -107,7 +104,7 @@ def test_an_automatically_hidden_item_appears_as_reported(client, session, moder
     assert item.css_first('button[value="restore"]') is not None
 
 
-def test_the_kind_filter(client, session, moderator):
+def test_the_kind_filter(client, session, signed_in_moderator):
     need = make_need(session, status="pending")
     comment = make_comment(session, make_need(session), make_user(session), status="pending")
     account = make_user(session)
@@ -121,7 +118,9 @@ def test_the_kind_filter(client, session, moderator):
     ]
 
 
-def test_the_reason_filter_keeps_items_reported_for_that_reason(client, session, moderator):
+def test_the_reason_filter_keeps_items_reported_for_that_reason(
+    client, session, signed_in_moderator
+):
     make_need(session, status="pending")
     abusive = make_need(session)
     spam = make_need(session)
@@ -140,13 +139,15 @@ def test_the_reason_filter_keeps_items_reported_for_that_reason(client, session,
         ("page=abc", "numéro de page"),
     ],
 )
-def test_unknown_filter_values_are_a_clear_400(client, session, moderator, query, message):
+def test_unknown_filter_values_are_a_clear_400(
+    client, session, signed_in_moderator, query, message
+):
     response = client.get(f"/moderation/queue?{query}")
     assert response.status_code == 400
     assert message in response.text
 
 
-def test_the_queue_shows_fifty_items_a_page_and_the_total(client, session, moderator):
+def test_the_queue_shows_fifty_items_a_page_and_the_total(client, session, signed_in_moderator):
     author = make_user(session)
     start = utcnow() - timedelta(days=1)
     for n in range(PER_PAGE + 3):
@@ -158,7 +159,9 @@ def test_the_queue_shows_fifty_items_a_page_and_the_total(client, session, moder
     assert len(_item_ids(second)) == 3
 
 
-def test_the_dashboard_counts_what_waits_and_links_to_the_queue(client, session, moderator):
+def test_the_dashboard_counts_what_waits_and_links_to_the_queue(
+    client, session, signed_in_moderator
+):
     make_need(session, status="pending")
     make_need(session, status="pending")
     make_comment(session, make_need(session), make_user(session), status="pending")
@@ -174,7 +177,9 @@ def test_the_dashboard_counts_what_waits_and_links_to_the_queue(client, session,
     assert {"/moderation/queue?kind=need", "/moderation/queue?kind=comment"} <= links
 
 
-def test_a_boosted_visit_turns_into_a_full_page_load_for_the_shortcuts(client, session, moderator):
+def test_a_boosted_visit_turns_into_a_full_page_load_for_the_shortcuts(
+    client, session, signed_in_moderator
+):
     response = client.get(
         "/moderation/queue?kind=need", headers={"HX-Request": "true", "HX-Boosted": "true"}
     )
@@ -187,7 +192,9 @@ def test_a_boosted_visit_turns_into_a_full_page_load_for_the_shortcuts(client, s
 # --- decisions on needs ----------------------------------------------------------------------
 
 
-def test_the_queue_offers_every_decision_on_a_pending_need(client, session, moderator, pending):
+def test_the_queue_offers_every_decision_on_a_pending_need(
+    client, session, signed_in_moderator, pending
+):
     page = client.get("/moderation/queue").text
     item = _item(page, f"need-{pending.id}")
     values = {b.attributes["value"] for b in item.css("button[name=decision]")}
@@ -197,7 +204,9 @@ def test_the_queue_offers_every_decision_on_a_pending_need(client, session, mode
         assert item.css_first(f'label[for="{field.attributes["id"]}"]') is not None
 
 
-def test_approving_publishes_audits_and_tells_the_author(client, session, moderator, pending):
+def test_approving_publishes_audits_and_tells_the_author(
+    client, session, signed_in_moderator, pending
+):
     response = post_form(
         client,
         f"/moderation/needs/{pending.id}/decision",
@@ -209,7 +218,7 @@ def test_approving_publishes_audits_and_tells_the_author(client, session, modera
     entry = session.exec(select(AuditEntry)).one()
     assert (entry.action, entry.actor_id, entry.before, entry.after) == (
         "need.approve",
-        moderator.id,
+        signed_in_moderator.id,
         {"status": "pending"},
         {"status": "published"},
     )
@@ -218,7 +227,7 @@ def test_approving_publishes_audits_and_tells_the_author(client, session, modera
     assert pending.title in client.get("/").text
 
 
-def test_a_decision_returns_to_the_filtered_queue(client, session, moderator, pending):
+def test_a_decision_returns_to_the_filtered_queue(client, session, signed_in_moderator, pending):
     response = post_form(
         client,
         f"/moderation/needs/{pending.id}/decision",
@@ -228,7 +237,7 @@ def test_a_decision_returns_to_the_filtered_queue(client, session, moderator, pe
 
 
 def test_rejecting_needs_a_reason_and_writes_nothing_without_one(
-    client, session, moderator, pending
+    client, session, signed_in_moderator, pending
 ):
     response = post_form(
         client,
@@ -248,7 +257,9 @@ def test_rejecting_needs_a_reason_and_writes_nothing_without_one(
     assert _count(session, Notification) == 0
 
 
-def test_a_rejection_reaches_the_author_with_its_reason(client, session, moderator, pending):
+def test_a_rejection_reaches_the_author_with_its_reason(
+    client, session, signed_in_moderator, pending
+):
     post_form(
         client,
         f"/moderation/needs/{pending.id}/decision",
@@ -298,7 +309,7 @@ def test_the_conflict_is_a_clear_page_in_the_queue(client, session, pending):
     assert "déjà été traité par Alice" in response.text
 
 
-def test_with_htmx_the_answer_replaces_the_item(client, session, moderator, pending):
+def test_with_htmx_the_answer_replaces_the_item(client, session, signed_in_moderator, pending):
     response = post_form(
         client,
         f"/moderation/needs/{pending.id}/decision",
@@ -312,7 +323,9 @@ def test_with_htmx_the_answer_replaces_the_item(client, session, moderator, pend
     assert "Besoin validé" in done.text()
 
 
-def test_with_htmx_a_refused_form_comes_back_in_place(client, session, moderator, pending):
+def test_with_htmx_a_refused_form_comes_back_in_place(
+    client, session, signed_in_moderator, pending
+):
     response = post_form(
         client,
         f"/moderation/needs/{pending.id}/decision",
@@ -325,7 +338,7 @@ def test_with_htmx_a_refused_form_comes_back_in_place(client, session, moderator
     assert "Choisissez un motif" in item.text()
 
 
-def test_with_htmx_a_conflict_says_who_was_faster(client, session, moderator, pending):
+def test_with_htmx_a_conflict_says_who_was_faster(client, session, signed_in_moderator, pending):
     decide(
         session,
         make_user(session, role="moderator", display_name="Bob"),
@@ -378,7 +391,7 @@ def test_invalid_decisions_are_refused_with_a_message(session, pending, decision
     assert _count(session, AuditEntry) == 0
 
 
-def test_an_unknown_need_is_a_404(client, session, moderator):
+def test_an_unknown_need_is_a_404(client, session, signed_in_moderator):
     response = post_form(
         client,
         "/moderation/needs/999999/decision",
@@ -387,7 +400,9 @@ def test_an_unknown_need_is_a_404(client, session, moderator):
     assert response.status_code == 404
 
 
-def test_a_current_url_that_is_no_address_counts_the_whole_queue(client, session, moderator):
+def test_a_current_url_that_is_no_address_counts_the_whole_queue(
+    client, session, signed_in_moderator
+):
     # HX-Current-URL is the client's word: brackets that hold no IPv6 address made urlsplit
     # raise (was a 500); the counter then follows no filter.
     first = make_need(session, status="pending")
@@ -406,7 +421,7 @@ def test_a_current_url_that_is_no_address_counts_the_whole_queue(client, session
     assert "1 élément à traiter" in page_text(response.text, "#queue-total")
 
 
-def test_the_counter_follows_each_decision_made_with_htmx(client, session, moderator):
+def test_the_counter_follows_each_decision_made_with_htmx(client, session, signed_in_moderator):
     first = make_need(session, status="pending")
     make_need(session, status="pending")
     make_need(session, status="pending")

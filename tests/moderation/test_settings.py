@@ -39,13 +39,6 @@ def stored(session: Session) -> dict:  # type: ignore[type-arg]
     return {row.key: row.value for row in fresh(session).exec(select(SiteSetting))}
 
 
-@pytest.fixture
-def admin(client, session):  # type: ignore[no-untyped-def]
-    user = make_user(session, role="admin", display_name="Adèle Admin")
-    login_as(client, user, session)
-    return user
-
-
 VALID = {"moderation_mode": "first-post", "auto_hide_threshold": "3", "blocked_words": ""}
 
 
@@ -57,7 +50,9 @@ def field_error(html: str, name: str) -> str:
 # --- the moderation settings ----------------------------------------------------------------
 
 
-def test_the_settings_page_shows_the_effective_values_with_each_mode_explained(client, admin):
+def test_the_settings_page_shows_the_effective_values_with_each_mode_explained(
+    client, signed_in_admin
+):
     html = client.get("/moderation/settings").text
     tree = LexborHTMLParser(html)
     checked = tree.css_first('input[name="moderation_mode"][checked]')
@@ -71,7 +66,9 @@ def test_the_settings_page_shows_the_effective_values_with_each_mode_explained(c
         assert tree.css_first(f"#{radio.attributes['aria-describedby']}") is not None
 
 
-def test_saving_writes_the_rows_and_one_audit_entry_of_what_changed(client, session, admin):
+def test_saving_writes_the_rows_and_one_audit_entry_of_what_changed(
+    client, session, signed_in_admin
+):
     response = post_form(
         client,
         "/moderation/settings",
@@ -91,7 +88,7 @@ def test_saving_writes_the_rows_and_one_audit_entry_of_what_changed(client, sess
     (entry,) = audits(session)
     assert (entry.action, entry.actor_id, entry.target_kind) == (
         "settings.update",
-        admin.id,
+        signed_in_admin.id,
         "setting",
     )
     assert entry.before == {
@@ -126,7 +123,7 @@ def test_saving_writes_the_rows_and_one_audit_entry_of_what_changed(client, sess
     assert (last.before, last.after) == ({"auto_hide_threshold": 5}, {"auto_hide_threshold": 4})
 
 
-def test_saving_the_same_values_writes_nothing(client, session, admin):
+def test_saving_the_same_values_writes_nothing(client, session, signed_in_admin):
     response = post_form(client, "/moderation/settings", VALID)
     assert response.headers["location"] == "/moderation/settings?done=unchanged"
     assert stored(session) == {} and audits(session) == []
@@ -134,7 +131,7 @@ def test_saving_the_same_values_writes_nothing(client, session, admin):
 
 @pytest.mark.parametrize("value", ["0", "51", "", "trois", "3.5", "-2", "²", "1000000"])
 def test_a_bad_threshold_is_refused_next_to_its_field_and_nothing_is_saved(
-    client, session, admin, value
+    client, session, signed_in_admin, value
 ):
     response = post_form(
         client,
@@ -152,7 +149,7 @@ def test_a_bad_threshold_is_refused_next_to_its_field_and_nothing_is_saved(
     assert stored(session) == {} and audits(session) == []
 
 
-def test_an_unknown_mode_is_refused(client, session, admin):
+def test_an_unknown_mode_is_refused(client, session, signed_in_admin):
     response = post_form(client, "/moderation/settings", {**VALID, "moderation_mode": "chaos"})
     assert response.status_code == 422
     assert field_error(response.text, "moderation_mode") == (
@@ -161,7 +158,7 @@ def test_an_unknown_mode_is_refused(client, session, admin):
     assert stored(session) == {}
 
 
-def test_a_blocked_word_longer_than_60_characters_is_refused(client, session, admin):
+def test_a_blocked_word_longer_than_60_characters_is_refused(client, session, signed_in_admin):
     long_word = "x" * 61
     response = post_form(
         client, "/moderation/settings", {**VALID, "blocked_words": f"spam\n{long_word}"}
@@ -171,7 +168,7 @@ def test_a_blocked_word_longer_than_60_characters_is_refused(client, session, ad
     assert stored(session) == {}
 
 
-def test_at_most_500_blocked_words(client, session, admin):
+def test_at_most_500_blocked_words(client, session, signed_in_admin):
     words = "\n".join(f"mot{n}" for n in range(501))
     response = post_form(client, "/moderation/settings", {**VALID, "blocked_words": words})
     assert response.status_code == 422
@@ -195,7 +192,7 @@ def test_database_settings_override_the_environment(session, settings):
     assert (config.moderation_mode, config.auto_hide_threshold) == (ModerationMode.post, 7)
 
 
-def test_a_new_residents_need_follows_the_admins_mode(client, session, admin):
+def test_a_new_residents_need_follows_the_admins_mode(client, session, signed_in_admin):
     post_form(client, "/moderation/settings", {**VALID, "moderation_mode": "post"})
     resident = make_user(session)
     login_as(client, resident, session)
@@ -210,7 +207,7 @@ def test_a_new_residents_need_follows_the_admins_mode(client, session, admin):
 
 
 def test_comments_follow_the_admins_mode_and_trusted_accounts_skip_pre_moderation(
-    client, session, admin
+    client, session, signed_in_admin
 ):
     from app.board.comments import post_comment
 
@@ -245,7 +242,9 @@ def board_options(client, name: str) -> list[str]:  # type: ignore[no-untyped-de
 
 
 @pytest.mark.parametrize(("kind", "model"), [("themes", Theme), ("territories", Territory)])
-def test_creating_makes_the_slug_from_the_name_and_audits(client, session, admin, kind, model):
+def test_creating_makes_the_slug_from_the_name_and_audits(
+    client, session, signed_in_admin, kind, model
+):
     response = post_form(
         client, f"/moderation/settings/{kind}", {"name": "  Accès aux droits ", "name_en": "Rights"}
     )
@@ -268,7 +267,7 @@ def test_creating_makes_the_slug_from_the_name_and_audits(client, session, admin
     assert "Accès aux droits" in client.get(f"/moderation/settings/{kind}").text
 
 
-def test_a_slug_clash_gets_a_suffix_and_a_same_name_a_clear_error(client, session, admin):
+def test_a_slug_clash_gets_a_suffix_and_a_same_name_a_clear_error(client, session, signed_in_admin):
     make_theme(session, slug="sante", name="Santé publique")
     post_form(client, "/moderation/settings/themes", {"name": "Santé"})
     assert fresh(session).exec(select(Theme.slug).where(Theme.name == "Santé")).one() == "sante-2"
@@ -288,7 +287,9 @@ def test_a_slug_clash_gets_a_suffix_and_a_same_name_a_clear_error(client, sessio
         ("!!!", "Le nom doit contenir au moins une lettre latine ou un chiffre"),
     ],
 )
-def test_a_bad_name_is_refused_and_nothing_is_created(client, session, admin, name, message):
+def test_a_bad_name_is_refused_and_nothing_is_created(
+    client, session, signed_in_admin, name, message
+):
     response = post_form(client, "/moderation/settings/themes", {"name": name})
     assert response.status_code == 422
     assert field_error(response.text, "name-new").startswith(message)
@@ -296,7 +297,9 @@ def test_a_bad_name_is_refused_and_nothing_is_created(client, session, admin, na
     assert audits(session) == []
 
 
-def test_renaming_keeps_an_unused_slug_editable_and_audits_what_changed(client, session, admin):
+def test_renaming_keeps_an_unused_slug_editable_and_audits_what_changed(
+    client, session, signed_in_admin
+):
     theme = make_theme(session, slug="mobilite", name="Mobilité")
     response = post_form(
         client,
@@ -320,7 +323,7 @@ def test_renaming_keeps_an_unused_slug_editable_and_audits_what_changed(client, 
         ("sante", "Cette adresse est déjà prise par un autre élément."),
     ],
 )
-def test_a_bad_or_taken_slug_is_refused(client, session, admin, slug, message):
+def test_a_bad_or_taken_slug_is_refused(client, session, signed_in_admin, slug, message):
     theme = make_theme(session, slug="mobilite", name="Mobilité")
     make_theme(session, slug="sante", name="Santé")
     response = post_form(
@@ -332,7 +335,7 @@ def test_a_bad_or_taken_slug_is_refused(client, session, admin, slug, message):
     assert audits(session) == []
 
 
-def test_a_slug_in_use_never_changes(client, session, admin):
+def test_a_slug_in_use_never_changes(client, session, signed_in_admin):
     theme = make_theme(session, slug="mobilite", name="Mobilité")
     make_need(session, theme_id=theme.id, status="hidden")  # even a need nobody sees
     page = client.get("/moderation/settings/themes").text
@@ -361,7 +364,7 @@ def test_a_slug_in_use_never_changes(client, session, admin):
     assert fresh(session).get(Theme, theme.id).slug == "mobilite"  # type: ignore[union-attr]
 
 
-def test_a_territory_named_by_a_support_only_is_in_use(client, session, admin):
+def test_a_territory_named_by_a_support_only_is_in_use(client, session, signed_in_admin):
     territory = make_territory(session)
     need = make_need(session)
     add_support(session, need, make_user(session), concern="has_need", territory_id=territory.id)
@@ -374,7 +377,7 @@ def test_a_territory_named_by_a_support_only_is_in_use(client, session, admin):
     assert fresh(session).get(Territory, territory.id).slug == "merignac"  # type: ignore[union-attr]
 
 
-def test_moving_changes_the_order_of_the_board_filters(client, session, admin):
+def test_moving_changes_the_order_of_the_board_filters(client, session, signed_in_admin):
     first = make_theme(session, slug="alimentation", name="Alimentation")
     make_theme(session, slug="logement", name="Logement")
     third = make_theme(session, slug="sante", name="Santé")
@@ -401,7 +404,7 @@ def test_moving_changes_the_order_of_the_board_filters(client, session, admin):
     assert response.status_code == 422
 
 
-def test_the_move_buttons_are_plain_forms_with_named_buttons(client, session, admin):
+def test_the_move_buttons_are_plain_forms_with_named_buttons(client, session, signed_in_admin):
     make_theme(session, slug="alimentation", name="Alimentation")
     make_theme(session, slug="logement", name="Logement")
     tree = LexborHTMLParser(client.get("/moderation/settings/themes").text)
@@ -409,7 +412,9 @@ def test_the_move_buttons_are_plain_forms_with_named_buttons(client, session, ad
     assert "Descendre « Alimentation »" in buttons and "Monter « Logement »" in buttons
 
 
-def test_archiving_removes_it_from_the_board_and_forms_but_needs_keep_it(client, session, admin):
+def test_archiving_removes_it_from_the_board_and_forms_but_needs_keep_it(
+    client, session, signed_in_admin
+):
     theme = make_theme(session, slug="mobilite", name="Mobilité")
     make_theme(session, slug="sante", name="Santé")
     need = make_need(session, theme_id=theme.id)
@@ -434,7 +439,9 @@ def test_archiving_removes_it_from_the_board_and_forms_but_needs_keep_it(client,
     assert [e.action for e in audits(session)] == ["theme.archive", "theme.unarchive"]
 
 
-def test_an_archived_theme_still_names_its_needs_and_old_links_still_filter(client, session, admin):
+def test_an_archived_theme_still_names_its_needs_and_old_links_still_filter(
+    client, session, signed_in_admin
+):
     theme = make_theme(session, slug="mobilite", name="Mobilité")
     make_theme(session, slug="sante", name="Santé")
     need = make_need(session, theme_id=theme.id, title="Un minibus pour le marché du samedi")

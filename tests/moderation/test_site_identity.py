@@ -33,13 +33,6 @@ def page_url(locale: str, name: str) -> str:
     return f"/moderation/site/pages/{locale}/{name}"
 
 
-@pytest.fixture
-def admin(client, session):  # type: ignore[no-untyped-def]
-    user = make_user(session, role="admin", display_name="Adèle Admin")
-    login_as(client, user, session)
-    return user
-
-
 def stored(session: Session) -> dict[str, Any]:
     return {row.key: row.value for row in fresh(session).exec(select(SiteSetting))}
 
@@ -107,7 +100,9 @@ def test_the_legal_notice_says_plainly_what_is_not_given_yet(client):
     )
 
 
-def test_the_dashboard_lists_what_the_law_requires_until_it_is_given(client, session, admin):
+def test_the_dashboard_lists_what_the_law_requires_until_it_is_given(
+    client, session, signed_in_admin
+):
     section = LexborHTMLParser(client.get("/moderation/").text).css_first("main")
     text = section.text(separator=" ")
     assert "Informations légales manquantes" in text
@@ -124,7 +119,7 @@ def test_staff_do_not_see_the_legal_reminder(client, session):
 # --- identity ----------------------------------------------------------------------------------
 
 
-def test_an_admin_gives_the_site_its_identity(client, session, admin, settings):
+def test_an_admin_gives_the_site_its_identity(client, session, signed_in_admin, settings):
     response = send_identity(
         client, {**LEGAL, "accent": "#8A1538"}, ("logo.png", minimal_png(), "image/png")
     )
@@ -136,7 +131,7 @@ def test_an_admin_gives_the_site_its_identity(client, session, admin, settings):
     assert rows["identity.logo_type"] == "image/png"
     assert files_in(uploads.logos_dir(settings)) == [rows["identity.logo_file"]]
     [entry] = audits(session, "identity.update")
-    assert entry.actor_id == admin.id and entry.after["name"] == LEGAL["name"]
+    assert entry.actor_id == signed_in_admin.id and entry.after["name"] == LEGAL["name"]
     assert entry.before["name"] == ""
 
     client.cookies.clear()  # what the public sees
@@ -160,7 +155,7 @@ def test_an_admin_gives_the_site_its_identity(client, session, admin, settings):
     assert "pas encore indiqué" not in legal
 
 
-def test_the_form_shows_what_was_saved(client, session, admin):
+def test_the_form_shows_what_was_saved(client, session, signed_in_admin):
     send_identity(client, LEGAL)
     _, values, _ = read_form(client.get(SITE).text, SITE)
     assert values["name"] == LEGAL["name"] and values["director"] == LEGAL["director"]
@@ -181,7 +176,7 @@ def test_the_form_shows_what_was_saved(client, session, admin):
     ],
 )
 def test_bad_identity_is_refused_in_french_and_nothing_is_written(
-    client, session, admin, settings, fill, field, message
+    client, session, signed_in_admin, settings, fill, field, message
 ):
     before = stored(session)
     response = send_identity(client, {**LEGAL, **fill}, ("logo.png", minimal_png(), "image/png"))
@@ -195,14 +190,14 @@ def test_bad_identity_is_refused_in_french_and_nothing_is_written(
     assert values["name"] == {**LEGAL, **fill}["name"]
 
 
-def test_the_contrast_message_says_the_ratio(client, admin):
+def test_the_contrast_message_says_the_ratio(client, signed_in_admin):
     html = send_identity(client, {"accent": "#808080"}).text
     message = field_error(html, "accent")
     assert "3,94:1" in message and "4,5:1" in message
     assert round(contrast("#808080", "#ffffff"), 2) == 3.95  # shown rounded down: never « 4,5 »
 
 
-def test_a_logo_that_is_not_an_image_is_refused(client, session, admin, settings):
+def test_a_logo_that_is_not_an_image_is_refused(client, session, signed_in_admin, settings):
     before = stored(session)
     response = send_identity(
         client, LEGAL, ("logo.svg", b"<svg onload='alert(1)'/>", "image/svg+xml")
@@ -213,7 +208,9 @@ def test_a_logo_that_is_not_an_image_is_refused(client, session, admin, settings
     assert files_in(uploads.logos_dir(settings)) == []
 
 
-def test_a_new_logo_replaces_the_old_file_and_it_can_be_removed(client, session, admin, settings):
+def test_a_new_logo_replaces_the_old_file_and_it_can_be_removed(
+    client, session, signed_in_admin, settings
+):
     send_identity(client, {}, ("a.png", minimal_png(), "image/png"))
     first = stored(session)["identity.logo_file"]
     send_identity(client, {}, ("b.png", minimal_png(), "image/png"))
@@ -226,7 +223,7 @@ def test_a_new_logo_replaces_the_old_file_and_it_can_be_removed(client, session,
     assert client.get("/site/logo").status_code == 404
 
 
-def test_saving_the_same_identity_writes_nothing(client, session, admin):
+def test_saving_the_same_identity_writes_nothing(client, session, signed_in_admin):
     send_identity(client, LEGAL)
     response = send_identity(client, {})
     assert response.headers["location"] == "/moderation/site?done=unchanged"
@@ -243,7 +240,7 @@ def test_the_accent_keeps_links_readable_on_the_light_surfaces():
 # --- pages -------------------------------------------------------------------------------------
 
 
-def test_an_admin_rewrites_a_page_and_the_public_reads_it(client, session, admin):
+def test_an_admin_rewrites_a_page_and_the_public_reads_it(client, session, signed_in_admin):
     send_identity(client, LEGAL)
     text = (
         "# Qui sommes-nous ?\n\nNous sommes {name}, à l'écoute de {territory}.\n\n"
@@ -269,7 +266,7 @@ def test_an_admin_rewrites_a_page_and_the_public_reads_it(client, session, admin
     assert "The Bourse à initiatives and the fabrique" in page_text(client.get("/about").text)
 
 
-def test_the_english_page_is_written_on_its_own(client, session, admin):
+def test_the_english_page_is_written_on_its_own(client, session, signed_in_admin):
     url = page_url("en", "charter")
     submit_form(client, url, url, {"markdown": "# House rules\n\nBe kind."})
     client.cookies.clear()
@@ -279,7 +276,7 @@ def test_the_english_page_is_written_on_its_own(client, session, admin):
     assert "Charte de participation" in page_text(client.get("/charter").text)
 
 
-def test_markdown_cannot_bring_a_script_or_raw_html(client, session, admin):
+def test_markdown_cannot_bring_a_script_or_raw_html(client, session, signed_in_admin):
     url = page_url("fr", "legal")
     hostile = (
         "# Mentions\n\n<script>alert('x')</script>\n\n<img src=x onerror=alert(1)>\n\n"
@@ -304,7 +301,7 @@ def test_markdown_cannot_bring_a_script_or_raw_html(client, session, admin):
     ],
 )
 def test_a_bad_page_is_refused_in_french_and_nothing_is_written(
-    client, session, admin, markdown, message
+    client, session, signed_in_admin, markdown, message
 ):
     url = page_url("fr", "privacy")
     before = stored(session)
@@ -318,7 +315,9 @@ def test_a_bad_page_is_refused_in_french_and_nothing_is_written(
     assert values["markdown"].strip() == markdown.strip()
 
 
-def test_revisions_keep_every_previous_text_and_the_audit_log_says_who(client, session, admin):
+def test_revisions_keep_every_previous_text_and_the_audit_log_says_who(
+    client, session, signed_in_admin
+):
     url = page_url("fr", "accessibility")
     submit_form(client, url, url, {"markdown": "# Accessibilité\n\nPremière version."})
     submit_form(client, url, url, {"markdown": "# Accessibilité\n\nDeuxième version."})
@@ -327,9 +326,9 @@ def test_revisions_keep_every_previous_text_and_the_audit_log_says_who(client, s
     assert revisions[0].body.startswith("# Déclaration d’accessibilité")  # the shipped text
     assert revisions[0].reason == "default"
     assert "Première version." in revisions[1].body
-    assert all(r.editor_id == admin.id for r in revisions)
+    assert all(r.editor_id == signed_in_admin.id for r in revisions)
     entries = audits(session, "page.update")
-    assert len(entries) == 2 and entries[1].actor_id == admin.id
+    assert len(entries) == 2 and entries[1].actor_id == signed_in_admin.id
     assert entries[1].before["revision"] == revisions[1].id
     # The history shows them to the admin.
     html = client.get(url).text
@@ -339,7 +338,9 @@ def test_revisions_keep_every_previous_text_and_the_audit_log_says_who(client, s
     assert "Adèle Admin" in history[0].css_first("summary").text()
 
 
-def test_going_back_to_the_shipped_text_keeps_the_admins_text_as_a_revision(client, session, admin):
+def test_going_back_to_the_shipped_text_keeps_the_admins_text_as_a_revision(
+    client, session, signed_in_admin
+):
     url = page_url("en", "legal")
     submit_form(client, url, url, {"markdown": "# Legal\n\nOurs."})
     response = submit_form(client, url, url, press="action=reset")
@@ -352,7 +353,7 @@ def test_going_back_to_the_shipped_text_keeps_the_admins_text_as_a_revision(clie
     assert "Legal notice" in page_text(client.get("/legal").text)
 
 
-def test_saving_a_page_unchanged_writes_nothing(client, session, admin):
+def test_saving_a_page_unchanged_writes_nothing(client, session, signed_in_admin):
     url = page_url("fr", "charter")
     response = submit_form(client, url, url)
     assert response.headers["location"] == url + "?done=unchanged"
@@ -360,12 +361,12 @@ def test_saving_a_page_unchanged_writes_nothing(client, session, admin):
     assert fresh(session).exec(select(Revision)).all() == []
 
 
-def test_an_unknown_page_is_a_404(client, admin):
+def test_an_unknown_page_is_a_404(client, signed_in_admin):
     assert client.get(page_url("de", "about")).status_code == 404
     assert client.get(page_url("fr", "cgu")).status_code == 404
 
 
-def test_a_change_reaches_anonymous_visitors_at_once(client, session, admin):
+def test_a_change_reaches_anonymous_visitors_at_once(client, session, signed_in_admin):
     """The anonymous cache stores /legal; a save bumps the content version (site_settings'
     triggers), so the next visitor reads the new text."""
     visitor = client.__class__(client.app, base_url="http://testserver")
@@ -380,7 +381,9 @@ def test_a_change_reaches_anonymous_visitors_at_once(client, session, admin):
         assert "Mentions toutes neuves" in page_text(after.text)
 
 
-def test_a_logo_over_the_limit_is_refused_and_leaves_no_file(client, session, admin, settings):
+def test_a_logo_over_the_limit_is_refused_and_leaves_no_file(
+    client, session, signed_in_admin, settings
+):
     too_big = minimal_png() + b"\x00" * uploads.LOGO_MAX_BYTES
     response = send_identity(client, LEGAL, ("grand.png", too_big, "image/png"))
     assert response.status_code == 422
@@ -389,14 +392,16 @@ def test_a_logo_over_the_limit_is_refused_and_leaves_no_file(client, session, ad
     assert files_in(uploads.logos_dir(settings)) == []
 
 
-def test_a_request_far_over_the_limit_is_refused_before_it_is_read(client, session, admin):
+def test_a_request_far_over_the_limit_is_refused_before_it_is_read(
+    client, session, signed_in_admin
+):
     huge = minimal_png() + b"\x00" * (uploads.LOGO_MAX_BYTES + uploads.FORM_MARGIN + 1)
     response = send_identity(client, LEGAL, ("enorme.png", huge, "image/png"))
     assert response.status_code == 413
     assert stored(session) == {}
 
 
-def test_a_preview_shows_the_typed_text_and_writes_nothing(client, session, admin):
+def test_a_preview_shows_the_typed_text_and_writes_nothing(client, session, signed_in_admin):
     url = page_url("fr", "about")
     typed = "# Bientôt\n\nUn **nouveau** texte pour {territory}."
     response = submit_form(client, url, url, {"markdown": typed}, press="action=preview")
@@ -415,7 +420,7 @@ def test_a_preview_shows_the_typed_text_and_writes_nothing(client, session, admi
     assert "Bientôt" not in page_text(client.get("/about").text)
 
 
-def test_a_preview_of_a_bad_text_says_why(client, session, admin):
+def test_a_preview_of_a_bad_text_says_why(client, session, signed_in_admin):
     url = page_url("fr", "about")
     response = submit_form(client, url, url, {"markdown": "Sans titre"}, press="action=preview")
     assert response.status_code == 422
@@ -423,7 +428,7 @@ def test_a_preview_of_a_bad_text_says_why(client, session, admin):
     assert stored(session) == {}
 
 
-def test_an_old_version_is_taken_back_through_the_form(client, session, admin):
+def test_an_old_version_is_taken_back_through_the_form(client, session, signed_in_admin):
     url = page_url("fr", "about")
     submit_form(client, url, url, {"markdown": "# À propos\n\nVersion A."})
     submit_form(client, url, url, {"markdown": "# À propos\n\nVersion B."})
@@ -441,7 +446,7 @@ def test_an_old_version_is_taken_back_through_the_form(client, session, admin):
     assert len(fresh(session).exec(select(Revision)).all()) == 3
 
 
-def test_a_revision_of_another_page_is_not_taken(client, session, admin):
+def test_a_revision_of_another_page_is_not_taken(client, session, signed_in_admin):
     legal = page_url("fr", "legal")
     submit_form(client, legal, legal, {"markdown": "# Mentions\n\nSecret."})
     [revision] = fresh(session).exec(select(Revision)).all()
@@ -450,7 +455,7 @@ def test_a_revision_of_another_page_is_not_taken(client, session, admin):
     assert values["markdown"].startswith("# La Bourse à initiatives et la fabrique")
 
 
-def test_shared_links_name_the_fabrique(client, session, admin):
+def test_shared_links_name_the_fabrique(client, session, signed_in_admin):
     """A need or an idea shared on a social network names the site as the admin gave it."""
     from tests.factories import make_need
     from tests.pipeline.test_public_ideas import make_idea

@@ -220,14 +220,7 @@ def _apply(session, idea, *, organisation="Asso Rebond", name=None):  # type: ig
     return user, applications.apply(session, user, idea.id, data, rate_limits=False)
 
 
-@pytest.fixture
-def staff(client, session):  # type: ignore[no-untyped-def]
-    user = make_user(session, role="staff", display_name="Sam Équipe")
-    login_as(client, user, session)
-    return user
-
-
-def test_staff_see_the_applications_of_an_idea(client, session, idea, staff):
+def test_staff_see_the_applications_of_an_idea(client, session, idea, signed_in_staff):
     _apply(session, idea, name="Alex Porteur")
     response = client.get(f"/moderation/ideas/{idea.id}/applications")
     assert response.status_code == 200
@@ -238,7 +231,7 @@ def test_staff_see_the_applications_of_an_idea(client, session, idea, staff):
 
 
 def test_a_status_change_is_audited_and_told_to_the_applicant(
-    client, session, idea, staff, mailbox
+    client, session, idea, signed_in_staff, mailbox
 ):
     applicant, application = _apply(session, idea)
     notifications.save_preferences(session, applicant, {"pipeline": "immediate"})
@@ -256,7 +249,7 @@ def test_a_status_change_is_audited_and_told_to_the_applicant(
     [entry] = session.exec(
         select(AuditEntry).where(AuditEntry.action == "application.review")
     ).all()
-    assert (entry.actor_id, entry.target_id) == (staff.id, application.id)
+    assert (entry.actor_id, entry.target_id) == (signed_in_staff.id, application.id)
     assert entry.before["status"] == "new" and entry.after["status"] == "shortlisted"
     [note] = session.exec(select(Notification).where(Notification.user_id == applicant.id)).all()
     assert (note.kind, note.need_id) == ("pipeline", None)
@@ -276,7 +269,7 @@ def test_a_status_change_is_audited_and_told_to_the_applicant(
     assert "note privée" not in page.text
 
 
-def test_notes_alone_tell_nobody(client, session, idea, staff):
+def test_notes_alone_tell_nobody(client, session, idea, signed_in_staff):
     _applicant, application = _apply(session, idea)
     post_form(
         client,
@@ -287,7 +280,9 @@ def test_notes_alone_tell_nobody(client, session, idea, staff):
     assert _count(session, Notification) == 0
 
 
-def test_selecting_records_the_carrier_and_only_one_is_selected(client, session, idea, staff):
+def test_selecting_records_the_carrier_and_only_one_is_selected(
+    client, session, idea, signed_in_staff
+):
     first_user, first = _apply(session, idea, organisation="Asso Rebond")
     second_user, second = _apply(session, idea, organisation="", name="Dominique Dupont")
     url = "/moderation/applications/{}"
@@ -329,7 +324,7 @@ def test_selecting_records_the_carrier_and_only_one_is_selected(client, session,
     assert any("n'a pas été retenue" in m for m in declined)
 
 
-def test_the_carrier_is_chosen_only_while_seeking_one(client, session, idea, staff):
+def test_the_carrier_is_chosen_only_while_seeking_one(client, session, idea, signed_in_staff):
     _user, application = _apply(session, idea)
     idea.stage = "launching"
     session.add(idea)
@@ -350,7 +345,7 @@ def test_the_carrier_is_chosen_only_while_seeking_one(client, session, idea, sta
     )
 
 
-def test_bad_review_input_is_422_and_writes_nothing(client, session, idea, staff):
+def test_bad_review_input_is_422_and_writes_nothing(client, session, idea, signed_in_staff):
     _user, application = _apply(session, idea)
     response = post_form(
         client, f"/moderation/applications/{application.id}", {"status": "adopted"}

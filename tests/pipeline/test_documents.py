@@ -14,19 +14,14 @@ from app.pipeline.documents import documents_panel
 from app.pipeline.models import IdeaDocument
 from app.pipeline.service import IdeaInput, create_idea
 from app.web.templating import render_to_string
-from tests.factories import csrf_token, fresh, login_as, make_user, page_text
+from tests.factories import csrf_token, fresh, login_as, page_text
 from tests.moderation.access import browser_as
 from tests.pipeline.test_uploads import HTML, files_in, minimal_docx, minimal_pdf, minimal_png
 
 
 @pytest.fixture
-def staff(session):  # type: ignore[no-untyped-def]
-    return make_user(session, role="staff", display_name="Claire Chargée")
-
-
-@pytest.fixture
-def idea(session, staff):  # type: ignore[no-untyped-def]
-    return create_idea(session, staff, IdeaInput(title="Club services 33", origin="town"))
+def idea(session, staff_user):  # type: ignore[no-untyped-def]
+    return create_idea(session, staff_user, IdeaInput(title="Club services 33", origin="town"))
 
 
 def _upload(client, idea_id, name, data, content_type="application/pdf", stage=""):  # type: ignore[no-untyped-def]
@@ -46,8 +41,8 @@ def _audit(session, action):  # type: ignore[no-untyped-def]
     return list(fresh(session).exec(select(AuditEntry).where(AuditEntry.action == action)))
 
 
-def test_staff_attach_a_pdf_to_an_idea(client, session, settings, staff, idea):
-    login_as(client, staff, session)
+def test_staff_attach_a_pdf_to_an_idea(client, session, settings, staff_user, idea):
+    login_as(client, staff_user, session)
     response = _upload(client, idea.id, "Étude d'opportunité.pdf", minimal_pdf(), stage="studying")
     assert response.status_code == 303
     assert response.headers["location"].startswith(f"/moderation/ideas/{idea.id}")
@@ -58,16 +53,18 @@ def test_staff_attach_a_pdf_to_an_idea(client, session, settings, staff, idea):
     assert document.content_type == "application/pdf"
     assert document.size == len(minimal_pdf())
     assert document.stage == "studying"
-    assert document.uploaded_by_id == staff.id
+    assert document.uploaded_by_id == staff_user.id
     assert files_in(uploads.documents_dir(settings)) == [document.stored_name]
     [entry] = _audit(session, "idea.document_add")
-    assert entry.actor_id == staff.id
+    assert entry.actor_id == staff_user.id
     assert entry.target_kind == "idea" and entry.target_id == idea.id
     assert entry.after["name"] == "Étude d'opportunité.pdf"
 
 
-def test_the_type_comes_from_the_content_not_the_name_nor_the_browser(client, session, staff, idea):
-    login_as(client, staff, session)
+def test_the_type_comes_from_the_content_not_the_name_nor_the_browser(
+    client, session, staff_user, idea
+):
+    login_as(client, staff_user, session)
     response = _upload(client, idea.id, "compte-rendu.pdf", minimal_docx(), "application/pdf")
     assert response.status_code == 303
     [document] = _documents(session)
@@ -76,9 +73,9 @@ def test_the_type_comes_from_the_content_not_the_name_nor_the_browser(client, se
 
 
 def test_an_html_page_named_pdf_is_refused_and_nothing_is_written(
-    client, session, settings, staff, idea
+    client, session, settings, staff_user, idea
 ):
-    login_as(client, staff, session)
+    login_as(client, staff_user, session)
     response = _upload(client, idea.id, "report.pdf", HTML)
     assert response.status_code == 422
     assert "Ce fichier n'est ni un PDF, ni un document ODT ou DOCX, ni une image." in page_text(
@@ -89,8 +86,8 @@ def test_an_html_page_named_pdf_is_refused_and_nothing_is_written(
     assert files_in(uploads.documents_dir(settings)) == []
 
 
-def test_an_empty_file_is_refused(client, session, settings, staff, idea):
-    login_as(client, staff, session)
+def test_an_empty_file_is_refused(client, session, settings, staff_user, idea):
+    login_as(client, staff_user, session)
     response = _upload(client, idea.id, "vide.pdf", b"")
     assert response.status_code == 422
     assert "Le fichier est vide." in response.text
@@ -98,8 +95,10 @@ def test_an_empty_file_is_refused(client, session, settings, staff, idea):
     assert files_in(uploads.documents_dir(settings)) == []
 
 
-def test_a_form_without_a_file_or_with_an_unknown_stage_is_refused(client, session, staff, idea):
-    login_as(client, staff, session)
+def test_a_form_without_a_file_or_with_an_unknown_stage_is_refused(
+    client, session, staff_user, idea
+):
+    login_as(client, staff_user, session)
     response = client.post(
         f"/moderation/ideas/{idea.id}/documents",
         data={"csrf_token": csrf_token(client)},
@@ -114,15 +113,15 @@ def test_a_form_without_a_file_or_with_an_unknown_stage_is_refused(client, sessi
     assert _documents(session) == []
 
 
-def test_an_unknown_idea_is_a_404(client, session, staff):
-    login_as(client, staff, session)
+def test_an_unknown_idea_is_a_404(client, session, staff_user):
+    login_as(client, staff_user, session)
     assert _upload(client, 999_999, "etude.pdf", minimal_pdf()).status_code == 404
     assert _upload(client, 2**40, "etude.pdf", minimal_pdf()).status_code == 404
     assert _documents(session) == []
 
 
-def test_a_download_is_an_attachment_of_the_detected_type(client, session, staff, idea):
-    login_as(client, staff, session)
+def test_a_download_is_an_attachment_of_the_detected_type(client, session, staff_user, idea):
+    login_as(client, staff_user, session)
     _upload(client, idea.id, "Étude d’opportunité – v2.pdf", minimal_pdf(), "text/html")
     [document] = _documents(session)
     response = client.get(f"/moderation/documents/{document.id}")
@@ -139,8 +138,8 @@ def test_a_download_is_an_attachment_of_the_detected_type(client, session, staff
 
 
 @pytest.mark.parametrize("who", ["anonymous", "resident", "blocked resident", "moderator"])
-def test_documents_are_never_served_without_a_staff_session(client, session, staff, idea, who):
-    login_as(client, staff, session)
+def test_documents_are_never_served_without_a_staff_session(client, session, staff_user, idea, who):
+    login_as(client, staff_user, session)
     _upload(client, idea.id, "secret.pdf", minimal_pdf())
     [document] = _documents(session)
     client.cookies.clear()
@@ -153,9 +152,9 @@ def test_documents_are_never_served_without_a_staff_session(client, session, sta
 
 
 def test_the_documents_directory_is_not_reachable_through_static(
-    client, session, settings, staff, idea
+    client, session, settings, staff_user, idea
 ):
-    login_as(client, staff, session)
+    login_as(client, staff_user, session)
     _upload(client, idea.id, "secret.pdf", minimal_pdf())
     [document] = _documents(session)
     name = document.stored_name
@@ -178,8 +177,8 @@ def test_the_documents_directory_is_not_reachable_through_static(
         assert minimal_pdf() not in response.content
 
 
-def test_staff_delete_a_document_and_its_file(client, session, settings, staff, idea):
-    login_as(client, staff, session)
+def test_staff_delete_a_document_and_its_file(client, session, settings, staff_user, idea):
+    login_as(client, staff_user, session)
     _upload(client, idea.id, "a-supprimer.pdf", minimal_pdf())
     [document] = _documents(session)
     document_id = document.id
@@ -203,24 +202,26 @@ def test_staff_delete_a_document_and_its_file(client, session, settings, staff, 
     assert again.status_code == 404
 
 
-def test_a_document_whose_file_is_gone_is_a_404_not_a_500(client, session, settings, staff, idea):
-    login_as(client, staff, session)
+def test_a_document_whose_file_is_gone_is_a_404_not_a_500(
+    client, session, settings, staff_user, idea
+):
+    login_as(client, staff_user, session)
     _upload(client, idea.id, "etude.pdf", minimal_pdf())
     [document] = _documents(session)
     (uploads.documents_dir(settings) / document.stored_name).unlink()
     assert client.get(f"/moderation/documents/{document.id}").status_code == 404
 
 
-def test_the_panel_lists_the_documents_for_the_idea_page(client, session, staff, idea):
-    login_as(client, staff, session)
+def test_the_panel_lists_the_documents_for_the_idea_page(client, session, staff_user, idea):
+    login_as(client, staff_user, session)
     _upload(client, idea.id, "etude.pdf", minimal_pdf(), stage="studying")
     _upload(client, idea.id, "photo.png", minimal_png(), "image/png")
-    context = documents_panel(fresh(session), idea, staff)
+    context = documents_panel(fresh(session), idea, staff_user)
     assert [d.original_name for d in context["documents"]] == ["photo.png", "etude.pdf"]
     assert context["document_max_mb"] == 10
     html = render_to_string(
         "pipeline/_documents.html",
-        {"idea": idea, "csrf_token": "t", "current_user": staff, **context},
+        {"idea": idea, "csrf_token": "t", "current_user": staff_user, **context},
     )
     from selectolax.lexbor import LexborHTMLParser
 
@@ -234,14 +235,14 @@ def test_the_panel_lists_the_documents_for_the_idea_page(client, session, staff,
     assert tree.css_first("form[enctype='multipart/form-data'] input[name=csrf_token]") is not None
 
 
-def test_the_panel_shows_a_refused_upload_beside_its_field(session, staff, idea):
-    context = documents_panel(session, idea, staff)
+def test_the_panel_shows_a_refused_upload_beside_its_field(session, staff_user, idea):
+    context = documents_panel(session, idea, staff_user)
     html = render_to_string(
         "pipeline/_documents.html",
         {
             "idea": idea,
             "csrf_token": "t",
-            "current_user": staff,
+            "current_user": staff_user,
             **context,
             "document_errors": {"file": "Le fichier est vide."},
             "document_values": {"stage": ""},
@@ -255,8 +256,8 @@ def test_the_panel_shows_a_refused_upload_beside_its_field(session, staff, idea)
     assert "Le fichier est vide." in html
 
 
-def test_the_idea_page_shows_the_documents_panel(client, session, staff, idea):
-    login_as(client, staff, session)
+def test_the_idea_page_shows_the_documents_panel(client, session, staff_user, idea):
+    login_as(client, staff_user, session)
     _upload(client, idea.id, "etude.pdf", minimal_pdf())
     [document] = _documents(session)
     response = client.get(f"/moderation/ideas/{idea.id}?done=document_added")
@@ -271,9 +272,9 @@ def test_the_idea_page_shows_the_documents_panel(client, session, staff, idea):
 
 
 def test_a_refused_upload_shows_the_idea_page_with_the_message_beside_the_field(
-    client, session, staff, idea
+    client, session, staff_user, idea
 ):
-    login_as(client, staff, session)
+    login_as(client, staff_user, session)
     response = _upload(client, idea.id, "report.pdf", HTML)
     assert response.status_code == 422
     from selectolax.lexbor import LexborHTMLParser

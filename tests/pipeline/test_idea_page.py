@@ -20,19 +20,12 @@ from app.core.audit import AuditEntry
 from app.pipeline import applications, idea_sections, service, stage_data
 from app.pipeline.models import CarrierApplication, Idea, Milestone
 from app.web.errors import Invalid
-from tests.factories import fresh, login_as, make_need, make_user, read_form, submit_form
+from tests.factories import fresh, make_need, make_user, read_form, submit_form
 from tests.pipeline.test_public_ideas import make_idea
 
 LADDER = ["needs", "study", "call", "milestones", "enterprise"]
 OTHERS = ["documents", "partners", "comments", "timeline"]
 MOTIVATION = "Notre association d'insertion gère déjà une laverie : ce projet la prolonge."
-
-
-@pytest.fixture
-def staff(client, session):  # type: ignore[no-untyped-def]
-    user = make_user(session, role="staff", display_name="Sam Équipe")
-    login_as(client, user, session)
-    return user
 
 
 def _page(idea: Idea) -> str:
@@ -108,7 +101,7 @@ def _written(session, idea: Idea) -> tuple[Any, ...]:  # type: ignore[no-untyped
     ],
 )
 def test_the_current_stages_section_comes_first_and_the_others_are_folded(
-    client, session, staff, stage, data, first, opened
+    client, session, signed_in_staff, stage, data, first, opened
 ):
     idea = make_idea(session, stage=stage, **data)
     tree = _tree(client.get(_page(idea)).text)
@@ -123,7 +116,7 @@ def test_the_current_stages_section_comes_first_and_the_others_are_folded(
     assert "étape en cours" in _heading(tree, first)
 
 
-def test_an_abandoned_idea_keeps_the_ladders_order_all_folded(client, session, staff):
+def test_an_abandoned_idea_keeps_the_ladders_order_all_folded(client, session, signed_in_staff):
     idea = make_idea(session, stage="abandoned", abandon_reason="Pas de porteur")
     tree = _tree(client.get(_page(idea)).text)
     assert _order(tree) == LADDER + OTHERS
@@ -131,7 +124,7 @@ def test_an_abandoned_idea_keeps_the_ladders_order_all_folded(client, session, s
     assert tree.css("section.idea-section-current") == []
 
 
-def test_each_missing_piece_links_to_a_field_in_sight(client, session, staff):
+def test_each_missing_piece_links_to_a_field_in_sight(client, session, signed_in_staff):
     for stage, data in (
         ("studying", {}),
         ("seeking_carrier", {"verdict": "viable", "carrier_call": "Une SCIC"}),
@@ -146,7 +139,7 @@ def test_each_missing_piece_links_to_a_field_in_sight(client, session, staff):
             assert target is not None and not _folded_around(target), (stage, link)
 
 
-def test_a_folded_heading_says_what_its_section_holds(client, session, staff):
+def test_a_folded_heading_says_what_its_section_holds(client, session, signed_in_staff):
     idea = make_idea(session, stage="launching", verdict="viable", carrier_call="Une SCIC")
     idea.carrier_name = "Asso Rebond"
     idea.jobs_created = 0
@@ -155,13 +148,13 @@ def test_a_folded_heading_says_what_its_section_holds(client, session, staff):
     session.commit()
     _apply(session, make_idea(session, "Une autre idée", stage="seeking_carrier"))
     for label in ("Statuts", "Local", "Prêt"):
-        stage_data.add_milestone(session, staff, idea.id, label)
+        stage_data.add_milestone(session, signed_in_staff, idea.id, label)
     for milestone in fresh(session).exec(select(Milestone)).all():
         if milestone.label in ("Statuts", "Local"):
-            stage_data.set_milestone_done(session, staff, idea.id, milestone.id, True)
+            stage_data.set_milestone_done(session, signed_in_staff, idea.id, milestone.id, True)
     need = make_need(session, title="Un lieu pour laver son linge")
-    service.link_needs(session, staff, idea, [need.id])  # type: ignore[list-item]
-    stage_data.add_comment(session, staff, idea.id, "À suivre")
+    service.link_needs(session, signed_in_staff, idea, [need.id])  # type: ignore[list-item]
+    stage_data.add_comment(session, signed_in_staff, idea.id, "À suivre")
     tree = _tree(client.get(_page(idea)).text)
     assert _heading(tree, "milestones") == (
         "Lancement : étapes à franchir étape en cours — étapes franchies : 2 sur 3"
@@ -178,7 +171,7 @@ def test_a_folded_heading_says_what_its_section_holds(client, session, staff):
     assert _heading(tree, "timeline") == "Historique — aucun événement"
 
 
-def test_the_headings_make_an_outline_without_gaps(client, session, staff):
+def test_the_headings_make_an_outline_without_gaps(client, session, signed_in_staff):
     idea = make_idea(session, stage="seeking_carrier", carrier_call="Une SCIC")
     _apply(session, idea)
     tree = _tree(client.get(_page(idea)).text)
@@ -201,7 +194,7 @@ def _section_of(node: LexborNode) -> str:
     return (parent.attributes.get("id") or "") if parent is not None else ""
 
 
-def test_every_post_form_comes_back_to_its_own_section(client, session, staff):
+def test_every_post_form_comes_back_to_its_own_section(client, session, signed_in_staff):
     idea = make_idea(session, stage="seeking_carrier", carrier_call="Une SCIC")
     _apply(session, idea)
     tree = _tree(client.get(_page(idea)).text)
@@ -244,7 +237,7 @@ REFUSALS = [
 
 @pytest.mark.parametrize(("action", "typed", "section", "field"), REFUSALS)
 def test_a_refused_form_opens_its_folded_section_with_the_error(
-    client, session, staff, action, typed, section, field
+    client, session, signed_in_staff, action, typed, section, field
 ):
     # At « Détectée » only the linked needs are unfolded.
     idea = make_idea(session, stage="detected")
@@ -263,7 +256,7 @@ def test_a_refused_form_opens_its_folded_section_with_the_error(
     assert _opened(tree) == {"needs", section}
 
 
-def test_a_refused_document_opens_the_documents_section(client, session, staff):
+def test_a_refused_document_opens_the_documents_section(client, session, signed_in_staff):
     idea = make_idea(session, stage="studying", verdict="viable", carrier_call="Une SCIC")
     page = client.get(_page(idea)).text
     _method, values, _names = read_form(page, f"{_page(idea)}/documents")
@@ -274,7 +267,7 @@ def test_a_refused_document_opens_the_documents_section(client, session, staff):
     assert _opened(_tree(response.text)) == {"study", "documents"}
 
 
-def test_a_save_comes_back_to_its_section_open_with_its_notice(client, session, staff):
+def test_a_save_comes_back_to_its_section_open_with_its_notice(client, session, signed_in_staff):
     idea = make_idea(session, stage="seeking_carrier", verdict="viable", carrier_call="Une SCIC")
     response = submit_form(client, _page(idea), f"{_page(idea)}/study", {"study_notes": "Marché"})
     assert response.headers["location"] == f"{_page(idea)}?saved=study#study"
@@ -286,7 +279,7 @@ def test_a_save_comes_back_to_its_section_open_with_its_notice(client, session, 
     assert len(tree.css("main [role=status].notice-success")) == 1
 
 
-def test_a_need_search_opens_the_linked_needs_at_any_stage(client, session, staff):
+def test_a_need_search_opens_the_linked_needs_at_any_stage(client, session, signed_in_staff):
     idea = make_idea(session, stage="launched", enterprise_name="Club services 33")
     make_need(session, title="Réparer son vélo près de la gare")
     page = client.get(_page(idea)).text
@@ -329,7 +322,7 @@ def _select_action(idea: Idea) -> str:
     return f"{_page(idea)}/carrier/application"
 
 
-def test_the_call_form_saves_only_the_call(client, session, staff, calling):
+def test_the_call_form_saves_only_the_call(client, session, signed_in_staff, calling):
     page = client.get(_page(calling)).text
     _method, _values, names = read_form(page, f"{_page(calling)}/call")
     assert names == {"csrf_token", "carrier_call"}
@@ -339,7 +332,9 @@ def test_the_call_form_saves_only_the_call(client, session, staff, calling):
     assert names == {"csrf_token", "carrier_name"}
 
 
-def test_retaining_an_application_makes_its_author_the_carrier(client, session, staff, calling):
+def test_retaining_an_application_makes_its_author_the_carrier(
+    client, session, signed_in_staff, calling
+):
     first_person, first = _apply(session, calling, organisation="Asso Rebond")
     _second_person, second = _apply(session, calling, organisation="", name="Dominique Dupont")
     page = client.get(_page(calling)).text
@@ -378,7 +373,7 @@ def test_retaining_an_application_makes_its_author_the_carrier(client, session, 
 
 @pytest.mark.parametrize("typed", ["abc", "", "0", "99999999999", "{other}"])
 def test_a_bad_application_is_refused_in_french_and_nothing_is_written(
-    client, session, staff, calling, typed
+    client, session, signed_in_staff, calling, typed
 ):
     _person, application = _apply(session, calling)
     _other_person, other = _apply(session, make_idea(session, "Autre", stage="seeking_carrier"))
@@ -399,7 +394,7 @@ def test_a_bad_application_is_refused_in_french_and_nothing_is_written(
     assert _written(session, calling) == before
 
 
-def test_the_carrier_is_retained_only_during_the_call(client, session, staff, calling):
+def test_the_carrier_is_retained_only_during_the_call(client, session, signed_in_staff, calling):
     _person, application = _apply(session, calling)
     page = client.get(_page(calling)).text  # the page as it was before the idea moved on
     calling.stage = "launching"
@@ -423,11 +418,13 @@ def test_the_carrier_is_retained_only_during_the_call(client, session, staff, ca
     assert tree.css_first(f'form[action^="{_select_action(calling)}"]') is None
 
 
-def test_a_second_carrier_is_refused_while_one_is_retained(client, session, staff, calling):
+def test_a_second_carrier_is_refused_while_one_is_retained(
+    client, session, signed_in_staff, calling
+):
     _first_person, first = _apply(session, calling)
     _second_person, second = _apply(session, calling, organisation="Asso Tremplin")
     page = client.get(_page(calling)).text  # two team members have the page open
-    applications.select_carrier(session, staff, calling.id, first.id)
+    applications.select_carrier(session, signed_in_staff, calling.id, first.id)
     before = _written(session, calling)
     response = submit_form(
         client, _page(calling), _select_action(calling), html=page, press=f"application={second.id}"
@@ -444,11 +441,11 @@ def test_a_second_carrier_is_refused_while_one_is_retained(client, session, staf
 
 
 def test_a_typed_carrier_does_not_replace_one_retained_on_an_application(
-    client, session, staff, calling
+    client, session, signed_in_staff, calling
 ):
     _person, application = _apply(session, calling)
     page = client.get(_page(calling)).text  # the typed form, before the application is retained
-    applications.select_carrier(session, staff, calling.id, application.id)
+    applications.select_carrier(session, signed_in_staff, calling.id, application.id)
     before = _written(session, calling)
     response = submit_form(
         client, _page(calling), f"{_page(calling)}/carrier", {"carrier_name": "Autre"}, html=page
@@ -458,10 +455,12 @@ def test_a_typed_carrier_does_not_replace_one_retained_on_an_application(
     assert "changez d'abord le statut de sa candidature" in error
     assert _written(session, calling) == before
     with pytest.raises(Invalid):
-        stage_data.save_stage_form(session, staff, calling.id, "carrier", {"carrier_name": ""})
+        stage_data.save_stage_form(
+            session, signed_in_staff, calling.id, "carrier", {"carrier_name": ""}
+        )
 
 
-def test_a_form_without_its_token_is_refused(client, session, staff, calling):
+def test_a_form_without_its_token_is_refused(client, session, signed_in_staff, calling):
     _person, application = _apply(session, calling)
     page = client.get(_page(calling)).text
     before = _written(session, calling)

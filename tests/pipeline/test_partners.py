@@ -14,19 +14,8 @@ from app.pipeline import partners, uploads
 from app.pipeline.models import IdeaPartner, Partner
 from app.pipeline.service import IdeaInput, create_idea
 from app.web.templating import render_to_string
-from tests.factories import csrf_token, form_errors, fresh, login_as, make_user, page_text
+from tests.factories import csrf_token, form_errors, fresh, make_user, page_text
 from tests.pipeline.test_uploads import SVG, files_in, minimal_jpeg, minimal_pdf, minimal_png
-
-
-@pytest.fixture
-def staff(session):  # type: ignore[no-untyped-def]
-    return make_user(session, role="staff", display_name="Claire Chargée")
-
-
-@pytest.fixture
-def staff_client(client, session, staff):  # type: ignore[no-untyped-def]
-    login_as(client, staff, session)
-    return client
 
 
 def _form(**overrides):  # type: ignore[no-untyped-def]
@@ -67,7 +56,7 @@ def _make_partner(session, staff, **overrides):  # type: ignore[no-untyped-def]
 # --- create and edit --------------------------------------------------------------------------
 
 
-def test_staff_create_a_partner_with_roles_and_a_logo(staff_client, session, settings, staff):
+def test_staff_create_a_partner_with_roles_and_a_logo(staff_client, session, settings, staff_user):
     response = _post(
         staff_client, "/moderation/partners/new", _form(), ("logo.png", minimal_png(), "image/png")
     )
@@ -82,14 +71,14 @@ def test_staff_create_a_partner_with_roles_and_a_logo(staff_client, session, set
     assert partner.logo_type == "image/png"
     assert files_in(uploads.logos_dir(settings)) == [partner.logo_file]
     [entry] = _audit(session, "partner.create")
-    assert entry.actor_id == staff.id and entry.target_id == partner.id
+    assert entry.actor_id == staff_user.id and entry.target_id == partner.id
     assert entry.after["roles"] == ["funder", "capteur"]
     page = staff_client.get(response.headers["location"])
     assert "Le partenaire est créé." in page_text(page.text)
 
 
-def test_the_form_pages_are_accessible(staff_client, session, staff):
-    partner = _make_partner(session, staff)
+def test_the_form_pages_are_accessible(staff_client, session, staff_user):
+    partner = _make_partner(session, staff_user)
     for url in ("/moderation/partners/new", f"/moderation/partners/{partner.id}"):
         response = staff_client.get(url)
         assert response.status_code == 200
@@ -166,9 +155,9 @@ def test_a_logo_far_over_the_limit_is_refused_before_reading(staff_client, sessi
     assert files_in(uploads.logos_dir(settings)) == []
 
 
-def test_the_slug_is_made_once_and_never_changes(staff_client, session, staff):
-    partner = _make_partner(session, staff)
-    twin = _make_partner(session, staff)
+def test_the_slug_is_made_once_and_never_changes(staff_client, session, staff_user):
+    partner = _make_partner(session, staff_user)
+    twin = _make_partner(session, staff_user)
     assert (partner.slug, twin.slug) == ("ville-de-merignac", "ville-de-merignac-2")
     response = _post(
         staff_client,
@@ -187,9 +176,9 @@ def test_the_slug_is_made_once_and_never_changes(staff_client, session, staff):
 
 
 def test_a_new_logo_replaces_the_old_file_and_a_logo_can_be_removed(
-    staff_client, session, settings, staff
+    staff_client, session, settings, staff_user
 ):
-    partner = _make_partner(session, staff)
+    partner = _make_partner(session, staff_user)
     _post(
         staff_client,
         f"/moderation/partners/{partner.id}",
@@ -211,8 +200,8 @@ def test_a_new_logo_replaces_the_old_file_and_a_logo_can_be_removed(
     assert files_in(uploads.logos_dir(settings)) == []
 
 
-def test_a_refused_edit_keeps_the_partner_as_it_was(staff_client, session, staff):
-    partner = _make_partner(session, staff)
+def test_a_refused_edit_keeps_the_partner_as_it_was(staff_client, session, staff_user):
+    partner = _make_partner(session, staff_user)
     response = _post(
         staff_client, f"/moderation/partners/{partner.id}", _form(name="Autre nom", roles=[])
     )
@@ -231,7 +220,7 @@ def test_unknown_partners_are_404(staff_client):
 
 
 def test_archiving_hides_the_partner_and_its_logo_until_restored(
-    staff_client, session, client, staff
+    staff_client, session, client, staff_user
 ):
     _post(
         staff_client, "/moderation/partners/new", _form(), ("logo.png", minimal_png(), "image/png")
@@ -277,28 +266,30 @@ def test_the_public_logo_is_the_checked_file_with_safe_headers(staff_client, ses
 
 
 def test_the_public_page_groups_partners_by_role_with_their_public_ideas_only(
-    client, session, staff
+    client, session, staff_user
 ):
-    merignac = _make_partner(session, staff, roles=["capteur", "funder"])
+    merignac = _make_partner(session, staff_user, roles=["capteur", "funder"])
     france_active = _make_partner(
         session,
-        staff,
+        staff_user,
         name="France Active",
         kind="bank",
         roles=["funder"],
         website="https://www.franceactive.org",
     )
-    _make_partner(session, staff, name="Réseau Cocagne", kind="network", roles=["technical"])
-    archived = _make_partner(session, staff, name="Ancien partenaire", roles=["funder"])
-    partners.set_archived(session, staff, archived.id, archived=True)
+    _make_partner(session, staff_user, name="Réseau Cocagne", kind="network", roles=["technical"])
+    archived = _make_partner(session, staff_user, name="Ancien partenaire", roles=["funder"])
+    partners.set_archived(session, staff_user, archived.id, archived=True)
     public = create_idea(
-        session, staff, IdeaInput(title="Club services 33", origin="town", is_public=True)
+        session, staff_user, IdeaInput(title="Club services 33", origin="town", is_public=True)
     )
-    private = create_idea(session, staff, IdeaInput(title="Projet confidentiel", origin="town"))
-    partners.link_partner(session, staff, public.id, merignac.id, "detected_by")
-    partners.link_partner(session, staff, public.id, merignac.id, "funded_by")
-    partners.link_partner(session, staff, private.id, merignac.id, "funded_by")
-    partners.link_partner(session, staff, private.id, france_active.id, "funded_by")
+    private = create_idea(
+        session, staff_user, IdeaInput(title="Projet confidentiel", origin="town")
+    )
+    partners.link_partner(session, staff_user, public.id, merignac.id, "detected_by")
+    partners.link_partner(session, staff_user, public.id, merignac.id, "funded_by")
+    partners.link_partner(session, staff_user, private.id, merignac.id, "funded_by")
+    partners.link_partner(session, staff_user, private.id, france_active.id, "funded_by")
 
     response = client.get("/partners")
     assert response.status_code == 200
@@ -350,9 +341,9 @@ def _links(session) -> list[IdeaPartner]:  # type: ignore[no-untyped-def]
     return list(fresh(session).exec(select(IdeaPartner).order_by(IdeaPartner.id)))
 
 
-def test_staff_link_a_partner_to_an_idea_and_unlink_it(staff_client, session, staff):
-    partner = _make_partner(session, staff)
-    idea = create_idea(session, staff, IdeaInput(title="Club services 33", origin="town"))
+def test_staff_link_a_partner_to_an_idea_and_unlink_it(staff_client, session, staff_user):
+    partner = _make_partner(session, staff_user)
+    idea = create_idea(session, staff_user, IdeaInput(title="Club services 33", origin="town"))
     response = staff_client.post(
         f"/moderation/ideas/{idea.id}/partners",
         data={
@@ -369,10 +360,11 @@ def test_staff_link_a_partner_to_an_idea_and_unlink_it(staff_client, session, st
     [entry] = _audit(session, "idea.partner_link")
     assert entry.target_id == idea.id and entry.after["partner_id"] == partner.id
 
-    panel = partners.partners_panel(fresh(session), idea, staff)
+    panel = partners.partners_panel(fresh(session), idea, staff_user)
     assert [(lk.id, p.id) for lk, p in panel["idea_partners"]] == [(link.id, partner.id)]
     html = render_to_string(
-        "pipeline/_partners.html", {"idea": idea, "csrf_token": "t", "current_user": staff, **panel}
+        "pipeline/_partners.html",
+        {"idea": idea, "csrf_token": "t", "current_user": staff_user, **panel},
     )
     assert f"/moderation/ideas/{idea.id}/partners/{link.id}/delete" in html
     assert "Financée par" in html
@@ -387,10 +379,10 @@ def test_staff_link_a_partner_to_an_idea_and_unlink_it(staff_client, session, st
     assert len(_audit(session, "idea.partner_unlink")) == 1
 
 
-def test_a_duplicate_link_is_refused_with_a_clear_message(staff_client, session, staff):
-    partner = _make_partner(session, staff)
-    idea = create_idea(session, staff, IdeaInput(title="Club services 33", origin="town"))
-    partners.link_partner(session, staff, idea.id, partner.id, "funded_by")
+def test_a_duplicate_link_is_refused_with_a_clear_message(staff_client, session, staff_user):
+    partner = _make_partner(session, staff_user)
+    idea = create_idea(session, staff_user, IdeaInput(title="Club services 33", origin="town"))
+    partners.link_partner(session, staff_user, idea.id, partner.id, "funded_by")
     response = staff_client.post(
         f"/moderation/ideas/{idea.id}/partners",
         data={
@@ -406,7 +398,7 @@ def test_a_duplicate_link_is_refused_with_a_clear_message(staff_client, session,
     assert len(_links(session)) == 1
     assert len(_audit(session, "idea.partner_link")) == 1
     # The same partner with another kind of link is fine.
-    partners.link_partner(session, staff, idea.id, partner.id, "supported_by")
+    partners.link_partner(session, staff_user, idea.id, partner.id, "supported_by")
     assert len(_links(session)) == 2
 
 
@@ -418,9 +410,9 @@ def test_a_duplicate_link_is_refused_with_a_clear_message(staff_client, session,
         (None, "owned_by", "link"),
     ],
 )
-def test_bad_links_are_refused(staff_client, session, staff, partner_id, link, field):
-    partner = _make_partner(session, staff)
-    idea = create_idea(session, staff, IdeaInput(title="Club services 33", origin="town"))
+def test_bad_links_are_refused(staff_client, session, staff_user, partner_id, link, field):
+    partner = _make_partner(session, staff_user)
+    idea = create_idea(session, staff_user, IdeaInput(title="Club services 33", origin="town"))
     response = staff_client.post(
         f"/moderation/ideas/{idea.id}/partners",
         data={
@@ -435,7 +427,7 @@ def test_bad_links_are_refused(staff_client, session, staff, partner_id, link, f
     with pytest.raises(Exception) as refused:
         partners.link_partner(
             session,
-            staff,
+            staff_user,
             idea.id,
             partner.id if partner_id is None else (int(partner_id) if partner_id else None),
             link,
@@ -443,21 +435,23 @@ def test_bad_links_are_refused(staff_client, session, staff, partner_id, link, f
     assert field in refused.value.errors  # type: ignore[attr-defined]
 
 
-def test_an_archived_partner_cannot_be_linked(session, staff):
-    partner = _make_partner(session, staff)
-    idea = create_idea(session, staff, IdeaInput(title="Club services 33", origin="town"))
-    partners.set_archived(session, staff, partner.id, archived=True)
-    assert partners.partners_panel(session, idea, staff)["partners_choices"] == []
+def test_an_archived_partner_cannot_be_linked(session, staff_user):
+    partner = _make_partner(session, staff_user)
+    idea = create_idea(session, staff_user, IdeaInput(title="Club services 33", origin="town"))
+    partners.set_archived(session, staff_user, partner.id, archived=True)
+    assert partners.partners_panel(session, idea, staff_user)["partners_choices"] == []
     with pytest.raises(Exception) as refused:
-        partners.link_partner(session, staff, idea.id, partner.id, "funded_by")
+        partners.link_partner(session, staff_user, idea.id, partner.id, "funded_by")
     assert "partner_id" in refused.value.errors  # type: ignore[attr-defined]
 
 
-def test_unlinking_a_link_of_another_idea_is_a_404(staff_client, session, staff):
-    partner = _make_partner(session, staff)
-    idea = create_idea(session, staff, IdeaInput(title="Club services 33", origin="town"))
-    other = create_idea(session, staff, IdeaInput(title="Autre idée du territoire", origin="town"))
-    link = partners.link_partner(session, staff, idea.id, partner.id, "funded_by")
+def test_unlinking_a_link_of_another_idea_is_a_404(staff_client, session, staff_user):
+    partner = _make_partner(session, staff_user)
+    idea = create_idea(session, staff_user, IdeaInput(title="Club services 33", origin="town"))
+    other = create_idea(
+        session, staff_user, IdeaInput(title="Autre idée du territoire", origin="town")
+    )
+    link = partners.link_partner(session, staff_user, idea.id, partner.id, "funded_by")
     response = staff_client.post(
         f"/moderation/ideas/{other.id}/partners/{link.id}/delete",
         data={"csrf_token": csrf_token(staff_client)},
@@ -478,10 +472,12 @@ def test_services_refuse_non_staff(session):
     assert _partners(session) == []
 
 
-def test_the_idea_page_shows_the_partners_panel_and_a_refused_link(staff_client, session, staff):
-    partner = _make_partner(session, staff)
-    idea = create_idea(session, staff, IdeaInput(title="Club services 33", origin="town"))
-    partners.link_partner(session, staff, idea.id, partner.id, "detected_by")
+def test_the_idea_page_shows_the_partners_panel_and_a_refused_link(
+    staff_client, session, staff_user
+):
+    partner = _make_partner(session, staff_user)
+    idea = create_idea(session, staff_user, IdeaInput(title="Club services 33", origin="town"))
+    partners.link_partner(session, staff_user, idea.id, partner.id, "detected_by")
     page = LexborHTMLParser(staff_client.get(f"/moderation/ideas/{idea.id}").text)
     panel = page.css_first("section#partners")
     assert "Détectée par" in panel.text() and "Ville de Mérignac" in panel.text()

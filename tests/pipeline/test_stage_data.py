@@ -12,20 +12,15 @@ from sqlmodel import select
 from app.core.audit import AuditEntry
 from app.pipeline import service, stage_data
 from app.pipeline.models import Idea, Milestone
-from tests.factories import fresh, login_as, make_theme, make_user, post_form, submit_form
+from tests.factories import fresh, make_theme, post_form, submit_form
 
 
 @pytest.fixture
-def staff(client, session):
-    user = make_user(session, role="staff")
-    login_as(client, user, session)
-    return user
-
-
-@pytest.fixture
-def idea(session, staff):
+def idea(session, signed_in_staff):
     return service.create_idea(
-        session, staff, service.IdeaInput(title="Une conciergerie solidaire", origin="fabrique")
+        session,
+        signed_in_staff,
+        service.IdeaInput(title="Une conciergerie solidaire", origin="fabrique"),
     )
 
 
@@ -186,22 +181,30 @@ def test_bad_enterprise_data_is_refused_next_to_its_field(client, session, idea,
     assert _updates(session) == []
 
 
-def test_the_data_that_let_an_idea_in_cannot_be_emptied_afterwards(session, staff, idea):
+def test_the_data_that_let_an_idea_in_cannot_be_emptied_afterwards(session, signed_in_staff, idea):
     stage_data.save_stage_form(
-        session, staff, idea.id, "study", {"study_notes": "ok", "verdict": "viable"}
+        session, signed_in_staff, idea.id, "study", {"study_notes": "ok", "verdict": "viable"}
     )
-    stage_data.save_stage_form(session, staff, idea.id, "call", {"carrier_call": "Profil"})
-    stage_data.save_stage_form(session, staff, idea.id, "carrier", {"carrier_name": "Elise"})
+    stage_data.save_stage_form(
+        session, signed_in_staff, idea.id, "call", {"carrier_call": "Profil"}
+    )
+    stage_data.save_stage_form(
+        session, signed_in_staff, idea.id, "carrier", {"carrier_name": "Elise"}
+    )
     for stage in ("studying", "seeking_carrier"):
-        idea = service.move_idea(session, staff, idea.id, stage, seen_stage=idea.stage)
+        idea = service.move_idea(session, signed_in_staff, idea.id, stage, seen_stage=idea.stage)
     with pytest.raises(Exception) as caught:
         stage_data.save_stage_form(
-            session, staff, idea.id, "study", {"study_notes": "ok", "verdict": "not_viable"}
+            session,
+            signed_in_staff,
+            idea.id,
+            "study",
+            {"study_notes": "ok", "verdict": "not_viable"},
         )
     assert "verdict" in caught.value.errors  # type: ignore[attr-defined]
     session.rollback()
     # What the stage does not need yet stays free: the carrier may still change or go.
-    stage_data.save_stage_form(session, staff, idea.id, "carrier", {"carrier_name": ""})
+    stage_data.save_stage_form(session, signed_in_staff, idea.id, "carrier", {"carrier_name": ""})
     assert fresh(session).get(Idea, idea.id).verdict == "viable"
 
 
@@ -264,12 +267,12 @@ def test_milestones_are_added_ticked_renamed_reordered_and_deleted(client, sessi
     } <= set(actions)
 
 
-def test_a_milestone_needs_a_label_and_belongs_to_its_idea(client, session, staff, idea):
+def test_a_milestone_needs_a_label_and_belongs_to_its_idea(client, session, signed_in_staff, idea):
     url = f"/moderation/ideas/{idea.id}/milestones"
     empty = post_form(client, url, {"label": "   "})
     assert empty.status_code == 422 and "milestone-label" in _errors(empty)
-    other = service.create_idea(session, staff, service.IdeaInput(title="Une autre idée"))
-    foreign = stage_data.add_milestone(session, staff, other.id, "Ailleurs")
+    other = service.create_idea(session, signed_in_staff, service.IdeaInput(title="Une autre idée"))
+    foreign = stage_data.add_milestone(session, signed_in_staff, other.id, "Ailleurs")
     assert post_form(client, f"{url}/{foreign.id}", {"action": "done"}).status_code == 404
     assert post_form(client, f"{url}/999999", {"action": "done"}).status_code == 404
     post_form(client, url, {"label": "Une étape"})

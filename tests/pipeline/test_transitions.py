@@ -50,15 +50,10 @@ READY = {
 }
 
 
-@pytest.fixture
-def staff(session):
-    return make_user(session, role="staff", display_name="Awa Diallo")
-
-
-def test_an_idea_goes_forward_one_stage_at_a_time_with_each_stages_data(session, staff):
-    idea = make_idea(session, actor=staff, **READY)
+def test_an_idea_goes_forward_one_stage_at_a_time_with_each_stages_data(session, staff_user):
+    idea = make_idea(session, actor=staff_user, **READY)
     for stage in ("studying", "seeking_carrier", "launching", "launched"):
-        idea = _move(session, staff, idea, stage)
+        idea = _move(session, staff_user, idea, stage)
         assert idea.stage == stage
     timeline = service.timeline(session, idea)
     assert [(c.from_stage, c.to_stage) for c in timeline] == [
@@ -71,100 +66,104 @@ def test_an_idea_goes_forward_one_stage_at_a_time_with_each_stages_data(session,
     assert all(c.actor_name == "Awa Diallo" for c in timeline)
 
 
-def test_skipping_a_stage_is_refused(session, staff):
-    idea = make_idea(session, actor=staff, **READY)
-    assert "stage" in _refusal(session, staff, idea, "seeking_carrier")
-    assert "stage" in _refusal(session, staff, idea, "launched")
+def test_skipping_a_stage_is_refused(session, staff_user):
+    idea = make_idea(session, actor=staff_user, **READY)
+    assert "stage" in _refusal(session, staff_user, idea, "seeking_carrier")
+    assert "stage" in _refusal(session, staff_user, idea, "launched")
 
 
-def test_seeking_a_carrier_needs_a_viable_verdict_and_a_call(session, staff):
-    idea = make_idea(session, actor=staff, stage="studying")
-    errors = _refusal(session, staff, idea, "seeking_carrier")
+def test_seeking_a_carrier_needs_a_viable_verdict_and_a_call(session, staff_user):
+    idea = make_idea(session, actor=staff_user, stage="studying")
+    errors = _refusal(session, staff_user, idea, "seeking_carrier")
     assert set(errors) == {"verdict", "carrier_call"}
     idea = make_idea(
-        session, actor=staff, stage="studying", verdict="to_complete", carrier_call="Profil"
+        session, actor=staff_user, stage="studying", verdict="to_complete", carrier_call="Profil"
     )
-    assert set(_refusal(session, staff, idea, "seeking_carrier")) == {"verdict"}
+    assert set(_refusal(session, staff_user, idea, "seeking_carrier")) == {"verdict"}
     idea = make_idea(
-        session, actor=staff, stage="studying", verdict="viable", carrier_call="Profil"
+        session, actor=staff_user, stage="studying", verdict="viable", carrier_call="Profil"
     )
-    assert _move(session, staff, idea, "seeking_carrier").stage == "seeking_carrier"
+    assert _move(session, staff_user, idea, "seeking_carrier").stage == "seeking_carrier"
 
 
-def test_launching_needs_a_carrier(session, staff):
-    idea = make_idea(session, actor=staff, stage="seeking_carrier", carrier_name="  ")
-    assert set(_refusal(session, staff, idea, "launching")) == {"carrier_name"}
+def test_launching_needs_a_carrier(session, staff_user):
+    idea = make_idea(session, actor=staff_user, stage="seeking_carrier", carrier_name="  ")
+    assert set(_refusal(session, staff_user, idea, "launching")) == {"carrier_name"}
 
 
-def test_launched_needs_name_form_date_and_jobs_where_zero_jobs_counts(session, staff):
-    idea = make_idea(session, actor=staff, stage="launching")
-    errors = _refusal(session, staff, idea, "launched")
+def test_launched_needs_name_form_date_and_jobs_where_zero_jobs_counts(session, staff_user):
+    idea = make_idea(session, actor=staff_user, stage="launching")
+    errors = _refusal(session, staff_user, idea, "launched")
     assert set(errors) == {"enterprise_name", "legal_form", "launch_date", "jobs_created"}
-    idea = make_idea(session, actor=staff, stage="launching", **READY)
-    assert _move(session, staff, idea, "launched").jobs_created == 0
+    idea = make_idea(session, actor=staff_user, stage="launching", **READY)
+    assert _move(session, staff_user, idea, "launched").jobs_created == 0
 
 
-def test_going_back_needs_a_note(session, staff):
-    idea = make_idea(session, actor=staff, stage="seeking_carrier")
-    assert set(_refusal(session, staff, idea, "studying", note="   ")) == {"note"}
-    moved = _move(session, staff, idea, "detected", note="L'étude est à refaire")
+def test_going_back_needs_a_note(session, staff_user):
+    idea = make_idea(session, actor=staff_user, stage="seeking_carrier")
+    assert set(_refusal(session, staff_user, idea, "studying", note="   ")) == {"note"}
+    moved = _move(session, staff_user, idea, "detected", note="L'étude est à refaire")
     assert moved.stage == "detected"
     assert service.timeline(session, moved)[-1].note == "L'étude est à refaire"
 
 
-def test_going_back_needs_its_confirmation_ticked_and_says_from_where_to_where(session, staff):
-    idea = make_idea(session, actor=staff, stage="seeking_carrier")
-    errors = _refusal(session, staff, idea, "studying", note="", confirmed=False)
+def test_going_back_needs_its_confirmation_ticked_and_says_from_where_to_where(session, staff_user):
+    idea = make_idea(session, actor=staff_user, stage="seeking_carrier")
+    errors = _refusal(session, staff_user, idea, "studying", note="", confirmed=False)
     assert set(errors) == {"note", "confirm_backward"}
     assert "Recherche de porteur\xa0» à «\xa0À l'étude" in errors["confirm_backward"]
     # Forward, abandoning and reopening ask for no such confirmation.
-    assert _move(session, staff, make_idea(session, actor=staff), "studying", confirmed=False)
-    abandoned = _move(session, staff, idea, "abandoned", note="Stop", confirmed=False)
+    assert _move(
+        session, staff_user, make_idea(session, actor=staff_user), "studying", confirmed=False
+    )
+    abandoned = _move(session, staff_user, idea, "abandoned", note="Stop", confirmed=False)
     assert abandoned.stage == "abandoned"
     # (This idea was made at its stage directly: it reached « Détectée » only.)
-    reopened = _move(session, staff, abandoned, "detected", note="Reprise", confirmed=False)
+    reopened = _move(session, staff_user, abandoned, "detected", note="Reprise", confirmed=False)
     assert reopened.stage == "detected"
 
 
-def test_abandoning_needs_a_reason_which_is_kept(session, staff):
-    idea = make_idea(session, actor=staff, stage="studying")
-    assert set(_refusal(session, staff, idea, "abandoned")) == {"note"}
-    moved = _move(session, staff, idea, "abandoned", note="Un service existe déjà")
+def test_abandoning_needs_a_reason_which_is_kept(session, staff_user):
+    idea = make_idea(session, actor=staff_user, stage="studying")
+    assert set(_refusal(session, staff_user, idea, "abandoned")) == {"note"}
+    moved = _move(session, staff_user, idea, "abandoned", note="Un service existe déjà")
     assert moved.stage == "abandoned" and moved.abandon_reason == "Un service existe déjà"
 
 
-def test_a_launched_enterprise_cannot_be_abandoned(session, staff):
-    idea = make_idea(session, actor=staff, stage="launched", **READY)
-    errors = _refusal(session, staff, idea, "abandoned", note="Fermée")
+def test_a_launched_enterprise_cannot_be_abandoned(session, staff_user):
+    idea = make_idea(session, actor=staff_user, stage="launched", **READY)
+    errors = _refusal(session, staff_user, idea, "abandoned", note="Fermée")
     assert "ne peut pas être abandonnée" in errors["stage"]
 
 
-def test_an_abandoned_idea_reopens_only_at_a_stage_it_reached_and_with_a_note(session, staff):
-    idea = make_idea(session, actor=staff)
-    idea = _move(session, staff, idea, "studying")
-    idea = _move(session, staff, idea, "abandoned", note="Pas de marché")
-    assert "stage" in _refusal(session, staff, idea, "seeking_carrier", note="On reprend")
-    assert set(_refusal(session, staff, idea, "studying")) == {"note"}
-    assert _move(session, staff, idea, "studying", note="Nouveau financeur").stage == "studying"
+def test_an_abandoned_idea_reopens_only_at_a_stage_it_reached_and_with_a_note(session, staff_user):
+    idea = make_idea(session, actor=staff_user)
+    idea = _move(session, staff_user, idea, "studying")
+    idea = _move(session, staff_user, idea, "abandoned", note="Pas de marché")
+    assert "stage" in _refusal(session, staff_user, idea, "seeking_carrier", note="On reprend")
+    assert set(_refusal(session, staff_user, idea, "studying")) == {"note"}
+    assert (
+        _move(session, staff_user, idea, "studying", note="Nouveau financeur").stage == "studying"
+    )
 
 
-def test_moving_to_the_same_or_an_unknown_stage_is_refused(session, staff):
-    idea = make_idea(session, actor=staff)
-    assert "stage" in _refusal(session, staff, idea, "detected")
-    assert "stage" in _refusal(session, staff, idea, "nowhere")
+def test_moving_to_the_same_or_an_unknown_stage_is_refused(session, staff_user):
+    idea = make_idea(session, actor=staff_user)
+    assert "stage" in _refusal(session, staff_user, idea, "detected")
+    assert "stage" in _refusal(session, staff_user, idea, "nowhere")
 
 
-def test_only_active_staff_move_ideas(session, staff):
-    idea = make_idea(session, actor=staff)
+def test_only_active_staff_move_ideas(session, staff_user):
+    idea = make_idea(session, actor=staff_user)
     for role in ("resident", "moderator"):
         with pytest.raises(Forbidden):
             _move(session, make_user(session, role=role), idea, "studying")
     assert fresh(session).get(Idea, idea.id).stage == "detected"
 
 
-def test_a_move_is_audited_with_before_and_after(session, staff):
-    idea = make_idea(session, actor=staff, stage="studying")
-    _move(session, staff, idea, "detected", note="À requalifier")
+def test_a_move_is_audited_with_before_and_after(session, staff_user):
+    idea = make_idea(session, actor=staff_user, stage="studying")
+    _move(session, staff_user, idea, "detected", note="À requalifier")
     entry = session.exec(select(AuditEntry).where(AuditEntry.action == "idea.move")).one()
     assert entry.target_kind == "idea" and entry.target_id == idea.id
     assert entry.before == {"stage": "studying"} and entry.after == {"stage": "detected"}
@@ -174,9 +173,9 @@ def test_a_move_is_audited_with_before_and_after(session, staff):
 # --- over HTTP: the optimistic check -----------------------------------------------------------
 
 
-def test_a_stale_move_is_a_409_naming_who_moved_it_and_writes_nothing(client, session, staff):
-    idea = make_idea(session, actor=staff)
-    _move(session, staff, idea, "studying")
+def test_a_stale_move_is_a_409_naming_who_moved_it_and_writes_nothing(client, session, staff_user):
+    idea = make_idea(session, actor=staff_user)
+    _move(session, staff_user, idea, "studying")
     other = make_user(session, role="staff")
     login_as(client, other, session)
     before = fresh(session).exec(select(func.count()).select_from(AuditEntry)).one()
@@ -195,9 +194,9 @@ def test_a_stale_move_is_a_409_naming_who_moved_it_and_writes_nothing(client, se
     assert len(db.exec(select(StageChange).where(StageChange.idea_id == idea.id)).all()) == 2
 
 
-def test_a_refused_move_on_the_idea_page_is_a_422_next_to_the_field(client, session, staff):
-    idea = make_idea(session, actor=staff, stage="studying")
-    login_as(client, staff, session)
+def test_a_refused_move_on_the_idea_page_is_a_422_next_to_the_field(client, session, staff_user):
+    idea = make_idea(session, actor=staff_user, stage="studying")
+    login_as(client, staff_user, session)
     response = post_form(
         client,
         f"/moderation/ideas/{idea.id}/move",
@@ -215,9 +214,9 @@ def test_a_refused_move_on_the_idea_page_is_a_422_next_to_the_field(client, sess
     assert response.headers["location"].startswith(f"/moderation/ideas/{idea.id}?saved=moved")
 
 
-def test_an_internal_note_stays_off_the_public_timeline(client, session, staff):
-    idea = make_idea(session, actor=staff, stage="studying")
-    login_as(client, staff, session)
+def test_an_internal_note_stays_off_the_public_timeline(client, session, staff_user):
+    idea = make_idea(session, actor=staff_user, stage="studying")
+    login_as(client, staff_user, session)
     post_form(
         client,
         f"/moderation/ideas/{idea.id}/move",
@@ -259,20 +258,22 @@ def _age_notifications(session, minutes: int) -> None:  # type: ignore[no-untype
     session.commit()
 
 
-def test_a_public_move_tells_the_author_supporters_and_followers(session, staff):
+def test_a_public_move_tells_the_author_supporters_and_followers(session, staff_user):
     need, people = _people(session)
-    idea = make_idea(session, actor=staff, needs=[need], is_public=True)
+    idea = make_idea(session, actor=staff_user, needs=[need], is_public=True)
     assert {n.user_id for n in _notified(session)} == people
     _age_notifications(session, 20)  # the idea was made a while ago
     created = {n.id for n in _notified(session)}
-    _move(session, staff, idea, "studying")
+    _move(session, staff_user, idea, "studying")
     moved = [n for n in _notified(session) if n.id not in created]
     assert {n.user_id for n in moved} == people
     assert all(n.kind == "pipeline" and n.need_id == need.id for n in moved)
     assert all("À l'étude" in n.message for n in moved)
 
 
-def test_moves_in_a_row_bring_one_notification_up_to_date_and_mail_once(session, staff, mailbox):
+def test_moves_in_a_row_bring_one_notification_up_to_date_and_mail_once(
+    session, staff_user, mailbox
+):
     need, people = _people(session)
     for person in people:  # confirmed addresses that chose « at once » for the pipeline
         person_row = session.get(User, person)
@@ -280,10 +281,10 @@ def test_moves_in_a_row_bring_one_notification_up_to_date_and_mail_once(session,
         session.add(person_row)
         session.add(NotificationPreference(user_id=person, kind="pipeline", email_mode="immediate"))
     session.commit()
-    idea = make_idea(session, actor=staff, needs=[need], is_public=True)
-    idea = _move(session, staff, idea, "studying")
-    idea = _move(session, staff, idea, "detected", note="Étude à reprendre")
-    idea = _move(session, staff, idea, "studying")
+    idea = make_idea(session, actor=staff_user, needs=[need], is_public=True)
+    idea = _move(session, staff_user, idea, "studying")
+    idea = _move(session, staff_user, idea, "detected", note="Étude à reprendre")
+    idea = _move(session, staff_user, idea, "studying")
     rows = _notified(session)
     # One line per person, saying where the idea stands now.
     assert sorted(n.user_id for n in rows) == sorted(people)
@@ -295,49 +296,49 @@ def test_moves_in_a_row_bring_one_notification_up_to_date_and_mail_once(session,
     )
 
 
-def test_a_person_behind_two_needs_of_an_idea_is_told_once_per_move(session, staff):
+def test_a_person_behind_two_needs_of_an_idea_is_told_once_per_move(session, staff_user):
     first, people = _people(session)
     second = make_need(session)
     supporter = min(people)
     session.add(Support(need_id=second.id, user_id=supporter))
     session.commit()
-    make_idea(session, actor=staff, needs=[first, second], is_public=True)
+    make_idea(session, actor=staff_user, needs=[first, second], is_public=True)
     rows = [n for n in _notified(session) if n.user_id == supporter]
     assert len(rows) == 1 and rows[0].need_id == first.id
 
 
-def test_each_person_is_told_in_their_own_language(session, staff):
+def test_each_person_is_told_in_their_own_language(session, staff_user):
     need, people = _people(session)
     english = fresh(session).get(User, min(people))
     english.locale = "en"  # type: ignore[union-attr]
     session.add(english)
     session.commit()
-    idea = make_idea(session, actor=staff, needs=[need], is_public=True)
+    idea = make_idea(session, actor=staff_user, needs=[need], is_public=True)
     _age_notifications(session, 20)
     created = {n.id for n in _notified(session)}
-    _move(session, staff, idea, "studying")
+    _move(session, staff_user, idea, "studying")
     latest = {n.user_id: n.message for n in _notified(session) if n.id not in created}
     assert set(latest) == people
     assert "Under study" in latest[min(people)] and "À l'étude" not in latest[min(people)]
     assert all("À l'étude" in text for who, text in latest.items() if who != min(people))
 
 
-def test_a_private_idea_tells_nobody(session, staff):
+def test_a_private_idea_tells_nobody(session, staff_user):
     need, _people_ids = _people(session)
-    idea = make_idea(session, actor=staff, needs=[need], is_public=False)
-    _move(session, staff, idea, "studying")
+    idea = make_idea(session, actor=staff_user, needs=[need], is_public=False)
+    _move(session, staff_user, idea, "studying")
     assert _notified(session) == []
 
 
-def test_the_staff_member_who_moves_is_not_notified(session, staff):
-    need = make_need(session, author=staff)
-    idea = make_idea(session, actor=staff, needs=[need], is_public=True)
-    _move(session, staff, idea, "studying")
+def test_the_staff_member_who_moves_is_not_notified(session, staff_user):
+    need = make_need(session, author=staff_user)
+    idea = make_idea(session, actor=staff_user, needs=[need], is_public=True)
+    _move(session, staff_user, idea, "studying")
     assert _notified(session) == []
 
 
-def test_conflict_is_raised_by_the_service_itself(session, staff):
-    idea = make_idea(session, actor=staff)
-    _move(session, staff, idea, "studying")
+def test_conflict_is_raised_by_the_service_itself(session, staff_user):
+    idea = make_idea(session, actor=staff_user)
+    _move(session, staff_user, idea, "studying")
     with pytest.raises(Conflict):
-        service.move_idea(session, staff, idea.id, "studying", seen_stage="detected")
+        service.move_idea(session, staff_user, idea.id, "studying", seen_stage="detected")

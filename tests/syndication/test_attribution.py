@@ -595,12 +595,6 @@ def add_day(session: Session, partner: Partner, day: date, visits: int, needs: i
     session.commit()
 
 
-@pytest.fixture
-def staff_client(client, session):  # type: ignore[no-untyped-def]
-    login_as(client, make_user(session, role="staff"), session)
-    return client
-
-
 def row_cells(html: str, name: str) -> list[str]:
     for row in LexborHTMLParser(html).css("table tr"):
         header = row.css_first("th[scope=row]")

@@ -19,17 +19,6 @@ from app.syndication.models import Webhook, WebhookDelivery
 from tests.factories import form_errors, fresh, login_as, make_user, page_text, post_form
 
 
-@pytest.fixture
-def staff(session):  # type: ignore[no-untyped-def]
-    return make_user(session, role="staff", display_name="Claire Chargée")
-
-
-@pytest.fixture
-def staff_client(client, session, staff):  # type: ignore[no-untyped-def]
-    login_as(client, staff, session)
-    return client
-
-
 def _form(**overrides):  # type: ignore[no-untyped-def]
     data = {
         "url": "https://partenaire.example/bourse-webhook",
@@ -88,7 +77,7 @@ def _make_delivery(session, hook, **values):  # type: ignore[no-untyped-def]
 # --- create ------------------------------------------------------------------------------------
 
 
-def test_staff_create_a_webhook_with_a_secret_and_an_audit_entry(staff_client, session, staff):
+def test_staff_create_a_webhook_with_a_secret_and_an_audit_entry(staff_client, session, staff_user):
     response = post_form(staff_client, "/moderation/webhooks/new", _form())
     assert response.status_code == 303
     [hook] = _hooks(session)
@@ -98,9 +87,9 @@ def test_staff_create_a_webhook_with_a_secret_and_an_audit_entry(staff_client, s
     assert hook.event_list() == ["need.published", "comment.published"]
     assert hook.active is True
     assert hook.secret.startswith("whsec_") and len(hook.secret) > 30
-    assert hook.created_by_id == staff.id
+    assert hook.created_by_id == staff_user.id
     [entry] = _audit(session, "webhook.create")
-    assert entry.actor_id == staff.id and entry.target_id == hook.id
+    assert entry.actor_id == staff_user.id and entry.target_id == hook.id
     assert entry.after["events"] == ["need.published", "comment.published"]
     # The audit log is read by every staff member and exported: never the secret.
     assert hook.secret not in str(entry.after)
@@ -229,7 +218,7 @@ def test_production_refuses_a_private_address_when_editing_too(production_client
 # --- edit, pause, test, secret, delete -----------------------------------------------------------
 
 
-def test_staff_change_the_events_and_pause_an_endpoint(staff_client, session, staff):
+def test_staff_change_the_events_and_pause_an_endpoint(staff_client, session, staff_user):
     hook = _make_hook(session, events="need.published")
     response = post_form(
         staff_client,

@@ -26,7 +26,7 @@ from app.pipeline.models import IdeaDocument, Partner
 from app.pipeline.service import IdeaInput, create_idea
 from app.web.bodylimit import MAX_BODY_BYTES, UPLOAD_ROUTES, is_upload
 from app.web.security import CSRF_COOKIE, csrf_token_for
-from tests.factories import DEFAULT_PASSWORD, csrf_token, fresh, login_as, make_user
+from tests.factories import DEFAULT_PASSWORD, csrf_token, fresh, make_user
 from tests.pipeline.test_uploads import files_in, minimal_pdf, minimal_png
 
 MB = 1024 * 1024
@@ -212,17 +212,9 @@ def test_small_json_still_reaches_the_api(app):
     assert body.sent == len(body)
 
 
-@pytest.fixture
-def staff_client(client, session):  # type: ignore[no-untyped-def]
-    staff = make_user(session, role="staff")
-    login_as(client, staff, session)
-    client.staff = staff  # type: ignore[attr-defined]
-    return client
-
-
-def test_an_idea_document_over_1_mb_is_still_accepted(staff_client, session, settings):
+def test_an_idea_document_over_1_mb_is_still_accepted(staff_client, staff_user, session, settings):
     idea = create_idea(
-        session, staff_client.staff, IdeaInput(title="Conciergerie d'entreprises", origin="town")
+        session, staff_user, IdeaInput(title="Conciergerie d'entreprises", origin="town")
     )
     data = minimal_pdf() + b"0" * (3 * MB)  # under BOURSE_MAX_UPLOAD_MB (10)
     response = staff_client.post(
