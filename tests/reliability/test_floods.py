@@ -55,6 +55,7 @@ from app.mail.models import OutboxMessage
 from tests.factories import make_need, make_user
 from tests.reliability import browsers
 from tests.reliability.browsers import Client
+from tests.reliability.faults import socket_holder
 from tests.serving import SECRET_KEY, bourse_process
 from tests.web.helpers import html_lang, page_text
 from tests.web.test_workers import children
@@ -129,20 +130,7 @@ def served_by(response: httpx.Response, workers: Sequence[int]) -> int | None:
     except OSError:
         return None
     inode = _tcp_inode(server_port, client_port)
-    if inode is None:
-        return None
-    for pid in workers:
-        try:
-            descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
-        except FileNotFoundError:
-            continue
-        for descriptor in descriptors:
-            try:
-                if descriptor.readlink().as_posix() == inode:
-                    return pid
-            except OSError:
-                continue
-    return None
+    return None if inode is None else socket_holder({inode}, workers)
 
 
 # --- Browsers and API clients ------------------------------------------------------------------
