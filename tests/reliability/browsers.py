@@ -21,6 +21,11 @@ from tests.serving import SECRET_KEY
 SERVER_SECRET = SimpleNamespace(signing_key=SECRET_KEY)
 # No answer within this is a failure (a request waiting for a lock that is never released).
 REQUEST_TIMEOUT = 30.0
+# Idle connections dropped well before the server closes them (app.ops.http_limits:
+# KEEP_ALIVE_SECONDS, 5 s), as browsers do. httpx keeps them 5 s too: a request sent on one the
+# server was closing at that moment got « connection reset » (a 20-minute soak, twice, on a
+# loaded machine), which a browser would have retried.
+KEEPALIVE_EXPIRY = 2.0
 
 
 class Client:
@@ -34,7 +39,12 @@ class Client:
         headers = {"X-Forwarded-For": address}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        self.http = httpx.Client(headers=headers, timeout=REQUEST_TIMEOUT, follow_redirects=False)
+        self.http = httpx.Client(
+            headers=headers,
+            timeout=REQUEST_TIMEOUT,
+            follow_redirects=False,
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY),
+        )
         if session is not None:
             signed = Signer(SECRET_KEY, salt="bourse.session").sign(session).decode()
             self.http.cookies.set(SESSION_COOKIE, signed)

@@ -377,7 +377,9 @@ def test_twenty_minutes_of_mixed_load_on_both_engines_leave_flat_memory_no_error
             thread.start()
         memory = Memory()
         workers = [pid for server in servers.values() for pid in server.workers]
-        while time.monotonic() < deadline and not any(load.failures for load in loads.values()):
+        # To the end even when a load thread failed (it is reported): the others go on, and
+        # the memory figures stay whole.
+        while time.monotonic() < deadline:
             memory.sample(workers, time.monotonic() - started)
             # The sampling's pace, not a synchronisation: nothing waits for it.
             time.sleep(SAMPLE_SECONDS)
