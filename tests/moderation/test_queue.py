@@ -400,6 +400,20 @@ def test_an_unknown_need_is_a_404(client, session, signed_in_moderator):
     assert response.status_code == 404
 
 
+def _approve_with_htmx(client, page: str, need_id: int, current_url: str):  # type: ignore[no-untyped-def]
+    """« Valider » pressed on the need's item of the queue `page`, as htmx sends it from
+    `current_url` (the HX-Current-URL header)."""
+    html = LexborHTMLParser(page).css_first(f"#item-need-{need_id} form.queue-actions").html
+    return submit_form(
+        client,
+        "",
+        f"/moderation/needs/{need_id}/decision",
+        html=html,
+        press="decision=approve",
+        headers={"HX-Request": "true", "HX-Current-URL": current_url},
+    )
+
+
 def test_a_current_url_that_is_no_address_counts_the_whole_queue(
     client, session, signed_in_moderator
 ):
@@ -408,15 +422,7 @@ def test_a_current_url_that_is_no_address_counts_the_whole_queue(
     first = make_need(session, status="pending")
     make_need(session, status="pending")
     page = client.get("/moderation/queue").text
-    html = LexborHTMLParser(page).css_first(f"#item-need-{first.id} form.queue-actions").html
-    response = submit_form(
-        client,
-        "",
-        f"/moderation/needs/{first.id}/decision",
-        html=html,
-        press="decision=approve",
-        headers={"HX-Request": "true", "HX-Current-URL": "http://[testserver/moderation/queue"},
-    )
+    response = _approve_with_htmx(client, page, first.id, "http://[testserver/moderation/queue")
     assert response.status_code == 200
     assert "1 élément à traiter" in page_text(response.text, "#queue-total")
 
@@ -427,20 +433,10 @@ def test_the_counter_follows_each_decision_made_with_htmx(client, session, signe
     make_need(session, status="pending")
     page = client.get("/moderation/queue?kind=need").text
     assert "3 éléments à traiter" in page_text(page, "#queue-total")
-    html = LexborHTMLParser(page).css_first(f"#item-need-{first.id} form.queue-actions").html
     # « Valider » pressed with htmx on the filtered queue: the item's answer carries the
     # counter out of band, for the same filters.
-    response = submit_form(
-        client,
-        "",
-        f"/moderation/needs/{first.id}/decision",
-        html=html,
-        press="decision=approve",
-        headers={
-            "HX-Request": "true",
-            "HX-Current-URL": "http://testserver/moderation/queue?kind=need",
-        },
-    )
+    current = "http://testserver/moderation/queue?kind=need"
+    response = _approve_with_htmx(client, page, first.id, current)
     assert response.status_code == 200
     counter = LexborHTMLParser(response.text).css_first("#queue-total")
     assert counter is not None and counter.attributes.get("data-hx-swap-oob") == "true"
