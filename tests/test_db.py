@@ -88,6 +88,27 @@ def test_a_second_writer_waits_for_the_first_to_commit_then_writes(engine: Engin
         assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 10  # (0 + 1) × 10
 
 
+def test_the_turn_is_a_connections_not_a_threads(engine: Engine) -> None:
+    """A pooled thread that wrote for one request (whose session another thread closes later)
+    and writes for the next one on another connection waits for the turn like anyone: it used
+    to go on without it, into SQLite's busy handler, and two writers then each waited for the
+    other until the busy timeout (two 503s). Asked not to wait, it is told at once."""
+    first = engine.connect()
+    first.execute(text("UPDATE counter SET n = n + 1"))  # this thread holds the turn
+    try:
+        started = time.monotonic()
+        with pytest.raises(db.TurnTaken), engine.connect() as second:
+            second.execution_options(**db.NO_WAIT).execute(text("UPDATE counter SET n = 7"))
+        assert time.monotonic() - started < 1  # not SQLite's busy timeout (5 s)
+        first.commit()
+    finally:
+        first.close()
+    # The second connection wrote nothing, and the turn is free again.
+    assert not turns_of(engine)._lock.locked()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 1
+
+
 OTHER_PROCESS = textwrap.dedent(
     """
     import sys

@@ -135,15 +135,21 @@ class WriterTurns:
 
     The turn starts where Python's sqlite3 opens the write transaction (before the first
     INSERT, UPDATE, DELETE or REPLACE; reads before it run outside any transaction) and ends
-    after the commit or rollback, or when the connection is closed or dropped. A thread that
-    already has the turn on another connection goes on without it (SQLite decides, as before);
-    one that waits longer than the busy timeout fails as SQLite would (« database is locked »).
+    after the commit or rollback, or when the connection is closed or dropped. A writer that
+    waits longer than the busy timeout fails as SQLite would (« database is locked »).
+
+    The turn belongs to a connection, never to a thread. A thread of the pool that ran a
+    request's write goes on to the next request while the first one's session is closed later,
+    on another thread: when a thread holding a turn was let write on another connection without
+    one, that write waited in SQLite's busy handler, then wrote without the turn, and the next
+    writer to take the turn waited behind it in SQLite while it waited for the turn: both
+    failed after the busy timeout, a 503 to each (tests/reliability/test_floods.py, about one
+    SQLite run in three; tests/test_db.py).
     """
 
     def __init__(self, lock_path: str) -> None:
         self.lock_path = lock_path
         self._lock = threading.Lock()
-        self._owner: int | None = None
         self._fd: int | None = None
 
     def install(self, engine: Engine) -> None:
@@ -187,11 +193,8 @@ class WriterTurns:
         info = conn.connection.info
         if info.get("writer_turn") or not statement.lstrip()[:7].upper().startswith(_WRITES):
             return
-        me = threading.get_ident()
-        if self._owner == me:
-            return  # this thread writes on another connection: SQLite decides
         if not conn.get_execution_options().get("wait_for_turn", True):
-            self._try(info, me)
+            self._try(info)
             return
         deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
         if not self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
@@ -204,10 +207,9 @@ class WriterTurns:
         if not locked:
             self._lock.release()
             raise _still_locked()
-        self._owner = me
         info["writer_turn"] = True
 
-    def _try(self, info: dict[str, Any], me: int) -> None:
+    def _try(self, info: dict[str, Any]) -> None:
         import fcntl
 
         if not self._lock.acquire(blocking=False):
@@ -219,13 +221,11 @@ class WriterTurns:
         except OSError:  # BlockingIOError: another process writes
             self._lock.release()
             raise TurnTaken() from None
-        self._owner = me
         info["writer_turn"] = True
 
     def _release(self) -> None:
         import fcntl
 
-        self._owner = None
         try:
             if self._fd is not None:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
