@@ -98,6 +98,9 @@ _NEED_STATUS_VALUES = ", ".join(f"'{s.value}'" for s in NeedStatus)
 # of deleted needs.
 PENDING_WHERE = "status = 'pending' AND deleted_at IS NULL"
 DELETED_WHERE = "deleted_at IS NOT NULL"
+# Needs with the fabrique's public answer (migration 0012): the board's « a une réponse » filter
+# reads them from this partial index, newest first, whatever the share of answered needs.
+ANSWERED_WHERE = "answer_at IS NOT NULL"
 
 
 class Need(SQLModel, table=True):
@@ -132,6 +135,13 @@ class Need(SQLModel, table=True):
             "deleted_at",
             sqlite_where=text(DELETED_WHERE),
             postgresql_where=text(DELETED_WHERE),
+        ),
+        Index(
+            "ix_needs_answered",
+            "created_at",
+            "id",
+            sqlite_where=text(ANSWERED_WHERE),
+            postgresql_where=text(ANSWERED_WHERE),
         ),
     )
 
@@ -200,6 +210,18 @@ class Need(SQLModel, table=True):
     internal_note: str = Field(
         default="", sa_column=Column(Text, nullable=False, server_default=text("''"))
     )
+
+    # --- the fabrique's public answer (issue 17; app/board/answers.py) ---
+    # Markdown as staff typed it, and its sanitised HTML (app.core.text); public with the need.
+    answer_body: str = Field(
+        default="", sa_column=Column(Text, nullable=False, server_default=text("''"))
+    )
+    answer_html: str = Field(
+        default="", sa_column=Column(Text, nullable=False, server_default=text("''"))
+    )
+    # Set while there is an answer (first written or last edited), None otherwise. Who wrote
+    # it is in the audit log (need.answer): the public reads « la fabrique », not a person.
+    answer_at: datetime | None = Field(default=None, sa_column=ts_column())
 
 
 class Concern(StrEnum):
