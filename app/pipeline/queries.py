@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.board import queries as board_queries
+from app.board.demand import Demand, demand_of
 from app.board.models import Need, Territory, Theme
 from app.board.service import active_category
 from app.pipeline.models import Idea, IdeaNeed, IdeaPartner, Partner
@@ -113,6 +114,24 @@ def public_need_counts(session: Session, idea_ids: list[int]) -> dict[int, tuple
         .group_by(IdeaNeed.idea_id)
     ).all()
     return {int(idea_id): (int(count), int(total)) for idea_id, count, total in rows}
+
+
+def public_demand(
+    session: Session, idea_ids: list[int], *, territories: bool = True
+) -> dict[int, Demand]:
+    """idea id → the distinct people behind its public needs, per concern and (unless
+    `territories=False`) per territory, in one statement for all these ideas (app.board.demand).
+    An idea without any public support maps to an empty Demand."""
+    if not idea_ids:
+        return {}
+    visible = board_queries.visible_needs().subquery()
+    pairs = (
+        select(IdeaNeed.idea_id, IdeaNeed.need_id)
+        .join(visible, visible.c.id == IdeaNeed.need_id)
+        .where(IdeaNeed.idea_id.in_(idea_ids))  # type: ignore[attr-defined]
+    )
+    found = demand_of(session, pairs, territories=territories)  # type: ignore[arg-type]
+    return {idea_id: found.get(idea_id) or Demand() for idea_id in idea_ids}
 
 
 def public_linked_needs(session: Session, idea: Idea) -> list[Need]:

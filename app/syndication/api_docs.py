@@ -35,6 +35,7 @@ NEED_EXAMPLE: dict[str, Any] = {
     "author": {"display_name": "Camille"},
     "created_at": "2026-10-02T09:15:00+00:00",
     "updated_at": "2026-10-03T18:40:12+00:00",
+    "demand": {"has_need": 9, "would_use": 5, "could_help": 2, "org_could_support": 1},
 }
 IDEA_EXAMPLE: dict[str, Any] = {
     "id": 7,
@@ -47,6 +48,7 @@ IDEA_EXAMPLE: dict[str, Any] = {
     "territory": {"slug": "merignac", "name": "Mérignac"},
     "needs": 3,
     "supports": 41,
+    "supporters": 36,
     "carrier_call_open": False,
     "enterprise": None,
     "stage_changed_at": "2026-10-20T10:00:00+00:00",
@@ -213,7 +215,14 @@ ENDPOINTS: list[dict[str, Any]] = [
             "theme": "mobilite",
             "territory": "merignac",
         },
-        "example": {**NEED_EXAMPLE, "status": "pending", "supports": 1, "comments": 0},
+        "example": {
+            **NEED_EXAMPLE,
+            "status": "pending",
+            "supports": 1,
+            "comments": 0,
+            # The author supports their own need, as « j'ai ce besoin » (app.board.supports).
+            "demand": {"has_need": 1, "would_use": 0, "could_help": 0, "org_could_support": 0},
+        },
     },
     {
         "method": "PUT",

@@ -82,6 +82,17 @@ class CoveredBy(Shape):
     url: str | None
 
 
+class Demand(Shape):
+    """How many people declared each concern when supporting the need (counts, never who);
+    supporters who gave no answer are in no field, so the fields may add up to less than
+    `supports`."""
+
+    has_need: int = Field(description="« J'ai ce besoin »")
+    would_use: int = Field(description="« J'utiliserais ce service »")
+    could_help: int = Field(description="« Je pourrais aider »")
+    org_could_support: int = Field(description="« Mon organisation pourrait soutenir »")
+
+
 class Need(Shape):
     """A public need. `covered_by` only when its status is `covered`."""
 
@@ -99,6 +110,7 @@ class Need(Shape):
     author: Author
     created_at: str = Field(json_schema_extra=DATE_TIME)
     updated_at: str = Field(json_schema_extra=DATE_TIME)
+    demand: Demand
     covered_by: CoveredBy | None = None
 
 
@@ -125,6 +137,10 @@ class Idea(Shape):
     territory: CategoryRef | None
     needs: int = Field(description="Its public needs")
     supports: int = Field(description="The supports of its public needs")
+    supporters: int = Field(
+        description="Distinct people behind its public needs: one person supporting two of "
+        "them counts once"
+    )
     carrier_call_open: bool
     enterprise: Enterprise | None
     stage_changed_at: str = Field(json_schema_extra=DATE_TIME)

@@ -16,10 +16,11 @@ from typing import Any
 from sqlmodel import Session, select
 
 from app.accounts.models import User
+from app.board.demand import Demand, demand_of, need_pairs
 from app.board.models import Need as NeedRow
 from app.board.models import NeedSource, Territory, Theme
 from app.pipeline.models import Stage
-from app.pipeline.queries import idea_url, public_need_counts
+from app.pipeline.queries import idea_url, public_demand, public_need_counts
 from app.pipeline.service import idea_of_needs, stage_label
 from app.web.i18n import gettext as _
 from app.web.urls import need_url
@@ -92,13 +93,16 @@ def public_ideas_of_needs(session: Session, need_ids: list[int]) -> dict[int, An
 
 
 def needs_json(session: Session, needs: Iterable[NeedRow], base_url: str) -> list[dict[str, Any]]:
-    """The JSON of public needs (a page of them), in four queries whatever their number."""
+    """The JSON of public needs (a page of them), in five queries whatever their number."""
     rows = list(needs)
     if not rows:
         return []
     themes, territories = _categories(session)
     authors = author_names(session, (n.author_id for n in rows if n.author_id is not None))
     ideas = public_ideas_of_needs(session, [n.id for n in rows])  # type: ignore[misc]
+    # People per concern, as the need page shows them to everyone (never per territory: a
+    # small count per place could point at a person).
+    demand = demand_of(session, need_pairs([n.id for n in rows]), territories=False)  # type: ignore[arg-type, misc]
     items = []
     for need in rows:
         idea = ideas.get(need.id)  # type: ignore[arg-type]
@@ -123,6 +127,7 @@ def needs_json(session: Session, needs: Iterable[NeedRow], base_url: str) -> lis
             "author": {"display_name": _author_name(need, authors)},  # type: ignore[arg-type]
             "created_at": rfc3339(need.created_at),
             "updated_at": rfc3339(need.updated_at),
+            "demand": demand.get(need.id, Demand()).concern_counts(),
         }
         if need.status == "covered":
             item["covered_by"] = {"name": need.covered_name, "url": need.covered_url}
@@ -141,6 +146,7 @@ def ideas_json(session: Session, ideas: Iterable[Any], base_url: str) -> list[di
         return []
     themes, territories = _categories(session)
     counts = public_need_counts(session, [i.id for i in rows])
+    people = public_demand(session, [i.id for i in rows], territories=False)
     items = []
     for idea in rows:
         needs_count, supports = counts.get(idea.id, (0, 0))
@@ -157,6 +163,8 @@ def ideas_json(session: Session, ideas: Iterable[Any], base_url: str) -> list[di
                 "territory": category_json(territories.get(idea.territory_id)),
                 "needs": needs_count,
                 "supports": supports,
+                # Distinct people behind its public needs: one person behind two counts once.
+                "supporters": people[idea.id].people,
                 "carrier_call_open": idea.stage == Stage.seeking_carrier.value,
                 "enterprise": {
                     "name": idea.enterprise_name,
