@@ -48,6 +48,8 @@ RESIDENT_PAGES = [
     "/embed/needs/{other_need_id}",
     "/embed/ideas/{open_idea}",
     "/account",
+    "/account/contributions",
+    "/account/contributions?section=needs",
     "/account/notifications",
     "/account/notifications/settings",
     "/account/verify?token={verify_token}",
@@ -98,6 +100,7 @@ STAFF_PAGES = [
     "/moderation/webhooks/{webhook}",
     # The signed-in person's own pages (the account page holds the deletion form).
     "/account",
+    "/account/contributions",
     "/account/notifications",
     "/account/notifications/settings",
 ]
