@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.accounts.models import User
+from app.board.answers import is_team_member
 from app.board.events import CommentPublished
 from app.board.follows import follow, follower_ids
 from app.board.models import Comment, CommentStatus, Need, NotificationKind
@@ -330,6 +331,8 @@ class CommentView:
     moderation_reason: str = ""
     # Set when the comment came here from a duplicate merged into this need: its title.
     moved_from: str | None = None
+    # Written by the fabrique's team (staff, admins): « Équipe de la fabrique » (answers.py).
+    by_team: bool = False
 
     @property
     def is_pending(self) -> bool:
@@ -375,6 +378,7 @@ def view_of(
         can_edit=shown and can_edit_comment(viewer, comment, now),
         can_delete=shown and can_delete_comment(viewer, comment),
         moderation_reason=comment.moderation_reason if shown else "",
+        by_team=shown and is_team_member(author),
     )
 
 

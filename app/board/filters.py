@@ -7,7 +7,7 @@ at once (the templates get the table as the `board_sorts` global).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +46,36 @@ DEFAULT_SORT = SORTS[0].key
 
 # `status=` of the URL → the need status it keeps.
 STATUS_FILTERS = {"open": "published", "covered": "covered"}
+# `answer=` of the URL: needs with the fabrique's public answer (app/board/answers.py), or not.
+ANSWER_FILTERS = {"yes": N_("Avec une réponse de la fabrique"), "no": N_("En attente de réponse")}
 Q_MAX = 200
+
+
+@dataclass(frozen=True)
+class StageFilter:
+    """`stage=` of the URL: needs promoted into a public idea at that stage. The board knows no
+    idea (imports point one way), so the pipeline registers this at start-up
+    (app/pipeline/need_filters.py), as it does the stage badges: `choices()` gives the
+    (stage, translated label) pairs, `clause(stage)` the condition on Need."""
+
+    choices: Callable[[], list[tuple[str, str]]]
+    clause: Callable[[str], Any]
+
+
+STAGE_FILTERS: list[StageFilter] = []
+
+
+def register_stage_filter(stage_filter: StageFilter) -> None:
+    STAGE_FILTERS[:] = [stage_filter]
+
+
+def stage_choices() -> list[tuple[str, str]]:
+    """The idea stages the board filters by, labelled; empty without the pipeline."""
+    return STAGE_FILTERS[0].choices() if STAGE_FILTERS else []
+
+
+def stage_clause(stage: str) -> Any:
+    return STAGE_FILTERS[0].clause(stage)
 
 
 @dataclass
@@ -55,6 +84,8 @@ class BoardFilters:
     theme: Theme | None = None
     territory: Territory | None = None
     status: str = ""
+    answer: str = ""  # "", or a key of ANSWER_FILTERS
+    stage: str = ""  # "", or an idea stage of stage_choices()
     q: str = ""
     page: int = 1  # shown to people; used as an offset only when no cursor is given
     after: str = ""  # keyset cursor: the needs after this one (the "next page" link)
@@ -88,6 +119,16 @@ def parse_filters(
         filters.status = status
     else:
         errors["status"] = _("Ce statut n'existe pas.")
+    answer = params.get("answer", "")
+    if answer in ANSWER_FILTERS or answer == "":
+        filters.answer = answer
+    else:
+        errors["answer"] = _("Ce choix de réponse de la fabrique n'existe pas.")
+    stage = params.get("stage", "")
+    if stage == "" or stage in dict(stage_choices()):
+        filters.stage = stage
+    else:
+        errors["stage"] = _("Cette étape d'idée n'existe pas.")
     filters.q = (params.get("q", "") or "")[:Q_MAX]
     # Any page number: beyond the last one the board is simply empty (queries.MAX_PAGE).
     filters.page = parse_page(params.get("page"), errors, unbounded=True)
@@ -97,3 +138,5 @@ def parse_filters(
 
 
 environment.globals["board_sorts"] = SORTS
+environment.globals["board_answer_filters"] = ANSWER_FILTERS
+environment.globals["board_stage_choices"] = stage_choices

@@ -99,8 +99,14 @@ _NEED_STATUS_VALUES = ", ".join(f"'{s.value}'" for s in NeedStatus)
 PENDING_WHERE = "status = 'pending' AND deleted_at IS NULL"
 DELETED_WHERE = "deleted_at IS NOT NULL"
 # Needs with the fabrique's public answer (migration 0012): the board's « a une réponse » filter
-# reads them from this partial index, newest first, whatever the share of answered needs.
+# reads them from these partial indexes, in the board's order, whatever their share.
 ANSWERED_WHERE = "answer_at IS NOT NULL"
+ANSWERED_INDEXES = {
+    "ix_needs_answered": "created_at",
+    "ix_needs_answered_supports": "supports_count",
+    "ix_needs_answered_trending": "trending_score",
+    "ix_needs_answered_comments": "comments_count",
+}
 
 
 class Need(SQLModel, table=True):
@@ -136,12 +142,17 @@ class Need(SQLModel, table=True):
             sqlite_where=text(DELETED_WHERE),
             postgresql_where=text(DELETED_WHERE),
         ),
-        Index(
-            "ix_needs_answered",
-            "created_at",
-            "id",
-            sqlite_where=text(ANSWERED_WHERE),
-            postgresql_where=text(ANSWERED_WHERE),
+        # The answered needs in each board order (migration 0012): small, as few needs are
+        # answered; one per sort, because SQLite scans an index in full only for its order.
+        *(
+            Index(
+                name,
+                column,
+                "id",
+                sqlite_where=text(ANSWERED_WHERE),
+                postgresql_where=text(ANSWERED_WHERE),
+            )
+            for name, column in ANSWERED_INDEXES.items()
         ),
     )
 

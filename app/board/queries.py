@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.accounts.models import User
-from app.board.filters import SORT_BY_KEY, STATUS_FILTERS, BoardFilters
+from app.board.filters import SORT_BY_KEY, STATUS_FILTERS, BoardFilters, stage_clause
 from app.board.models import PUBLIC_NEED_STATUSES, Need, Territory, Theme
 from app.board.permissions import can_view_need
 from app.board.search import best_matching_ids, matching_needs, similarity_terms
@@ -155,6 +155,15 @@ def board_needs(session: Session, filters: BoardFilters, per_page: int = PER_PAG
         statement = statement.where(Need.territory_id == filters.territory.id)
     if filters.status:
         statement = statement.where(Need.status == STATUS_FILTERS[filters.status])
+    if filters.answer == "yes":
+        # Served by the partial index ix_needs_answered (migration 0012).
+        statement = statement.where(Need.answer_at.is_not(None))  # type: ignore[union-attr]
+    elif filters.answer == "no":
+        statement = statement.where(Need.answer_at.is_(None))  # type: ignore[union-attr]
+    if filters.stage:
+        # A semi-join from the few needs of public ideas at that stage (ideas by stage, then
+        # idea_needs by idea), not a scan of the board (app/pipeline/need_filters.py).
+        statement = statement.where(stage_clause(filters.stage))
     dialect = session.get_bind().dialect.name
     if filters.q:
         matched = matching_needs(session, statement, filters.q)

@@ -62,6 +62,8 @@ def _board_url(filters: BoardFilters, **changes: Any) -> str:
         "theme": filters.theme.slug if filters.theme else "",
         "territory": filters.territory.slug if filters.territory else "",
         "status": filters.status,
+        "answer": filters.answer,
+        "stage": filters.stage,
         "sort": filters.sort if filters.sort != DEFAULT_SORT else "",
         "page": filters.page if filters.page != 1 else "",
         "after": filters.after,
@@ -278,11 +280,16 @@ NEED_NOTICES = {
     "edited": N_("Vos modifications sont enregistrées."),
     "moderated": N_("Décision enregistrée ; l'auteur·e est prévenu·e."),
     "recorded": N_("Besoin enregistré et publié au nom de la fabrique, avec sa provenance."),
+    "answered": N_("Réponse de la fabrique publiée ; les abonné·es du besoin sont prévenu·es."),
+    "answer_unchanged": N_("La réponse de la fabrique n'a pas changé."),
+    "answer_removed": N_("Réponse de la fabrique retirée."),
 }
 # Whom each notice speaks to. The address with ?notice= is the one a person copies to share
 # their need: whoever opens it must not be thanked for a need they did not post.
 _NOTICES_FOR_AUTHOR = frozenset({"posted", "pending", "edited"})
-_NOTICES_FOR_TEAM = frozenset({"moderated", "recorded"})
+_NOTICES_FOR_TEAM = frozenset(
+    {"moderated", "recorded", "answered", "answer_unchanged", "answer_removed"}
+)
 
 
 def _need_notice(request: Request, need: Need, user: User | None) -> tuple[str, str | None]:
@@ -367,6 +374,7 @@ def _need_context(
 ) -> dict[str, Any]:
     """The need page's context. `alike`: for the render shared by residents who wrote neither
     the need nor a comment on it (the comments as such a resident sees them)."""
+    from app.board.answers import ANSWER_MAX, can_answer
     from app.board.comment_routes import comment_form_state
     from app.board.comments import comment_threads
 
@@ -391,6 +399,11 @@ def _need_context(
         "can_delete": can_delete_need(user, need),
         "is_moderator": is_moderator(user),
         "moderation_reasons": MODERATION_REASONS if is_moderator(user) else {},
+        # The fabrique's answer: shown to all, its form to staff (app/board/answers.py).
+        "can_answer": can_answer(user) and need.deleted_at is None,
+        "answer_values": {"answer": need.answer_body},
+        "answer_errors": {},
+        "answer_max": ANSWER_MAX,
         "canonical_url": request.app.state.settings.base_url + need_url(need),
         "notice": notice,
         # Just published: the author gets the link to pass on, ready to copy or to mail.

@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.accounts.deps import require_role
 from app.accounts.models import Role, User
+from app.board import answers
 from app.board.models import COMMENT_STATUS_LABELS, MODERATION_REASONS, Comment, Need
 from app.moderation import needs, qualification, revisions
 from app.moderation.merge import (
@@ -28,10 +29,12 @@ from app.web.deps import SessionDep
 from app.web.errors import Conflict, Invalid
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
-from app.web.templating import render
+from app.web.templating import render, wants_fragment
+from app.web.urls import need_url
 
 router = APIRouter(prefix="/moderation", dependencies=[Depends(require_role(Role.moderator))])
 Moderator = Annotated[User, Depends(require_role(Role.moderator))]
+Staff = Annotated[User, Depends(require_role(Role.staff))]
 FormStr = Annotated[str, Form()]
 
 NOTICES = {
@@ -304,3 +307,70 @@ def merge(
             request, session, user, need_id, note=note, conflict=exc.detail, status_code=409
         )
     return RedirectResponse(_file_url(target.id, "merged"), status_code=303)  # type: ignore[arg-type]
+
+
+# --- the fabrique's public answer (staff; app.board.answers) ----------------------------------
+
+
+def _answer_page(
+    request: Request,
+    need: Need,
+    text: str,
+    *,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The staff page of the answer, or (htmx) its block, which replaces the need page's own."""
+    return render(
+        request,
+        "moderation/need_answer.html",
+        {
+            "need": need,
+            "answer_values": {"answer": text},
+            "answer_errors": errors or {},
+            "answer_max": answers.ANSWER_MAX,
+            "answer_notice": notice,
+            "need_url": need_url(need),
+            "section": "need",
+        },
+        block="answer",
+        status_code=status_code,
+    )
+
+
+@router.get("/needs/{need_id}/answer")
+def answer_form(request: Request, session: SessionDep, user: Staff, need_id: int) -> Response:
+    need = answers.answerable_need(session, need_id)
+    return _answer_page(request, need, need.answer_body)
+
+
+@router.post("/needs/{need_id}/answer")
+def answer(
+    request: Request,
+    session: SessionDep,
+    user: Staff,
+    need_id: int,
+    answer: FormStr = "",
+    action: FormStr = "save",
+) -> Response:
+    need = answers.answerable_need(session, need_id)
+    if action == "remove":
+        answers.remove_answer(session, user, need)
+        done, notice = "answer_removed", _("Réponse de la fabrique retirée.")
+    else:
+        try:
+            changed = answers.save_answer(session, user, need, answer)
+        except Invalid as exc:
+            session.rollback()
+            need = answers.answerable_need(session, need_id)
+            return _answer_page(request, need, answer, errors=exc.errors, status_code=422)
+        done = "answered" if changed else "answer_unchanged"
+        notice = (
+            _("Réponse de la fabrique publiée ; les abonné·es du besoin sont prévenu·es.")
+            if changed
+            else _("La réponse de la fabrique n'a pas changé.")
+        )
+    if wants_fragment(request):
+        return _answer_page(request, need, need.answer_body, notice=notice)
+    return RedirectResponse(f"{need_url(need)}?notice={done}#answer", status_code=303)

@@ -11,6 +11,7 @@ from app.accounts.service import blocked_message
 from app.board import account_data as board_data
 from app.core import events
 from app.pipeline import account_data as pipeline_data
+from app.pipeline import need_filters
 from app.syndication import attribution, webhooks
 from app.web.templating import environment
 
@@ -26,3 +27,5 @@ def subscribe_handlers() -> None:
     data.register_export(board_data.notifications)
     # Why an account is blocked, for the banner of base.html (web/ knows no account).
     environment.globals["blocked_message"] = blocked_message
+    # The board's filter by idea stage (the board knows no idea).
+    need_filters.register()

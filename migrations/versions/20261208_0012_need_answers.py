@@ -1,9 +1,9 @@
 """the fabrique's public answer on a need (issue 17)
 
 Three columns on `needs` — the answer's Markdown, its sanitised HTML and when it was written
-(who wrote it is in the audit log) — and a partial index of the answered needs in board order, for the board's « a une
-réponse » filter (few needs are answered: over all of them the filter would read the board's
-whole sort index to find a page of them).
+(who wrote it is in the audit log) — and partial indexes of the answered needs in each board
+order, for the board's « a une réponse » filter (few needs are answered: without them the filter
+would read the board's whole sort index, or sort every public need, to find a page of them).
 
 On SQLite the columns are added and dropped by a plain ALTER TABLE (DROP COLUMN: SQLite 3.35 and
 later), never by copying the table: the full-text triggers of 0002 and the content version's of
@@ -28,6 +28,14 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 ANSWERED = "answer_at IS NOT NULL"
+# One partial index of the answered needs per board sort (SQLite scans an index in full only
+# when it gives the order asked for).
+INDEXES = {
+    "ix_needs_answered": "created_at",
+    "ix_needs_answered_supports": "supports_count",
+    "ix_needs_answered_trending": "trending_score",
+    "ix_needs_answered_comments": "comments_count",
+}
 COLUMNS = ("answer_body", "answer_html", "answer_at")
 SQLITE_COLUMNS = (
     "answer_body TEXT DEFAULT '' NOT NULL",
@@ -51,17 +59,19 @@ def upgrade() -> None:
             "needs",
             sa.Column("answer_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
         )
-    op.create_index(
-        "ix_needs_answered",
-        "needs",
-        ["created_at", "id"],
-        sqlite_where=sa.text(ANSWERED),
-        postgresql_where=sa.text(ANSWERED),
-    )
+    for name, column in INDEXES.items():
+        op.create_index(
+            name,
+            "needs",
+            [column, "id"],
+            sqlite_where=sa.text(ANSWERED),
+            postgresql_where=sa.text(ANSWERED),
+        )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_needs_answered", table_name="needs")
+    for name in reversed(INDEXES):
+        op.drop_index(name, table_name="needs")
     if op.get_bind().dialect.name == "sqlite":
         for column in reversed(COLUMNS):
             op.execute(f"ALTER TABLE needs DROP COLUMN {column}")

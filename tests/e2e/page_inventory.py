@@ -73,6 +73,7 @@ STAFF_PAGES = [
     "/moderation/needs/{need}/edit",
     "/moderation/needs/{need}/merge",
     "/moderation/needs/{need}/qualification",
+    "/moderation/needs/{need}/answer",
     "/moderation/comments/{comment}/edit",
     "/moderation/needs/new",
     "/moderation/qualification",
