@@ -21,6 +21,9 @@ from app.mail.models import OutboxMessage
 from app.moderation.models import NeedTag, Revision, Tag
 from app.pipeline.models import (
     CarrierApplication,
+    CarrierInvitation,
+    CarrierProfile,
+    CarrierProposal,
     Idea,
     IdeaComment,
     IdeaDocument,
@@ -38,6 +41,9 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "CarrierApplication",
+    "CarrierInvitation",
+    "CarrierProfile",
+    "CarrierProposal",
     "Comment",
     "EmailToken",
     "Follow",

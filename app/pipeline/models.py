@@ -55,6 +55,9 @@ class Origin(StrEnum):
     association = "association"
     company = "company"
     fabrique = "fabrique"
+    # The incubator route (issue 17): a carrier or entrepreneur who arrived with their project
+    # (« Je porte déjà un projet »), turned into an idea by staff.
+    carrier = "carrier"
 
 
 class Verdict(StrEnum):
@@ -97,6 +100,21 @@ class ApplicationStatus(StrEnum):
     met = "met"
     selected = "selected"
     declined = "declined"
+
+
+class CarrierAvailability(StrEnum):
+    """How much time a would-be carrier can give (the register, issue 17)."""
+
+    few_hours = "few_hours"  # quelques heures par mois
+    part_time = "part_time"
+    full_time = "full_time"
+    to_define = "to_define"
+
+
+class ProposalStatus(StrEnum):
+    new = "new"  # waiting for the team
+    accepted = "accepted"  # turned into an idea (idea_id set)
+    declined = "declined"  # with a note the person reads
 
 
 def _values(enum: type[StrEnum]) -> str:
@@ -303,5 +321,79 @@ class CarrierApplication(SQLModel, table=True):
     contact: str = Field(default="", max_length=300)  # how to reach them
     status: str = Field(default=ApplicationStatus.new.value, max_length=20)
     staff_notes: str = Field(default="", sa_column=_text())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+
+
+class CarrierProfile(SQLModel, table=True):
+    """The standing register of would-be carriers (« volontaires mais à court d'idées »): one
+    per account, seen by the person and by staff only; withdrawing deletes it."""
+
+    __tablename__ = "carrier_profiles"
+    __table_args__ = (
+        UniqueConstraint("user_id", name="uq_carrier_profiles_user_id"),
+        CheckConstraint(f"availability IN ({_values(CarrierAvailability)})", name="availability"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=fk_column("users.id"))
+    skills: str = Field(default="", sa_column=_text())
+    # Checked skill domains, comma-separated keys of app.pipeline.carriers.DOMAINS.
+    domains: str = Field(default="", max_length=200)
+    territory_id: int | None = Field(
+        default=None, sa_column=fk_column("territories.id", nullable=True, ondelete="SET NULL")
+    )
+    availability: str = Field(default=CarrierAvailability.to_define.value, max_length=20)
+    presentation: str = Field(default="", sa_column=_text())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+
+
+class CarrierInvitation(SQLModel, table=True):
+    """Staff « Proposer cette idée » to a registered carrier: the person is told and invited to
+    apply (a CarrierApplication) during the idea's call for carriers. One per person and idea."""
+
+    __tablename__ = "carrier_invitations"
+    __table_args__ = (
+        UniqueConstraint("idea_id", "user_id", name="uq_carrier_invitations_idea_id_user_id"),
+        Index("ix_carrier_invitations_user_id", "user_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    idea_id: int = Field(sa_column=fk_column("ideas.id"))
+    user_id: int = Field(sa_column=fk_column("users.id"))
+    message: str = Field(default="", sa_column=_text())
+    invited_by_id: int | None = Field(
+        default=None, sa_column=fk_column("users.id", nullable=True, ondelete="SET NULL")
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+
+
+class CarrierProposal(SQLModel, table=True):
+    """The incubator route, « Je porte déjà un projet »: a person describes the project they
+    carry; staff turn it into an idea (origin « carrier ») or decline it with a note."""
+
+    __tablename__ = "carrier_proposals"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_values(ProposalStatus)})", name="status"),
+        Index("ix_carrier_proposals_status_id", "status", "id"),
+        Index("ix_carrier_proposals_user_id", "user_id"),
+        Index("ix_carrier_proposals_idea_id", "idea_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=fk_column("users.id"))
+    title: str = Field(max_length=140)
+    description: str = Field(default="", sa_column=_text())
+    territory_id: int | None = Field(
+        default=None, sa_column=fk_column("territories.id", nullable=True, ondelete="SET NULL")
+    )
+    organisation: str = Field(default="", max_length=160)
+    contact: str = Field(default="", max_length=300)
+    status: str = Field(default=ProposalStatus.new.value, max_length=20)
+    staff_note: str = Field(default="", sa_column=_text())  # told to the person
+    idea_id: int | None = Field(
+        default=None, sa_column=fk_column("ideas.id", nullable=True, ondelete="SET NULL")
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
