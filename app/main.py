@@ -207,6 +207,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.moderation.routes import router as moderation_router
     from app.pipeline.api import router as pipeline_api_router
     from app.pipeline.application_routes import router as pipeline_applications_router
+    from app.pipeline.carrier_routes import router as pipeline_carriers_router
     from app.pipeline.contribution_routes import router as pipeline_contributions_router
     from app.pipeline.document_routes import router as pipeline_documents_router
     from app.pipeline.partner_routes import router as pipeline_partners_router
@@ -239,6 +240,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pipeline_documents_router,
         pipeline_partners_router,
         pipeline_applications_router,
+        pipeline_carriers_router,
         pipeline_contributions_router,
         pipeline_public_router,
         pipeline_api_router,

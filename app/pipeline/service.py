@@ -66,6 +66,7 @@ ORIGIN_LABELS = {
     Origin.association.value: N_("Association"),
     Origin.company.value: N_("Entreprise"),
     Origin.fabrique.value: N_("La fabrique"),
+    Origin.carrier.value: N_("Porteur ou entrepreneur (incubateur)"),
 }
 
 VERDICT_LABELS = {

@@ -75,6 +75,8 @@ WAIVERS: dict[str, str] = {
     "/moderation/ideas/{idea_id}/milestones/{milestone_id}": "one route, several buttons",
     "/moderation/ideas/{idea_id}/comments": "read with one length guard (form_text)",
     "/ideas/{idea_id}/apply": "ApplicationInput.from_form and the guard",
+    "/account/carrier": "ProfileInput.from_form: the ticked domains are a repeated field",
+    "/account/project": "ProposalInput.from_form and the guard",
 }
 
 # Form routes no audited page posts to, and why (the coverage check below skips them).
@@ -351,7 +353,7 @@ def world(session, settings, mailbox) -> World:  # type: ignore[no-untyped-def]
     from app.board.notifications import unsubscribe_path
     from app.core.db import utcnow
     from app.ops.demo.seed import seed_demo
-    from app.pipeline import documents, stage_data
+    from app.pipeline import carriers, documents, incubator, stage_data
     from app.pipeline.models import CarrierApplication, Idea, Partner
     from app.syndication import webhooks
     from app.syndication.models import DeliveryStatus, Webhook, WebhookDelivery
@@ -430,6 +432,27 @@ def world(session, settings, mailbox) -> World:  # type: ignore[no-untyped-def]
         )
     )
     session.commit()
+    # The register of carriers and a project brought (issue 17), which the demo lacks.
+    carriers.save_profile(
+        session,
+        resident,
+        carriers.ProfileInput(
+            domains=["social"],
+            availability="part_time",
+            presentation="Éducatrice, je cherche un projet d'insertion à porter.",
+        ),
+    )
+    incubator.submit_proposal(
+        session,
+        resident,
+        incubator.ProposalInput(
+            title="Une recyclerie de jouets",
+            description="Collecte, remise en état par des salariés en insertion, vente à petits "
+            "prix ; le local est trouvé.",
+            contact="06 01 02 03 04",
+        ),
+        rate_limits=False,
+    )
     # The e-mailed links a visitor opens (reset, sign-in link, unsubscribe).
     links.request_password_reset(session, resident.email, "fr")
     links.request_login_link(session, resident.email, "fr")
@@ -484,6 +507,8 @@ PAGES: dict[str, list[str]] = {
         "/account/notifications",
         "/account/notifications/settings",
         "/ideas/{open_call}/apply",
+        "/account/carrier",
+        "/account/project",
     ],
     "moderator": [
         "/needs/{other_need}",
@@ -510,6 +535,8 @@ PAGES: dict[str, list[str]] = {
         "/moderation/ideas/{open_call}",
         "/moderation/ideas/{idea}/edit",
         "/moderation/ideas/{open_call}/applications",
+        "/moderation/carriers",
+        "/moderation/carriers/projects",
         "/moderation/partners/new",
         "/moderation/partners",
         "/moderation/partners/{partner}",
