@@ -19,6 +19,7 @@ from sqlmodel import select
 from app.accounts.deps import require_role
 from app.accounts.models import Role, User
 from app.board import queries
+from app.board.demand import Demand, demand_of, need_pairs
 from app.board.models import Need, Territory, Theme
 from app.board.service import active_category
 from app.core import clock
@@ -115,6 +116,9 @@ def qualification_lists(request: Request, session: SessionDep, user: Staff) -> R
             "themes_by_id": {t.id: t for t in themes},
             "territories_by_id": {t.id: t for t in territories},
             "tags": qualification.tags_of(session, [n.id for n in shown]),  # type: ignore[misc]
+            # People per concern and per territory of each need shown, in one statement.
+            "demand": demand_of(session, need_pairs([n.id for n in shown])) if shown else {},  # type: ignore[arg-type, misc]
+            "no_demand": Demand(),
             "note_first_line": qualification.note_first_line,
             "by_source": offline.needs_by_source(session),
             "source_name": offline.source_name,

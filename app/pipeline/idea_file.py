@@ -36,6 +36,7 @@ from app.pipeline.models import (
     Stage,
 )
 from app.pipeline.panels import panels_for
+from app.pipeline.queries import public_demand
 from app.web import freshness
 from app.web.errors import Invalid
 from app.web.i18n import get_locale
@@ -211,6 +212,8 @@ def render_idea_page(
         "territory": territory,
         "needs": needs,
         "supports_total": sum(n.supports_count for n in needs),
+        # Distinct people behind its public needs, per concern and every territory (issue 17).
+        "demand": public_demand(session, [idea.id])[idea.id],  # type: ignore[list-item]
         "need_status_labels": NEED_STATUS_LABELS,
         "partners": partners,
         "link_labels": LINK_LABELS,

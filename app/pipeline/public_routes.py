@@ -20,6 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.accounts.deps import OptionalUser
 from app.board import queries as board_queries
+from app.board.demand import PUBLIC_TERRITORY_MIN, public_territories
 from app.core.text import render_markdown
 from app.pipeline import applications, impact
 from app.pipeline.models import Idea, PartnerLink, Stage
@@ -30,6 +31,7 @@ from app.pipeline.queries import (
     idea_url,
     list_public_ideas,
     parse_idea_filters,
+    public_demand,
     public_linked_needs,
     public_need_counts,
 )
@@ -146,6 +148,8 @@ def idea_page(request: Request, session: SessionDep, user: OptionalUser, ref: st
     notice_key = request.query_params.get("notice", "")
     call_open = idea.stage == Stage.seeking_carrier.value
     settings = request.app.state.settings
+    demand = public_demand(session, [idea.id])[idea.id]  # type: ignore[list-item]
+    territories_shown, territories_folded = public_territories(demand)
     return render(
         request,
         "pipeline/idea_public.html",
@@ -157,6 +161,11 @@ def idea_page(request: Request, session: SessionDep, user: OptionalUser, ref: st
             "territory": next((t for t in territories if t.id == idea.territory_id), None),
             "moves": timeline(session, idea, public_only=True),
             "needs": public_linked_needs(session, idea),
+            # Distinct people behind its public needs; places named by too few are folded.
+            "demand": demand,
+            "demand_territories": territories_shown,
+            "demand_folded": territories_folded,
+            "demand_min": PUBLIC_TERRITORY_MIN,
             "partners": idea_partners(session, idea),
             "partner_link_labels": PARTNER_LINK_LABELS,
             "call_open": call_open,

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, update
+from sqlalchemy import func, union, update
 from sqlmodel import Session, select
 
 from app.accounts.models import User
@@ -505,10 +505,24 @@ def _notify_needs(
     needs they are behind: about the first of them, in the idea's order of needs."""
     from app.board.notifications import notify
 
+    # By id, as linked_needs() gives them: each person hears about the same need at every
+    # event (whatever order the caller loaded them in), so app.board.notifications can bring
+    # their unread row up to date instead of adding one.
+    needs = sorted(needs, key=lambda need: need.id or 0)
+    ids = [need.id for need in needs if need.id is not None]
+    # Supporters and followers of all the needs in one statement, deduplicated by person
+    # below (issue 17): one notification per event, whatever the number of needs.
+    behind: dict[int, set[int]] = {}
+    if ids:
+        pairs = union(
+            select(Support.need_id, Support.user_id).where(Support.need_id.in_(ids)),  # type: ignore[attr-defined]
+            select(Follow.need_id, Follow.user_id).where(Follow.need_id.in_(ids)),  # type: ignore[attr-defined]
+        )
+        for need_id, user_id in session.execute(pairs):
+            behind.setdefault(need_id, set()).add(user_id)
     first_need: dict[int, Need] = {}
     for need in needs:
-        people = set(session.exec(select(Support.user_id).where(Support.need_id == need.id)).all())
-        people |= set(session.exec(select(Follow.user_id).where(Follow.need_id == need.id)).all())
+        people = behind.get(need.id, set())  # type: ignore[arg-type]
         if need.author_id is not None:
             people.add(need.author_id)
         for person in sorted(people):

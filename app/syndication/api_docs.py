@@ -37,6 +37,9 @@ NEED_EXAMPLE: dict[str, Any] = {
     "updated_at": "2026-10-03T18:40:12+00:00",
     "demand": {"has_need": 9, "would_use": 5, "could_help": 2, "org_could_support": 1},
 }
+# The author supports their own need, as « j'ai ce besoin » (app.board.supports).
+NEW_NEED_EXAMPLE = {**NEED_EXAMPLE, "status": "pending", "supports": 1, "comments": 0}
+NEW_NEED_EXAMPLE["demand"] = dict.fromkeys(NEED_EXAMPLE["demand"], 0) | {"has_need": 1}
 IDEA_EXAMPLE: dict[str, Any] = {
     "id": 7,
     "title": "Transport solidaire",
@@ -215,14 +218,7 @@ ENDPOINTS: list[dict[str, Any]] = [
             "theme": "mobilite",
             "territory": "merignac",
         },
-        "example": {
-            **NEED_EXAMPLE,
-            "status": "pending",
-            "supports": 1,
-            "comments": 0,
-            # The author supports their own need, as « j'ai ce besoin » (app.board.supports).
-            "demand": {"has_need": 1, "would_use": 0, "could_help": 0, "org_could_support": 0},
-        },
+        "example": NEW_NEED_EXAMPLE,
     },
     {
         "method": "PUT",
