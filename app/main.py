@@ -54,6 +54,20 @@ def unread_notifications(request: Request, user: object) -> int:
         return unread_count(session, identity[0])
 
 
+def team_waiting(request: Request) -> int:
+    """For team members' headers: needs and comments waiting for moderation, reported items
+    (three indexed COUNTs). An error page must render even when the database cannot answer."""
+    from app.moderation.queue import waiting_total
+    from app.web.deps import request_session
+
+    try:
+        with request_session(request) as session:
+            return waiting_total(session)
+    except Exception:
+        log.debug("team count unreadable", exc_info=True)
+        return 0
+
+
 def read_site_identity(request: Request) -> Any:
     """The site's identity for the page being rendered (one read of `site_settings`). An error
     page must render even when the database cannot answer: then the defaults."""
@@ -161,6 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.quick_engine = quick_engine
     app.state.user_loader = load_user_for_request
     app.state.unread_counter = unread_notifications
+    app.state.team_counter = team_waiting
     app.state.identity_reader = read_site_identity
     app.state.signed_in_reader = read_signed_in
     app.state.person_reader = read_person

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.accounts.models import User
+from app.board import team_alerts
 from app.board.answers import is_team_member
 from app.board.events import CommentPublished
 from app.board.follows import follow, follower_ids
@@ -180,7 +181,9 @@ def post_comment(
     follow(session, need, author, commit=False)
     if blocked:
         audit_hold(session, "comment", comment.id, blocked)
-    if not held:
+    if held:
+        team_alerts.comment_waiting(session, need, comment, author)
+    else:
         change_comment_count(session, need.id, +1)  # type: ignore[arg-type]
         notify_new_comment(session, need, comment, author, answered=answered, settings=settings)
         events.announce(session, CommentPublished(comment, need))
@@ -272,6 +275,9 @@ def edit_comment(session: Session, comment: Comment | int, user: User | None, bo
         if result.rowcount == 1:
             change_comment_count(session, comment.need_id, -1)
             audit_hold(session, "comment", comment.id, blocked, before="published")
+            need = session.get(Need, comment.need_id)
+            if need is not None:
+                team_alerts.comment_waiting(session, need, comment, user)
         session.refresh(comment, ["status"])
     comment.body = text
     comment.body_html = render_markdown(text)

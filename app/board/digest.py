@@ -20,8 +20,8 @@ from app.board.notifications import (
     DIGEST,
     can_receive_email,
     notification_views,
-    unsubscribe_path,
 )
+from app.board.unsubscribe import unsubscribe_path
 from app.core.db import utcnow
 from app.core.settings import Settings
 from app.mail.service import queue_mail

@@ -377,6 +377,8 @@ class NotificationKind(StrEnum):
     comment = "comment"  # a comment on a need I follow
     moderation = "moderation"  # a moderator's decision on my content (moderation issue)
     pipeline = "pipeline"  # a need I follow moved in the idea pipeline (pipeline issue)
+    team = "team"  # for moderators: a need or comment waits for moderation, a report (issue 17)
+    applications = "applications"  # for staff: a carrier application (issue 17)
 
 
 class Notification(SQLModel, table=True):

@@ -73,7 +73,8 @@ def _settings_page(
 ) -> Response:
     context: dict[str, Any] = {
         "modes": modes,
-        "kinds": notifications.KIND_LABELS,
+        # The kinds this person can receive (preferences() gives them): no team alerts for others.
+        "kinds": {k: label for k, label in notifications.KIND_LABELS.items() if k in modes},
         "mode_labels": notifications.MODE_LABELS,
         "errors": errors or {},
         "notice": _notice(request),
@@ -98,7 +99,7 @@ async def save_notification_settings(
     request: Request, session: SessionDep, user: CurrentUser
 ) -> Response:
     form = await request.form()
-    modes = {kind: str(form[kind]) for kind in notifications.KINDS if kind in form}
+    modes = {kind: str(form[kind]) for kind in notifications.kinds_for(user) if kind in form}
     try:
         notifications.save_preferences(session, user, modes)
     except Invalid as exc:

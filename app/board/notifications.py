@@ -14,10 +14,7 @@ What a notification says is worded when it is shown (in the reader's language), 
 and comment it points to: a need that is no longer public for that person is not named, and a
 deleted or hidden comment is not quoted, in the list as in e-mails.
 
-Every notification e-mail carries a signed one-click unsubscribe link (itsdangerous, salt
-"bourse.unsubscribe", payload [user id, kind]; no expiry: it must work in an old e-mail). The
-link opens a confirmation page and only its POST changes anything, because mail scanners open
-links.
+Every notification e-mail carries a signed one-click unsubscribe link (app/board/unsubscribe.py).
 """
 
 from __future__ import annotations
@@ -28,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature
 from sqlalchemy import bindparam, func, literal_column, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -36,7 +33,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from app.accounts.models import User, blocked_now
+from app.accounts.models import Role, User, blocked_now
 from app.accounts.service import of_valid_session
 from app.accounts.tokens import hash_secret
 from app.board.models import (
@@ -49,6 +46,7 @@ from app.board.models import (
     NotificationPreference,
 )
 from app.board.permissions import can_view_need, is_moderator
+from app.board.unsubscribe import read_link, unsubscribe_path
 from app.core.db import utcnow
 from app.core.settings import Settings
 from app.core.text import excerpt
@@ -72,6 +70,14 @@ DEFAULT_EMAIL_MODES: dict[str, str] = {
     NotificationKind.comment.value: EmailMode.immediate.value,
     NotificationKind.moderation.value: EmailMode.immediate.value,
     NotificationKind.pipeline.value: EmailMode.daily.value,
+    # The team's alerts: a daily summary unless the person asks for each one (issue 17).
+    NotificationKind.team.value: EmailMode.daily.value,
+    NotificationKind.applications.value: EmailMode.daily.value,
+}
+# Kinds offered to team members only (app/board/team_alerts.py), with the least role.
+TEAM_KINDS = {
+    NotificationKind.team.value: Role.moderator,
+    NotificationKind.applications.value: Role.staff,
 }
 
 KIND_LABELS = {
@@ -79,6 +85,8 @@ KIND_LABELS = {
     NotificationKind.comment.value: N_("Nouveaux commentaires sur les besoins que je suis"),
     NotificationKind.moderation.value: N_("Décisions de modération sur mes contributions"),
     NotificationKind.pipeline.value: N_("Avancement des besoins que je suis vers une idée"),
+    NotificationKind.team.value: N_("Équipe : besoins et commentaires à modérer, signalements"),
+    NotificationKind.applications.value: N_("Équipe : candidatures de porteurs de projet"),
 }
 MODE_LABELS = {
     EmailMode.none.value: N_("Pas d'e-mail"),
@@ -90,11 +98,12 @@ SUBJECTS = {
     NotificationKind.comment.value: N_("Nouveau commentaire sur un besoin que vous suivez"),
     NotificationKind.moderation.value: N_("Une décision de modération vous concerne"),
     NotificationKind.pipeline.value: N_("Du nouveau sur un besoin que vous suivez"),
+    NotificationKind.team.value: N_("À modérer : un contenu attend l'équipe"),
+    NotificationKind.applications.value: N_("Une candidature de porteur de projet"),
 }
 # A pipeline notification about no need at all (a carrier application's decision).
 SUBJECT_WITHOUT_NEED = N_("Du nouveau de la fabrique à initiatives")
 
-UNSUBSCRIBE_SALT = "bourse.unsubscribe"
 # The digest's own unsubscribe link: every kind currently in daily mode stops.
 DIGEST = "digest"
 PAGE_SIZE = 30
@@ -134,6 +143,8 @@ class NotificationView:
     @property
     def sentence(self) -> str:
         """Worded when read, in the reader's language (the row stores no sentence)."""
+        if self.kind in TEAM_KINDS:
+            return self.message  # worded when sent, in the recipient's language
         if not self.about_need:
             if self.kind == NotificationKind.moderation.value:
                 return _("Décision de l'équipe de modération")
@@ -175,7 +186,16 @@ def _view(
         )
     )
     url = None
-    if need_visible:
+    message = notification.message
+    if notification.kind in TEAM_KINDS:
+        # For the team's eyes: someone who has left the team since sees neither the title it
+        # names nor the link.
+        need_visible = comment_visible = False
+        if recipient.has_role(TEAM_KINDS[notification.kind]):
+            url = _team_url(notification)
+        else:
+            message = _("Alerte réservée à l'équipe de la fabrique")
+    elif need_visible:
         assert need is not None
         url = need_url(need) + (f"#comment-{comment.id}" if comment_visible and comment else "")
     return NotificationView(
@@ -189,9 +209,20 @@ def _view(
         excerpt=excerpt(comment.body, EXCERPT_LENGTH)
         if comment_visible and comment and need_visible
         else "",
-        message=notification.message,
+        message=message,
         about_need=notification.need_id is not None,
     )
+
+
+def _team_url(notification: Notification) -> str:
+    """Where a team alert leads: the item in the moderation pages."""
+    if notification.kind == NotificationKind.applications.value:
+        return "/moderation/applications"
+    if notification.comment_id is not None:
+        return "/moderation/queue?kind=comment"
+    if notification.need_id is not None:
+        return f"/moderation/needs/{notification.need_id}"
+    return "/moderation/queue?kind=account"
 
 
 def notification_views(
@@ -462,9 +493,15 @@ def mark_read(session: Session, user: User, notification_id: int | None = None) 
 # --- preferences ---------------------------------------------------------------------------------
 
 
+def kinds_for(user: User) -> tuple[str, ...]:
+    """The kinds this person can receive: the team's alerts for team members only."""
+    return tuple(k for k in KINDS if k not in TEAM_KINDS or user.has_role(TEAM_KINDS[k]))
+
+
 def preferences(session: Session, user: User) -> dict[str, str]:
-    """kind → e-mail mode, defaults filled in."""
-    modes = dict(DEFAULT_EMAIL_MODES)
+    """kind → e-mail mode, defaults filled in, for the kinds this person can receive."""
+    mine = kinds_for(user)
+    modes = {k: m for k, m in DEFAULT_EMAIL_MODES.items() if k in mine}
     rows = session.exec(
         select(NotificationPreference).where(NotificationPreference.user_id == user.id)
     )
@@ -512,7 +549,7 @@ def save_preferences(session: Session, user: User, modes: Mapping[str, str]) -> 
     if errors:
         raise Invalid(errors)
     for kind, mode in modes.items():
-        if kind in KINDS:
+        if kind in kinds_for(user):
             _upsert_preference(session, user.id, kind, mode)  # type: ignore[arg-type]
     session.commit()
     return preferences(session, user)
@@ -521,25 +558,13 @@ def save_preferences(session: Session, user: User, modes: Mapping[str, str]) -> 
 # --- unsubscribe links ---------------------------------------------------------------------------
 
 
-def _serializer(settings: Settings) -> URLSafeSerializer:
-    return URLSafeSerializer(settings.signing_key, salt=UNSUBSCRIBE_SALT)
-
-
-def unsubscribe_token(settings: Settings, user_id: int, kind: str) -> str:
-    return _serializer(settings).dumps([user_id, kind])
-
-
-def unsubscribe_path(settings: Settings, user_id: int, kind: str) -> str:
-    return f"/account/unsubscribe?token={unsubscribe_token(settings, user_id, kind)}"
-
-
 def read_unsubscribe_token(
     session: Session, token: str, settings: Settings | None = None
 ) -> tuple[User, list[str]]:
     """The account and the kinds a link would switch off, or NotFound for a forged, damaged or
     outdated link. Writes nothing (the confirmation page shows this)."""
     try:
-        payload = _serializer(_settings(session, settings)).loads(token[:500])
+        payload = read_link(_settings(session, settings), token)
     except BadSignature:
         raise NotFound(_(_INVALID_UNSUBSCRIBE)) from None
     if (

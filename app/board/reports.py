@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
+from app.board import team_alerts
 from app.board.events import NeedStatusChanged
 from app.board.models import (
     PUBLIC_NEED_STATUSES,
@@ -255,8 +256,17 @@ def create_report(
         raise AlreadyReported() from None
     if subject.kind in (ReportTarget.need, ReportTarget.comment):
         auto_hide(session, subject)
+    _alert_team(session, reporter, subject)
     session.commit()
     return report
+
+
+def _alert_team(session: Session, reporter: User, subject: ReportSubject) -> None:
+    if subject.kind == ReportTarget.user:
+        team_alerts.reported(session, reporter, account_name=subject.title)
+        return
+    comment = session.get(Comment, subject.id) if subject.kind == ReportTarget.comment else None
+    team_alerts.reported(session, reporter, need=subject.need, comment=comment)
 
 
 # --- automatic hiding --------------------------------------------------------------------------

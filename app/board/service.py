@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
+from app.board import team_alerts
 from app.board.events import NeedPublished, NeedStatusChanged
 from app.board.models import Comment, Need, NeedStatus, Support, Territory, Theme
 from app.board.permissions import can_delete_need, can_edit_need, can_participate
@@ -253,6 +254,8 @@ def create_need(
     add_follow(session, need.id, author.id)  # type: ignore[arg-type]
     if blocked:
         audit_hold(session, "need", need.id, blocked)
+    if status == NeedStatus.pending:
+        team_alerts.need_waiting(session, need, author)
     events.announce(session, NeedPublished(need))
     session.commit()
     session.refresh(need)
@@ -389,6 +392,7 @@ def edit_need(session: Session, need: Need, user: User | None, data: NeedInput) 
     if blocked:
         audit_hold(session, "need", need.id, blocked, before=need.status)
         need.status = NeedStatus.pending.value
+        team_alerts.need_waiting(session, need, user)
     session.add(need)
     events.announce(session, NeedStatusChanged(need, previous_status))
     session.commit()

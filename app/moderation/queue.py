@@ -277,11 +277,8 @@ def _count_pending(model: type[Need] | type[Comment]) -> Any:
     return select(func.count()).select_from(ordered)
 
 
-def counts(session: Session) -> dict[str, int]:
-    """For the dashboard: pending needs, pending comments, reported items."""
-    pending_needs = session.exec(_count_pending(Need)).one()
-    pending_comments = session.exec(_count_pending(Comment)).one()
-    reported = session.exec(
+def _reported_items(session: Session) -> int:
+    return session.exec(
         select(func.count()).select_from(
             select(Report.target_kind, Report.target_id)
             .where(Report.status == "open")
@@ -289,6 +286,23 @@ def counts(session: Session) -> dict[str, int]:
             .subquery()
         )
     ).one()
+
+
+def waiting_total(session: Session) -> int:
+    """What waits for a moderator: pending needs and comments, and reported items (the
+    header's count for the team; an item both pending and reported counts twice)."""
+    return (
+        session.exec(_count_pending(Need)).one()
+        + session.exec(_count_pending(Comment)).one()
+        + _reported_items(session)
+    )
+
+
+def counts(session: Session) -> dict[str, int]:
+    """For the dashboard: pending needs, pending comments, reported items."""
+    pending_needs = session.exec(_count_pending(Need)).one()
+    pending_comments = session.exec(_count_pending(Comment)).one()
+    reported = _reported_items(session)
     open_reports = session.exec(select(func.count()).where(Report.status == "open")).one()
     return {
         "pending_needs": pending_needs,

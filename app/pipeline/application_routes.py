@@ -160,6 +160,22 @@ def _review_page(
     )
 
 
+@router.get("/moderation/applications")
+def waiting_page(request: Request, session: SessionDep, user: Staff) -> Response:
+    """Every application still to be decided, whatever its idea: where the staff's alerts of
+    new applications lead (app/board/team_alerts.py)."""
+    return render(
+        request,
+        "pipeline/applications_waiting.html",
+        {
+            "rows": applications.waiting_applications(session, user),
+            "limit": applications.WAITING_LIMIT,
+            "status_label": applications.status_label,
+            "section": "applications",
+        },
+    )
+
+
 @router.get("/moderation/ideas/{idea_id}/applications")
 def review_page(request: Request, session: SessionDep, user: Staff, idea_id: int) -> Response:
     if not is_valid_id(idea_id):

@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.accounts.models import User
+from app.board import team_alerts
 from app.board.service import ensure_can_participate
 from app.core import audit, ratelimit
 from app.core.db import utcnow
@@ -220,6 +221,8 @@ def apply(
     )
     session.add(application)
     try:
+        session.flush()
+        team_alerts.carrier_applied(session, user, idea.title)
         session.commit()
     except IntegrityError:
         # The same person submitted twice at once: the other request won.
@@ -255,6 +258,33 @@ def list_applications(session: Session, actor: User | None, idea: Idea) -> list[
         .order_by(CarrierApplication.id)  # type: ignore[arg-type]
     ).all()
     return [ApplicationRow(application, applicant) for application, applicant in rows]
+
+
+# Applications still to be decided: listed for staff on /moderation/applications.
+OPEN_STATUSES = (
+    ApplicationStatus.new.value,
+    ApplicationStatus.shortlisted.value,
+    ApplicationStatus.met.value,
+)
+WAITING_LIMIT = 200
+
+
+def waiting_applications(
+    session: Session, actor: User | None
+) -> list[tuple[CarrierApplication, User | None, Idea]]:
+    """Every idea's applications not decided yet, newest first, with applicant and idea (one
+    query; at most WAITING_LIMIT: a fabrique decides long before that)."""
+    ensure_staff(actor)
+    return list(
+        session.exec(
+            select(CarrierApplication, User, Idea)
+            .join(Idea, Idea.id == CarrierApplication.idea_id)  # type: ignore[arg-type]
+            .outerjoin(User, User.id == CarrierApplication.user_id)  # type: ignore[arg-type]
+            .where(CarrierApplication.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined]
+            .order_by(CarrierApplication.id.desc())  # type: ignore[union-attr]
+            .limit(WAITING_LIMIT)
+        ).all()
+    )
 
 
 def carrier_name_for(application: CarrierApplication, applicant: User | None) -> str:

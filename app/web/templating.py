@@ -102,6 +102,10 @@ def render_to_string(template_name: str, context: dict[str, Any], block: str | N
     return "".join(block_render(template.new_context(context)))
 
 
+def _in_team(user: Any) -> bool:
+    return user is not None and user.role in ("moderator", "staff", "admin")
+
+
 def page_context(request: Request, *, header: bool = True) -> dict[str, Any]:
     """What every page needs: the request, the signed-in user, the CSRF token, the locale.
     `header=False` for a fragment, which shows no header: its unread count is not read (a
@@ -111,6 +115,11 @@ def page_context(request: Request, *, header: bool = True) -> dict[str, Any]:
     user = load_user(request)
     counter = getattr(request.app.state, "unread_counter", None)
     unread = counter(request, user) if header and user is not None and counter else 0
+    # What waits for the moderators, on the header's « Modération » link (issue 17): the same
+    # for every team member, and changed only by writes that change the content version, so a
+    # page rendered once per shape (app/web/personal.py) shows it exactly.
+    team_counter = getattr(request.app.state, "team_counter", None)
+    team = team_counter(request) if header and team_counter and _in_team(user) else 0
     # The site's name, logo and colour (app/web/site_identity.py), for the header, footer and
     # title: read only for a whole page, as the unread count is.
     identity_reader = getattr(request.app.state, "identity_reader", None)
@@ -121,6 +130,7 @@ def page_context(request: Request, *, header: bool = True) -> dict[str, Any]:
         # Every page shows who is signed in, even routes that did not ask for the user.
         "current_user": user,
         "unread_count": unread,
+        "team_count": team,
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "settings": request.app.state.settings,
         "locale": i18n.get_locale(),

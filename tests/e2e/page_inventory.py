@@ -99,6 +99,7 @@ STAFF_PAGES = [
     "/moderation/carriers",
     "/moderation/carriers?availability=jamais",
     "/moderation/carriers/projects",
+    "/moderation/applications",
     "/moderation/partners",
     "/moderation/partners/new",
     "/moderation/partners/{partner}",

@@ -15,8 +15,8 @@ from app.accounts import links
 from app.accounts import service as accounts
 from app.accounts.models import Role, TokenPurpose
 from app.board.comments import post_comment
-from app.board.notifications import unsubscribe_token
 from app.board.service import NeedInput, create_need
+from app.board.unsubscribe import unsubscribe_token
 from app.core.db import make_engine
 from app.core.settings import ModerationMode
 from app.pipeline import service as pipeline

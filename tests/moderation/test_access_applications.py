@@ -15,7 +15,11 @@ from tests.factories import fresh, login_as, make_user, post_form, submit_form
 from tests.moderation.access import ROLES, STAFF_UP, browser_as, matrix_cases
 from tests.pipeline.test_public_ideas import make_idea
 
-PAGES = {"/moderation/ideas/{idea_id}/applications": STAFF_UP}
+PAGES = {
+    "/moderation/ideas/{idea_id}/applications": STAFF_UP,
+    # Every idea's applications still to be decided, where the staff's alerts lead.
+    "/moderation/applications": STAFF_UP,
+}
 # Allowed roles are sent back to the review page (303), anonymous visitors to the login page.
 ACTIVE_STAFF_POST = [303, 403, 403, 403, 403, 303, 303]
 

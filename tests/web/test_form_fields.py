@@ -350,7 +350,7 @@ def world(session, settings, mailbox) -> World:  # type: ignore[no-untyped-def]
     from app.accounts import service as accounts
     from app.board.comments import post_comment
     from app.board.models import Need, Theme
-    from app.board.notifications import unsubscribe_path
+    from app.board.unsubscribe import unsubscribe_path
     from app.core.db import utcnow
     from app.ops.demo.seed import seed_demo
     from app.pipeline import carriers, documents, incubator, stage_data
