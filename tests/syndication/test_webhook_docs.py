@@ -8,7 +8,7 @@ import time
 from selectolax.lexbor import LexborHTMLParser
 
 from app.syndication import webhooks
-from app.syndication.api_docs import _VERIFY_PYTHON
+from app.syndication.webhook_docs import _VERIFY_PYTHON
 
 
 def test_docs_page_describes_every_event_and_the_signature(client) -> None:  # type: ignore[no-untyped-def]
