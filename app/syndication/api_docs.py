@@ -38,9 +38,19 @@ NEED_EXAMPLE: dict[str, Any] = {
     "created_at": "2026-10-02T09:15:00+00:00",
     "updated_at": "2026-10-03T18:40:12+00:00",
     "demand": {"has_need": 9, "would_use": 5, "could_help": 2, "org_could_support": 1},
+    "answer": {
+        "body_html": "<p>Nous étudions ce besoin avec le CCAS de Mérignac.</p>",
+        "at": "2026-10-05T14:30:00+00:00",
+    },
 }
 # The author supports their own need, as « j'ai ce besoin » (app.board.supports).
-NEW_NEED_EXAMPLE = {**NEED_EXAMPLE, "status": "pending", "supports": 1, "comments": 0}
+NEW_NEED_EXAMPLE = {
+    **NEED_EXAMPLE,
+    "status": "pending",
+    "supports": 1,
+    "comments": 0,
+    "answer": None,
+}
 NEW_NEED_EXAMPLE["demand"] = dict.fromkeys(NEED_EXAMPLE["demand"], 0) | {"has_need": 1}
 IDEA_EXAMPLE: dict[str, Any] = {
     "id": 7,
@@ -102,6 +112,19 @@ ENDPOINTS: list[dict[str, Any]] = [
             _THEME,
             _TERRITORY,
             ("status", N_("open (besoins ouverts) ou covered (déjà couverts)."), "open"),
+            (
+                "answer",
+                N_("yes : avec une réponse de la fabrique ; no : encore sans réponse."),
+                "yes",
+            ),
+            (
+                "stage",
+                N_(
+                    "Besoins repris dans une idée publique à cette étape : detected, studying, "
+                    "seeking_carrier, launching, launched ou abandoned."
+                ),
+                "studying",
+            ),
             ("q", N_("Recherche plein texte dans les titres et descriptions."), "transport"),
             _LIMIT,
             _CURSOR,

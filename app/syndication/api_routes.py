@@ -58,7 +58,7 @@ from app.web.security import client_ip
 router = APIRouter()
 
 CACHE_CONTROL = "public, max-age=60"
-NEED_FILTERS = ("sort", "theme", "territory", "status", "q")
+NEED_FILTERS = ("sort", "theme", "territory", "status", "answer", "stage", "q")
 IDEA_FILTERS = ("stage", "theme", "territory")
 
 

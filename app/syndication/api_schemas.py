@@ -82,6 +82,13 @@ class CoveredBy(Shape):
     url: str | None
 
 
+class Answer(Shape):
+    """The fabrique's official answer on the need, written by its team."""
+
+    body_html: str = Field(description="Sanitised HTML")
+    at: str = Field(description="When it was last written", json_schema_extra=DATE_TIME)
+
+
 class Demand(Shape):
     """How many people declared each concern when supporting the need (counts, never who);
     supporters who gave no answer are in no field, so the fields may add up to less than
@@ -111,6 +118,7 @@ class Need(Shape):
     created_at: str = Field(json_schema_extra=DATE_TIME)
     updated_at: str = Field(json_schema_extra=DATE_TIME)
     demand: Demand
+    answer: Answer | None = Field(description="The fabrique's official answer, or null")
     covered_by: CoveredBy | None = None
 
 

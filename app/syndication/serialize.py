@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from app.accounts.models import User
+from app.board.answers import public_answer
 from app.board.demand import Demand, demand_of, need_pairs
 from app.board.models import Need as NeedRow
 from app.board.models import NeedSource, Territory, Theme
@@ -87,6 +88,14 @@ def _author_name(need: NeedRow, authors: dict[int, str]) -> str:
     return name if name is not None else _("Un compte supprimé")
 
 
+def answer_json(need: NeedRow) -> dict[str, Any] | None:
+    """The fabrique's official answer on a public need (app.board.answers), or None."""
+    answer = public_answer(need)
+    if answer is None:
+        return None
+    return {"body_html": answer["body_html"], "at": rfc3339(answer["at"])}
+
+
 def public_ideas_of_needs(session: Session, need_ids: list[int]) -> dict[int, Any]:
     """need id → its idea, only when the idea is public (one query)."""
     return {i: idea for i, idea in idea_of_needs(session, need_ids).items() if idea.is_public}
@@ -128,6 +137,7 @@ def needs_json(session: Session, needs: Iterable[NeedRow], base_url: str) -> lis
             "created_at": rfc3339(need.created_at),
             "updated_at": rfc3339(need.updated_at),
             "demand": demand.get(need.id, Demand()).concern_counts(),
+            "answer": answer_json(need),
         }
         if need.status == "covered":
             item["covered_by"] = {"name": need.covered_name, "url": need.covered_url}

@@ -65,7 +65,7 @@ CACHEABLE_PATHS = re.compile(
 # Another one (`ref` first: counting an arrival is a write) sends the request to the app.
 KNOWN_PARAMS = frozenset(
     {
-        *("theme", "territory", "q", "sort", "status", "stage", "year"),
+        *("theme", "territory", "q", "sort", "status", "answer", "stage", "year"),
         *("page", "after", "before", "cursor", "limit"),
         *("accent", "lang", "url", "format", "maxwidth", "maxheight", "notice"),
     }

@@ -32,6 +32,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlmodel import Session
 
 from app.accounts import service as accounts
+from app.board.answers import save_answer
 from app.core.settings import Settings
 from tests.factories import make_need, make_territory, make_theme, make_user
 
@@ -56,13 +57,16 @@ def token(session: Session) -> str:
     theme = make_theme(session)
     territory = make_territory(session)
     author = make_user(session)
+    staff = make_user(session, role="staff")
     for n in range(NEEDS):
-        make_need(
+        need = make_need(
             session,
             author=author,
             theme_id=theme.id if n % 2 else None,
             territory_id=territory.id if n % 3 else None,
         )
+        if n % 4 == 0:  # some with the fabrique's answer, so its shape is checked too
+            save_answer(session, staff, need, f"Réponse de la fabrique n° {n}.")
     return accounts.create_api_token(session, make_user(session, verified=True), "fuzz")
 
 
