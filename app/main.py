@@ -225,6 +225,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.pipeline.carrier_routes import router as pipeline_carriers_router
     from app.pipeline.contribution_routes import router as pipeline_contributions_router
     from app.pipeline.document_routes import router as pipeline_documents_router
+    from app.pipeline.dossier_routes import router as pipeline_dossier_router
     from app.pipeline.partner_routes import router as pipeline_partners_router
     from app.pipeline.public_routes import router as pipeline_public_router
     from app.pipeline.staff_routes import router as pipeline_staff_router
@@ -252,6 +253,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         moderation_accounts_router,
         moderation_admin_router,
         pipeline_staff_router,
+        pipeline_dossier_router,
         pipeline_documents_router,
         pipeline_partners_router,
         pipeline_applications_router,

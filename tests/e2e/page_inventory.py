@@ -94,6 +94,8 @@ STAFF_PAGES = [
     "/moderation/ideas/new",
     "/moderation/ideas/{idea}",
     "/moderation/ideas/{idea}/edit",
+    # The demand dossier of an idea, printable (issue 17 item 2).
+    "/moderation/ideas/{idea}/dossier",
     "/moderation/ideas/{idea}/applications",
     # The register of would-be carriers and the projects brought (issue 17 item 7).
     "/moderation/carriers",
@@ -135,6 +137,7 @@ NOT_PAGES = {
     "/account/export": "the person's data as a JSON download",
     "/moderation/audit.csv": "a CSV export",
     "/moderation/ideas.csv": "a CSV export",
+    "/moderation/ideas/{idea_id}/dossier.csv": "a CSV export (the dossier's rows)",
     "/moderation/tags": "the tag suggestions of the qualification form (a datalist fragment)",
     "/moderation/documents/{document_id}": "a stored document, downloaded",
     "/partners/{slug}/logo": "an image",
