@@ -18,6 +18,10 @@ are the short permalink /needs/{id} (or /ideas/{id}), which redirects to the can
 A partner's `ref=` goes on the links to the pages (so visits through them are counted for
 the partner), never on these ids: the same item keeps its id in every partner's feed.
 
+A need's entry carries the fabrique's public answer after its body (« Réponse de la
+fabrique », with its date), and its updated date is the latest of its own edit and of the
+answer's writing (issue 17).
+
 `last_change()` gives the Last-Modified date of a feed. It must move whenever what a feed
 shows may have changed, including when an item leaves it (hidden, rejected, merged, deleted,
 made private, moved to another theme), which the items left in the feed cannot tell: it is the
@@ -49,7 +53,7 @@ from app.pipeline.models import Idea
 from app.pipeline.service import stage_label
 from app.syndication.attribution import with_ref
 from app.syndication.serialize import author_names
-from app.web.i18n import get_locale, localized_name
+from app.web.i18n import format_date, get_locale, localized_name
 from app.web.i18n import gettext as _
 
 MAX_ITEMS = 50
@@ -197,6 +201,20 @@ def _categories_by_id(
     }
 
 
+def answer_html(need: Need, heading: str) -> str:
+    """The fabrique's public answer (app.board.answers) as it follows the need's body in its
+    entry: `heading` (« Réponse de la fabrique », translated once per feed), its date, then its
+    HTML, sanitised when staff wrote it. Empty when the need has no answer."""
+    if need.answer_at is None:
+        return ""
+    dated = _("Réponse du %(date)s", date=format_date(need.answer_at))
+    return (
+        f"<h2>{escape(heading)}</h2>"
+        f'<p><time datetime="{rfc3339(need.answer_at)}">{escape(dated)}</time></p>'
+        f"{need.answer_html}"
+    )
+
+
 def need_items(
     session: Session,
     needs: list[Need],
@@ -213,6 +231,7 @@ def need_items(
     territory_categories = _categories_by_id(territories, f"{base_url}/?territory=")
     covered = Category("covered", _("Déjà couvert"), f"{base_url}/?status=")
     fabrique, deleted_account = _("La fabrique à initiatives"), _("Un compte supprimé")
+    answer_heading = _("Réponse de la fabrique")
     items = []
     for need in needs:
         need_id, author_id, created = need.id, need.author_id, need.created_at
@@ -235,15 +254,18 @@ def need_items(
                 url=with_ref(f"{base_url}{path}-{need.slug}", ref),
                 tag=_tag(host, created, f"needs/{need_id}"),
                 title=need.title,
-                # Sanitised by app.core.text when the need was written, as is its excerpt.
-                content_html=need.body_html or f"<p>{escape(need.title)}</p>",
+                # Sanitised by app.core.text when the need was written, as is its excerpt;
+                # then the fabrique's answer, if any, which dates the entry when it is newer.
+                content_html=(need.body_html or f"<p>{escape(need.title)}</p>")
+                + answer_html(need, answer_heading),
                 summary=need.excerpt,
                 published=created,
-                updated=max(need.updated_at, created),
+                updated=max(need.updated_at, created, need.answer_at or created),
                 author=author_name,
                 categories=categories,
                 extension={
                     "status": need.status,
+                    "answered_at": rfc3339(need.answer_at) if need.answer_at else None,
                     "theme": theme.term if theme else None,
                     "territory": territory.term if territory else None,
                 },
