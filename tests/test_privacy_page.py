@@ -218,6 +218,7 @@ PERSONAL: dict[str, dict[str, str]] = {
 NOT_ABOUT_PEOPLE: dict[str, str] = {
     "partners": "the fabrique's partner organisations (towns, funders, associations)",
     "tags": "the team's labels for needs",
+    "offline_collections": "people met offline about a need: a number, never who",
     "themes": "the board's themes",
     "territories": "the board's places",
     "ideas": "the fabrique's projects, written and published by the team",

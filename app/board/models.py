@@ -416,3 +416,53 @@ class NotificationPreference(SQLModel, table=True):
     user_id: int = Field(sa_column=fk_column("users.id"))
     kind: str = Field(max_length=20)
     email_mode: str = Field(default=EmailMode.immediate.value, max_length=10)
+
+
+class CollectionMethod(StrEnum):
+    """How the fabrique met the people it counted in an offline collection."""
+
+    public_meeting = "public_meeting"  # réunion publique
+    drop_in = "drop_in"  # permanence
+    survey = "survey"  # enquête, questionnaire
+    workshop = "workshop"  # atelier
+    other = "other"
+
+
+COLLECTION_METHOD_LABELS = {
+    CollectionMethod.public_meeting.value: N_("Réunion publique"),
+    CollectionMethod.drop_in.value: N_("Permanence"),
+    CollectionMethod.survey.value: N_("Enquête ou questionnaire"),
+    CollectionMethod.workshop.value: N_("Atelier"),
+    CollectionMethod.other.value: N_("Autre"),
+}
+COLLECTION_PEOPLE_MAX = 10000
+_COLLECTION_METHOD_VALUES = ", ".join(f"'{m.value}'" for m in CollectionMethod)
+
+
+class OfflineCollection(SQLModel, table=True):
+    """People who raised a need offline (issue 17): staff record how many, how, when and where
+    they met them. Counted in the need's demand as « recueilli hors ligne », never as accounts
+    or supports (app.board.demand); nobody is named, so the figure is public."""
+
+    __tablename__ = "offline_collections"
+    __table_args__ = (
+        CheckConstraint(f"people BETWEEN 1 AND {COLLECTION_PEOPLE_MAX}", name="people"),
+        CheckConstraint(f"method IN ({_COLLECTION_METHOD_VALUES})", name="method"),
+        Index("ix_offline_collections_need_id_collected_on", "need_id", "collected_on"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    need_id: int = Field(sa_column=fk_column("needs.id"))
+    people: int
+    method: str = Field(max_length=20)
+    collected_on: date = Field(sa_column=Column(Date, nullable=False))
+    place: str = Field(default="", max_length=120)
+    territory_id: int | None = Field(
+        default=None, sa_column=fk_column("territories.id", nullable=True, ondelete="SET NULL")
+    )
+    note: str = Field(default="", max_length=500)
+    recorded_by_id: int | None = Field(
+        default=None, sa_column=fk_column("users.id", nullable=True, ondelete="SET NULL")
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))

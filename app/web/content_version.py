@@ -44,6 +44,8 @@ PUBLIC_TABLES: dict[str, tuple[str, ...] | None] = {
     # Not shown to the public, but the moderation dashboard counts them and is rendered once
     # per version (migration 0010).
     "reports": None,
+    # People met offline: their number shows on the need page and in the demand (0014).
+    "offline_collections": None,
 }
 
 # Tables no anonymous page, feed, embed or API read shows, with the reason.
