@@ -13,6 +13,11 @@ person who said « j'ai ce besoin » on one need and « je pourrais aider » on 
 under each, so the rows of a breakdown may add up to more than its people. Supports without an
 answer are counted as `unspecified`.
 
+People met offline (app.board.models.OfflineCollection, recorded by staff) are counted apart, as
+`offline`: the sum of the people of the groups' collections, in the same statement. They are
+not accounts: they are never in `people`, and two collections are never assumed to share
+anyone (a group's offline figure is the sum over its needs' collections).
+
 Cost: every statement here is led by the pairs the caller gives, then reaches `supports` by
 its (need_id, user_id) unique index. Callers keep the groups few (a page, an idea, a batch),
 never « all needs ».
@@ -29,7 +34,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
-from app.board.models import Concern, Need, Support, Territory
+from app.board.models import Concern, Need, OfflineCollection, Support, Territory
 
 CONCERNS: tuple[str, ...] = tuple(c.value for c in Concern)
 
@@ -52,18 +57,24 @@ class Demand:
     by_concern: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CONCERNS, 0))
     unspecified: int = 0  # people with at least one support giving no answer
     by_territory: list[TerritoryPeople] = field(default_factory=list)
+    offline: int = 0  # people met offline (« recueilli hors ligne »), not in `people`
 
     def concern_counts(self) -> dict[str, int]:
-        """The API's `demand`: {concern: people}, every concern present."""
+        """{concern: people}, every concern present."""
         return dict(self.by_concern)
+
+    def api_counts(self) -> dict[str, int]:
+        """The API's `demand`: {concern: people}, every concern present, and `offline`."""
+        return {**self.by_concern, "offline": self.offline}
 
 
 def demand_of(
     connection: Session | Connection, pairs: Select[Any], *, territories: bool = True
 ) -> dict[Any, Demand]:
     """group key → Demand, for the groups `pairs` names: a SELECT of two columns, the group's
-    key then a need id (e.g. idea_needs' idea_id, need_id). Groups without any support are
-    absent (callers use `Demand()` for them). `territories=False` skips the territory rows."""
+    key then a need id (e.g. idea_needs' idea_id, need_id). Groups without any support or
+    offline collection are absent (callers use `Demand()` for them). `territories=False` skips
+    the territory rows."""
     groups = pairs.subquery("demand_groups")
     key, need_id = list(groups.c)[:2]
     people = func.count(func.distinct(Support.user_id))
@@ -93,11 +104,26 @@ def demand_of(
             .outerjoin(Territory, Territory.id == Support.territory_id)  # type: ignore[arg-type]
             .group_by(key, Territory.id, Territory.name, Territory.name_en)
         )
+    parts.append(
+        sa_select(
+            literal_column("3").label("kind"),
+            key.label("key"),
+            text_none.label("text"),
+            text_none.label("text_en"),
+            number_none.label("number"),
+            func.sum(OfflineCollection.people).label("people"),
+        )
+        .select_from(groups)
+        .join(OfflineCollection, OfflineCollection.need_id == need_id)  # type: ignore[arg-type]
+        .group_by(key)
+    )
     result: dict[Any, Demand] = {}
     for kind, group, text, text_en, number, count in connection.execute(union_all(*parts)):
         demand = result.setdefault(group, Demand())
         if kind == 0:
             demand.people = int(count)
+        elif kind == 3:
+            demand.offline = int(count)
         elif kind == 1:
             if text in demand.by_concern:
                 demand.by_concern[text] = int(count)

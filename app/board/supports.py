@@ -56,7 +56,7 @@ from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
 from app.board.locks import lock_unchanged
-from app.board.models import Concern, Need, Support, Territory
+from app.board.models import Concern, Need, OfflineCollection, Support, Territory
 from app.board.support_writes import give, withdraw
 from app.core.db import utcnow
 from app.web.errors import Conflict, Invalid
@@ -248,7 +248,8 @@ def demand_breakdown(
     """How supporters are concerned:
 
     {"total": n, "unspecified": n, "by_concern": {concern: n for each Concern, in order},
-     "by_territory": [{"territory": name or None, "total": n, "by_concern": {...}}, …]}
+     "by_territory": [{"territory": name or None, "total": n, "by_concern": {...}}, …],
+     "offline": people met offline (app.board.demand), not among the supporters}
 
     `by_territory` (staff only: see the module docstring) adds the per-territory rows, largest
     first, the row of supporters who gave no territory last; otherwise it is an empty list.
@@ -256,9 +257,12 @@ def demand_breakdown(
     """
     result = _demand(
         session.execute(
-            select(Support.concern, func.count())
-            .where(Support.need_id == need.id)
-            .group_by(Support.concern)  # type: ignore[arg-type]
+            union_all(
+                sa_select(Support.concern, func.count())
+                .where(Support.need_id == need.id)  # type: ignore[arg-type]
+                .group_by(Support.concern),  # type: ignore[arg-type]
+                _offline_sum(need.id),
+            )
         ).all()
     )
     if by_territory:
@@ -284,12 +288,26 @@ def demand_breakdown(
     return result
 
 
+# The people met offline as a row (OFFLINE, sum) of the demand's (concern, count) rows: a
+# marker no concern can be (concerns are checked against Concern by the services).
+OFFLINE = "~offline"
+
+
+def _offline_sum(need_id: Any) -> Any:
+    return sa_select(
+        literal_column(f"'{OFFLINE}'"), func.coalesce(func.sum(OfflineCollection.people), 0)
+    ).where(OfflineCollection.need_id == need_id)  # type: ignore[arg-type]
+
+
 def _demand(counts: Iterable[Any]) -> dict[str, Any]:
-    """demand_breakdown() without `by_territory`, from the rows (concern, count)."""
+    """demand_breakdown() without `by_territory`, from the rows (concern, count) and the row
+    (OFFLINE, people met offline)."""
     by_concern = dict.fromkeys(CONCERNS, 0)
-    unspecified = 0
+    unspecified = offline = 0
     for concern, count in counts:
-        if concern in by_concern:
+        if concern == OFFLINE:
+            offline = int(count or 0)
+        elif concern in by_concern:
             by_concern[concern] = count
         else:
             unspecified += count
@@ -298,6 +316,7 @@ def _demand(counts: Iterable[Any]) -> dict[str, Any]:
         "unspecified": unspecified,
         "by_concern": by_concern,
         "by_territory": [],
+        "offline": offline,
     }
 
 
@@ -316,8 +335,8 @@ class GivenAnswer(NamedTuple):
 
 # The support block's three reads in one statement (one round trip on PostgreSQL, where the
 # block after a « Moi aussi » answered before routing paid one per read): rows of kind 0 are
-# the demand (concern, count), 1 the territories offered (name, name_en, id, position), 2 the
-# person's support (concern, territory id).
+# the demand (concern, count; the people met offline as (OFFLINE, sum)), 1 the territories
+# offered (name, name_en, id, position), 2 the person's support (concern, territory id).
 _TEXT, _NUMBER = cast(null(), String), cast(null(), Integer)
 _BLOCK_READS = union_all(
     sa_select(
@@ -329,6 +348,13 @@ _BLOCK_READS = union_all(
     )
     .where(Support.need_id == bindparam("p_need"))  # type: ignore[arg-type]
     .group_by(Support.concern),  # type: ignore[arg-type]
+    sa_select(
+        literal_column("0"),
+        literal_column(f"'{OFFLINE}'"),
+        _TEXT,
+        func.coalesce(func.sum(OfflineCollection.people), 0),
+        _NUMBER,
+    ).where(OfflineCollection.need_id == bindparam("p_need")),  # type: ignore[arg-type]
     sa_select(
         literal_column("1"), Territory.name, Territory.name_en, Territory.id, Territory.position
     ).where(Territory.archived_at.is_(None)),  # type: ignore[union-attr]

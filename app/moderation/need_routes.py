@@ -1,5 +1,6 @@
 """The moderation team's pages on one need: its file, editing a need or a comment (with a
-revision history) and merging a duplicate. Thin routes: app.moderation.needs does the work.
+revision history), merging a duplicate, the fabrique's answer and the people met offline.
+Thin routes: app.moderation.needs (and answers, collections) do the work.
 
 (/moderation/needs/new and /moderation/needs/{need_id}/qualification live in qualify_routes.)
 """
@@ -13,9 +14,18 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.accounts.deps import require_role
 from app.accounts.models import Role, User
-from app.board import answers
-from app.board.models import COMMENT_STATUS_LABELS, MODERATION_REASONS, Comment, Need
-from app.moderation import needs, qualification, revisions
+from app.board import answers, offline_collections, queries
+from app.board.models import (
+    COLLECTION_METHOD_LABELS,
+    COLLECTION_PEOPLE_MAX,
+    COMMENT_STATUS_LABELS,
+    MODERATION_REASONS,
+    Comment,
+    Need,
+    OfflineCollection,
+)
+from app.core import clock
+from app.moderation import collections, needs, qualification, revisions
 from app.moderation.merge import (
     likely_duplicates,
     load_merge,
@@ -374,3 +384,129 @@ def answer(
     if wants_fragment(request):
         return _answer_page(request, need, need.answer_body, notice=notice)
     return RedirectResponse(f"{need_url(need)}?notice={done}#answer", status_code=303)
+
+
+# --- offline collections (staff; app.moderation.collections) -----------------------------------
+
+COLLECTION_NOTICES = {
+    "added": N_("Recueil hors ligne enregistré : il compte dans la demande du besoin."),
+    "edited": N_("Recueil hors ligne corrigé."),
+    "unchanged": N_("Le recueil hors ligne n'a pas changé."),
+    "removed": N_("Recueil hors ligne retiré."),
+}
+
+
+def _offline_url(need_id: int, done: str = "") -> str:
+    return f"/moderation/needs/{need_id}/offline" + (f"?done={done}" if done else "")
+
+
+def _offline_page(
+    request: Request,
+    session: SessionDep,
+    need: Need,
+    values: collections.CollectionInput | None = None,
+    *,
+    editing: OfflineCollection | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The need's collections and the form to add one, or (`editing`) the form of one."""
+    _themes, territories = queries.categories(session)
+    done = request.query_params.get("done", "")
+    rows = offline_collections.collections_for_needs(session, [need.id])  # type: ignore[list-item]
+    return render(
+        request,
+        "moderation/need_offline.html",
+        {
+            "need": need,
+            "collections": rows.get(need.id, []),  # type: ignore[arg-type]
+            "editing": editing,
+            "values": values or collections.CollectionInput(),
+            "errors": errors or {},
+            "methods": [(code, _(label)) for code, label in COLLECTION_METHOD_LABELS.items()],
+            "territories": territories,
+            "today": clock.local_today().isoformat(),
+            "people_max": COLLECTION_PEOPLE_MAX,
+            "notice": _(COLLECTION_NOTICES[done]) if done in COLLECTION_NOTICES else None,
+            "section": "need",
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/needs/{need_id}/offline")
+def offline_collections_page(
+    request: Request, session: SessionDep, user: Staff, need_id: int
+) -> Response:
+    need = collections.collection_need(session, user, need_id)
+    return _offline_page(request, session, need)
+
+
+def _collection_input(
+    people: FormStr = "",
+    method: FormStr = "",
+    collected_on: FormStr = "",
+    place: FormStr = "",
+    territory: FormStr = "",
+    note: FormStr = "",
+) -> collections.CollectionInput:
+    return collections.CollectionInput(people, method, collected_on, place, territory, note)
+
+
+CollectionForm = Annotated[collections.CollectionInput, Depends(_collection_input)]
+
+
+@router.post("/needs/{need_id}/offline")
+def offline_collection_add(
+    request: Request, session: SessionDep, user: Staff, need_id: int, data: CollectionForm
+) -> Response:
+    need = collections.collection_need(session, user, need_id)
+    try:
+        collections.add_collection(session, user, need, data)
+    except Invalid as exc:
+        session.rollback()
+        return _offline_page(request, session, need, data, errors=exc.errors, status_code=422)
+    return RedirectResponse(_offline_url(need_id, "added"), status_code=303)
+
+
+@router.get("/needs/{need_id}/offline/{collection_id}/edit")
+def offline_collection_edit_form(
+    request: Request, session: SessionDep, user: Staff, need_id: int, collection_id: int
+) -> Response:
+    need = collections.collection_need(session, user, need_id)
+    collection = collections.get_collection(session, need, collection_id)
+    values = collections.stored_input(session, collection)
+    return _offline_page(request, session, need, values, editing=collection)
+
+
+@router.post("/needs/{need_id}/offline/{collection_id}/edit")
+def offline_collection_edit(
+    request: Request,
+    session: SessionDep,
+    user: Staff,
+    need_id: int,
+    collection_id: int,
+    data: CollectionForm,
+) -> Response:
+    need = collections.collection_need(session, user, need_id)
+    collection = collections.get_collection(session, need, collection_id)
+    try:
+        changed = collections.update_collection(session, user, collection, data)
+    except Invalid as exc:
+        session.rollback()
+        return _offline_page(
+            request, session, need, data, editing=collection, errors=exc.errors, status_code=422
+        )
+    return RedirectResponse(
+        _offline_url(need_id, "edited" if changed else "unchanged"), status_code=303
+    )
+
+
+@router.post("/needs/{need_id}/offline/{collection_id}/remove")
+def offline_collection_remove(
+    request: Request, session: SessionDep, user: Staff, need_id: int, collection_id: int
+) -> Response:
+    need = collections.collection_need(session, user, need_id)
+    collection = collections.get_collection(session, need, collection_id)
+    collections.remove_collection(session, user, collection)
+    return RedirectResponse(_offline_url(need_id, "removed"), status_code=303)

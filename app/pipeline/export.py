@@ -169,6 +169,8 @@ CSV_COLUMNS = [
     "people_could_help",
     "people_org_could_support",
     "people_by_territory",
+    # People staff met offline (app.board.models.OfflineCollection), not among the supporters.
+    "people_offline",
     "verdict",
     "carrier_name",
     "enterprise_name",
@@ -241,6 +243,7 @@ def export_csv(session: Session, filters: IdeaFilters) -> Iterable[str]:
                         demand.people,
                         *demand.by_concern.values(),
                         _territory_cell(demand),
+                        demand.offline,
                         idea.verdict or "",
                         idea.carrier_name or "",
                         idea.enterprise_name or "",

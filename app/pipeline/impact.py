@@ -11,22 +11,26 @@ Definitions (each counts ideas once):
 - board share: ideas of origin « resident » (made from needs of the board), as a rounded
   percentage of all ideas;
 - needs, supports, comments: public needs (published or covered, not deleted) and their
-  stored support and comment counts (filters: the year of the need's creation, its territory).
+  stored support and comment counts (filters: the year of the need's creation, its territory);
+- offline people: the people staff met offline about public needs (app.board.models.
+  OfflineCollection), never counted as supports (filters: the year the collection was made, its
+  territory or else its need's).
 
 Two queries whatever the data: one aggregate over ideas (with EXISTS on the stage history),
-one over needs.
+one over needs (with the offline people as a scalar subquery).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import and_, case, exists, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from app.board.models import PUBLIC_NEED_STATUSES, Need, Territory
+from app.board.models import PUBLIC_NEED_STATUSES, Need, OfflineCollection, Territory
 from app.pipeline.models import Idea, Origin, Stage, StageChange
 from app.web.errors import Invalid
 from app.web.i18n import gettext as _
@@ -57,6 +61,7 @@ class ImpactFigures:
     needs: int
     supports: int
     comments: int
+    offline_people: int = 0
     year: int | None = None
     territory: Territory | None = None
 
@@ -144,11 +149,12 @@ def impact_figures(
     detected, studied, carrier_found, launched_count, abandoned, jobs, from_board = (
         int(value or 0) for value in row
     )
-    needs, supports, comments = session.exec(
+    needs, supports, comments, offline = session.exec(
         select(  # type: ignore[call-overload]
             func.count(Need.id),
             func.coalesce(func.sum(Need.supports_count), 0),
             func.coalesce(func.sum(Need.comments_count), 0),
+            _offline_people(year, territory_id),
         ).where(*need_where)
     ).one()
     territory = session.get(Territory, territory_id) if territory_id is not None else None
@@ -165,8 +171,34 @@ def impact_figures(
         needs=int(needs or 0),
         supports=int(supports or 0),
         comments=int(comments or 0),
+        offline_people=int(offline or 0),
         year=year,
         territory=territory,
+    )
+
+
+def _offline_people(year: int | None, territory_id: int | None):  # type: ignore[no-untyped-def]
+    """The people met offline about public needs, as a scalar subquery (over its own alias of
+    needs: it must not correlate with the outer query's)."""
+    need = aliased(Need)
+    where = [
+        need.status.in_(PUBLIC_NEED_STATUSES),  # type: ignore[attr-defined]
+        need.deleted_at.is_(None),  # type: ignore[union-attr]
+    ]
+    if year is not None:
+        where += [
+            OfflineCollection.collected_on >= date(year, 1, 1),  # type: ignore[operator]
+            OfflineCollection.collected_on < date(year + 1, 1, 1),  # type: ignore[operator]
+        ]
+    if territory_id is not None:
+        where.append(
+            func.coalesce(OfflineCollection.territory_id, need.territory_id) == territory_id
+        )
+    return (
+        select(func.coalesce(func.sum(OfflineCollection.people), 0))
+        .join(need, need.id == OfflineCollection.need_id)  # type: ignore[arg-type]
+        .where(*where)
+        .scalar_subquery()
     )
 
 

@@ -37,7 +37,13 @@ NEED_EXAMPLE: dict[str, Any] = {
     "author": {"display_name": "Camille"},
     "created_at": "2026-10-02T09:15:00+00:00",
     "updated_at": "2026-10-03T18:40:12+00:00",
-    "demand": {"has_need": 9, "would_use": 5, "could_help": 2, "org_could_support": 1},
+    "demand": {
+        "has_need": 9,
+        "would_use": 5,
+        "could_help": 2,
+        "org_could_support": 1,
+        "offline": 12,
+    },
     "answer": {
         "body_html": "<p>Nous étudions ce besoin avec le CCAS de Mérignac.</p>",
         "at": "2026-10-05T14:30:00+00:00",

@@ -98,6 +98,10 @@ class Demand(Shape):
     would_use: int = Field(description="« J'utiliserais ce service »")
     could_help: int = Field(description="« Je pourrais aider »")
     org_could_support: int = Field(description="« Mon organisation pourrait soutenir »")
+    offline: int = Field(
+        description="People the fabrique met offline (meetings, surveys…), recorded by its "
+        "team: not accounts, never among `supports`"
+    )
 
 
 class Need(Shape):

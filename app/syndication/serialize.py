@@ -136,7 +136,7 @@ def needs_json(session: Session, needs: Iterable[NeedRow], base_url: str) -> lis
             "author": {"display_name": _author_name(need, authors)},  # type: ignore[arg-type]
             "created_at": rfc3339(need.created_at),
             "updated_at": rfc3339(need.updated_at),
-            "demand": demand.get(need.id, Demand()).concern_counts(),
+            "demand": demand.get(need.id, Demand()).api_counts(),
             "answer": answer_json(need),
         }
         if need.status == "covered":

@@ -76,6 +76,9 @@ STAFF_PAGES = [
     "/moderation/needs/{need}/merge",
     "/moderation/needs/{need}/qualification",
     "/moderation/needs/{need}/answer",
+    # The people met offline about a need, and the correction of one collection (issue 17).
+    "/moderation/needs/{need}/offline",
+    "/moderation/needs/{need}/offline/{collection}/edit",
     "/moderation/comments/{comment}/edit",
     "/moderation/needs/new",
     "/moderation/qualification",

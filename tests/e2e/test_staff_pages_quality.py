@@ -18,6 +18,7 @@ from app.board.models import Report
 from app.board.service import NeedInput, create_need
 from app.core.db import make_engine
 from app.core.settings import ModerationMode
+from app.moderation import collections
 from app.pipeline import service as pipeline
 from app.pipeline.models import Partner
 from app.syndication import webhooks
@@ -101,6 +102,12 @@ def staff_world(live_server):  # type: ignore[no-untyped-def]
             )
         )
         session.commit()
+        collection = collections.add_collection(
+            session,
+            admin,
+            need,
+            collections.CollectionInput(people="12", method="survey", collected_on="2026-11-14"),
+        )
         raw = accounts.start_session(session, admin)
         cookie = Signer(live_server.settings.signing_key, salt="bourse.session").sign(raw).decode()
         ids = {
@@ -111,6 +118,7 @@ def staff_world(live_server):  # type: ignore[no-untyped-def]
             "slug": idea.slug,
             "partner": partner.id,
             "webhook": hook.id,
+            "collection": collection.id,
         }
     engine.dispose()
     return cookie, [p.format(**ids) for p in STAFF_PAGES]

@@ -204,6 +204,7 @@ def test_impact_page_shows_the_numbers_in_tables(client, world):
         "Besoins publiés": "1",
         "Soutiens": "5",
         "Commentaires": "2",
+        "Personnes rencontrées hors ligne": "0",
     }
     assert _table(response.text, "table-origin") == {
         "Venues de la Bourse": "2",

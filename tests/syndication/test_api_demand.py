@@ -1,12 +1,19 @@
-"""The typed demand in the JSON API (issue 17): a need's `demand` counts the people per concern,
-an idea's `supporters` counts distinct people behind its public needs — counts, never who."""
+"""The typed demand in the JSON API (issue 17): a need's `demand` counts the people per concern
+(and, as `offline`, those staff met offline: tests/moderation/test_offline_collections.py), an
+idea's `supporters` counts distinct people behind its public needs — counts, never who."""
 
 from __future__ import annotations
 
 from app.board.supports import add_support
 from tests.factories import make_idea, make_need, make_territory, make_user
 
-NO_DEMAND = {"has_need": 0, "would_use": 0, "could_help": 0, "org_could_support": 0}
+NO_DEMAND = {
+    "has_need": 0,
+    "would_use": 0,
+    "could_help": 0,
+    "org_could_support": 0,
+    "offline": 0,
+}
 
 
 def test_a_need_in_json_counts_the_people_of_each_concern(client, session):
@@ -24,6 +31,7 @@ def test_a_need_in_json_counts_the_people_of_each_concern(client, session):
         "would_use": 1,
         "could_help": 0,
         "org_could_support": 1,
+        "offline": 0,
     }
     assert client.get(f"/api/v1/needs/{need.id}").json()["demand"] == item["demand"]
     assert "Pessac" not in client.get(f"/api/v1/needs/{need.id}").text

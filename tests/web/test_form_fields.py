@@ -453,6 +453,15 @@ def world(session, settings, mailbox) -> World:  # type: ignore[no-untyped-def]
         ),
         rate_limits=False,
     )
+    # People met offline about a need (issue 17), which the demo lacks.
+    from app.moderation import collections
+
+    collection = collections.add_collection(
+        session,
+        admin,
+        other_need,
+        collections.CollectionInput(people="12", method="survey", collected_on="2026-11-14"),
+    )
     # The e-mailed links a visitor opens (reset, sign-in link, unsubscribe).
     links.request_password_reset(session, resident.email, "fr")
     links.request_login_link(session, resident.email, "fr")
@@ -472,6 +481,7 @@ def world(session, settings, mailbox) -> World:  # type: ignore[no-untyped-def]
         "blocked": blocked.id,
         "trusted": trusted.id,
         "webhook": hook.id,
+        "collection": collection.id,
         "resident_id": resident.id,
         "reset": mailbox.last_link(resident.email, "/account/password/reset"),
         "login_link": mailbox.last_link(resident.email, "/account/login-link"),
@@ -523,6 +533,8 @@ PAGES: dict[str, list[str]] = {
         "/moderation/accounts/{blocked}",
         "/moderation/accounts/{trusted}",
         "/moderation/needs/{other_need}/qualification",
+        "/moderation/needs/{other_need}/offline",
+        "/moderation/needs/{other_need}/offline/{collection}/edit",
         "/moderation/needs/new",
         "/moderation/settings",
         "/moderation/settings/themes",
