@@ -24,6 +24,7 @@ from app.accounts.models import User
 from app.board.models import (
     COLLECTION_METHOD_LABELS,
     COLLECTION_PEOPLE_MAX,
+    CollectionMethod,
     Need,
     NeedStatus,
     OfflineCollection,
@@ -33,7 +34,6 @@ from app.board.service import active_category
 from app.core import audit
 from app.core.clock import local_today
 from app.core.db import utcnow
-from app.moderation.offline import EARLIEST_DATE
 from app.moderation.permissions import ensure_can_qualify
 from app.web.errors import Invalid, NotFound
 from app.web.i18n import gettext as _
@@ -41,6 +41,14 @@ from app.web.params import is_valid_id
 
 PLACE_MAX = 120
 NOTE_MAX = 500
+# Dates before this are typing mistakes (« 1026-11-12 »), not old meetings (offline needs too).
+EARLIEST_DATE = date(2000, 1, 1)
+# A need collected offline starts with a collection of its people, made this way by its source
+# (app.moderation.offline); staff correct the method on the collections page if need be.
+METHOD_OF_SOURCE = {
+    "street_survey": CollectionMethod.survey.value,
+    "meeting": CollectionMethod.public_meeting.value,
+}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # « 1 200 », « 1 200 » (narrow no-break space), « 1.200 »: how people write a number.
 _GROUPING = re.compile(r"[\s\u00a0\u202f.,']")
@@ -93,21 +101,51 @@ def _one_line(value: str) -> str:
     return " ".join(_CONTROL.sub("", value or "").split())
 
 
+def parse_people(raw: str, *, required: bool) -> int | None:
+    """The number of people typed (« 12 », « 1 200 »), None when left empty and not required,
+    or Invalid({"people": …})."""
+    digits = _GROUPING.sub("", raw or "")
+    if not digits:
+        if not required:
+            return None
+        raise Invalid({"people": _("Indiquez combien de personnes ont fait part de ce besoin.")})
+    if not (digits.isascii() and digits.isdigit()) or not 1 <= int(digits) <= COLLECTION_PEOPLE_MAX:
+        raise Invalid(
+            {
+                "people": _(
+                    "Le nombre de personnes doit être un nombre entier entre 1 et %(max)s.",
+                    max=f"{COLLECTION_PEOPLE_MAX:,}".replace(",", "\u202f"),
+                )
+            }
+        )
+    return int(digits)
+
+
+def first_collection(
+    need: Need, staff: User, people: int, source: str, place: str
+) -> OfflineCollection:
+    """The collection a need recorded offline starts with (not added, not audited: the caller
+    does both in its own transaction)."""
+    return OfflineCollection(
+        need_id=need.id,  # type: ignore[arg-type]
+        people=people,
+        method=METHOD_OF_SOURCE.get(source, CollectionMethod.other.value),
+        collected_on=need.source_date,  # type: ignore[arg-type]
+        place=place[:PLACE_MAX],
+        territory_id=need.territory_id,
+        recorded_by_id=staff.id,
+    )
+
+
 def validate_collection(session: Session, data: CollectionInput) -> CleanCollection:
     """The collection to store, or Invalid with a French message per refused field (all at
     once)."""
     errors: dict[str, str] = {}
     people = 0
-    raw = _GROUPING.sub("", data.people or "")
-    if not raw:
-        errors["people"] = _("Indiquez combien de personnes ont fait part de ce besoin.")
-    elif not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= COLLECTION_PEOPLE_MAX:
-        errors["people"] = _(
-            "Le nombre de personnes doit être un nombre entier entre 1 et %(max)s.",
-            max=f"{COLLECTION_PEOPLE_MAX:,}".replace(",", "\u202f"),
-        )
-    else:
-        people = int(raw)
+    try:
+        people = parse_people(data.people, required=True) or 0
+    except Invalid as exc:
+        errors.update(exc.errors)
     if data.method not in COLLECTION_METHOD_LABELS:
         errors["method"] = _("Indiquez comment ces personnes ont été rencontrées.")
     collected = date.min

@@ -2,6 +2,9 @@
 or relayed by a partner. It is published at once under the fabrique's name (author_id None,
 recorded_by_id the staff member who typed it), with its provenance, and counted per source.
 
+Staff may say how many people raised it: the need then starts with an offline collection of
+that many people (app.moderation.collections), counted in its demand, never as supports.
+
 `source_label(need)` words the provenance for templates (« Micro-trottoir — Marché de
 Capeyron, 12 novembre 2026 »); `needs_by_source(session)` counts public needs per source.
 """
@@ -31,14 +34,13 @@ from app.board.provenance import (  # noqa: F401
 from app.board.service import NeedInput, insert_need, need_by_key, validate_need
 from app.core import audit, events
 from app.core.clock import local_today
+from app.moderation.collections import EARLIEST_DATE, first_collection, parse_people
 from app.moderation.permissions import ensure_can_qualify
 from app.web.errors import Invalid
 from app.web.i18n import gettext as _
 
 EVENT_MAX = 120
 PARTNER_MAX = 120
-# Dates of collection before this are typing mistakes (« 1026-11-12 »), not old surveys.
-EARLIEST_DATE = date(2000, 1, 1)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -72,6 +74,7 @@ class OfflineNeedInput:
     source_event: str = ""
     source_date: str = ""  # AAAA-MM-JJ
     source_partner: str = ""
+    people: str = ""  # optional: how many people raised it (its first offline collection)
 
     @classmethod
     def from_form(cls, form: Mapping[str, Any]) -> OfflineNeedInput:
@@ -84,6 +87,7 @@ class OfflineNeedInput:
             "source_event",
             "source_date",
             "source_partner",
+            "people",
         )
         return cls(**{name: str(form.get(name, "") or "") for name in names})
 
@@ -94,9 +98,9 @@ def _short_text(value: str) -> str:
 
 def validate_offline(
     session: Session, data: OfflineNeedInput
-) -> tuple[tuple[str, str, Any, Any], str, str, date, str]:
-    """Validates the need (same rules as the board's form) and its provenance, all errors at
-    once."""
+) -> tuple[tuple[str, str, Any, Any], str, str, date, str, int | None]:
+    """Validates the need (same rules as the board's form), its provenance and the number of
+    people met (optional), all errors at once."""
     errors: dict[str, str] = {}
     need_fields: tuple[str, str, Any, Any] = ("", "", None, None)
     try:
@@ -139,9 +143,14 @@ def validate_offline(
                     "Cette date semble erronée : indiquez une date à partir de %(year)s.",
                     year=EARLIEST_DATE.year,
                 )
+    people = None
+    try:
+        people = parse_people(data.people, required=False)
+    except Invalid as exc:
+        errors.update(exc.errors)
     if errors:
         raise Invalid(errors)
-    return need_fields, data.source, event, collected, partner
+    return need_fields, data.source, event, collected, partner, people
 
 
 def create_offline_need(
@@ -159,7 +168,7 @@ def create_offline_need(
         existing = need_by_key(session, submission_key, recorded_by_id=staff.id)
         if existing is not None:
             return existing
-    (title, body, theme, territory), source, event, collected, partner = validate_offline(
+    (title, body, theme, territory), source, event, collected, partner, people = validate_offline(
         session, data
     )
     need, created = insert_need(
@@ -194,8 +203,11 @@ def create_offline_need(
             "source_event": event or None,
             "source_date": collected,
             "source_partner": partner or None,
+            "people": people,
         },
     )
+    if people:  # its first offline collection, counted in its demand (app.moderation.collections)
+        session.add(first_collection(need, staff, people, source, event))
     events.announce(session, NeedPublished(need))
     session.commit()
     session.refresh(need)

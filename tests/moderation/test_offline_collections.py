@@ -345,3 +345,47 @@ def test_the_support_block_after_moi_aussi_keeps_the_people_met_offline(
 
     assert "+ 6 personnes rencontrées hors ligne" in fast.text
     assert fast.text == routed.text
+
+
+def test_a_need_recorded_offline_can_start_with_the_people_who_raised_it(
+    client, session, signed_in_staff
+):
+    from app.board.models import Need
+
+    fill = {
+        "title": "Un lieu pour faire ses devoirs après l'école",
+        "body": "Plusieurs parents rencontrés au marché cherchent une aide aux devoirs.",
+        "source": "street_survey",
+        "source_event": "Marché de Mérignac-Capeyron",
+        "source_date": MET.isoformat(),
+        "people": "25",
+    }
+    refused = submit_form(
+        client, "/moderation/needs/new", "/moderation/needs/new", {**fill, "people": "0"}
+    )
+    assert refused.status_code == 422 and "entre 1 et 10" in " ".join(form_errors(refused.text))
+    assert fresh(session).exec(select(func.count()).select_from(Need)).one() == 0
+
+    response = submit_form(client, "/moderation/needs/new", "/moderation/needs/new", fill)
+
+    assert response.status_code == 303
+    need = fresh(session).exec(select(Need)).one()
+    [collection] = _collections(session)
+    assert (collection.need_id, collection.people, collection.method) == (need.id, 25, "survey")
+    assert (collection.collected_on, collection.place) == (MET, "Marché de Mérignac-Capeyron")
+    assert collection.recorded_by_id == signed_in_staff.id
+    assert need.supports_count == 0
+    page = client.get(response.headers["location"]).text
+    assert "+ 25 personnes rencontrées hors ligne" in page
+
+
+def test_a_need_recorded_offline_without_a_number_starts_without_a_collection(
+    client, session, signed_in_staff
+):
+    fill = {
+        "title": "Un lieu pour faire ses devoirs après l'école",
+        "source": "phone",
+        "source_date": MET.isoformat(),
+    }
+    response = submit_form(client, "/moderation/needs/new", "/moderation/needs/new", fill)
+    assert response.status_code == 303 and _collections(session) == []
