@@ -389,3 +389,14 @@ def test_a_need_recorded_offline_without_a_number_starts_without_a_collection(
     }
     response = submit_form(client, "/moderation/needs/new", "/moderation/needs/new", fill)
     assert response.status_code == 303 and _collections(session) == []
+
+
+def test_the_demo_shows_people_met_offline(client, session, settings):
+    from app.board.models import Need
+    from app.ops.demo.seed import seed_demo
+
+    seed_demo(session, settings)
+    seed_demo(session, settings)  # idempotent: the collections come with their need, once
+    need = fresh(session).exec(select(Need).where(Need.title.startswith("Démarches"))).one()
+    assert client.get(f"/api/v1/needs/{need.id}").json()["demand"]["offline"] == 61
+    assert "+ 61 personnes rencontrées hors ligne" in client.get(need_url(need)).text

@@ -71,6 +71,9 @@ class DemoNeed:
     source: str = "online"
     source_event: str | None = None
     source_partner: str | None = None
+    # People staff met offline about the need (app.board.models.OfflineCollection): (people,
+    # method, days before the need was published), counted in its demand.
+    met_offline: tuple[tuple[int, str, int], ...] = ()
     # Staff qualification: tags and an internal note (the need is then marked « qualifié »).
     tags: tuple[str, ...] = ()
     internal_note: str = ""
@@ -391,6 +394,7 @@ DEMO_NEEDS: list[DemoNeed] = [
         days_ago=58,
         source="street_survey",
         source_event="Enquête de rue au marché de Pessac centre",
+        met_offline=((34, "survey", 10), (27, "survey", 3)),
         body=(
             "Nous publions ce besoin pour les personnes rencontrées pendant notre enquête de "
             "rue au marché de Pessac centre : deux matinées de septembre, une soixantaine de "
@@ -501,6 +505,7 @@ DEMO_NEEDS: list[DemoNeed] = [
         source="street_survey",
         source_event="Maraude autour de la gare Saint-Jean",
         source_partner="Association de maraude du quartier Saint-Jean",
+        met_offline=((14, "survey", 3), (9, "drop_in", 0)),
         body=(
             "Publié par l'équipe de la fabrique après une enquête de rue menée avec une "
             "association de maraude, autour de la gare Saint-Jean.\n\n"

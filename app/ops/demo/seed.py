@@ -48,6 +48,7 @@ from app.board.models import (
     Need,
     NeedSource,
     NeedStatus,
+    OfflineCollection,
     Report,
     Support,
     Territory,
@@ -230,6 +231,20 @@ def _write_demo_need(
     session.add(need)
     session.flush()
 
+    for people_met, method, days_before in demo.met_offline:
+        session.add(
+            OfflineCollection(
+                need_id=need.id,  # type: ignore[arg-type]
+                people=people_met,
+                method=method,
+                collected_on=(created - timedelta(days=days_before)).date(),
+                place=demo.source_event or "",
+                territory_id=need.territory_id,
+                recorded_by_id=people["equipe"].id,
+                created_at=created,
+                updated_at=created,
+            )
+        )
     evidence = {who: (concern, where) for who, concern, where in demo.evidence}
     supports = (
         []
