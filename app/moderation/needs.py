@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
@@ -16,6 +17,7 @@ from app.board.models import (
     NEED_STATUS_LABELS,
     Comment,
     Need,
+    OfflineCollection,
     Report,
 )
 from app.core.audit import AuditEntry
@@ -111,6 +113,7 @@ class NeedFile:
     revisions_readable: bool
     entries: list[AuditEntry]
     can_qualify: bool
+    offline_people: int = 0  # people met offline (app.moderation.collections), public
 
     @property
     def status_label(self) -> str:
@@ -182,4 +185,9 @@ def need_file(session: Session, viewer: User, need_id: int) -> NeedFile:
         revisions_readable=can_read_revisions(viewer),
         entries=entries,
         can_qualify=viewer.has_role(Role.staff),
+        offline_people=session.exec(
+            select(func.coalesce(func.sum(OfflineCollection.people), 0)).where(
+                OfflineCollection.need_id == need.id
+            )
+        ).one(),
     )

@@ -93,6 +93,8 @@ def test_staff_reach_the_form_from_the_need_file_and_record_a_collection(
         signed_in_staff.id,
     )
     assert entry.after["people"] == 12 and entry.after["territory"] == "merignac"
+    file = LexborHTMLParser(client.get(f"/moderation/needs/{need.id}").text)
+    assert file.css_first(".file-count-offline").text(strip=True) == "12"
     listed = page_text(client.get(response.headers["location"]).text)
     assert "Recueil hors ligne enregistré" in listed
     assert "12 personnes rencontrées hors ligne en tout." in listed
