@@ -50,6 +50,7 @@ from app.board.models import (
     Territory,
     Theme,
 )
+from app.board.offline_collections import CollectionRow, collections_for_needs
 from app.board.provenance import source_label, source_name
 from app.core.clock import LOCAL_TIMEZONE, local_today
 from app.core.db import utcnow
@@ -124,6 +125,7 @@ class MonthPeople:
     people: int = 0
     by_concern: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CONCERNS, 0))
     cumulative: int = 0
+    offline: int = 0  # people met offline that month (collections), never in `people`
 
 
 @dataclass
@@ -178,6 +180,13 @@ class Dossier:
     comments_total: int
     partners: list[PartnerDetection]
     referrals_since: date
+    # People met offline about its public needs (app.board.offline_collections), each with
+    # its need, the most recent first.
+    collections: list[tuple[DossierNeed, CollectionRow]] = field(default_factory=list)
+
+    @property
+    def collected_people(self) -> int:
+        return sum(row.people for _need, row in self.collections)
 
     @property
     def generated_on(self) -> date:
@@ -237,19 +246,26 @@ def _next_month(month: date) -> date:
 
 
 def people_by_month(
-    session: Session, need_ids: list[int], until: date | None = None
+    session: Session,
+    need_ids: list[int],
+    until: date | None = None,
+    offline: dict[date, int] | None = None,
 ) -> list[MonthPeople]:
-    """Per month (France's time), from the first support to the current month (empty months
-    as zeros), the distinct people new to these needs, in all and per concern, and the
-    running total. One statement: each person's first support per concern."""
-    if not need_ids:
-        return []
-    rows = session.exec(
-        select(Support.user_id, Support.concern, func.min(Support.created_at))  # type: ignore[call-overload]
-        .where(col(Support.need_id).in_(need_ids))
-        .group_by(Support.user_id, Support.concern)
-    ).all()
-    if not rows:
+    """Per month (France's time), from the first support or offline collection to the current
+    month (empty months as zeros), the distinct people new to these needs, in all and per
+    concern, and the running total; `offline` (month → people met offline then) fills each
+    month's `offline`. One statement: each person's first support per concern."""
+    offline = offline or {}
+    rows = (
+        session.exec(
+            select(Support.user_id, Support.concern, func.min(Support.created_at))  # type: ignore[call-overload]
+            .where(col(Support.need_id).in_(need_ids))
+            .group_by(Support.user_id, Support.concern)
+        ).all()
+        if need_ids
+        else []
+    )
+    if not rows and not offline:
         return []
     first_of_person: dict[int, datetime] = {}
     months: dict[date, MonthPeople] = {}
@@ -262,6 +278,8 @@ def people_by_month(
     for first in first_of_person.values():
         month = _month(first)
         months.setdefault(month, MonthPeople(month)).people += 1
+    for month, people in offline.items():
+        months.setdefault(month, MonthPeople(month)).offline += people
     last = max(_month(utcnow()) if until is None else until.replace(day=1), max(months))
     result, month, running = [], min(months), 0
     while month <= last:
@@ -371,6 +389,26 @@ def partner_detections(session: Session, idea_id: int, since: date) -> list[Part
     return found
 
 
+def offline_collections(
+    session: Session, needs: list[DossierNeed]
+) -> list[tuple[DossierNeed, CollectionRow]]:
+    """The offline collections of the public needs among `needs`, the most recent first (one
+    statement): the people the fabrique met about them, counted in the demand's `offline`."""
+    public = {item.need.id: item for item in needs if item.is_public}
+    found = collections_for_needs(session, list(public))  # type: ignore[arg-type]
+    rows = [(public[need_id], row) for need_id, rows in found.items() for row in rows]
+    rows.sort(key=lambda pair: (pair[1].collected_on, pair[1].id), reverse=True)
+    return rows
+
+
+def _offline_months(collections: list[tuple[DossierNeed, CollectionRow]]) -> dict[date, int]:
+    months: dict[date, int] = {}
+    for _need, row in collections:
+        month = row.collected_on.replace(day=1)
+        months[month] = months.get(month, 0) + row.people
+    return months
+
+
 def referrals_since(today: date | None = None) -> date:
     """The first day of the REFERRAL_MONTHS months shown (the current one included)."""
     month = (today or local_today()).replace(day=1)
@@ -390,6 +428,7 @@ def build_dossier(session: Session, idea_id: int, *, comments: bool = True) -> D
     demand = public_demand(session, [idea_id])[idea_id] if public_ids else Demand()
     latest, total = latest_comments(session, public_ids, COMMENTS_SHOWN) if comments else ([], 0)
     since = referrals_since()
+    collections = offline_collections(session, needs)
     return Dossier(
         idea=idea,
         theme=theme,
@@ -397,10 +436,11 @@ def build_dossier(session: Session, idea_id: int, *, comments: bool = True) -> D
         generated_at=utcnow(),
         needs=needs,
         demand=demand,
-        months=people_by_month(session, public_ids),
+        months=people_by_month(session, public_ids, offline=_offline_months(collections)),
         comments=latest,
         comments_total=total,
         partners=partner_detections(session, idea_id, since),
+        collections=collections,
         referrals_since=since,
     )
 

@@ -7,9 +7,12 @@ spreadsheet filters it and a script reads it with one header:
   source, `label` its provenance, `count` its supports, `url`);
 - `people`: distinct people behind the public needs, `kind` « total », a concern or
   « unspecified »; `territory`: `label` the territory (empty: none named), `count` people;
-- `month`: `date` YYYY-MM, `kind` « new_people », a concern or « cumulative », `count`;
+- `month`: `date` YYYY-MM, `kind` « new_people », a concern, « cumulative » or (when people
+  were met offline) « offline », `count`;
 - `comment`: every published comment of the public needs, the oldest first (`author`,
   `kind` « team » for the fabrique's team, `text` verbatim as written, `url`);
+- `offline_collection`: the people met offline about a public need (`count`, `kind` how,
+  `label` where, `territory`, `date`, `author` who recorded it, `text` the team's note);
 - `offline`: the needs collected offline (`kind` source, `label` event, `date` of collection,
   `author` who recorded it, `text` the partner who relayed it);
 - `partner`: `kind` the link (detected_by…), `label` its name, `text` its kind, `url` its site;
@@ -108,9 +111,25 @@ def _head_rows(dossier: Dossier, base_url: str) -> Iterator[list[Any]]:
         for concern, count in month.by_concern.items():
             yield _row("month", date=when, kind=concern, count=count)
         yield _row("month", date=when, kind="cumulative", count=month.cumulative)
+        if dossier.collections:
+            yield _row("month", date=when, kind="offline", count=month.offline)
 
 
 def _tail_rows(dossier: Dossier, base_url: str) -> Iterator[list[Any]]:
+    for item, row in dossier.collections:
+        yield _row(
+            "offline_collection",
+            need_id=item.need.id,
+            need_title=item.need.title,
+            date=row.collected_on.isoformat(),
+            territory=row.territory_name,
+            kind=row.method,
+            label=row.place,
+            count=row.people,
+            author=row.recorded_by,
+            text=row.note,
+            url=base_url + item.path,
+        )
     for item in dossier.offline_needs:
         need = item.need
         yield _row(

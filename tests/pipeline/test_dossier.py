@@ -357,3 +357,69 @@ def test_the_dossier_reads_in_english(client, session, staff_user, signed_in_sta
         "Detected by partners",
         "In residents' words",
     ]
+
+
+def test_the_people_met_offline_are_in_the_dossier_and_its_csv(
+    client, session, staff_user, signed_in_staff
+):
+    from app.board.models import OfflineCollection
+
+    pessac = make_territory(session, "pessac", "Pessac")
+    need, hidden = make_need(session, title="Un garage solidaire"), make_need(session)
+    idea = make_idea(session, actor=staff_user, needs=[need, hidden])
+    hidden.status = "hidden"
+    session.add(hidden)
+    for people, method, day, place in (
+        (12, "public_meeting", date(2026, 9, 14), "Salle des fêtes"),
+        (5, "survey", date(2026, 10, 2), ""),
+    ):
+        session.add(
+            OfflineCollection(
+                need_id=need.id,
+                people=people,
+                method=method,
+                collected_on=day,
+                place=place,
+                territory_id=pessac.id,
+                note="Beaucoup de familles",
+                recorded_by_id=staff_user.id,
+            )
+        )
+    session.add(
+        OfflineCollection(
+            need_id=hidden.id, people=40, method="other", collected_on=date(2026, 9, 1)
+        )
+    )
+    session.commit()
+
+    html = client.get(f"/moderation/ideas/{idea.id}/dossier").text
+    rows = _table(html, "Personnes rencontrées hors ligne par la fabrique")
+    assert [(r[1], r[2], r[3], r[4], r[5]) for r in rows] == [
+        ("02/10/2026", "Enquête ou questionnaire", "—", "Pessac", "5"),
+        ("14/09/2026", "Réunion publique", "Salle des fêtes", "Pessac", "12"),
+    ]
+    total = LexborHTMLParser(html).css_first("#dossier-collections-caption").parent
+    assert total.css_first("tfoot td").text(strip=True) == "17"  # the hidden need's 40 apart
+    # Over time, at the date of each collection, apart from the accounts.
+    months = _table(html, "Nouvelles personnes par mois")
+    assert months[0][0] == "septembre 2026" and months[0][1] == "0" and months[0][-1] == "12"
+    assert months[1][0] == "octobre 2026" and months[1][-1] == "5"
+
+    csv_rows = csv.DictReader(
+        io.StringIO(client.get(f"/moderation/ideas/{idea.id}/dossier.csv").text)
+    )
+    collected = [r for r in csv_rows if r["section"] == "offline_collection"]
+    assert [(r["date"], r["kind"], r["count"], r["territory"]) for r in collected] == [
+        ("2026-10-02", "survey", "5", "Pessac"),
+        ("2026-09-14", "public_meeting", "12", "Pessac"),
+    ]
+    assert collected[0]["author"] == staff_user.display_name
+    assert collected[0]["text"] == "Beaucoup de familles"
+    offline_months = {
+        r["date"]: r["count"]
+        for r in csv.DictReader(
+            io.StringIO(client.get(f"/moderation/ideas/{idea.id}/dossier.csv").text)
+        )
+        if r["section"] == "month" and r["kind"] == "offline"
+    }
+    assert (offline_months["2026-09"], offline_months["2026-10"]) == ("12", "5")
