@@ -533,6 +533,9 @@ PAGES: dict[str, list[str]] = {
         "/moderation/accounts/{blocked}",
         "/moderation/accounts/{trusted}",
         "/moderation/needs/{other_need}/qualification",
+        # The fabrique's answer (issue 17): its own page, and the need page a staff member reads.
+        "/moderation/needs/{other_need}/answer",
+        "/needs/{other_need}",
         "/moderation/needs/{other_need}/offline",
         "/moderation/needs/{other_need}/offline/{collection}/edit",
         "/moderation/needs/new",
