@@ -133,6 +133,11 @@ PERSONAL: dict[str, dict[str, str]] = {
         "territory_id": "et votre territoire",
     },
     "follows": {"created_at": "les besoins que vous suivez, avec la date"},
+    "topic_follows": {
+        "kind": "les thèmes, territoires et idées que vous suivez (leur type",
+        "target_id": "lequel",
+        "created_at": "et la date)",
+    },
     "notifications": {
         "kind": "leur type",
         "need_id": "le besoin",

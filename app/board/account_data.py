@@ -24,6 +24,7 @@ from app.board.models import (
     NotificationPreference,
     Report,
     Support,
+    TopicFollow,
 )
 from app.board.supports import remove_support
 from app.core import events
@@ -36,6 +37,7 @@ def contributions(session: Session, uid: int) -> dict[str, list[dict[str, Any]]]
         "comments": exported_rows(session, Comment, Comment.author_id == uid),
         "supports": exported_rows(session, Support, Support.user_id == uid),
         "follows": exported_rows(session, Follow, Follow.user_id == uid),
+        "topic_follows": exported_rows(session, TopicFollow, TopicFollow.user_id == uid),
         "reports_made": exported_rows(session, Report, Report.reporter_id == uid),
     }
 

@@ -1,4 +1,5 @@
-"""Board tables: reference lists, needs, supports, comments, follows, reports, notifications.
+"""Board tables: reference lists, needs, supports, comments, follows (of needs, themes,
+territories and ideas), reports, notifications.
 
 Counts that pages sort by (supports_count, comments_count, trending_score) are stored on the
 need and changed in the same transaction as the rows they count, with relative UPDATEs
@@ -327,6 +328,31 @@ class Follow(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
 
 
+class TopicKind(StrEnum):
+    theme = "theme"
+    territory = "territory"
+    idea = "idea"  # a public idea (app/pipeline/idea_follows.py)
+
+
+class TopicFollow(SQLModel, table=True):
+    """Following a theme, a territory or an idea (issue 17): told of new public needs there.
+    `target_id` points into themes, territories or ideas according to `kind` (no foreign key:
+    the reads join on the kind, and an idea deleted leaves a row nobody is told about)."""
+
+    __tablename__ = "topic_follows"
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind", "target_id", name="uq_topic_follows_user_kind_target"),
+        Index("ix_topic_follows_kind_target_id", "kind", "target_id"),
+        CheckConstraint("kind IN ('theme', 'territory', 'idea')", name="kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=fk_column("users.id"))
+    kind: str = Field(max_length=12)
+    target_id: int
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+
+
 class ReportReason(StrEnum):
     spam = "spam"
     abusive = "abusive"
@@ -379,6 +405,7 @@ class NotificationKind(StrEnum):
     pipeline = "pipeline"  # a need I follow moved in the idea pipeline (pipeline issue)
     team = "team"  # for moderators: a need or comment waits for moderation, a report (issue 17)
     applications = "applications"  # for staff: a carrier application (issue 17)
+    topics = "topics"  # a new public need in a theme, territory or idea I follow (issue 17)
 
 
 class Notification(SQLModel, table=True):

@@ -66,6 +66,7 @@ PRIVATE_TABLES: dict[str, str] = {
     "outbox_messages": "e-mail queue",
     "partner_referrals": "arrival counts, staff pages only",
     "rate_events": "rate limits and anti-abuse marks",
+    "topic_follows": "who follows which theme, territory or idea: the follower only",
     "user_sessions": "signed-in browsers",
     "webhook_deliveries": "delivery queue",
     "webhooks": "staff configuration",
