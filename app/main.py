@@ -215,6 +215,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.board.report_routes import router as report_router
     from app.board.routes import router as board_router
     from app.board.support_routes import router as support_router
+    from app.board.topic_routes import router as topic_router
     from app.moderation.account_routes import router as moderation_accounts_router
     from app.moderation.admin_routes import router as moderation_admin_router
     from app.moderation.need_routes import router as moderation_needs_router
@@ -240,6 +241,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         site_router,
         board_router,
+        topic_router,
         support_router,
         comment_router,
         report_router,

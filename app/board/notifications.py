@@ -73,6 +73,7 @@ DEFAULT_EMAIL_MODES: dict[str, str] = {
     # The team's alerts: a daily summary unless the person asks for each one (issue 17).
     NotificationKind.team.value: EmailMode.daily.value,
     NotificationKind.applications.value: EmailMode.daily.value,
+    NotificationKind.topics.value: EmailMode.daily.value,
 }
 # Kinds offered to team members only (app/board/team_alerts.py), with the least role.
 TEAM_KINDS = {
@@ -87,6 +88,9 @@ KIND_LABELS = {
     NotificationKind.pipeline.value: N_("Avancement des besoins que je suis vers une idée"),
     NotificationKind.team.value: N_("Équipe : besoins et commentaires à modérer, signalements"),
     NotificationKind.applications.value: N_("Équipe : candidatures de porteurs de projet"),
+    NotificationKind.topics.value: N_(
+        "Nouveaux besoins dans les thèmes, territoires et idées que je suis"
+    ),
 }
 MODE_LABELS = {
     EmailMode.none.value: N_("Pas d'e-mail"),
@@ -100,6 +104,7 @@ SUBJECTS = {
     NotificationKind.pipeline.value: N_("Du nouveau sur un besoin que vous suivez"),
     NotificationKind.team.value: N_("À modérer : un contenu attend l'équipe"),
     NotificationKind.applications.value: N_("Une candidature de porteur de projet"),
+    NotificationKind.topics.value: N_("Du nouveau dans ce que vous suivez"),
 }
 # A pipeline notification about no need at all (a carrier application's decision).
 SUBJECT_WITHOUT_NEED = N_("Du nouveau de la fabrique à initiatives")
@@ -143,7 +148,7 @@ class NotificationView:
     @property
     def sentence(self) -> str:
         """Worded when read, in the reader's language (the row stores no sentence)."""
-        if self.kind in TEAM_KINDS:
+        if self.kind in TEAM_KINDS or (self.kind == "topics" and not self.about_need):
             return self.message  # worded when sent, in the recipient's language
         if not self.about_need:
             if self.kind == NotificationKind.moderation.value:
@@ -165,6 +170,8 @@ class NotificationView:
             return _("Décision de modération concernant %(title)s", title=title)
         if self.kind == NotificationKind.pipeline.value:
             return _("Du nouveau dans le parcours de %(title)s", title=title)
+        if self.kind == NotificationKind.topics.value:
+            return _("Nouveau besoin dans ce que vous suivez : %(title)s", title=title)
         return title
 
 

@@ -9,9 +9,10 @@ from app.accounts import data
 from app.accounts.events import AccountErasing
 from app.accounts.service import blocked_message
 from app.board import account_data as board_data
+from app.board import topic_follows
 from app.core import events
 from app.pipeline import account_data as pipeline_data
-from app.pipeline import need_filters
+from app.pipeline import idea_follows, need_filters
 from app.syndication import attribution, webhooks
 from app.web.templating import environment
 
@@ -20,6 +21,9 @@ def subscribe_handlers() -> None:
     """Subscribes every handler; running it again changes nothing."""
     webhooks.subscribe()
     attribution.subscribe()
+    # Followers of a theme, a territory or an idea are told of new public needs and moves.
+    topic_follows.subscribe()
+    idea_follows.subscribe()
     events.subscribe(AccountErasing, board_data.erase_contributions)
     # « Mes données »: the sections of the export, in the order of the file.
     data.register_export(board_data.contributions)

@@ -31,6 +31,10 @@ def contributions_page(request: Request, session: SessionDep, user: CurrentUser)
             "sections": sections,
             "section": section,
             "errors": errors,
+            # Themes, territories and ideas followed, shown with the followed needs.
+            "topics": contributions.followed_topics(session, user)
+            if section in ("", "follows")
+            else [],
         },
         status_code=400 if errors else 200,
     )

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, func, literal, or_, union_all
 from sqlmodel import Session, select
 
 from app.accounts.models import User
@@ -41,6 +41,10 @@ from app.board.models import (
     Follow,
     Need,
     Support,
+    Territory,
+    Theme,
+    TopicFollow,
+    TopicKind,
 )
 from app.core.text import excerpt
 from app.pipeline.applications import status_label as application_status_label
@@ -48,6 +52,7 @@ from app.pipeline.models import CarrierApplication, Idea
 from app.pipeline.queries import idea_url
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
+from app.web.i18n import localized_name
 from app.web.params import parse_page
 from app.web.urls import need_url
 
@@ -104,6 +109,22 @@ class FollowedNeed:
     status: str
     status_label: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class FollowedTopic:
+    """A theme, territory or public idea the person follows, with where to stop."""
+
+    kind: str
+    name: str  # the French name, or an idea's title
+    name_en: str | None  # a theme's or territory's English name, if given
+    url: str
+    unfollow_url: str
+    created_at: datetime
+
+    @property
+    def title(self) -> str:
+        return localized_name(self)
 
 
 @dataclass(frozen=True)
@@ -333,6 +354,36 @@ def applications(session: Session, user: User, *, offset: int, limit: int) -> li
         )
         for idea_id, slug, title, is_public, status, created_at in rows
     ]
+
+
+def followed_topics(session: Session, user: User) -> list[FollowedTopic]:
+    """The themes, territories and public ideas the person follows (issue 17), newest first, in
+    one statement (a person follows a handful: not paged). An archived theme or territory, or
+    an idea no longer public, is left out."""
+    theme, territory, idea = (k.value for k in TopicKind)
+    parts = [
+        select(
+            literal(kind), model.id, model.slug, model.name, model.name_en, TopicFollow.created_at
+        )  # type: ignore[call-overload]
+        .join(model, model.id == TopicFollow.target_id)
+        .where(TopicFollow.kind == kind, model.archived_at.is_(None))
+        for kind, model in ((theme, Theme), (territory, Territory))
+    ]
+    parts.append(
+        select(literal(idea), Idea.id, Idea.slug, Idea.title, literal(None), TopicFollow.created_at)  # type: ignore[call-overload]
+        .join(Idea, Idea.id == TopicFollow.target_id)
+        .where(TopicFollow.kind == idea, Idea.is_public.is_(True))  # type: ignore[attr-defined]
+    )
+    mine = [part.where(TopicFollow.user_id == user.id) for part in parts]
+    rows = session.execute(union_all(*mine).order_by("created_at")).all()
+    topics = []
+    for kind, target_id, slug, name, name_en, created_at in reversed(rows):
+        if kind == idea:
+            url, unfollow = idea_url(_Ref(target_id, slug)), f"/ideas/{target_id}/unfollow"  # type: ignore[arg-type]
+        else:
+            url, unfollow = f"/?{kind}={slug}", f"/unfollow/{kind}/{target_id}"
+        topics.append(FollowedTopic(kind, name, name_en, url, unfollow, created_at))
+    return topics
 
 
 _READERS = {

@@ -13,16 +13,17 @@ a « non publique » banner (and noindex), to check what publishing it would sho
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.accounts.deps import OptionalUser
+from app.accounts.models import User
 from app.board import queries as board_queries
 from app.board.demand import PUBLIC_TERRITORY_MIN, public_territories
 from app.core.text import render_markdown
-from app.pipeline import applications, impact
+from app.pipeline import applications, idea_follows, impact
 from app.pipeline.models import Idea, PartnerLink, Stage
 from app.pipeline.permissions import can_view_idea
 from app.pipeline.queries import (
@@ -37,11 +38,12 @@ from app.pipeline.queries import (
 )
 from app.pipeline.service import STAGE_LABELS, stage_label, timeline
 from app.web.deps import SessionDep
-from app.web.errors import NotFound
+from app.web.errors import AppError, NotFound
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as N_
 from app.web.params import parse_id
-from app.web.templating import render
+from app.web.security import client_ip
+from app.web.templating import render, wants_fragment
 
 router = APIRouter()
 
@@ -173,8 +175,59 @@ def idea_page(request: Request, session: SessionDep, user: OptionalUser, ref: st
             "carrier_call_html": render_markdown(idea.carrier_call) if call_open else "",
             "show_carrier": idea.stage in (Stage.launching.value, Stage.launched.value),
             "my_application": applications.application_of(session, idea, user),
+            "following": idea_follows.is_following_idea(session, user, idea),
             "application_status_label": applications.status_label,
             "canonical_url": settings.base_url + canonical,
             "notice": _(IDEA_NOTICES[notice_key]) if notice_key in IDEA_NOTICES else None,
         },
     )
+
+
+# --- following an idea (issue 17) -------------------------------------------------------------
+
+
+def _set_follow(
+    request: Request, session: SessionDep, user: User | None, ref: str, wanted: bool
+) -> Response:
+    idea = idea_follows.followable_idea(session, parse_id(ref))
+    fragment = wants_fragment(request)
+    if user is None:
+        url = "/account/login?next=" + quote(idea_url(idea))
+        if fragment:
+            return Response(status_code=200, headers={"HX-Redirect": url})
+        return RedirectResponse(url, status_code=303)
+    error: AppError | None = None
+    try:
+        if wanted:
+            idea_follows.follow_idea(
+                session, user, idea, ip=client_ip(request), settings=request.app.state.settings
+            )
+        else:
+            idea_follows.unfollow_idea(session, user, idea)
+    except AppError as exc:
+        if not fragment:
+            raise
+        error = exc
+    if not fragment:
+        return RedirectResponse(idea_url(idea), status_code=303)
+    return render(
+        request,
+        "pipeline/_idea_follow.html",
+        {
+            "idea": idea,
+            "following": idea_follows.is_following_idea(session, user, idea),
+            "follow_error": error.detail if error else None,
+        },
+        status_code=error.status_code if error else 200,
+        headers=error.headers if error else None,
+    )
+
+
+@router.post("/ideas/{ref}/follow")
+def follow_idea(request: Request, session: SessionDep, user: OptionalUser, ref: str) -> Response:
+    return _set_follow(request, session, user, ref, True)
+
+
+@router.post("/ideas/{ref}/unfollow")
+def unfollow_idea(request: Request, session: SessionDep, user: OptionalUser, ref: str) -> Response:
+    return _set_follow(request, session, user, ref, False)

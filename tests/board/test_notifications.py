@@ -215,6 +215,8 @@ def test_pipeline_news_defaults_to_the_daily_digest(session):
         "comment": "immediate",
         "moderation": "immediate",
         "pipeline": "daily",
+        # New public needs in what one follows (issue 17): a daily summary too.
+        "topics": "daily",
     }
 
 
@@ -418,6 +420,7 @@ def test_the_settings_page_saves_a_mode_per_kind(client, session):
         "comment": "none",
         "moderation": "immediate",
         "pipeline": "none",
+        "topics": "daily",  # left out of the form post: keeps its default
     }
 
 

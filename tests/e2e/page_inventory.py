@@ -32,6 +32,7 @@ PUBLIC_PAGES = [
 
 # Seen by a resident, with data in them (tests/e2e/test_resident_pages_quality.py).
 RESIDENT_PAGES = [
+    "/follow/theme/{theme_id}",
     "/?q=navette",
     "/needs/{other_need}",
     "/needs/{own_need}",

@@ -76,6 +76,12 @@ def resident_world(live_server):  # type: ignore[no-untyped-def]
             mode=ModerationMode.post,
             rate_limits=False,
         )
+        # A theme to follow (issue 17): its page /follow/theme/{id}.
+        from app.board.models import Theme
+
+        theme = Theme(slug=f"mobilite-pages{run}", name="Mobilité")
+        session.add(theme)
+        session.commit()
         their_comment = post_comment(session, theirs, other, "Je la prendrais chaque semaine.")
         my_comment = post_comment(session, theirs, me, "Moi aussi, le samedi matin.")
         post_comment(session, mine, other, "Bonne idée !")
@@ -110,6 +116,7 @@ def resident_world(live_server):  # type: ignore[no-untyped-def]
             "other_comment": their_comment.id,
             "open_idea": idea.id,
             "open_slug": idea.slug,
+            "theme_id": theme.id,
             **tokens,
         }
     engine.dispose()

@@ -410,6 +410,17 @@ def world(session, settings, mailbox) -> World:  # type: ignore[no-untyped-def]
     theme.archived_at = utcnow()
     session.add_all([blocked, trusted, archived_partner, theme])
     session.commit()
+    # Following (issue 17): she follows a territory and the open call's idea (the « Ne plus
+    # suivre » forms of « Mes contributions »), not yet a theme or another public idea.
+    from app.board.models import Territory
+    from app.board.topic_follows import follow_topic
+
+    follow_topic(session, resident, "territory", first(select(Territory)).id)
+    follow_topic(session, resident, "idea", open_call.id)
+    live_theme = first(select(Theme).where(Theme.archived_at.is_(None)))  # type: ignore[union-attr]
+    public_idea = first(
+        select(Idea).where(Idea.is_public.is_(True), Idea.id != open_call.id)  # type: ignore[attr-defined]
+    )
     stage_data.add_milestone(session, admin, idea.id, "Signer le bail du local")
     hook = Webhook(
         url="https://ville.example/bourse-webhook",
@@ -482,6 +493,8 @@ def world(session, settings, mailbox) -> World:  # type: ignore[no-untyped-def]
         "trusted": trusted.id,
         "webhook": hook.id,
         "collection": collection.id,
+        "live_theme": live_theme.id,
+        "public_idea": f"{public_idea.id}-{public_idea.slug}",
         "resident_id": resident.id,
         "reset": mailbox.last_link(resident.email, "/account/password/reset"),
         "login_link": mailbox.last_link(resident.email, "/account/login-link"),
@@ -519,6 +532,10 @@ PAGES: dict[str, list[str]] = {
         "/ideas/{open_call}/apply",
         "/account/carrier",
         "/account/project",
+        # Following a theme and an idea, and « Ne plus suivre » (issue 17).
+        "/follow/theme/{live_theme}",
+        "/ideas/{public_idea}",
+        "/account/contributions",
     ],
     "moderator": [
         "/needs/{other_need}",
