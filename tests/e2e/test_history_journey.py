@@ -80,14 +80,14 @@ def test_back_forward_and_reload_give_the_whole_board(browser, live_server, staf
     base = live_server.url
     page.goto(base + "/")
     page.locator("#f-sort").select_option("top")  # the list updates in place
-    expect(page).to_have_url(base + "/?q=&theme=&territory=&status=&sort=top")
+    expect(page).to_have_url(base + "/?q=&theme=&territory=&status=&answer=&stage=&sort=top")
     page.get_by_role("link", name="Un atelier vélo au quartier de la gare").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Un atelier vélo au quartier de la gare"
     )
 
     page.go_back()
-    expect(page).to_have_url(base + "/?q=&theme=&territory=&status=&sort=top")
+    expect(page).to_have_url(base + "/?q=&theme=&territory=&status=&answer=&stage=&sort=top")
     whole_page(page, "form.board-filters")
     expect(page.locator("#f-sort")).to_have_value("top")
     expect(page.get_by_role("heading", level=1)).to_have_text("Les besoins du territoire")
