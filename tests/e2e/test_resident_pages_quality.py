@@ -21,6 +21,7 @@ from app.core.db import make_engine
 from app.core.settings import ModerationMode
 from app.pipeline import service as pipeline
 from app.pipeline.models import Idea, Stage, Verdict
+from tests.e2e.conftest import seed_categories
 from tests.e2e.page_inventory import RESIDENT_PAGES
 from tests.e2e.quality import axe_violations, vnu_problems
 
@@ -76,10 +77,12 @@ def resident_world(live_server):  # type: ignore[no-untyped-def]
             mode=ModerationMode.post,
             rate_limits=False,
         )
-        # A theme to follow (issue 17): its page /follow/theme/{id}.
+        # A theme to follow (issue 17): its page /follow/theme/{id}. Named apart: a second
+        # « Mobilité » made the whole-story test filter the qualification list on the wrong one.
         from app.board.models import Theme
 
-        theme = Theme(slug=f"mobilite-pages{run}", name="Mobilité")
+        seed_categories(session)  # the demo's first: other tests of the server expect them
+        theme = Theme(slug=f"jardins-pages{run}", name=f"Jardins partagés {run}")
         session.add(theme)
         session.commit()
         their_comment = post_comment(session, theirs, other, "Je la prendrais chaque semaine.")
