@@ -555,8 +555,9 @@ def save_preferences(session: Session, user: User, modes: Mapping[str, str]) -> 
     }
     if errors:
         raise Invalid(errors)
+    mine = kinds_for(user)
     for kind, mode in modes.items():
-        if kind in kinds_for(user):
+        if kind in mine:
             _upsert_preference(session, user.id, kind, mode)  # type: ignore[arg-type]
     session.commit()
     return preferences(session, user)
